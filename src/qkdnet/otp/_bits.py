@@ -67,6 +67,4 @@ def key_to_bytearray(key: KeyMaterial) -> bytearray:
             return bytearray(packed.data)
         finally:
             packed.fill(0)  # the intermediate packed copy is ours: zero it
-    raise InvalidParameter(
-        f"a key must be bytes or a numpy array of 0/1 bits, got {type(key).__name__}"
-    )
+    raise InvalidParameter(f"a key must be bytes or a numpy array of 0/1 bits, got {type(key).__name__}")
