@@ -13,10 +13,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from qkdnet.errors import InvalidParameter
-from qkdnet.quantum.states import BellDiagonal, ComplexArray, FloatArray
+from qkdnet.quantum.states import BellDiagonal, ComplexArray, FloatArray, ProductStates
 
-PairStates: TypeAlias = BellDiagonal | ComplexArray
-"""Pair states: Bell-diagonal weights, or density matrices (4, 4) shared / (N, 4, 4) per pair."""
+PairStates: TypeAlias = BellDiagonal | ProductStates | ComplexArray
+"""Pair states: Bell-diagonal weights, uncorrelated product pairs, or density matrices (4, 4) / (N, 4, 4)."""
 
 Bits = NDArray[np.uint8]
 
@@ -58,6 +58,10 @@ def joint_probabilities(states: PairStates, angle_a_deg: ArrayLike, angle_b_deg:
         e = correlation(states, angle_a_deg, angle_b_deg)
         same, diff = (1 + e) / 4, (1 - e) / 4
         return np.stack([same, diff, diff, same], axis=-1)
+    if isinstance(states, ProductStates):
+        pa = _single_qubit_probabilities(states.rho_a, angle_a_deg)
+        pb = _single_qubit_probabilities(states.rho_b, angle_b_deg)
+        return np.asarray(np.einsum("...x,...y->...xy", pa, pb).reshape(*pa.shape[:-1], 4))
     rho = np.asarray(states, dtype=np.complex128)
     if rho.shape[-2:] != (4, 4):
         raise InvalidParameter(f"pair density matrices must be (4, 4) or (N, 4, 4), got {rho.shape}")
@@ -67,6 +71,12 @@ def joint_probabilities(states: PairStates, angle_a_deg: ArrayLike, angle_b_deg:
     u = u.reshape(*u.shape[:-4], 4, 4)  # rows: outcome pairs, columns: |HH>, |HV>, |VH>, |VV>
     p = np.einsum("...ki,...ij,...kj->...k", u, rho, u).real
     return np.asarray(np.clip(p, 0.0, None), dtype=np.float64)
+
+
+def _single_qubit_probabilities(rho: ComplexArray, angle_deg: ArrayLike) -> FloatArray:
+    """Outcome probabilities (..., 2) of one qubit measured at a polarization angle."""
+    v = polarization_vectors(angle_deg)
+    return np.asarray(np.clip(np.einsum("...xi,...ij,...xj->...x", v, rho, v).real, 0.0, 1.0))
 
 
 def random_bits(n: int, *, rng: np.random.Generator) -> Bits:
@@ -121,6 +131,14 @@ def sample_setting_outcomes(
         x = random_bits(n, rng=rng)
         flip = rng.random(n) < (1.0 - e) / 2.0
         return x, x ^ flip.astype(np.uint8)
+    if isinstance(states, ProductStates):
+        if len(states) != n:
+            raise InvalidParameter(f"{len(states)} pair states for {n} settings")
+        pa = _single_qubit_probabilities(states.rho_a, ta[sa])
+        pb = _single_qubit_probabilities(states.rho_b, tb[sb])
+        x = (rng.random(n) >= pa[:, 0]).astype(np.uint8)
+        y = (rng.random(n) >= pb[:, 0]).astype(np.uint8)
+        return x, y
     rho = np.asarray(states, dtype=np.complex128)
     if rho.ndim == 2:
         table = joint_probabilities(rho, ta[:, None], tb[None, :]).reshape(-1, 4)
@@ -143,15 +161,15 @@ def sample_joint_outcomes(
     """Sample (x, y) for pairs measured at arbitrary angles (arrays of shape (N,), or scalars with N states)."""
     a = np.asarray(angle_a_deg, dtype=np.float64)
     b = np.asarray(angle_b_deg, dtype=np.float64)
-    n = max(a.size, b.size, len(states) if isinstance(states, BellDiagonal) else
-            (np.asarray(states).shape[0] if np.asarray(states).ndim == 3 else 1))
+    if isinstance(states, BellDiagonal | ProductStates):
+        n_states = len(states)
+    else:
+        rho = np.asarray(states, dtype=np.complex128)
+        n_states = rho.shape[0] if rho.ndim == 3 else 1
+    n = max(a.size, b.size, n_states)
     a = np.broadcast_to(a, (n,))
     b = np.broadcast_to(b, (n,))
-    if isinstance(states, BellDiagonal):
-        x = random_bits(n, rng=rng)
-        flip = rng.random(n) < (1.0 - correlation(states, a, b)) / 2.0
-        return x, x ^ flip.astype(np.uint8)
-    probs = joint_probabilities(np.asarray(states, dtype=np.complex128), a, b)
+    probs = joint_probabilities(states, a, b)
     return _sample_from_table(np.broadcast_to(probs, (n, 4)), rng.random(n))
 
 

@@ -1,0 +1,127 @@
+"""Argument parsing and dispatch for the ``qkdnet`` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from qkdnet.errors import QkdnetError
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A bad flag or value: reported in one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing usage and exiting, so every error is one line."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
+    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return value
+
+
+def _length_km(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a length in km >= 0, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a length in km >= 0, got {text!r}")
+    return value
+
+
+def _add_common(p: argparse.ArgumentParser, *, pairs_default: int) -> None:
+    p.add_argument("--eve", type=_fraction, default=0.0, metavar="FRACTION",
+                   help="fraction of photons Eve intercepts and resends (random Z/X basis)")
+    p.add_argument("--pairs", type=_positive_int, default=pairs_default, metavar="N",
+                   help=f"heralded pairs to simulate (default {pairs_default:,})")
+    p.add_argument("--seed", type=_seed, default=2012, metavar="N", help="root seed of the run (default 2012)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of the story")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``qkdnet`` argument parser."""
+    from qkdnet._version import __version__
+
+    parser = _Parser(prog="qkdnet", description="Quantum networks of single atoms, and the keys they make.")
+    parser.add_argument("--version", action="version", version=f"qkdnet {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    demo = sub.add_parser("demo", help="the seed's story: two atoms, 60 m of fiber, a key and a secret message")
+    _add_common(demo, pairs_default=400_000)
+    for name, title in (("e91", "E91 with a CHSH test"), ("bbm92", "BBM92 in the Z/X bases")):
+        p = sub.add_parser(name, help=f"one key run on a link: {title}")
+        p.add_argument("--preset", default="ritter2012", metavar="NAME", help="hardware preset (default ritter2012)")
+        p.add_argument("--length-km", type=_length_km, default=None, metavar="L",
+                       help="fiber length in km (default: the preset's)")
+        p.add_argument("--visibility", type=_fraction, default=None, metavar="V",
+                       help="replace the link's pairs by Werner pairs of visibility V on a lossless link")
+        _add_common(p, pairs_default=1_000_000)
+        if name == "e91":
+            p.add_argument("--device-independent", action="store_true",
+                           help="decide security by the device-independent bound from S and Q (Acín et al. 2007)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``qkdnet`` command; returns the process exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            raise UsageError("a command is required: demo, e91 or bbm92 (see qkdnet --help)")
+        from qkdnet.cli import commands
+
+        return commands.dispatch(args)
+    except UsageError as exc:
+        print(f"qkdnet: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except QkdnetError as exc:
+        print(f"qkdnet: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("qkdnet: interrupted", file=sys.stderr)
+        return 130
+
+
+def print_json(obj: object) -> None:
+    """Print one JSON object on stdout."""
+    print(json.dumps(obj, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

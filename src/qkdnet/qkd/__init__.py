@@ -1,0 +1,55 @@
+"""Entanglement-based key distribution: E91 (CHSH-certified) and BBM92, sifting, estimation, security bounds.
+
+>>> from qkdnet.qkd import E91, trusted_key_fraction
+>>> E91.alice_angles_deg, E91.bob_angles_deg
+((0.0, 22.5, 45.0), (22.5, 45.0, 67.5))
+>>> round(trusted_key_fraction(0.05, 0.05), 4)
+0.4272
+"""
+
+from qkdnet.qkd.estimation import (
+    CorrelationTable,
+    Estimate,
+    NoSignalling,
+    chsh,
+    correlation_table,
+    error_rate,
+    no_signalling_test,
+    phase_error,
+    sift,
+)
+from qkdnet.qkd.pipeline import KeyRunConfig, KeyRunResult, Observer, PairSource, PartyRecord, run_key_exchange
+from qkdnet.qkd.protocols import BBM92, E91, PROTOCOLS, ProtocolSpec, get_protocol
+from qkdnet.qkd.security import (
+    TSIRELSON,
+    device_independent_key_fraction,
+    eve_information_from_chsh,
+    trusted_key_fraction,
+)
+
+__all__ = [
+    "BBM92",
+    "E91",
+    "PROTOCOLS",
+    "TSIRELSON",
+    "CorrelationTable",
+    "Estimate",
+    "KeyRunConfig",
+    "KeyRunResult",
+    "NoSignalling",
+    "Observer",
+    "PairSource",
+    "PartyRecord",
+    "ProtocolSpec",
+    "chsh",
+    "correlation_table",
+    "device_independent_key_fraction",
+    "error_rate",
+    "eve_information_from_chsh",
+    "get_protocol",
+    "no_signalling_test",
+    "phase_error",
+    "run_key_exchange",
+    "sift",
+    "trusted_key_fraction",
+]

@@ -1,0 +1,373 @@
+"""The key run: pairs in bulk → measurement → sifting → estimation → decision → post-processing → key.
+
+Each party draws its own settings from its own random stream; nature draws the outcomes. Only
+announced data (settings, disclosed outcomes, post-processing messages) crosses between the parties.
+The simulator's true error rate is kept apart in :class:`Observer` and never drives a decision.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from qkdnet.attacks import InterceptResend
+from qkdnet.errors import InvalidParameter, SecurityAbort
+from qkdnet.postprocess import LeakageLedger, reconcile_and_amplify
+from qkdnet.qkd.estimation import (
+    CorrelationTable,
+    Estimate,
+    NoSignalling,
+    chsh,
+    choose_sample,
+    correlation_table,
+    error_rate,
+    no_signalling_test,
+    phase_error,
+    sift,
+)
+from qkdnet.qkd.protocols import ProtocolSpec
+from qkdnet.qkd.security import (
+    device_independent_key_fraction,
+    eve_information_from_chsh,
+    trusted_key_fraction,
+)
+from qkdnet.quantum import PairStates, sample_setting_outcomes
+from qkdnet.rng import SeedTree
+from qkdnet.units import binary_entropy
+
+Security = Literal["trusted", "device-independent"]
+ProgressCallback = Callable[[int, int], None]
+
+#: Pairs simulated per block: bounds memory to a few tens of MB whatever the run's size.
+BLOCK_PAIRS = 1 << 19
+
+
+class PairBlock(Protocol):
+    """A block of heralded pairs: their states and herald times."""
+
+    @property
+    def states(self) -> PairStates: ...
+
+    @property
+    def herald_times_ps(self) -> NDArray[np.int64]: ...
+
+
+class PairSource(Protocol):
+    """Anything that yields heralded pairs in bulk (a link, or ideal Werner pairs)."""
+
+    def generate(self, n_pairs: int, *, rng: np.random.Generator) -> PairBlock: ...
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRunConfig:
+    """Choices of one key run; the defaults are the trusted-device E91/BBM92 of the walking skeleton."""
+
+    security: Security = "trusted"
+    sample_fraction: float = 0.1
+    statistical_margin_sigmas: float = 3.0
+    """Phase error (or S) used for privacy amplification is the estimate moved this many σ the safe way."""
+    eps_cor: float = 1e-12
+    eps_pa: float = 1e-10
+
+    def __post_init__(self) -> None:
+        if self.security not in ("trusted", "device-independent"):
+            raise InvalidParameter(f"security must be 'trusted' or 'device-independent', got {self.security!r}")
+        if not 0.0 < self.sample_fraction < 1.0:
+            raise InvalidParameter(f"sample fraction must be in (0, 1), got {self.sample_fraction!r}")
+        if not math.isfinite(self.statistical_margin_sigmas) or self.statistical_margin_sigmas < 0:
+            raise InvalidParameter("statistical margin must be a finite number of standard deviations >= 0")
+
+
+@dataclass(frozen=True, slots=True)
+class PartyRecord:
+    """One party's own measurement log: settings and outcomes, one per pair."""
+
+    settings: NDArray[np.uint8]
+    outcomes: NDArray[np.uint8]
+
+
+@dataclass(slots=True)
+class Observer:
+    """What only the simulator knows (true error rate of the sifted key, Eve's activity); for reports only."""
+
+    true_qber: float = float("nan")
+    eve_attacked_pairs: int = 0
+
+
+@dataclass(slots=True)
+class KeyRunResult:
+    """Everything a key run found out, and the final keys if it produced any."""
+
+    protocol: str
+    pairs: int
+    duration_s: float
+    security: Security
+    sifted_bits: int
+    sample_bits: int
+    qber: float
+    qber_stderr: float
+    phase_error: float
+    phase_error_stderr: float
+    chsh_s: float | None
+    chsh_s_stderr: float | None
+    key_fraction_trusted: float
+    key_fraction_device_independent: float | None
+    key_fraction_bound: float
+    secure: bool
+    abort_reason: str | None
+    final_key_bits: int
+    no_signalling: NoSignalling
+    correlations: CorrelationTable
+    alice_records: PartyRecord
+    bob_records: PartyRecord
+    leakage_by_kind: dict[str, int] = field(default_factory=dict)
+    round_trips: int = 0
+    observer: Observer = field(default_factory=Observer)
+    alice_key: NDArray[np.uint8] | None = field(default=None, repr=False)
+    bob_key: NDArray[np.uint8] | None = field(default=None, repr=False)
+
+    @property
+    def secret_key_rate_bps(self) -> float:
+        """Final key bits per second of simulated link time."""
+        return self.final_key_bits / self.duration_s if self.duration_s > 0 else 0.0
+
+    def summary(self) -> dict[str, object]:
+        """The JSON-ready summary (no key material)."""
+
+        def num(x: float | None) -> float | None:
+            return None if x is None or not math.isfinite(x) else float(x)
+
+        return {
+            "protocol": self.protocol,
+            "pairs": self.pairs,
+            "duration_s": self.duration_s,
+            "sifted_bits": self.sifted_bits,
+            "sample_bits": self.sample_bits,
+            "qber": num(self.qber),
+            "qber_stderr": num(self.qber_stderr),
+            "phase_error": num(self.phase_error),
+            "phase_error_stderr": num(self.phase_error_stderr),
+            "chsh_s": num(self.chsh_s),
+            "chsh_s_stderr": num(self.chsh_s_stderr),
+            "security": self.security,
+            "key_fraction_trusted": num(self.key_fraction_trusted),
+            "key_fraction_device_independent": num(self.key_fraction_device_independent),
+            "key_fraction_bound": num(self.key_fraction_bound),
+            "secure": self.secure,
+            "abort_reason": self.abort_reason,
+            "final_key_bits": self.final_key_bits,
+            "secret_key_rate_bps": self.secret_key_rate_bps,
+            "leakage_bits": self.leakage_by_kind,
+            "round_trips": self.round_trips,
+            "no_signalling": {
+                "bob_zero_frequency_by_alice_setting": [float(f) for f in self.no_signalling.bob_zero_frequency],
+                "stderr": [float(e) for e in self.no_signalling.stderr],
+                "chi2": self.no_signalling.chi2,
+                "dof": self.no_signalling.dof,
+                "p_value": self.no_signalling.p_value,
+            },
+            "observer": {
+                "true_qber": num(self.observer.true_qber),
+                "eve_attacked_pairs": self.observer.eve_attacked_pairs,
+            },
+        }
+
+
+def measure_block(
+    protocol: ProtocolSpec,
+    states: PairStates,
+    n_pairs: int,
+    *,
+    attack: InterceptResend | None,
+    rng_alice: np.random.Generator,
+    rng_bob: np.random.Generator,
+    rng_nature: np.random.Generator,
+    rng_eve: np.random.Generator,
+) -> tuple[PartyRecord, PartyRecord, int]:
+    """Both parties pick settings independently and measure; Eve may intercept on the way to Bob."""
+    sa = rng_alice.integers(0, len(protocol.alice_angles_deg), n_pairs, dtype=np.uint8)
+    sb = rng_bob.integers(0, len(protocol.bob_angles_deg), n_pairs, dtype=np.uint8)
+    angles = (protocol.alice_angles_deg, protocol.bob_angles_deg)
+    if attack is None:
+        x, y = sample_setting_outcomes(states, *angles, sa, sb, rng=rng_nature)
+        return PartyRecord(sa, x), PartyRecord(sb, y), 0
+    hit = attack.attack(states, n_pairs, rng=rng_eve)
+    x = np.empty(n_pairs, dtype=np.uint8)
+    y = np.empty(n_pairs, dtype=np.uint8)
+    for index, part in ((hit.untouched_index, hit.untouched_states), (hit.attacked_index, hit.attacked_states)):
+        if index.size:
+            x[index], y[index] = sample_setting_outcomes(part, *angles, sa[index], sb[index], rng=rng_nature)
+    return PartyRecord(sa, x), PartyRecord(sb, y), int(hit.attacked_index.size)
+
+
+def run_key_exchange(
+    source: PairSource,
+    protocol: ProtocolSpec,
+    n_pairs: int,
+    *,
+    seed: int,
+    config: KeyRunConfig | None = None,
+    attack: InterceptResend | None = None,
+    progress: ProgressCallback | None = None,
+) -> KeyRunResult:
+    """Run one entanglement-based key exchange over ``n_pairs`` heralded pairs from ``source``.
+
+    Returns the result with identical final keys for both parties, or with ``secure=False`` and an
+    ``abort_reason`` and no key at all.
+    """
+    if isinstance(n_pairs, bool) or not isinstance(n_pairs, int) or n_pairs < 1:
+        raise InvalidParameter(f"number of pairs must be a positive integer, got {n_pairs!r}")
+    cfg = config or KeyRunConfig()
+    if cfg.security == "device-independent" and not protocol.chsh_terms:
+        raise InvalidParameter(f"device-independent security needs a CHSH test, which {protocol.name} lacks")
+    tree = SeedTree(seed)
+    rngs = {name: tree.generator(name) for name in ("link", "alice", "bob", "nature", "eve")}
+    a_settings, a_outcomes, b_settings, b_outcomes = [], [], [], []
+    attacked = 0
+    last_herald_ps = 0
+    done = 0
+    while done < n_pairs:
+        m = min(BLOCK_PAIRS, n_pairs - done)
+        block = source.generate(m, rng=rngs["link"])
+        alice, bob, hit = measure_block(
+            protocol, block.states, m, attack=attack, rng_alice=rngs["alice"], rng_bob=rngs["bob"],
+            rng_nature=rngs["nature"], rng_eve=rngs["eve"],
+        )
+        if block.herald_times_ps.size:
+            last_herald_ps += int(block.herald_times_ps[-1])
+        a_settings.append(alice.settings)
+        a_outcomes.append(alice.outcomes)
+        b_settings.append(bob.settings)
+        b_outcomes.append(bob.outcomes)
+        attacked += hit
+        done += m
+        if progress is not None:
+            progress(done, n_pairs)
+    alice = PartyRecord(np.concatenate(a_settings), np.concatenate(a_outcomes))
+    bob = PartyRecord(np.concatenate(b_settings), np.concatenate(b_outcomes))
+    return _postprocess(protocol, cfg, alice, bob, n_pairs, last_herald_ps * 1e-12, attacked, tree)
+
+
+def _postprocess(
+    protocol: ProtocolSpec,
+    cfg: KeyRunConfig,
+    alice: PartyRecord,
+    bob: PartyRecord,
+    n_pairs: int,
+    duration_s: float,
+    attacked: int,
+    tree: SeedTree,
+) -> KeyRunResult:
+    n_a, n_b = len(protocol.alice_angles_deg), len(protocol.bob_angles_deg)
+    sifting = sift(protocol, alice.settings, bob.settings)  # public: settings only
+    n_sifted = int(sifting.key_index.size)
+    sample = choose_sample(n_sifted, cfg.sample_fraction, rng=tree.generator("bob", "sample"))
+    # Disclosed outcomes: the sampled key pairs, and every pair outside the key bases.
+    disclosed = np.ones(n_pairs, dtype=bool)
+    disclosed[sifting.key_index[~sample]] = False
+    table = correlation_table(
+        n_a, n_b, alice.settings[disclosed], bob.settings[disclosed],
+        alice.outcomes[disclosed], bob.outcomes[disclosed],
+    )
+    sample_index = sifting.key_index[sample]
+    qber = error_rate(alice.outcomes[sample_index], bob.outcomes[sample_index])
+    signalling = no_signalling_test(n_a, n_b, alice.settings, bob.settings, bob.outcomes)
+
+    n_bases = len(protocol.key_settings)
+    key_index = sifting.key_index[~sample]
+    key_basis = sifting.key_basis[~sample]
+    basis_bits = np.bincount(key_basis, minlength=n_bases)
+    sample_basis = sifting.key_basis[sample]
+    r_trusted = 0.0
+    eve_bits_trusted = 0.0
+    phase_estimates: list[Estimate] = []
+    for b in range(n_bases):
+        sel = sample_index[sample_basis == b]
+        e_bit = error_rate(alice.outcomes[sel], bob.outcomes[sel])
+        e_ph = phase_error(protocol, table, b)
+        phase_estimates.append(e_ph)
+        weight = basis_bits[b] / max(int(basis_bits.sum()), 1)
+        if math.isnan(e_bit.value) or math.isnan(e_ph.value):
+            r_trusted = float("-inf")
+            continue
+        r_trusted += weight * trusted_key_fraction(e_bit.value, e_ph.value)
+        e_ph_high = min(0.5, e_ph.value + cfg.statistical_margin_sigmas * e_ph.stderr)
+        eve_bits_trusted += float(basis_bits[b]) * binary_entropy(e_ph_high)
+    phase = _pooled(phase_estimates, basis_bits)
+
+    s_est: Estimate | None = chsh(protocol, table) if protocol.chsh_terms else None
+    r_di: float | None = None
+    if s_est is not None and not math.isnan(qber.value):
+        r_di = device_independent_key_fraction(qber.value, s_est.value)
+
+    deciding = r_di if cfg.security == "device-independent" else r_trusted
+    abort: str | None = None
+    if n_sifted == 0 or math.isnan(qber.value):
+        abort = "no sifted key: too few pairs to estimate the error rate"
+    elif cfg.security == "device-independent" and s_est is not None and s_est.value <= 2.0:
+        abort = (f"no Bell violation: S = {s_est.value:.3f} ± {s_est.stderr:.3f} ≤ 2, so the devices certify "
+                 "no secrecy")
+    elif deciding is None or deciding <= 0.0:
+        abort = (f"QBER {100 * qber.value:.2f} % leaves no secret key "
+                 f"({'device-independent' if cfg.security == 'device-independent' else 'trusted-device'} "
+                 f"bound {deciding:.3f} ≤ 0): an eavesdropper or too much noise")
+
+    result = KeyRunResult(
+        protocol=protocol.name, pairs=n_pairs, duration_s=duration_s, security=cfg.security,
+        sifted_bits=n_sifted, sample_bits=int(sample.sum()), qber=qber.value, qber_stderr=qber.stderr,
+        phase_error=phase.value, phase_error_stderr=phase.stderr,
+        chsh_s=None if s_est is None else s_est.value, chsh_s_stderr=None if s_est is None else s_est.stderr,
+        key_fraction_trusted=r_trusted, key_fraction_device_independent=r_di,
+        key_fraction_bound=float("nan") if deciding is None else deciding,
+        secure=False, abort_reason=abort, final_key_bits=0, no_signalling=signalling, correlations=table,
+        alice_records=alice, bob_records=bob,
+    )
+    alice_key = alice.outcomes[key_index]
+    bob_key = bob.outcomes[key_index]
+    result.observer = Observer(
+        true_qber=float(np.mean(alice_key != bob_key)) if key_index.size else float("nan"),
+        eve_attacked_pairs=attacked,
+    )
+    if abort is not None:
+        return result
+
+    if cfg.security == "device-independent" and s_est is not None:
+        s_low = s_est.value - cfg.statistical_margin_sigmas * s_est.stderr
+        eve_bits = float(key_index.size) * eve_information_from_chsh(s_low)
+    else:
+        eve_bits = eve_bits_trusted
+    ledger = LeakageLedger()
+    ledger.record("estimation_sample", int(sample.sum()), charged=False)
+    try:
+        processed = reconcile_and_amplify(
+            alice_key, bob_key, qber_estimate=max(qber.value, 1.0 / max(qber.samples, 1)),
+            eve_information_bits=eve_bits, ledger=ledger, rng=tree.generator("postprocess"),
+            eps_cor=cfg.eps_cor, eps_pa=cfg.eps_pa,
+        )
+    except SecurityAbort as exc:
+        result.abort_reason = f"post-processing: {exc}"
+        result.leakage_by_kind = ledger.by_kind()
+        return result
+    result.leakage_by_kind = ledger.by_kind()
+    result.round_trips = processed.round_trips
+    result.alice_key = processed.alice_key
+    result.bob_key = processed.bob_key
+    result.final_key_bits = int(processed.alice_key.size)
+    result.secure = True
+    return result
+
+
+def _pooled(estimates: list[Estimate], weights: NDArray[np.int64]) -> Estimate:
+    """Weighted mean of per-basis estimates (weights: key bits per basis)."""
+    w = np.asarray(weights, dtype=np.float64)
+    vals = np.array([e.value for e in estimates])
+    errs = np.array([e.stderr for e in estimates])
+    if w.sum() == 0 or np.any(np.isnan(vals)):
+        return Estimate(float("nan"), float("nan"), 0)
+    w = w / w.sum()
+    return Estimate(float(w @ vals), float(math.sqrt(float((w**2) @ errs**2))), sum(e.samples for e in estimates))
