@@ -18,7 +18,19 @@ from qkdnet.qkd.estimation import (
     phase_error,
     sift,
 )
-from qkdnet.qkd.pipeline import KeyRunConfig, KeyRunResult, Observer, PairSource, PartyRecord, run_key_exchange
+from qkdnet.qkd.pipeline import (
+    Assessment,
+    KeyRunConfig,
+    KeyRunResult,
+    Observer,
+    PairSource,
+    PartyRecord,
+    SimulatedRecords,
+    assess,
+    distill,
+    run_key_exchange,
+    simulate_records,
+)
 from qkdnet.qkd.protocols import BBM92, E91, PROTOCOLS, ProtocolSpec, get_protocol
 from qkdnet.qkd.security import (
     TSIRELSON,
@@ -29,6 +41,7 @@ from qkdnet.qkd.security import (
 
 __all__ = [
     "BBM92",
+    "Assessment",
     "E91",
     "PROTOCOLS",
     "TSIRELSON",
@@ -41,9 +54,12 @@ __all__ = [
     "PairSource",
     "PartyRecord",
     "ProtocolSpec",
+    "SimulatedRecords",
+    "assess",
     "chsh",
     "correlation_table",
     "device_independent_key_fraction",
+    "distill",
     "error_rate",
     "eve_information_from_chsh",
     "get_protocol",
@@ -51,5 +67,6 @@ __all__ = [
     "phase_error",
     "run_key_exchange",
     "sift",
+    "simulate_records",
     "trusted_key_fraction",
 ]

@@ -205,6 +205,62 @@ def measure_block(
     return PartyRecord(sa, x), PartyRecord(sb, y), int(hit.attacked_index.size)
 
 
+@dataclass(frozen=True, slots=True)
+class SimulatedRecords:
+    """Both parties' measurement logs of one run, plus what the simulator knows about it."""
+
+    alice: PartyRecord
+    bob: PartyRecord
+    duration_s: float
+    attacked_pairs: int
+
+    @property
+    def pairs(self) -> int:
+        return int(self.alice.settings.size)
+
+
+def simulate_records(
+    source: PairSource,
+    protocol: ProtocolSpec,
+    n_pairs: int,
+    *,
+    tree: SeedTree,
+    attack: InterceptResend | None = None,
+    progress: ProgressCallback | None = None,
+) -> SimulatedRecords:
+    """Generate ``n_pairs`` heralded pairs block by block and measure them; keep only the parties' logs."""
+    if isinstance(n_pairs, bool) or not isinstance(n_pairs, int) or n_pairs < 1:
+        raise InvalidParameter(f"number of pairs must be a positive integer, got {n_pairs!r}")
+    rngs = {name: tree.generator(name) for name in ("link", "alice", "bob", "nature", "eve")}
+    a_settings, a_outcomes, b_settings, b_outcomes = [], [], [], []
+    attacked = 0
+    elapsed_ps = 0
+    done = 0
+    while done < n_pairs:
+        m = min(BLOCK_PAIRS, n_pairs - done)
+        block = source.generate(m, rng=rngs["link"])
+        alice, bob, hit = measure_block(
+            protocol, block.states, m, attack=attack, rng_alice=rngs["alice"], rng_bob=rngs["bob"],
+            rng_nature=rngs["nature"], rng_eve=rngs["eve"],
+        )
+        if block.herald_times_ps.size:
+            elapsed_ps += int(block.herald_times_ps[-1])
+        a_settings.append(alice.settings)
+        a_outcomes.append(alice.outcomes)
+        b_settings.append(bob.settings)
+        b_outcomes.append(bob.outcomes)
+        attacked += hit
+        done += m
+        if progress is not None:
+            progress(done, n_pairs)
+    return SimulatedRecords(
+        alice=PartyRecord(np.concatenate(a_settings), np.concatenate(a_outcomes)),
+        bob=PartyRecord(np.concatenate(b_settings), np.concatenate(b_outcomes)),
+        duration_s=elapsed_ps * 1e-12,
+        attacked_pairs=attacked,
+    )
+
+
 def run_key_exchange(
     source: PairSource,
     protocol: ProtocolSpec,
@@ -220,49 +276,30 @@ def run_key_exchange(
     Returns the result with identical final keys for both parties, or with ``secure=False`` and an
     ``abort_reason`` and no key at all.
     """
-    if isinstance(n_pairs, bool) or not isinstance(n_pairs, int) or n_pairs < 1:
-        raise InvalidParameter(f"number of pairs must be a positive integer, got {n_pairs!r}")
     cfg = config or KeyRunConfig()
     if cfg.security == "device-independent" and not protocol.chsh_terms:
         raise InvalidParameter(f"device-independent security needs a CHSH test, which {protocol.name} lacks")
     tree = SeedTree(seed)
-    rngs = {name: tree.generator(name) for name in ("link", "alice", "bob", "nature", "eve")}
-    a_settings, a_outcomes, b_settings, b_outcomes = [], [], [], []
-    attacked = 0
-    last_herald_ps = 0
-    done = 0
-    while done < n_pairs:
-        m = min(BLOCK_PAIRS, n_pairs - done)
-        block = source.generate(m, rng=rngs["link"])
-        alice, bob, hit = measure_block(
-            protocol, block.states, m, attack=attack, rng_alice=rngs["alice"], rng_bob=rngs["bob"],
-            rng_nature=rngs["nature"], rng_eve=rngs["eve"],
-        )
-        if block.herald_times_ps.size:
-            last_herald_ps += int(block.herald_times_ps[-1])
-        a_settings.append(alice.settings)
-        a_outcomes.append(alice.outcomes)
-        b_settings.append(bob.settings)
-        b_outcomes.append(bob.outcomes)
-        attacked += hit
-        done += m
-        if progress is not None:
-            progress(done, n_pairs)
-    alice = PartyRecord(np.concatenate(a_settings), np.concatenate(a_outcomes))
-    bob = PartyRecord(np.concatenate(b_settings), np.concatenate(b_outcomes))
-    return _postprocess(protocol, cfg, alice, bob, n_pairs, last_herald_ps * 1e-12, attacked, tree)
+    records = simulate_records(source, protocol, n_pairs, tree=tree, attack=attack, progress=progress)
+    assessed = assess(protocol, cfg, records, tree=tree)
+    return distill(assessed, cfg, tree=tree)
 
 
-def _postprocess(
-    protocol: ProtocolSpec,
-    cfg: KeyRunConfig,
-    alice: PartyRecord,
-    bob: PartyRecord,
-    n_pairs: int,
-    duration_s: float,
-    attacked: int,
-    tree: SeedTree,
-) -> KeyRunResult:
+@dataclass(slots=True)
+class Assessment:
+    """The run after sifting and estimation: the verdict so far and what privacy amplification must remove."""
+
+    result: KeyRunResult
+    alice_key: NDArray[np.uint8]
+    bob_key: NDArray[np.uint8]
+    eve_information_bits: float
+    sample_bits: int
+    qber_for_reconciliation: float
+
+
+def assess(protocol: ProtocolSpec, cfg: KeyRunConfig, records: SimulatedRecords, *, tree: SeedTree) -> Assessment:
+    """Sift, estimate QBER, phase error and S from disclosed data, and decide whether to go on."""
+    alice, bob, n_pairs = records.alice, records.bob, records.pairs
     n_a, n_b = len(protocol.alice_angles_deg), len(protocol.bob_angles_deg)
     sifting = sift(protocol, alice.settings, bob.settings)  # public: settings only
     n_sifted = int(sifting.key_index.size)
@@ -318,7 +355,7 @@ def _postprocess(
                  f"bound {deciding:.3f} ≤ 0): an eavesdropper or too much noise")
 
     result = KeyRunResult(
-        protocol=protocol.name, pairs=n_pairs, duration_s=duration_s, security=cfg.security,
+        protocol=protocol.name, pairs=n_pairs, duration_s=records.duration_s, security=cfg.security,
         sifted_bits=n_sifted, sample_bits=int(sample.sum()), qber=qber.value, qber_stderr=qber.stderr,
         phase_error=phase.value, phase_error_stderr=phase.stderr,
         chsh_s=None if s_est is None else s_est.value, chsh_s_stderr=None if s_est is None else s_est.stderr,
@@ -331,22 +368,28 @@ def _postprocess(
     bob_key = bob.outcomes[key_index]
     result.observer = Observer(
         true_qber=float(np.mean(alice_key != bob_key)) if key_index.size else float("nan"),
-        eve_attacked_pairs=attacked,
+        eve_attacked_pairs=records.attacked_pairs,
     )
-    if abort is not None:
-        return result
-
     if cfg.security == "device-independent" and s_est is not None:
         s_low = s_est.value - cfg.statistical_margin_sigmas * s_est.stderr
         eve_bits = float(key_index.size) * eve_information_from_chsh(s_low)
     else:
         eve_bits = eve_bits_trusted
+    return Assessment(result, alice_key, bob_key, eve_bits, int(sample.sum()),
+                      max(qber.value, 1.0 / max(qber.samples, 1)) if qber.samples else 0.0)
+
+
+def distill(assessed: Assessment, cfg: KeyRunConfig, *, tree: SeedTree) -> KeyRunResult:
+    """Reconcile, verify and amplify privacy, unless the assessment already aborted the run."""
+    result = assessed.result
+    if result.abort_reason is not None:
+        return result
     ledger = LeakageLedger()
-    ledger.record("estimation_sample", int(sample.sum()), charged=False)
+    ledger.record("estimation_sample", assessed.sample_bits, charged=False)
     try:
         processed = reconcile_and_amplify(
-            alice_key, bob_key, qber_estimate=max(qber.value, 1.0 / max(qber.samples, 1)),
-            eve_information_bits=eve_bits, ledger=ledger, rng=tree.generator("postprocess"),
+            assessed.alice_key, assessed.bob_key, qber_estimate=assessed.qber_for_reconciliation,
+            eve_information_bits=assessed.eve_information_bits, ledger=ledger, rng=tree.generator("postprocess"),
             eps_cor=cfg.eps_cor, eps_pa=cfg.eps_pa,
         )
     except SecurityAbort as exc:
