@@ -1,0 +1,101 @@
+"""Post-processing, the "hazmat" layer: sans-I/O two-party protocols on 0/1 key arrays.
+
+Cascade reconciliation, verification by universal hashing, Toeplitz privacy amplification, the
+leakage ledger and key-length bounds. Keys are one-dimensional ``numpy.uint8`` arrays of 0/1.
+Each party touches only its own key and talks through typed messages; :func:`run_protocol` drives
+two parties in memory, and :func:`reconcile_and_amplify` is the safe recipe the qkd layer calls.
+This package imports nothing above layer 0 and does no I/O.
+
+>>> import numpy as np
+>>> from qkdnet.postprocess import LeakageLedger, reconcile_and_amplify
+>>> rng = np.random.default_rng(2024)
+>>> alice = rng.integers(0, 2, 3000, dtype=np.uint8)
+>>> bob = alice ^ (rng.random(3000) < 0.01).astype(np.uint8)
+>>> ledger = LeakageLedger()
+>>> ledger.record("estimation_sample", 500, charged=False)
+>>> out = reconcile_and_amplify(alice, bob, qber_estimate=0.01, eve_information_bits=250.0,
+...                             ledger=ledger, rng=rng)
+>>> bool((out.alice_key == out.bob_key).all()), sorted(ledger.by_kind())
+(True, ['cascade_parity', 'estimation_sample', 'verification_hash'])
+"""
+
+from qkdnet.postprocess.cascade import (
+    CascadeAlice,
+    CascadeBob,
+    CascadeResult,
+    cascade_block_sizes,
+    pass_permutation,
+)
+from qkdnet.postprocess.keylength import finite_key_length, finite_key_mu, secret_key_length
+from qkdnet.postprocess.ledger import (
+    CASCADE_PARITY,
+    ESTIMATION_SAMPLE,
+    VERIFICATION_HASH,
+    LeakageLedger,
+    LedgerEntry,
+)
+from qkdnet.postprocess.messages import (
+    Abort,
+    AmplificationSeed,
+    CascadeDone,
+    CascadeStart,
+    Message,
+    ParityAnswer,
+    ParityQuery,
+    VerificationOutcome,
+    VerificationTag,
+    decode_message,
+    encode_message,
+)
+from qkdnet.postprocess.privacy import AmplifyAlice, AmplifyBob, HashSeed, toeplitz_hash
+from qkdnet.postprocess.protocol import Party, SequentialParty, Transcript, run_protocol
+from qkdnet.postprocess.recipe import (
+    PostprocessAlice,
+    PostprocessBob,
+    PostprocessResult,
+    reconcile_and_amplify,
+)
+from qkdnet.postprocess.verify import VerifyAlice, VerifyBob, verification_tag, verification_tag_bits
+
+__all__ = [
+    "CASCADE_PARITY",
+    "ESTIMATION_SAMPLE",
+    "VERIFICATION_HASH",
+    "Abort",
+    "AmplificationSeed",
+    "AmplifyAlice",
+    "AmplifyBob",
+    "CascadeAlice",
+    "CascadeBob",
+    "CascadeDone",
+    "CascadeResult",
+    "CascadeStart",
+    "HashSeed",
+    "LeakageLedger",
+    "LedgerEntry",
+    "Message",
+    "ParityAnswer",
+    "ParityQuery",
+    "Party",
+    "PostprocessAlice",
+    "PostprocessBob",
+    "PostprocessResult",
+    "SequentialParty",
+    "Transcript",
+    "VerificationOutcome",
+    "VerificationTag",
+    "VerifyAlice",
+    "VerifyBob",
+    "cascade_block_sizes",
+    "decode_message",
+    "encode_message",
+    "finite_key_length",
+    "finite_key_mu",
+    "pass_permutation",
+    "reconcile_and_amplify",
+    "run_protocol",
+    "secret_key_length",
+    "toeplitz_hash",
+    "verification_tag",
+    "verification_tag_bits",
+]

@@ -1,0 +1,316 @@
+"""Typed messages of the post-processing protocols, and their byte encoding.
+
+Each message is a frozen dataclass; parties dispatch on them with ``match``. Array fields are
+copied and made read-only, so a message never aliases the sender's memory. :func:`encode_message`
+and :func:`decode_message` give a compact, versioned byte form: the in-memory driver can send
+every message through it (proving messages are self-contained), and a socket transport uses the
+same bytes.
+
+>>> msg = ParityAnswer(round_index=3, parities=np.array([1, 0, 1], dtype=np.uint8))
+>>> back = decode_message(encode_message(msg))
+>>> back.round_index, back.parities.tolist()
+(3, [1, 0, 1])
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+from qkdnet.errors import InvalidParameter, ProtocolError
+from qkdnet.postprocess._bits import Bits, as_bits, check_int
+
+_FORMAT_VERSION = 1
+
+
+def _frozen_array(value: object, dtype: type[np.generic], name: str) -> npt.NDArray[Any]:
+    arr = np.array(value, dtype=dtype, copy=True)
+    if arr.ndim != 1:
+        raise InvalidParameter(f"{name} must be one-dimensional, got shape {arr.shape}")
+    arr.setflags(write=False)
+    return arr
+
+
+def _frozen_bits(value: object, name: str) -> Bits:
+    arr = as_bits(value, name=name, copy=True)
+    arr.setflags(write=False)
+    return arr
+
+
+@dataclass(frozen=True, slots=True)
+class CascadeStart:
+    """Bob → Alice: key length, block size of each pass, and the public seed of the permutations."""
+
+    n: int
+    block_sizes: tuple[int, ...]
+    permutation_seed: int
+
+    def __post_init__(self) -> None:
+        check_int(self.n, name="n", minimum=1)
+        object.__setattr__(self, "block_sizes", tuple(self.block_sizes))
+        if not self.block_sizes:
+            raise InvalidParameter("block_sizes must not be empty")
+        for k in self.block_sizes:
+            check_int(k, name="block size", minimum=1)
+        check_int(self.permutation_seed, name="permutation_seed")
+        if self.permutation_seed >= 1 << 128:
+            raise InvalidParameter("permutation_seed must fit in 128 bits")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ParityQuery:
+    """Bob → Alice: "what is the parity of your key on these ranges?", one round's questions at once.
+
+    Range ``i`` is positions ``starts[i]:stops[i]`` of Alice's key in the order of pass ``passes[i]``.
+    """
+
+    round_index: int
+    passes: npt.NDArray[np.uint8]
+    starts: npt.NDArray[np.int64]
+    stops: npt.NDArray[np.int64]
+
+    def __post_init__(self) -> None:
+        check_int(self.round_index, name="round_index", minimum=1)
+        object.__setattr__(self, "passes", _frozen_array(self.passes, np.uint8, "passes"))
+        object.__setattr__(self, "starts", _frozen_array(self.starts, np.int64, "starts"))
+        object.__setattr__(self, "stops", _frozen_array(self.stops, np.int64, "stops"))
+        if not (self.passes.size == self.starts.size == self.stops.size):
+            raise InvalidParameter("passes, starts and stops must have the same length")
+
+    def __len__(self) -> int:
+        return int(self.passes.size)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ParityAnswer:
+    """Alice → Bob: the parities asked in round ``round_index``, in the order asked."""
+
+    round_index: int
+    parities: Bits
+
+    def __post_init__(self) -> None:
+        check_int(self.round_index, name="round_index", minimum=1)
+        object.__setattr__(self, "parities", _frozen_bits(self.parities, "parities"))
+
+
+@dataclass(frozen=True, slots=True)
+class CascadeDone:
+    """Bob → Alice: Cascade is over; Alice checks that both ledgers saw the same disclosure."""
+
+    rounds: int
+    disclosed_bits: int
+
+    def __post_init__(self) -> None:
+        check_int(self.rounds, name="rounds")
+        check_int(self.disclosed_bits, name="disclosed_bits")
+
+
+@dataclass(frozen=True, slots=True)
+class Abort:
+    """Either party → the other: the protocol stops; ``reason`` says why (the receiver raises)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class VerificationTag:
+    """Alice → Bob: the public hash seed and Alice's ``tag_bits``-bit tag of her key under it."""
+
+    seed: Bits
+    tag: bytes
+    tag_bits: int
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "seed", _frozen_bits(self.seed, "seed"))
+        check_int(self.tag_bits, name="tag_bits", minimum=1)
+        if not isinstance(self.tag, bytes) or len(self.tag) != (self.tag_bits + 7) // 8:
+            raise InvalidParameter("tag must be bytes holding tag_bits bits")
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationOutcome:
+    """Bob → Alice: whether the tags matched (if not, the block is discarded on both sides)."""
+
+    accepted: bool
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class AmplificationSeed:
+    """Bob → Alice: the public Toeplitz seed and the final key length both sides computed."""
+
+    seed: Bits
+    out_len: int
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "seed", _frozen_bits(self.seed, "seed"))
+        check_int(self.out_len, name="out_len")
+
+
+Message: TypeAlias = (
+    CascadeStart
+    | ParityQuery
+    | ParityAnswer
+    | CascadeDone
+    | Abort
+    | VerificationTag
+    | VerificationOutcome
+    | AmplificationSeed
+)
+"""Any message of the post-processing protocols."""
+
+MESSAGE_TYPES: tuple[type, ...] = (
+    CascadeStart,
+    ParityQuery,
+    ParityAnswer,
+    CascadeDone,
+    Abort,
+    VerificationTag,
+    VerificationOutcome,
+    AmplificationSeed,
+)
+_TAG_OF: dict[type, int] = {cls: i + 1 for i, cls in enumerate(MESSAGE_TYPES)}
+
+
+# ----------------------------------------------------------------------------------------------- codec
+def _pack_bits(bits: npt.NDArray[np.uint8]) -> bytes:
+    return struct.pack("<Q", bits.size) + np.packbits(bits).tobytes()
+
+
+def _pack_ints(values: npt.NDArray[np.int64]) -> bytes:
+    if values.size and int(values.min()) < 0:
+        raise InvalidParameter("cannot encode negative positions")
+    wide = bool(values.size) and int(values.max()) >= 1 << 32
+    dtype = "<u8" if wide else "<u4"
+    return struct.pack("<QB", values.size, 8 if wide else 4) + values.astype(dtype).tobytes()
+
+
+class _Reader:
+    """Reads a message body; any shortfall or leftover is a ProtocolError."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = memoryview(data)
+        self._pos = 0
+
+    def take(self, size: int) -> bytes:
+        if size < 0 or self._pos + size > len(self._data):
+            raise ProtocolError("truncated message")
+        chunk = bytes(self._data[self._pos : self._pos + size])
+        self._pos += size
+        return chunk
+
+    def unpack(self, fmt: str) -> tuple[Any, ...]:
+        return struct.unpack(fmt, self.take(struct.calcsize(fmt)))
+
+    def bits(self) -> npt.NDArray[np.uint8]:
+        (count,) = self.unpack("<Q")
+        packed = np.frombuffer(self.take((count + 7) // 8), dtype=np.uint8)
+        return np.unpackbits(packed, count=count)
+
+    def ints(self) -> npt.NDArray[np.int64]:
+        count, width = self.unpack("<QB")
+        if width not in (4, 8):
+            raise ProtocolError(f"bad integer width {width}")
+        raw = np.frombuffer(self.take(count * width), dtype="<u8" if width == 8 else "<u4")
+        return raw.astype(np.int64)
+
+    def finish(self) -> None:
+        if self._pos != len(self._data):
+            raise ProtocolError("trailing bytes after message")
+
+
+def encode_message(message: Message) -> bytes:
+    """The byte form of ``message``: version, type tag, then its fields (little-endian)."""
+    head = struct.pack("<BB", _FORMAT_VERSION, _TAG_OF[type(message)])
+    match message:
+        case CascadeStart(n=n, block_sizes=sizes, permutation_seed=seed):
+            body = struct.pack("<QB", n, len(sizes)) + struct.pack(f"<{len(sizes)}Q", *sizes)
+            body += seed.to_bytes(16, "little")
+        case ParityQuery():
+            body = struct.pack("<I", message.round_index) + _pack_bits_u8(message.passes)
+            body += _pack_ints(message.starts) + _pack_ints(message.stops)
+        case ParityAnswer():
+            body = struct.pack("<I", message.round_index) + _pack_bits(message.parities)
+        case CascadeDone(rounds=rounds, disclosed_bits=disclosed):
+            body = struct.pack("<QQ", rounds, disclosed)
+        case Abort(reason=reason):
+            text = reason.encode("utf-8")
+            body = struct.pack("<I", len(text)) + text
+        case VerificationTag():
+            body = _pack_bits(message.seed) + struct.pack("<I", message.tag_bits) + message.tag
+        case VerificationOutcome(accepted=accepted):
+            body = struct.pack("<?", accepted)
+        case AmplificationSeed():
+            body = _pack_bits(message.seed) + struct.pack("<Q", message.out_len)
+        case _:  # pragma: no cover - exhaustive over Message
+            raise InvalidParameter(f"not a post-processing message: {message!r}")
+    return head + body
+
+
+def _pack_bits_u8(values: npt.NDArray[np.uint8]) -> bytes:
+    return struct.pack("<Q", values.size) + values.astype(np.uint8).tobytes()
+
+
+def decode_message(data: bytes) -> Message:
+    """Parse bytes made by :func:`encode_message`; malformed input raises ProtocolError."""
+    reader = _Reader(data)
+    version, tag = reader.unpack("<BB")
+    if version != _FORMAT_VERSION:
+        raise ProtocolError(f"unknown message format version {version}")
+    if not 1 <= tag <= len(MESSAGE_TYPES):
+        raise ProtocolError(f"unknown message type {tag}")
+    cls = MESSAGE_TYPES[tag - 1]
+    message: Message
+    try:
+        if cls is CascadeStart:
+            n, count = reader.unpack("<QB")
+            sizes = reader.unpack(f"<{count}Q")
+            seed = int.from_bytes(reader.take(16), "little")
+            message = CascadeStart(n=n, block_sizes=tuple(sizes), permutation_seed=seed)
+        elif cls is ParityQuery:
+            (round_index,) = reader.unpack("<I")
+            (count,) = reader.unpack("<Q")
+            passes = np.frombuffer(reader.take(count), dtype=np.uint8)
+            message = ParityQuery(round_index, passes, reader.ints(), reader.ints())
+        elif cls is ParityAnswer:
+            (round_index,) = reader.unpack("<I")
+            message = ParityAnswer(round_index, reader.bits())
+        elif cls is CascadeDone:
+            message = CascadeDone(*reader.unpack("<QQ"))
+        elif cls is Abort:
+            (size,) = reader.unpack("<I")
+            message = Abort(reader.take(size).decode("utf-8"))
+        elif cls is VerificationTag:
+            seed_bits = reader.bits()
+            (tag_bits,) = reader.unpack("<I")
+            message = VerificationTag(seed_bits, reader.take((tag_bits + 7) // 8), tag_bits)
+        elif cls is VerificationOutcome:
+            (accepted,) = reader.unpack("<?")
+            message = VerificationOutcome(bool(accepted))
+        else:
+            seed_bits = reader.bits()
+            (out_len,) = reader.unpack("<Q")
+            message = AmplificationSeed(seed_bits, out_len)
+    except (InvalidParameter, UnicodeDecodeError, struct.error) as exc:
+        raise ProtocolError(f"malformed {cls.__name__}: {exc}") from exc
+    reader.finish()
+    return message
+
+
+__all__ = [
+    "MESSAGE_TYPES",
+    "Abort",
+    "AmplificationSeed",
+    "CascadeDone",
+    "CascadeStart",
+    "Message",
+    "ParityAnswer",
+    "ParityQuery",
+    "VerificationOutcome",
+    "VerificationTag",
+    "decode_message",
+    "encode_message",
+]

@@ -1,0 +1,107 @@
+"""Messages: frozen, self-contained, and their byte form round-trips; malformed bytes are refused."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from qkdnet.errors import InvalidParameter, ProtocolError
+from qkdnet.postprocess import (
+    Abort,
+    AmplificationSeed,
+    CascadeDone,
+    CascadeStart,
+    Message,
+    ParityAnswer,
+    ParityQuery,
+    VerificationOutcome,
+    VerificationTag,
+    decode_message,
+    encode_message,
+)
+from qkdnet.postprocess.messages import MESSAGE_TYPES
+
+
+def _fields(message: Message) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for f in dataclasses.fields(message):
+        value = getattr(message, f.name)
+        out[f.name] = value.tolist() if isinstance(value, np.ndarray) else value
+    return out
+
+
+SAMPLES: list[Message] = [
+    CascadeStart(n=10**7, block_sizes=(73, 146, 292, 584), permutation_seed=(1 << 128) - 1),
+    ParityQuery(7, np.array([0, 3, 1], np.uint8), np.array([0, 5, 2**33]), np.array([4, 9, 2**33 + 8])),
+    ParityQuery(1, np.zeros(0, np.uint8), np.zeros(0, np.int64), np.zeros(0, np.int64)),
+    ParityAnswer(7, np.array([1, 0, 1, 1, 0, 0, 0, 1, 1], np.uint8)),
+    CascadeDone(rounds=44, disclosed_bits=12345),
+    Abort("Cascade did not converge — budget"),
+    VerificationTag(np.array([1, 0, 1, 1, 0], np.uint8), b"\x12\x34\x50", 20),
+    VerificationOutcome(False),
+    VerificationOutcome(True),
+    AmplificationSeed(np.ones(17, np.uint8), 9),
+]
+
+
+@pytest.mark.parametrize("message", SAMPLES, ids=lambda m: type(m).__name__)
+def test_round_trip(message: Message) -> None:
+    back = decode_message(encode_message(message))
+    assert type(back) is type(message)
+    assert _fields(back) == _fields(message)
+
+
+def test_every_message_type_has_a_sample() -> None:
+    assert {type(m) for m in SAMPLES} == set(MESSAGE_TYPES)
+
+
+def test_messages_are_frozen_and_do_not_alias_the_sender() -> None:
+    parities = np.array([1, 0], np.uint8)
+    msg = ParityAnswer(1, parities)
+    parities[0] = 0
+    assert msg.parities.tolist() == [1, 0]
+    with pytest.raises(ValueError, match="read-only"):
+        msg.parities[0] = 0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        msg.round_index = 2  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: CascadeStart(0, (4,), 1),
+        lambda: CascadeStart(10, (), 1),
+        lambda: CascadeStart(10, (4,), 1 << 128),
+        lambda: ParityQuery(0, [0], [0], [1]),  # type: ignore[arg-type]
+        lambda: ParityQuery(1, [0, 0], [0], [1]),  # type: ignore[arg-type]
+        lambda: ParityAnswer(1, [0, 2]),  # type: ignore[arg-type]
+        lambda: VerificationTag(np.ones(3, np.uint8), b"\x00", 20),
+        lambda: AmplificationSeed(np.ones(3, np.uint8), -1),
+    ],
+)
+def test_invalid_messages_are_refused(build: object) -> None:
+    with pytest.raises(InvalidParameter):
+        build()  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"\x02\x01",  # unknown version
+        b"\x01\x63",  # unknown type
+        encode_message(CascadeDone(1, 2))[:-1],  # truncated
+        encode_message(CascadeDone(1, 2)) + b"\x00",  # trailing bytes
+        encode_message(CascadeStart(10, (4,), 1))[:2] + (0).to_bytes(8, "little") + b"\x01" + bytes(24),
+    ],
+)
+def test_malformed_bytes_raise_protocol_error(data: bytes) -> None:
+    with pytest.raises(ProtocolError):
+        decode_message(data)
+
+
+def test_positions_are_packed_in_four_bytes_when_they_fit() -> None:
+    small = ParityQuery(1, np.zeros(100, np.uint8), np.arange(100), np.arange(1, 101))
+    assert len(encode_message(small)) == 2 + 4 + 8 + 100 + 2 * (9 + 4 * 100)

@@ -1,0 +1,123 @@
+"""Toeplitz hashing by FFT equals the dense GF(2) matrix product; seeds are one-shot."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.linalg
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qkdnet.errors import AlreadyConsumed, InvalidParameter, NoSecretKey, ProtocolError
+from qkdnet.postprocess import AmplifyAlice, AmplifyBob, HashSeed, run_protocol, toeplitz_hash
+
+
+def _dense(key: np.ndarray, seed: np.ndarray, m: int) -> np.ndarray:
+    """T[i, j] = seed[i - j + n - 1]: first column seed[n-1:], first row seed[n-1::-1]."""
+    n = key.size
+    if m == 0:
+        return np.zeros(0, dtype=np.int64)
+    t = scipy.linalg.toeplitz(seed[n - 1 :].astype(np.int64), seed[n - 1 :: -1].astype(np.int64))
+    product: np.ndarray = (t @ key.astype(np.int64)) % 2
+    return product
+
+
+def _by_definition(key: np.ndarray, seed: np.ndarray, m: int) -> np.ndarray:
+    n = key.size
+    i, j = np.meshgrid(np.arange(m), np.arange(n), indexing="ij")
+    product: np.ndarray = (seed[i - j + n - 1].astype(np.int64) @ key.astype(np.int64)) % 2
+    return product
+
+
+@settings(max_examples=150, deadline=None)
+@given(n=st.integers(1, 90), m=st.integers(0, 90), data=st.data())
+def test_fft_matches_dense_product(n: int, m: int, data: st.DataObject) -> None:
+    key = np.array(data.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n)), dtype=np.uint8)
+    seed = np.array(data.draw(st.lists(st.integers(0, 1), min_size=n + m - 1, max_size=n + m - 1)), np.uint8)
+    got = toeplitz_hash(key, seed, m)
+    assert got.dtype == np.uint8 and got.shape == (m,)
+    np.testing.assert_array_equal(got, _dense(key, seed, m))
+    np.testing.assert_array_equal(got, _by_definition(key, seed, m))
+
+
+def test_all_ones_is_exact_at_the_largest_sums() -> None:
+    # every convolution value equals n: the worst case for float rounding (here 300001 ones).
+    n, m = 300_001, 1000
+    got = toeplitz_hash(np.ones(n, np.uint8), np.ones(n + m - 1, np.uint8), m)
+    assert np.all(got == n % 2)
+
+
+def test_exact_on_a_million_bits_against_direct_rows() -> None:
+    rng = np.random.default_rng(20240601)
+    n, m = 1_000_000, 200_000
+    key = rng.integers(0, 2, n, dtype=np.uint8)
+    seed = rng.integers(0, 2, n + m - 1, dtype=np.uint8)
+    got = toeplitz_hash(key, seed, m)
+    rows = rng.choice(m, size=40, replace=False)
+    for i in rows.tolist():  # row i of T is seed[i : i + n] reversed
+        direct = int(np.dot(seed[i : i + n][::-1].astype(np.int64), key.astype(np.int64)) % 2)
+        assert got[i] == direct
+
+
+def test_hash_is_linear_over_gf2() -> None:
+    rng = np.random.default_rng(3)
+    x, y = rng.integers(0, 2, (2, 5000), dtype=np.uint8)
+    seed = rng.integers(0, 2, 5000 + 300 - 1, dtype=np.uint8)
+    np.testing.assert_array_equal(
+        toeplitz_hash(x ^ y, seed, 300), toeplitz_hash(x, seed, 300) ^ toeplitz_hash(y, seed, 300)
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "seed", "m"),
+    [
+        (np.ones(4, np.uint8), np.ones(4, np.uint8), 2),  # seed one bit short
+        (np.ones((2, 2), np.uint8), np.ones(5, np.uint8), 2),
+        (np.array([0, 2, 1]), np.ones(4, np.uint8), 2),
+        (np.array([0.0, 1.0]), np.ones(3, np.uint8), 2),
+        (np.zeros(0, np.uint8), np.ones(1, np.uint8), 2),
+        (np.ones(4, np.uint8), np.ones(3, np.uint8), -1),
+    ],
+)
+def test_bad_inputs_are_refused(key: np.ndarray, seed: np.ndarray, m: int) -> None:
+    with pytest.raises(InvalidParameter):
+        toeplitz_hash(key, seed, m)
+
+
+def test_hash_seed_is_one_shot() -> None:
+    seed = HashSeed.random(10 + 4 - 1, rng=np.random.default_rng(1))
+    key = np.ones(10, np.uint8)
+    first = seed.toeplitz(key, 4)
+    assert seed.consumed
+    with pytest.raises(AlreadyConsumed):
+        seed.toeplitz(key, 4)
+    np.testing.assert_array_equal(first, toeplitz_hash(key, seed.bits, 4))
+    assert not seed.bits.flags.writeable and len(seed) == 13
+
+
+def test_hash_seed_is_not_consumed_by_a_refused_call() -> None:
+    seed = HashSeed(np.ones(5, np.uint8))
+    with pytest.raises(InvalidParameter):
+        seed.toeplitz(np.ones(9, np.uint8), 4)  # needs 12 seed bits
+    assert not seed.consumed
+
+
+def test_amplification_protocol_gives_equal_keys() -> None:
+    rng = np.random.default_rng(8)
+    key = rng.integers(0, 2, 2000, dtype=np.uint8)
+    alice, bob = AmplifyAlice(key, out_len=700), AmplifyBob(key.copy(), out_len=700, rng=rng)
+    transcript = run_protocol(alice, bob)
+    np.testing.assert_array_equal(alice.key, bob.key)
+    assert alice.key.size == 700 and transcript.messages == 1
+
+
+def test_amplification_refuses_length_disagreement_and_zero_length() -> None:
+    key = np.ones(100, np.uint8)
+    rng = np.random.default_rng(0)
+    with pytest.raises(ProtocolError):
+        run_protocol(AmplifyAlice(key, out_len=10), AmplifyBob(key, out_len=11, rng=rng))
+    bob = AmplifyBob(key, out_len=0, rng=rng)
+    with pytest.raises(NoSecretKey):
+        run_protocol(AmplifyAlice(key, out_len=0), bob)
+    with pytest.raises(NoSecretKey):
+        _ = bob.key

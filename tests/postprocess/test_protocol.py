@@ -1,0 +1,133 @@
+"""The in-memory driver: flights, round trips, stalls, and sequential composition."""
+
+from __future__ import annotations
+
+import pytest
+
+from qkdnet.errors import InvalidParameter, NoSecretKey, ProtocolError
+from qkdnet.postprocess import (
+    CascadeDone,
+    Message,
+    Party,
+    SequentialParty,
+    VerificationOutcome,
+    run_protocol,
+)
+
+
+class PingPong:
+    """Toy party: the initiator sends `count` pings, each answered by the responder."""
+
+    def __init__(self, *, initiator: bool, count: int) -> None:
+        self.initiator, self.count = initiator, count
+        self.seen = 0
+        self._done = False
+
+    @property
+    def done(self) -> bool:
+        return self._done
+
+    def start(self) -> list[Message]:
+        if self.initiator and self.count:
+            return [CascadeDone(0, 0)]
+        if self.initiator:
+            self._done = True
+        return []
+
+    def receive(self, message: Message) -> list[Message]:
+        self.seen += 1
+        if self.initiator:
+            if self.seen == self.count:
+                self._done = True
+                return []
+            return [CascadeDone(self.seen, 0)]
+        if self.seen == self.count:
+            self._done = True
+        return [VerificationOutcome(True)]
+
+
+def test_party_protocol_is_structural() -> None:
+    assert isinstance(PingPong(initiator=True, count=1), Party)
+
+
+def test_flights_and_round_trips_are_counted() -> None:
+    transcript = run_protocol(PingPong(initiator=False, count=5), PingPong(initiator=True, count=5))
+    assert transcript.messages == 10
+    assert transcript.flights == 10 and transcript.round_trips == 5
+    assert transcript.messages_by_type == {"CascadeDone": 5, "VerificationOutcome": 5}
+    assert transcript.bits_sent == transcript.bits_alice_to_bob + transcript.bits_bob_to_alice > 0
+
+
+class Burst:
+    """Sends `count` messages at once and waits for `count` replies (or replies to each)."""
+
+    def __init__(self, *, initiator: bool, count: int) -> None:
+        self.initiator, self.count, self.seen = initiator, count, 0
+
+    @property
+    def done(self) -> bool:
+        return self.seen == self.count
+
+    def start(self) -> list[Message]:
+        return [CascadeDone(0, i) for i in range(self.count)] if self.initiator else []
+
+    def receive(self, message: Message) -> list[Message]:
+        self.seen += 1
+        return [] if self.initiator else [VerificationOutcome(True)]
+
+
+def test_a_burst_in_one_direction_is_one_flight() -> None:
+    transcript = run_protocol(Burst(initiator=False, count=3), Burst(initiator=True, count=3))
+    assert transcript.messages == 6
+    assert transcript.flights == 2 and transcript.round_trips == 1
+
+
+def test_stall_and_runaway_are_errors() -> None:
+    with pytest.raises(ProtocolError, match="stalled"):
+        run_protocol(PingPong(initiator=False, count=5), PingPong(initiator=False, count=5))
+    with pytest.raises(ProtocolError, match="more than"):
+        run_protocol(PingPong(initiator=False, count=50), PingPong(initiator=True, count=50), max_messages=10)
+
+
+class OneShot:
+    """Sends one message at start and is done; or waits for one message."""
+
+    def __init__(self, send: bool) -> None:
+        self.send = send
+        self.got: list[Message] = []
+
+    @property
+    def done(self) -> bool:
+        return self.send or bool(self.got)
+
+    def start(self) -> list[Message]:
+        return [CascadeDone(0, 0)] if self.send else []
+
+    def receive(self, message: Message) -> list[Message]:
+        self.got.append(message)
+        return []
+
+
+def test_sequential_party_runs_stages_in_order() -> None:
+    a_stages = [OneShot(send=True), OneShot(send=False)]
+    b_stages = [OneShot(send=False), OneShot(send=True)]
+    alice = SequentialParty([lambda s=s: s for s in a_stages])  # type: ignore[misc]
+    bob = SequentialParty([lambda s=s: s for s in b_stages])  # type: ignore[misc]
+    transcript = run_protocol(alice, bob)
+    assert transcript.messages == 2 and alice.done and bob.done
+    assert len(b_stages[0].got) == 1 and len(a_stages[1].got) == 1
+    assert alice.stage_index == 1
+    with pytest.raises(ProtocolError):
+        alice.receive(CascadeDone(0, 0))
+
+
+def test_sequential_party_keeps_a_stage_failure() -> None:
+    def fail() -> Party:
+        raise NoSecretKey("nothing left")
+
+    party = SequentialParty([lambda: OneShot(send=True), fail])
+    out = party.start()
+    assert len(out) == 1 and party.done
+    assert isinstance(party.failure, NoSecretKey)
+    with pytest.raises(InvalidParameter):
+        SequentialParty([])
