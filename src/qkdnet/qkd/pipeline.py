@@ -397,7 +397,7 @@ def distill(assessed: Assessment, cfg: KeyRunConfig, *, tree: SeedTree) -> KeyRu
         result.leakage_by_kind = ledger.by_kind()
         return result
     result.leakage_by_kind = ledger.by_kind()
-    result.round_trips = processed.round_trips
+    result.round_trips = processed.transcript.round_trips
     result.alice_key = processed.alice_key
     result.bob_key = processed.bob_key
     result.final_key_bits = int(processed.alice_key.size)
