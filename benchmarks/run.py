@@ -13,9 +13,9 @@ import time
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from qkdnet.network import WernerSource, link_from_preset  # noqa: E402
-from qkdnet.qkd import E91, KeyRunConfig, PairSource, assess, simulate_records  # noqa: E402
-from qkdnet.rng import SeedTree  # noqa: E402
+from qkdnet.network import WernerSource, link_from_preset
+from qkdnet.qkd import E91, KeyRunConfig, PairSource, assess, simulate_records
+from qkdnet.rng import SeedTree
 
 TARGETS = {"shared state": 1e7, "per-pair states": 5e6}
 

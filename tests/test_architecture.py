@@ -15,13 +15,25 @@ SRC = Path(qkdnet.__file__).parent
 
 #: ARCHITECTURE.md's layer table: a package imports only from layers below its own (layers 0 and 6 are open).
 LAYERS = {
-    "units": 0, "rng": 0, "errors": 0, "_version": 0,
-    "quantum": 1, "engine": 1, "postprocess": 1,
+    "units": 0,
+    "rng": 0,
+    "errors": 0,
+    "_version": 0,
+    "quantum": 1,
+    "engine": 1,
+    "postprocess": 1,
     "hardware": 2,
-    "network": 3, "attacks": 3,
+    "network": 3,
+    "attacks": 3,
     "qkd": 4,
-    "otp": 5, "kms": 5,
-    "config": 6, "sweep": 6, "report": 6, "cli": 6, "__main__": 6, "demo": 6,
+    "otp": 5,
+    "kms": 5,
+    "config": 6,
+    "sweep": 6,
+    "report": 6,
+    "cli": 6,
+    "__main__": 6,
+    "demo": 6,
 }
 OPEN_LAYERS = {0, 6}
 PURE_MAX_LAYER = 4
@@ -85,13 +97,20 @@ def test_imports_respect_layers(path: Path, package: str) -> None:
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute):
                 inner = node.value
                 if isinstance(inner.value, ast.Name) and inner.value.id in ("np", "numpy") and inner.attr == "random":
-                    assert node.attr in {"default_rng", "Generator", "SeedSequence", "PCG64", "BitGenerator"}, (
-                        f"{rel}:{node.lineno}: numpy's global RNG np.random.{node.attr}")
+                    assert node.attr in {
+                        "default_rng",
+                        "Generator",
+                        "SeedSequence",
+                        "PCG64",
+                        "BitGenerator",
+                    }, f"{rel}:{node.lineno}: numpy's global RNG np.random.{node.attr}"
 
 
 def test_import_qkdnet_stays_light() -> None:
     """`import qkdnet` must not pull in the terminal, plotting, web or cluster stacks."""
-    code = ("import sys, qkdnet; heavy = [m for m in ('rich', 'matplotlib', 'fastapi', 'dask', 'scipy.stats') "
-            "if m in sys.modules]; print(','.join(heavy))")
+    code = (
+        "import sys, qkdnet; heavy = [m for m in ('rich', 'matplotlib', 'fastapi', 'dask', 'scipy.stats') "
+        "if m in sys.modules]; print(','.join(heavy))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""

@@ -1,5 +1,87 @@
-"""qkdnet: quantum networks of single atoms linked by photons, and the secret keys they make."""
+"""qkdnet: quantum networks of single atoms linked by photons, and the secret keys they make.
+
+The public API for notebooks; every name here is stable and tested. A key run on the seed experiment's link:
+
+>>> from qkdnet import E91, link_from_preset, run_key_exchange
+>>> link = link_from_preset("zhang2022", length_km=0.06)
+>>> result = run_key_exchange(link, E91, 200_000, seed=1)
+>>> result.secure, bool((result.alice_key == result.bob_key).all())
+(True, True)
+>>> 2.3 < result.chsh_s < 2.55
+True
+"""
 
 from qkdnet._version import __version__
+from qkdnet.attacks import EveRecord, InterceptResend
+from qkdnet.errors import (
+    AlreadyConsumed,
+    AuthenticationFailed,
+    InvalidParameter,
+    MessageRejected,
+    NoSecretKey,
+    PadExhausted,
+    QberAboveThreshold,
+    QkdnetError,
+    ReconciliationFailed,
+    SecurityAbort,
+    VerificationFailed,
+)
+from qkdnet.hardware import AtomCavityNode, Detector, Fiber, get_preset, preset_names
+from qkdnet.network import HeraldedPairs, TwoNodeLink, WernerSource, link_from_preset
+from qkdnet.otp import Ciphertext, PadLedger, decrypt, encrypt
+from qkdnet.postprocess import LeakageLedger, finite_key_length, reconcile_and_amplify
+from qkdnet.qkd import (
+    BBM92,
+    E91,
+    KeyRunConfig,
+    KeyRunResult,
+    device_independent_key_fraction,
+    run_key_exchange,
+    trusted_key_fraction,
+)
+from qkdnet.quantum import BellDiagonal, bell_state, werner_state
+from qkdnet.rng import SeedTree
 
-__all__ = ["__version__"]
+__all__ = [
+    "BBM92",
+    "E91",
+    "AlreadyConsumed",
+    "AtomCavityNode",
+    "AuthenticationFailed",
+    "BellDiagonal",
+    "Ciphertext",
+    "Detector",
+    "EveRecord",
+    "Fiber",
+    "HeraldedPairs",
+    "InterceptResend",
+    "InvalidParameter",
+    "KeyRunConfig",
+    "KeyRunResult",
+    "LeakageLedger",
+    "MessageRejected",
+    "NoSecretKey",
+    "PadExhausted",
+    "PadLedger",
+    "QberAboveThreshold",
+    "QkdnetError",
+    "ReconciliationFailed",
+    "SecurityAbort",
+    "SeedTree",
+    "TwoNodeLink",
+    "VerificationFailed",
+    "WernerSource",
+    "__version__",
+    "bell_state",
+    "decrypt",
+    "device_independent_key_fraction",
+    "encrypt",
+    "finite_key_length",
+    "get_preset",
+    "link_from_preset",
+    "preset_names",
+    "reconcile_and_amplify",
+    "run_key_exchange",
+    "trusted_key_fraction",
+    "werner_state",
+]

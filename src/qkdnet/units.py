@@ -22,7 +22,7 @@ def ps_to_seconds(t_ps: int | float) -> float:
 
 def db_to_transmission(loss_db: float) -> float:
     """Power transmission of a loss given in dB: 10^(-dB/10)."""
-    return 10.0 ** (-loss_db / 10.0)
+    return float(10.0 ** (-loss_db / 10.0))
 
 
 def transmission_to_db(transmission: float) -> float:

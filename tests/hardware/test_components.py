@@ -18,9 +18,7 @@ C_M_PER_S = 299_792_458.0  # exact, SI definition
     ("length_km", "alpha", "n_g"),
     [(0.0, 0.2, 1.468), (0.06, 3.5, 1.468), (10.0, 0.2, 1.468), (100.0, 0.16, 1.47), (33.0, 0.3, 1.0)],
 )
-def test_fiber_transmission_and_delay_match_textbook_formulas(
-    length_km: float, alpha: float, n_g: float
-) -> None:
+def test_fiber_transmission_and_delay_match_textbook_formulas(length_km: float, alpha: float, n_g: float) -> None:
     fiber = Fiber(length_km=length_km, attenuation_db_per_km=alpha, group_index=n_g)
     assert fiber.transmission == pytest.approx(10 ** (-alpha * length_km / 10), rel=1e-12)
     expected_delay_s = length_km * 1000.0 * n_g / C_M_PER_S
@@ -72,9 +70,7 @@ def test_detector_click_probability() -> None:
 def test_detector_from_dark_count_rate_is_poisson() -> None:
     d = Detector.from_dark_count_rate(0.7, dark_count_rate_hz=50.0, window_s=2e-6)
     assert d.dark_count_probability == pytest.approx(1 - math.exp(-1e-4), rel=1e-12)
-    assert (
-        Detector.from_dark_count_rate(0.7, dark_count_rate_hz=0.0, window_s=1.0).dark_count_probability == 0.0
-    )
+    assert Detector.from_dark_count_rate(0.7, dark_count_rate_hz=0.0, window_s=1.0).dark_count_probability == 0.0
     with pytest.raises(InvalidParameter, match="dark_count_rate_hz"):
         Detector.from_dark_count_rate(0.7, dark_count_rate_hz=-1.0, window_s=1.0)
 

@@ -37,9 +37,7 @@ def make_link(
     delay_s: float = 0.0,
 ) -> TwoNodeLink:
     return TwoNodeLink(
-        emitter=AtomCavityNode(
-            "A", photon_generation_efficiency=eta_gen, atom_photon_fidelity=f_emit, t2_s=t2_a
-        ),
+        emitter=AtomCavityNode("A", photon_generation_efficiency=eta_gen, atom_photon_fidelity=f_emit, t2_s=t2_a),
         receiver=AtomCavityNode(
             "B",
             photon_generation_efficiency=0.1,
@@ -245,9 +243,7 @@ def test_pair_fidelity_matches_independent_density_matrix_model() -> None:
     # The mean agrees within 5σ of the Bernoulli false-herald count.
     sigma = (f_true - 0.25) * math.sqrt(false_fraction * (1 - false_fraction) / n)
     assert abs(fid.mean() - f_mean) < 5 * sigma
-    assert abs(pairs.false_herald.mean() - false_fraction) < 5 * math.sqrt(
-        false_fraction * (1 - false_fraction) / n
-    )
+    assert abs(pairs.false_herald.mean() - false_fraction) < 5 * math.sqrt(false_fraction * (1 - false_fraction) / n)
 
 
 def test_expected_weights_are_bell_diagonal_of_the_density_matrix_model() -> None:

@@ -14,9 +14,7 @@ spans = st.tuples(st.integers(0, LIMIT), st.integers(0, 12)).map(lambda t: (t[0]
 
 
 @given(st.lists(spans, max_size=30), spans, st.integers(1, 12), st.integers(0, LIMIT))
-def test_matches_a_set_model(
-    adds: list[tuple[int, int]], probe: tuple[int, int], length: int, at_least: int
-) -> None:
+def test_matches_a_set_model(adds: list[tuple[int, int]], probe: tuple[int, int], length: int, at_least: int) -> None:
     model: set[int] = set()
     spanset = SpanSet()
     for start, end in adds:
@@ -33,9 +31,7 @@ def test_matches_a_set_model(
     assert spanset.overlaps(*probe) == bool(model & set(range(*probe)))
 
     limit = LIMIT + 12
-    expected = next(
-        (s for s in range(at_least, limit - length + 1) if not model & set(range(s, s + length))), None
-    )
+    expected = next((s for s in range(at_least, limit - length + 1) if not model & set(range(s, s + length))), None)
     assert spanset.first_gap(length, at_least=at_least, limit=limit) == expected
 
     longest = run = 0

@@ -6,9 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 
-def noisy_pair(
-    n: int, errors: int, rng: np.random.Generator
-) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
+def noisy_pair(n: int, errors: int, rng: np.random.Generator) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
     """A random key and a copy with exactly ``errors`` flipped positions."""
     alice = rng.integers(0, 2, n, dtype=np.uint8)
     bob = alice.copy()

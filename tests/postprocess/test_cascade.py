@@ -154,9 +154,7 @@ def test_alice_refuses_out_of_protocol_messages() -> None:
 
 
 def test_bob_refuses_unexpected_messages() -> None:
-    bob = CascadeBob(
-        np.zeros(100, np.uint8), qber_estimate=0.05, ledger=LeakageLedger(), rng=np.random.default_rng()
-    )
+    bob = CascadeBob(np.zeros(100, np.uint8), qber_estimate=0.05, ledger=LeakageLedger(), rng=np.random.default_rng())
     with pytest.raises(ProtocolError):
         bob.receive(CascadeDone(0, 0))
     with pytest.raises(ProtocolError):

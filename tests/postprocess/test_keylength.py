@@ -22,9 +22,7 @@ def _ledger(charged: int, uncharged: int = 0) -> LeakageLedger:
 def test_secret_key_length_by_hand() -> None:
     # 10000 - 2000.5 - 1200 - 2*50 = 6699.5 -> 6699; the 5000 estimation bits are not charged.
     ledger = _ledger(1200, uncharged=5000)
-    assert (
-        secret_key_length(key_bits=10_000, eve_information_bits=2000.5, ledger=ledger, eps_pa=2**-50) == 6699
-    )
+    assert secret_key_length(key_bits=10_000, eve_information_bits=2000.5, ledger=ledger, eps_pa=2**-50) == 6699
     # default eps_pa = 1e-10: 2*log2(1e10) = 66.43856...; 1000 - 100 - 200 - 66.44 = 633.56 -> 633
     assert secret_key_length(key_bits=1000, eve_information_bits=100, ledger=_ledger(200)) == 633
 

@@ -30,9 +30,7 @@ def test_imports_and_no_io(path: Path) -> None:
         for name in names:
             top = name.split(".")[0]
             if top == "qkdnet":
-                assert any(name == a or name.startswith(a + ".") for a in ALLOWED_QKDNET), (
-                    f"{path.name}: {name}"
-                )
+                assert any(name == a or name.startswith(a + ".") for a in ALLOWED_QKDNET), f"{path.name}: {name}"
             elif top != "__future__":
                 assert top in ALLOWED_THIRD_PARTY or top in sys.stdlib_module_names, f"{path.name}: {name}"
                 assert top not in FORBIDDEN_MODULES, f"{path.name} imports {name}"

@@ -92,9 +92,7 @@ def test_mismatched_inputs_are_refused() -> None:
             eve_information_bits=-1, ledger=LeakageLedger(), rng=rng,
         )  # fmt: skip
     with pytest.raises(InvalidParameter):
-        PostprocessAlice(
-            np.zeros(10, np.uint8), ledger=LeakageLedger(), rng=rng, eve_information_bits=0, eps_pa=0
-        )
+        PostprocessAlice(np.zeros(10, np.uint8), ledger=LeakageLedger(), rng=rng, eve_information_bits=0, eps_pa=0)
 
 
 @settings(max_examples=150, deadline=None)
@@ -105,16 +103,12 @@ def test_mismatched_inputs_are_refused() -> None:
     passes=st.integers(1, 4),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_keys_are_identical_or_the_road_raises(
-    n: int, qber: float, estimate: float, passes: int, seed: int
-) -> None:
+def test_keys_are_identical_or_the_road_raises(n: int, qber: float, estimate: float, passes: int, seed: int) -> None:
     """Never silently different keys: identical (after verification) or a raised failure."""
     rng = np.random.default_rng(seed)
     alice_key, bob_key = noisy_pair(n, round(qber * n), rng)
     ledger_a, ledger_b = LeakageLedger(), LeakageLedger()
-    alice = PostprocessAlice(
-        alice_key, ledger=ledger_a, rng=rng.spawn(1)[0], eve_information_bits=0, eps_pa=0.25
-    )
+    alice = PostprocessAlice(alice_key, ledger=ledger_a, rng=rng.spawn(1)[0], eve_information_bits=0, eps_pa=0.25)
     bob = PostprocessBob(
         bob_key, qber_estimate=estimate, ledger=ledger_b, rng=rng.spawn(1)[0], eve_information_bits=0,
         eps_pa=0.25, passes=passes,

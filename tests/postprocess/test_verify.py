@@ -36,9 +36,7 @@ def test_tag_length_refuses_bad_eps(eps: float) -> None:
         verification_tag_bits(eps)
 
 
-def _run(
-    alice_key: np.ndarray, bob_key: np.ndarray, seed: int
-) -> tuple[VerifyAlice, VerifyBob, LeakageLedger]:
+def _run(alice_key: np.ndarray, bob_key: np.ndarray, seed: int) -> tuple[VerifyAlice, VerifyBob, LeakageLedger]:
     ledger_a, ledger_b = LeakageLedger(), LeakageLedger()
     alice = VerifyAlice(alice_key, ledger=ledger_a, rng=np.random.default_rng(seed))
     bob = VerifyBob(bob_key, ledger=ledger_b)

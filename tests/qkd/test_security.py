@@ -8,7 +8,12 @@ import pytest
 from scipy.optimize import brentq
 
 from qkdnet.errors import InvalidParameter
-from qkdnet.qkd import TSIRELSON, device_independent_key_fraction, eve_information_from_chsh, trusted_key_fraction
+from qkdnet.qkd import (
+    TSIRELSON,
+    device_independent_key_fraction,
+    eve_information_from_chsh,
+    trusted_key_fraction,
+)
 
 
 def h(p: float) -> float:
@@ -37,8 +42,7 @@ def test_device_independent_edges() -> None:
     assert eve_information_from_chsh(2.0) == 1.0
     assert eve_information_from_chsh(1.5) == 1.0
     assert eve_information_from_chsh(TSIRELSON) == pytest.approx(0.0, abs=1e-12)
-    assert device_independent_key_fraction(0.05, 2.6) == pytest.approx(
-        1 - h(0.05) - h((1 + math.sqrt(1.3**2 - 1)) / 2))
+    assert device_independent_key_fraction(0.05, 2.6) == pytest.approx(1 - h(0.05) - h((1 + math.sqrt(1.3**2 - 1)) / 2))
 
 
 @pytest.mark.parametrize("bad", [-0.01, 1.01, float("nan")])

@@ -115,7 +115,6 @@ def test_invalid_inputs_raise_typed_errors() -> None:
     with pytest.raises(InvalidParameter):
         joint_probabilities(bell_state(), float("nan"), 0.0)
     with pytest.raises(InvalidParameter):
-        sample_setting_outcomes(bell_state(), [0.0], [0.0], np.array([1]), np.array([0]),
-                                rng=np.random.default_rng(0))
+        sample_setting_outcomes(bell_state(), [0.0], [0.0], np.array([1]), np.array([0]), rng=np.random.default_rng(0))
     with pytest.raises(InvalidParameter):
         joint_probabilities(np.eye(2), 0.0, 0.0)

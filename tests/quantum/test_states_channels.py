@@ -112,8 +112,9 @@ def test_erasure_moves_weight_p_to_the_flag_state() -> None:
 def test_bell_diagonal_pauli_channels_match_kraus_form(p: float, q: float, name: str) -> None:
     bd = BellDiagonal.bell(name)  # type: ignore[arg-type]
     fast = dephase(depolarize(bd, p), q).to_density()
-    slow = ref.apply_kraus(ref.apply_kraus(bd.to_density(), list(depolarizing_kraus(p)), 0),
-                           list(dephasing_kraus(q)), 1)
+    slow = ref.apply_kraus(
+        ref.apply_kraus(bd.to_density(), list(depolarizing_kraus(p)), 0), list(dephasing_kraus(q)), 1
+    )
     assert np.allclose(fast, slow, atol=1e-12)
 
 

@@ -14,7 +14,7 @@ from qkdnet.attacks import InterceptResend
 from qkdnet.cli.main import print_json
 from qkdnet.network import WernerSource, link_from_preset
 from qkdnet.qkd import KeyRunConfig, KeyRunResult, PairSource, get_protocol, run_key_exchange
-from qkdnet.qkd.pipeline import ProgressCallback
+from qkdnet.qkd.pipeline import ProgressCallback, Security
 
 
 def dispatch(args: argparse.Namespace) -> int:
@@ -32,8 +32,14 @@ def progress_bar(console: Console, label: str, enabled: bool) -> Iterator[Progre
     if not enabled:
         yield None
         return
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=console, transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
         task = bar.add_task(label, total=None)
 
         def update(done: int, total: int) -> None:
@@ -54,15 +60,27 @@ def run_protocol_command(args: argparse.Namespace) -> int:
     """``qkdnet e91`` / ``qkdnet bbm92``."""
     protocol = get_protocol(args.command)
     source = build_source(args.preset, args.length_km, args.visibility)
-    security = "device-independent" if getattr(args, "device_independent", False) else "trusted"
+    security: Security = "device-independent" if getattr(args, "device_independent", False) else "trusted"
     attack = InterceptResend(args.eve) if args.eve > 0 else None
     err = Console(stderr=True)
     with progress_bar(err, "simulating pairs", not args.json and err.is_terminal) as update:
-        result = run_key_exchange(source, protocol, args.pairs, seed=args.seed,
-                                  config=KeyRunConfig(security=security), attack=attack, progress=update)
+        result = run_key_exchange(
+            source,
+            protocol,
+            args.pairs,
+            seed=args.seed,
+            config=KeyRunConfig(security=security),
+            attack=attack,
+            progress=update,
+        )
     summary = result.summary()
-    summary.update(preset=args.preset, length_km=getattr(source, "length_km", args.length_km),
-                   visibility=args.visibility, eve_fraction=args.eve, seed=args.seed)
+    summary.update(
+        preset=args.preset,
+        length_km=getattr(source, "length_km", args.length_km),
+        visibility=args.visibility,
+        eve_fraction=args.eve,
+        seed=args.seed,
+    )
     if args.json:
         print_json(summary)
     else:
@@ -79,18 +97,24 @@ def pm(value: float | None, err: float | None, scale: float = 1.0, digits: int =
 
 def print_result(console: Console, r: KeyRunResult) -> None:
     """A short human-readable account of one key run."""
-    console.print(f"[bold]{r.protocol.upper()}[/bold] over {r.pairs:,} pairs "
-                  f"({r.duration_s:.3g} s of link time), security: {r.security}")
+    console.print(
+        f"[bold]{r.protocol.upper()}[/bold] over {r.pairs:,} pairs "
+        f"({r.duration_s:.3g} s of link time), security: {r.security}"
+    )
     console.print(f"  sifted key bits   {r.sifted_bits:,} (of which {r.sample_bits:,} disclosed to estimate errors)")
     console.print(f"  QBER              {pm(r.qber, r.qber_stderr, 100, 2)} %")
     console.print(f"  phase error       {pm(r.phase_error, r.phase_error_stderr, 100, 2)} %")
     if r.chsh_s is not None:
         console.print(f"  CHSH S            {pm(r.chsh_s, r.chsh_s_stderr)} (classical ≤ 2, quantum ≤ 2.828)")
     di = r.key_fraction_device_independent
-    console.print(f"  key fraction      trusted {r.key_fraction_trusted:.4f}"
-                  + (f", device-independent {di:.4f}" if di is not None else ""))
+    console.print(
+        f"  key fraction      trusted {r.key_fraction_trusted:.4f}"
+        + (f", device-independent {di:.4f}" if di is not None else "")
+    )
     if r.secure:
-        console.print(f"  [green]secure[/green]: {r.final_key_bits:,} final key bits "
-                      f"({r.secret_key_rate_bps:.4g} bit/s), {r.round_trips} round trips")
+        console.print(
+            f"  [green]secure[/green]: {r.final_key_bits:,} final key bits "
+            f"({r.secret_key_rate_bps:.4g} bit/s), {r.round_trips} round trips"
+        )
     else:
         console.print(f"  [red]aborted[/red]: {r.abort_reason}; no key handed out")

@@ -32,10 +32,14 @@ def run_demo(args: argparse.Namespace) -> int:
     """Tell the story; with ``--json`` print one object instead."""
     console = Console(quiet=args.json, highlight=False)
     attack = InterceptResend(args.eve) if args.eve > 0 else None
-    console.print(Panel.fit(
-        "[bold]qkdnet[/bold]: the first quantum network of single atoms, and a secret key from it\n"
-        "Ritter et al., \"An elementary quantum network of single atoms in optical cavities\", "
-        "Nature 484, 195 (2012)", border_style="cyan"))
+    console.print(
+        Panel.fit(
+            "[bold]qkdnet[/bold]: the first quantum network of single atoms, and a secret key from it\n"
+            'Ritter et al., "An elementary quantum network of single atoms in optical cavities", '
+            "Nature 484, 195 (2012)",
+            border_style="cyan",
+        )
+    )
 
     first = _run_on(SEED_PRESET, console, args, attack, chapter="2012 hardware")
     runs = [(SEED_PRESET, first)]
@@ -44,12 +48,18 @@ def run_demo(args: argparse.Namespace) -> int:
         console.print(
             f"\n[bold yellow]The 2012 hardware cannot yield a secret key.[/bold yellow] Its pairs are too noisy: "
             f"QBER {100 * first.qber:.1f} % is too many errors to correct and still keep a secret "
-            f"({first.abort_reason}).\nThe same two labs with today's best published atom hardware:")
-        final_preset, final = TODAY_PRESET, _run_on(TODAY_PRESET, console, args, attack, chapter="today's hardware")
+            f"({first.abort_reason}).\nThe same two labs with today's best published atom hardware:"
+        )
+        final_preset, final = (
+            TODAY_PRESET,
+            _run_on(TODAY_PRESET, console, args, attack, chapter="today's hardware"),
+        )
         runs.append((final_preset, final))
     elif not first.secure:
-        console.print(f"\n[bold red]Eve was caught.[/bold red] {first.abort_reason}.\n"
-                      "The run is aborted and no key is handed out: nothing Eve learned is ever used.")
+        console.print(
+            f"\n[bold red]Eve was caught.[/bold red] {first.abort_reason}.\n"
+            "The run is aborted and no key is handed out: nothing Eve learned is ever used."
+        )
 
     message_ok = False
     if final.secure:
@@ -58,15 +68,21 @@ def run_demo(args: argparse.Namespace) -> int:
 
     if args.json:
         out = final.summary()
-        out.update(preset=final_preset, length_km=SEED_LENGTH_KM, eve_fraction=args.eve, seed=args.seed,
-                   message_ok=message_ok,
-                   runs=[{"preset": name, **r.summary()} for name, r in runs])
+        out.update(
+            preset=final_preset,
+            length_km=SEED_LENGTH_KM,
+            eve_fraction=args.eve,
+            seed=args.seed,
+            message_ok=message_ok,
+            runs=[{"preset": name, **r.summary()} for name, r in runs],
+        )
         print_json(out)
     return 0
 
 
-def _run_on(preset: str, console: Console, args: argparse.Namespace, attack: InterceptResend | None,
-            *, chapter: str) -> KeyRunResult:
+def _run_on(
+    preset: str, console: Console, args: argparse.Namespace, attack: InterceptResend | None, *, chapter: str
+) -> KeyRunResult:
     link = link_from_preset(preset, length_km=SEED_LENGTH_KM)
     _describe_network(console, preset, link, chapter)
     err = Console(stderr=True)
@@ -78,48 +94,65 @@ def _run_on(preset: str, console: Console, args: argparse.Namespace, attack: Int
 
 def _describe_network(console: Console, preset: str, link: TwoNodeLink, chapter: str) -> None:
     console.print(f"\n[bold]1. The network ({chapter}: preset {preset})[/bold]")
-    console.print(f"   Alice's atom ── {1000 * link.fiber.length_km:.0f} m of fiber ── Bob's atom"
-                  f"   ({link.description})")
-    console.print(f"   photon arrives after {link.fiber.delay_s * 1e9:.0f} ns; "
-                  f"{link.attempt_rate_hz:,.0f} attempts/s, each heralds a pair with probability "
-                  f"{link.success_probability:.2e} → {link.expected_pair_rate_hz:,.1f} pairs/s")
-    console.print(f"   entanglement fidelity of a heralded pair F = {link.expected_fidelity:.3f} "
-                  f"(Werner visibility {(4 * link.expected_fidelity - 1) / 3:.3f})")
+    console.print(
+        f"   Alice's atom ── {1000 * link.fiber.length_km:.0f} m of fiber ── Bob's atom   ({link.description})"
+    )
+    console.print(
+        f"   photon arrives after {link.fiber.delay_s * 1e9:.0f} ns; "
+        f"{link.attempt_rate_hz:,.0f} attempts/s, each heralds a pair with probability "
+        f"{link.success_probability:.2e} → {link.expected_pair_rate_hz:,.1f} pairs/s"
+    )
+    console.print(
+        f"   entanglement fidelity of a heralded pair F = {link.expected_fidelity:.3f} "
+        f"(Werner visibility {(4 * link.expected_fidelity - 1) / 3:.3f})"
+    )
     for line in link.provenance_lines():
         console.print(f"   [dim]{line}[/dim]")
 
 
 def _describe_measurement(console: Console, r: KeyRunResult, *, eve: float) -> None:
-    console.print("\n[bold]2. Measuring the pairs (E91)[/bold]: Alice at 0°, 22.5°, 45°; Bob at 22.5°, 45°, 67.5°, "
-                  "each choosing at random")
+    console.print(
+        "\n[bold]2. Measuring the pairs (E91)[/bold]: Alice at 0°, 22.5°, 45°; Bob at 22.5°, 45°, 67.5°, "
+        "each choosing at random"
+    )
     if eve > 0:
         console.print(f"   [red]Eve intercepts {100 * eve:.0f} % of the photons[/red] and resends what she measured")
     console.print(f"   {r.pairs:,} entangled pairs measured in {r.duration_s:.3g} s of link time")
-    console.print(f"   sifted key: {r.sifted_bits:,} bits where both chose the same angle; "
-                  f"{r.sample_bits:,} of them disclosed to count errors")
+    console.print(
+        f"   sifted key: {r.sifted_bits:,} bits where both chose the same angle; "
+        f"{r.sample_bits:,} of them disclosed to count errors"
+    )
     console.print(f"   QBER = {pm(r.qber, r.qber_stderr, 100, 2)} %   (Eve's intercept-resend would give 25 %)")
-    console.print(f"   CHSH S = {pm(r.chsh_s, r.chsh_s_stderr)}   (any local, classical story: S ≤ 2; "
-                  f"quantum limit 2√2 = 2.828)")
+    console.print(
+        f"   CHSH S = {pm(r.chsh_s, r.chsh_s_stderr)}   (any local, classical story: S ≤ 2; quantum limit 2√2 = 2.828)"
+    )
     verdict = "[green]SECURE[/green]" if r.secure else "[red]ABORT[/red]"
     di = r.key_fraction_device_independent
-    console.print(f"   secret fraction bound: {r.key_fraction_trusted:.3f} (trusted devices)"
-                  + (f", {di:.3f} (device-independent)" if di is not None and math.isfinite(di) else ""))
+    console.print(
+        f"   secret fraction bound: {r.key_fraction_trusted:.3f} (trusted devices)"
+        + (f", {di:.3f} (device-independent)" if di is not None and math.isfinite(di) else "")
+    )
     if r.secure:
-        console.print(f"   verdict: {verdict}: after error correction ({r.round_trips} round trips) and privacy "
-                      f"amplification, {r.final_key_bits:,} secret key bits "
-                      f"({r.secret_key_rate_bps:,.2f} bit/s of link time)")
+        console.print(
+            f"   verdict: {verdict}: after error correction ({r.round_trips} round trips) and privacy "
+            f"amplification, {r.final_key_bits:,} secret key bits "
+            f"({r.secret_key_rate_bps:,.2f} bit/s of link time)"
+        )
     else:
         console.print(f"   verdict: {verdict}: {r.abort_reason}; no key is handed out")
 
 
 def _one_time_pad(console: Console, r: KeyRunResult) -> bool:
     """Encrypt the message with Alice's key, send the ciphertext, decrypt with Bob's key."""
-    assert r.alice_key is not None and r.bob_key is not None
+    if r.alice_key is None or r.bob_key is None:
+        return False
     console.print("\n[bold]3. A one-time pad[/bold]: message ⊕ key, sent over any insecure network")
     usable = (r.final_key_bits // 8) * 8
     if usable // 8 < pad_bytes_needed(len(MESSAGE)):
-        console.print(f"   the key ({r.final_key_bits} bits) is too short for the {len(MESSAGE)}-byte message "
-                      f"plus its 32-byte MAC key: simulate more pairs (--pairs)")
+        console.print(
+            f"   the key ({r.final_key_bits} bits) is too short for the {len(MESSAGE)}-byte message "
+            f"plus its 32-byte MAC key: simulate more pairs (--pairs)"
+        )
         return False
     alice_pad = PadLedger(r.alice_key[:usable])
     bob_pad = PadLedger(r.bob_key[:usable])
@@ -129,21 +162,26 @@ def _one_time_pad(console: Console, r: KeyRunResult) -> bool:
     console.print(f"   on the wire     : {wire.hex()}")
     received = decrypt(Ciphertext.from_bytes(wire), bob_pad)
     ok = received == MESSAGE
-    console.print(f"   Bob decrypts    : {received.decode(errors='replace')}   "
-                  + ("[green](identical)[/green]" if ok else "[red](garbled)[/red]"))
+    console.print(
+        f"   Bob decrypts    : {received.decode(errors='replace')}   "
+        + ("[green](identical)[/green]" if ok else "[red](garbled)[/red]")
+    )
     console.print(f"   pad used        : {pad_bytes_needed(len(MESSAGE))} of {usable // 8} key bytes, never again")
     return ok
 
 
 def _no_signalling(console: Console, r: KeyRunResult) -> None:
     ns = r.no_signalling
-    console.print("\n[bold]4. No signal through entanglement[/bold]: Bob's outcome statistics do not depend on "
-                  "Alice's choice")
+    console.print(
+        "\n[bold]4. No signal through entanglement[/bold]: Bob's outcome statistics do not depend on Alice's choice"
+    )
     table = Table(show_header=True, header_style="bold", box=None, padding=(0, 2))
     table.add_column("Alice's angle")
     table.add_column("Bob sees 0 with frequency")
     for angle, f, e in zip(E91.alice_angles_deg, ns.bob_zero_frequency, ns.stderr, strict=True):
         table.add_row(f"{angle:g}°", f"{f:.4f} ± {e:.4f}")
     console.print(table)
-    console.print(f"   chi-square test of independence: χ² = {ns.chi2:.2f} on {ns.dof} degrees of freedom, "
-                  f"p = {ns.p_value:.2f}: entanglement shares randomness, never a signal")
+    console.print(
+        f"   chi-square test of independence: χ² = {ns.chi2:.2f} on {ns.dof} degrees of freedom, "
+        f"p = {ns.p_value:.2f}: entanglement shares randomness, never a signal"
+    )

@@ -66,10 +66,20 @@ def _length_km(text: str) -> float:
 
 
 def _add_common(p: argparse.ArgumentParser, *, pairs_default: int) -> None:
-    p.add_argument("--eve", type=_fraction, default=0.0, metavar="FRACTION",
-                   help="fraction of photons Eve intercepts and resends (random Z/X basis)")
-    p.add_argument("--pairs", type=_positive_int, default=pairs_default, metavar="N",
-                   help=f"heralded pairs to simulate (default {pairs_default:,})")
+    p.add_argument(
+        "--eve",
+        type=_fraction,
+        default=0.0,
+        metavar="FRACTION",
+        help="fraction of photons Eve intercepts and resends (random Z/X basis)",
+    )
+    p.add_argument(
+        "--pairs",
+        type=_positive_int,
+        default=pairs_default,
+        metavar="N",
+        help=f"heralded pairs to simulate (default {pairs_default:,})",
+    )
     p.add_argument("--seed", type=_seed, default=2012, metavar="N", help="root seed of the run (default 2012)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the story")
 
@@ -86,14 +96,27 @@ def build_parser() -> argparse.ArgumentParser:
     for name, title in (("e91", "E91 with a CHSH test"), ("bbm92", "BBM92 in the Z/X bases")):
         p = sub.add_parser(name, help=f"one key run on a link: {title}")
         p.add_argument("--preset", default="ritter2012", metavar="NAME", help="hardware preset (default ritter2012)")
-        p.add_argument("--length-km", type=_length_km, default=None, metavar="L",
-                       help="fiber length in km (default: the preset's)")
-        p.add_argument("--visibility", type=_fraction, default=None, metavar="V",
-                       help="replace the link's pairs by Werner pairs of visibility V on a lossless link")
+        p.add_argument(
+            "--length-km",
+            type=_length_km,
+            default=None,
+            metavar="L",
+            help="fiber length in km (default: the preset's)",
+        )
+        p.add_argument(
+            "--visibility",
+            type=_fraction,
+            default=None,
+            metavar="V",
+            help="replace the link's pairs by Werner pairs of visibility V on a lossless link",
+        )
         _add_common(p, pairs_default=1_000_000)
         if name == "e91":
-            p.add_argument("--device-independent", action="store_true",
-                           help="decide security by the device-independent bound from S and Q (Acín et al. 2007)")
+            p.add_argument(
+                "--device-independent",
+                action="store_true",
+                help="decide security by the device-independent bound from S and Q (Acín et al. 2007)",
+            )
     return parser
 
 

@@ -109,9 +109,7 @@ class Detector:
         )
 
     @classmethod
-    def from_dark_count_rate(
-        cls, efficiency: float, *, dark_count_rate_hz: float, window_s: float
-    ) -> Detector:
+    def from_dark_count_rate(cls, efficiency: float, *, dark_count_rate_hz: float, window_s: float) -> Detector:
         """A detector whose dark counts arrive as a Poisson process: p_dark = 1 − exp(−rate·window).
 
         >>> d = Detector.from_dark_count_rate(0.6, dark_count_rate_hz=1e3, window_s=1e-3)

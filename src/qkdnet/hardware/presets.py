@@ -137,8 +137,7 @@ def _assemble(
     expected.add("link.attempt_rate_hz")
     if set(numbers) != expected:
         raise InvalidParameter(
-            f"preset {name!r}: missing {sorted(expected - set(numbers))}, "
-            f"unknown {sorted(set(numbers) - expected)}"
+            f"preset {name!r}: missing {sorted(expected - set(numbers))}, unknown {sorted(set(numbers) - expected)}"
         )
 
     def values(prefix: str) -> dict[str, float]:
@@ -166,12 +165,10 @@ RITTER2012 = (
     "Nature 484, 195 (2012), arXiv:1202.5955"
 )
 ZHANG2022 = (
-    "Zhang et al., 'A device-independent quantum key distribution system for distant users', "
-    "Nature 607, 687 (2022)"
+    "Zhang et al., 'A device-independent quantum key distribution system for distant users', Nature 607, 687 (2022)"
 )
 FIBER_780 = (
-    "typical single-mode fiber at 780 nm, ≈ 3–4 dB/km "
-    "(Jeong et al. 2014 use 3 dB/km, quoted [V2] in REFERENCES.md)"
+    "typical single-mode fiber at 780 nm, ≈ 3–4 dB/km (Jeong et al. 2014 use 3 dB/km, quoted [V2] in REFERENCES.md)"
 )
 SMF_GROUP_INDEX = "SMF-28 group index ≈ 1.468 (≈ 4.90 µs/km), datasheet value [U] in REFERENCES.md"
 _RITTER_UNREAD = "the stored copy of arXiv:1202.5955 gives only the abstract, which has no numbers"
@@ -215,9 +212,7 @@ def _ritter2012() -> Preset:
         confirmed=False,
         note="60 m of fiber: quoted by a secondary source [V2] (REFERENCES.md)",
     )
-    numbers["fiber.attenuation_db_per_km"] = Sourced(
-        3.5, FIBER_780, confirmed=False, note="estimate for 780 nm"
-    )
+    numbers["fiber.attenuation_db_per_km"] = Sourced(3.5, FIBER_780, confirmed=False, note="estimate for 780 nm")
     numbers["fiber.group_index"] = Sourced(1.468, SMF_GROUP_INDEX, confirmed=False, note="estimate")
     numbers["detector.efficiency"] = Sourced(
         1.0,
@@ -299,8 +294,7 @@ def _zhang2022() -> Preset:
         2e-3,
         ZHANG2022,
         confirmed=False,
-        note="estimate: > 2 ms Rb Zeeman coherence with dynamical decoupling (REFERENCES.md), "
-        "not from this paper",
+        note="estimate: > 2 ms Rb Zeeman coherence with dynamical decoupling (REFERENCES.md), not from this paper",
     )
     numbers: dict[str, Sourced] = {}
     for node in ("emitter", "receiver"):
@@ -318,9 +312,7 @@ def _zhang2022() -> Preset:
         note="700 m of fiber between the buildings: stated for this LMU link by van Leent et al. 2022 "
         "([V] in REFERENCES.md) and news coverage, not read in this paper's stored text",
     )
-    numbers["fiber.attenuation_db_per_km"] = Sourced(
-        3.5, FIBER_780, confirmed=False, note="estimate for 780 nm"
-    )
+    numbers["fiber.attenuation_db_per_km"] = Sourced(3.5, FIBER_780, confirmed=False, note="estimate for 780 nm")
     numbers["fiber.group_index"] = Sourced(1.468, SMF_GROUP_INDEX, confirmed=False, note="estimate")
     numbers["detector.efficiency"] = Sourced(
         0.25,
@@ -393,9 +385,7 @@ def get_preset(name: str) -> Preset:
     try:
         return _PRESETS[name]
     except (KeyError, TypeError):
-        raise InvalidParameter(
-            f"unknown hardware preset {name!r}; valid names: {', '.join(preset_names())}"
-        ) from None
+        raise InvalidParameter(f"unknown hardware preset {name!r}; valid names: {', '.join(preset_names())}") from None
 
 
 __all__ = ["RITTER2012", "ZHANG2022", "Preset", "Sourced", "get_preset", "preset_names"]

@@ -172,9 +172,7 @@ class TwoNodeLink:
         for name, record in p.headline.items():
             if name in p.reproduces:
                 pm = "" if record.uncertainty is None else f" ± {record.uncertainty:g}"
-                lines.append(
-                    f"published {name} = {record.value:g}{pm} ({record.status}), reproduced by the model"
-                )
+                lines.append(f"published {name} = {record.value:g}{pm} ({record.status}), reproduced by the model")
         return lines
 
     # ---- timing -----------------------------------------------------------------------------------
@@ -302,8 +300,7 @@ class TwoNodeLink:
         span = float(start_ps) + float(np.sum(k - 1, dtype=np.float64)) * period + float(np.sum(restart))
         if span > _INT64_SAFE:
             raise InvalidParameter(
-                f"{n} pairs would span {span / PS_PER_S:.3g} s, beyond int64 picoseconds; "
-                "generate fewer per call"
+                f"{n} pairs would span {span / PS_PER_S:.3g} s, beyond int64 picoseconds; generate fewer per call"
             )
         # Emission of success i: after the restart that follows success i−1, K_i − 1 failed attempts.
         gaps = (k - 1) * period
@@ -340,9 +337,7 @@ def _as_float(value: object, name: str) -> float:
     return float(value)
 
 
-def link_from_preset(
-    name: str, length_km: float | None = None, *, measurement_delay_s: float = 0.0
-) -> TwoNodeLink:
+def link_from_preset(name: str, length_km: float | None = None, *, measurement_delay_s: float = 0.0) -> TwoNodeLink:
     """The link of hardware preset ``name``, optionally rebuilt over ``length_km`` of the same fiber.
 
     >>> link_from_preset("zhang2022", length_km=0.06).fiber.length_km

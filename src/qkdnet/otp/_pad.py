@@ -188,10 +188,7 @@ class PadLedger:
         return Pad(start, material)
 
     def __repr__(self) -> str:
-        return (
-            f"PadLedger(size_bytes={len(self._key)}, remaining_bytes={self.remaining_bytes}, "
-            f"cursor={self._cursor})"
-        )
+        return f"PadLedger(size_bytes={len(self._key)}, remaining_bytes={self.remaining_bytes}, cursor={self._cursor})"
 
     __copy__ = _no_copy
 

@@ -124,9 +124,7 @@ class SequentialParty:
         return out
 
 
-def run_protocol(
-    alice: Party, bob: Party, *, max_messages: int = 1_000_000, serialize: bool = True
-) -> Transcript:
+def run_protocol(alice: Party, bob: Party, *, max_messages: int = 1_000_000, serialize: bool = True) -> Transcript:
     """Drive two parties in memory until both are done; count what crossed the channel.
 
     With ``serialize=True`` every message goes through :func:`encode_message` and

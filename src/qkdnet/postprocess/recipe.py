@@ -63,9 +63,7 @@ class PostprocessAlice(SequentialParty):
         self._amplify: AmplifyAlice | None = None
 
         def amplify() -> Party:
-            out_len = secret_key_length(
-                key_bits=self._key.size, eve_information_bits=eve, ledger=ledger, eps_pa=eps_pa
-            )
+            out_len = secret_key_length(key_bits=self._key.size, eve_information_bits=eve, ledger=ledger, eps_pa=eps_pa)
             self._amplify = AmplifyAlice(self._key, out_len=out_len)
             return self._amplify
 

@@ -41,10 +41,10 @@ from qkdnet.qkd.security import (
 
 __all__ = [
     "BBM92",
-    "Assessment",
     "E91",
     "PROTOCOLS",
     "TSIRELSON",
+    "Assessment",
     "CorrelationTable",
     "Estimate",
     "KeyRunConfig",

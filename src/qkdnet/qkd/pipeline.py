@@ -22,8 +22,8 @@ from qkdnet.qkd.estimation import (
     CorrelationTable,
     Estimate,
     NoSignalling,
-    chsh,
     choose_sample,
+    chsh,
     correlation_table,
     error_rate,
     no_signalling_test,
@@ -199,7 +199,10 @@ def measure_block(
     hit = attack.attack(states, n_pairs, rng=rng_eve)
     x = np.empty(n_pairs, dtype=np.uint8)
     y = np.empty(n_pairs, dtype=np.uint8)
-    for index, part in ((hit.untouched_index, hit.untouched_states), (hit.attacked_index, hit.attacked_states)):
+    for index, part in (
+        (hit.untouched_index, hit.untouched_states),
+        (hit.attacked_index, hit.attacked_states),
+    ):
         if index.size:
             x[index], y[index] = sample_setting_outcomes(part, *angles, sa[index], sb[index], rng=rng_nature)
     return PartyRecord(sa, x), PartyRecord(sb, y), int(hit.attacked_index.size)
@@ -240,8 +243,14 @@ def simulate_records(
         m = min(BLOCK_PAIRS, n_pairs - done)
         block = source.generate(m, rng=rngs["link"])
         alice, bob, hit = measure_block(
-            protocol, block.states, m, attack=attack, rng_alice=rngs["alice"], rng_bob=rngs["bob"],
-            rng_nature=rngs["nature"], rng_eve=rngs["eve"],
+            protocol,
+            block.states,
+            m,
+            attack=attack,
+            rng_alice=rngs["alice"],
+            rng_bob=rngs["bob"],
+            rng_nature=rngs["nature"],
+            rng_eve=rngs["eve"],
         )
         if block.herald_times_ps.size:
             elapsed_ps += int(block.herald_times_ps[-1])
@@ -308,8 +317,12 @@ def assess(protocol: ProtocolSpec, cfg: KeyRunConfig, records: SimulatedRecords,
     disclosed = np.ones(n_pairs, dtype=bool)
     disclosed[sifting.key_index[~sample]] = False
     table = correlation_table(
-        n_a, n_b, alice.settings[disclosed], bob.settings[disclosed],
-        alice.outcomes[disclosed], bob.outcomes[disclosed],
+        n_a,
+        n_b,
+        alice.settings[disclosed],
+        bob.settings[disclosed],
+        alice.outcomes[disclosed],
+        bob.outcomes[disclosed],
     )
     sample_index = sifting.key_index[sample]
     qber = error_rate(alice.outcomes[sample_index], bob.outcomes[sample_index])
@@ -347,22 +360,37 @@ def assess(protocol: ProtocolSpec, cfg: KeyRunConfig, records: SimulatedRecords,
     if n_sifted == 0 or math.isnan(qber.value):
         abort = "no sifted key: too few pairs to estimate the error rate"
     elif cfg.security == "device-independent" and s_est is not None and s_est.value <= 2.0:
-        abort = (f"no Bell violation: S = {s_est.value:.3f} ± {s_est.stderr:.3f} ≤ 2, so the devices certify "
-                 "no secrecy")
+        abort = f"no Bell violation: S = {s_est.value:.3f} ± {s_est.stderr:.3f} ≤ 2, so the devices certify no secrecy"
     elif deciding is None or deciding <= 0.0:
-        abort = (f"QBER {100 * qber.value:.2f} % leaves no secret key "
-                 f"({'device-independent' if cfg.security == 'device-independent' else 'trusted-device'} "
-                 f"bound {deciding:.3f} ≤ 0): an eavesdropper or too much noise")
+        abort = (
+            f"QBER {100 * qber.value:.2f} % leaves no secret key "
+            f"({'device-independent' if cfg.security == 'device-independent' else 'trusted-device'} "
+            f"bound {deciding:.3f} ≤ 0): an eavesdropper or too much noise"
+        )
 
     result = KeyRunResult(
-        protocol=protocol.name, pairs=n_pairs, duration_s=records.duration_s, security=cfg.security,
-        sifted_bits=n_sifted, sample_bits=int(sample.sum()), qber=qber.value, qber_stderr=qber.stderr,
-        phase_error=phase.value, phase_error_stderr=phase.stderr,
-        chsh_s=None if s_est is None else s_est.value, chsh_s_stderr=None if s_est is None else s_est.stderr,
-        key_fraction_trusted=r_trusted, key_fraction_device_independent=r_di,
+        protocol=protocol.name,
+        pairs=n_pairs,
+        duration_s=records.duration_s,
+        security=cfg.security,
+        sifted_bits=n_sifted,
+        sample_bits=int(sample.sum()),
+        qber=qber.value,
+        qber_stderr=qber.stderr,
+        phase_error=phase.value,
+        phase_error_stderr=phase.stderr,
+        chsh_s=None if s_est is None else s_est.value,
+        chsh_s_stderr=None if s_est is None else s_est.stderr,
+        key_fraction_trusted=r_trusted,
+        key_fraction_device_independent=r_di,
         key_fraction_bound=float("nan") if deciding is None else deciding,
-        secure=False, abort_reason=abort, final_key_bits=0, no_signalling=signalling, correlations=table,
-        alice_records=alice, bob_records=bob,
+        secure=False,
+        abort_reason=abort,
+        final_key_bits=0,
+        no_signalling=signalling,
+        correlations=table,
+        alice_records=alice,
+        bob_records=bob,
     )
     alice_key = alice.outcomes[key_index]
     bob_key = bob.outcomes[key_index]
@@ -375,8 +403,14 @@ def assess(protocol: ProtocolSpec, cfg: KeyRunConfig, records: SimulatedRecords,
         eve_bits = float(key_index.size) * eve_information_from_chsh(s_low)
     else:
         eve_bits = eve_bits_trusted
-    return Assessment(result, alice_key, bob_key, eve_bits, int(sample.sum()),
-                      max(qber.value, 1.0 / max(qber.samples, 1)) if qber.samples else 0.0)
+    return Assessment(
+        result,
+        alice_key,
+        bob_key,
+        eve_bits,
+        int(sample.sum()),
+        max(qber.value, 1.0 / max(qber.samples, 1)) if qber.samples else 0.0,
+    )
 
 
 def distill(assessed: Assessment, cfg: KeyRunConfig, *, tree: SeedTree) -> KeyRunResult:
@@ -388,9 +422,14 @@ def distill(assessed: Assessment, cfg: KeyRunConfig, *, tree: SeedTree) -> KeyRu
     ledger.record("estimation_sample", assessed.sample_bits, charged=False)
     try:
         processed = reconcile_and_amplify(
-            assessed.alice_key, assessed.bob_key, qber_estimate=assessed.qber_for_reconciliation,
-            eve_information_bits=assessed.eve_information_bits, ledger=ledger, rng=tree.generator("postprocess"),
-            eps_cor=cfg.eps_cor, eps_pa=cfg.eps_pa,
+            assessed.alice_key,
+            assessed.bob_key,
+            qber_estimate=assessed.qber_for_reconciliation,
+            eve_information_bits=assessed.eve_information_bits,
+            ledger=ledger,
+            rng=tree.generator("postprocess"),
+            eps_cor=cfg.eps_cor,
+            eps_pa=cfg.eps_pa,
         )
     except SecurityAbort as exc:
         result.abort_reason = f"post-processing: {exc}"

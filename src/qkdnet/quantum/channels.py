@@ -36,8 +36,12 @@ def depolarizing_kraus(p: ArrayLike) -> ComplexArray:
     """ρ → (1 − p) ρ + p I/2: with probability p the qubit is replaced by a fully mixed one."""
     w, batch = _weights(p, "depolarizing probability")
     return _stack(
-        [np.sqrt(1 - 3 * w / 4) * PAULI_I, np.sqrt(w / 4) * PAULI_X, np.sqrt(w / 4) * PAULI_Y,
-         np.sqrt(w / 4) * PAULI_Z],
+        [
+            np.sqrt(1 - 3 * w / 4) * PAULI_I,
+            np.sqrt(w / 4) * PAULI_X,
+            np.sqrt(w / 4) * PAULI_Y,
+            np.sqrt(w / 4) * PAULI_Z,
+        ],
         batch,
     )
 
@@ -108,8 +112,9 @@ _PERM_Y = np.array([3, 2, 1, 0])
 _PERM_Z = np.array([1, 0, 3, 2])
 
 
-def pauli_channel(states: BellDiagonal, *, p_x: ArrayLike = 0.0, p_y: ArrayLike = 0.0,
-                  p_z: ArrayLike = 0.0) -> BellDiagonal:
+def pauli_channel(
+    states: BellDiagonal, *, p_x: ArrayLike = 0.0, p_y: ArrayLike = 0.0, p_z: ArrayLike = 0.0
+) -> BellDiagonal:
     """Pauli channel on one qubit of Bell-diagonal pairs (X, Y, Z with the given probabilities).
 
     Scalars act on all pairs; arrays of shape (N,) give each pair its own channel.

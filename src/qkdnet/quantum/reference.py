@@ -22,20 +22,21 @@ def joint_probabilities(rho: NDArray[np.complex128], angle_a_deg: float, angle_b
     ]
 
 
-def apply_kraus(rho: NDArray[np.complex128], kraus: list[NDArray[np.complex128]], target: int) -> NDArray[np.complex128]:
+def apply_kraus(
+    rho: NDArray[np.complex128], kraus: list[NDArray[np.complex128]], target: int
+) -> NDArray[np.complex128]:
     """Σ_k (K ⊗ I) ρ (K ⊗ I)† (or I ⊗ K), with the identity written out explicitly."""
-    out = None
+    d_other = rho.shape[0] // kraus[0].shape[1]
+    terms = []
     for k in kraus:
-        d_other = rho.shape[0] // k.shape[1]
         full = np.kron(k, np.eye(d_other)) if target == 0 else np.kron(np.eye(d_other), k)
-        term = full @ rho @ full.conj().T
-        out = term if out is None else out + term
-    assert out is not None
-    return out
+        terms.append(full @ rho @ full.conj().T)
+    return np.asarray(np.sum(terms, axis=0), dtype=np.complex128)
 
 
-def sample_one(rho: NDArray[np.complex128], angle_a_deg: float, angle_b_deg: float,
-               rng: np.random.Generator) -> tuple[int, int]:
+def sample_one(
+    rho: NDArray[np.complex128], angle_a_deg: float, angle_b_deg: float, rng: np.random.Generator
+) -> tuple[int, int]:
     """One pair's outcomes drawn with rng.choice from the four Born probabilities."""
     p = np.clip(joint_probabilities(rho, angle_a_deg, angle_b_deg), 0, None)
     k = int(rng.choice(4, p=p / p.sum()))

@@ -1,0 +1,95 @@
+"""The `qkdnet` command end to end, in process and as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from qkdnet.cli import main
+
+REQUIRED = {"protocol", "pairs", "sifted_bits", "qber", "qber_stderr", "chsh_s", "chsh_s_stderr", "security",
+            "key_fraction_bound", "secure", "abort_reason", "final_key_bits"}
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, object]:
+    assert main(list(argv)) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_demo_json_tells_a_secure_story(capsys: pytest.CaptureFixture[str]) -> None:
+    out = run_json(capsys, "demo", "--pairs", "200000", "--seed", "3", "--json")
+    assert REQUIRED | {"message_ok"} <= out.keys()
+    assert out["secure"] is True and out["message_ok"] is True
+    assert out["final_key_bits"] > 0
+    runs = out["runs"]
+    assert isinstance(runs, list) and runs[0]["preset"] == "ritter2012"
+
+
+def test_demo_with_full_eve_aborts_and_says_why(capsys: pytest.CaptureFixture[str]) -> None:
+    out = run_json(capsys, "demo", "--eve", "1", "--pairs", "100000", "--json")
+    assert out["secure"] is False and out["message_ok"] is False and out["final_key_bits"] == 0
+    assert "QBER" in str(out["abort_reason"])
+    assert abs(float(out["qber"]) - 0.25) < 5 * float(out["qber_stderr"]) + 0.03  # 25 % diluted by link noise
+
+
+def test_demo_story_is_printed(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--pairs", "150000", "--seed", "1"]) == 0
+    text = capsys.readouterr().out
+    for phrase in ("60 m of fiber", "QBER", "CHSH S", "verdict", "on the wire", "Bob decrypts", "never a signal"):
+        assert phrase in text
+
+
+@pytest.mark.parametrize("protocol", ["e91", "bbm92"])
+def test_visibility_runs_report_werner_statistics(capsys: pytest.CaptureFixture[str], protocol: str) -> None:
+    out = run_json(capsys, protocol, "--visibility", "0.9", "--pairs", "200000", "--json")
+    assert REQUIRED <= out.keys()
+    assert abs(float(out["qber"]) - 0.05) < 5 * float(out["qber_stderr"])
+    assert out["security"] == "trusted" and out["secure"] is True
+    if protocol == "bbm92":
+        assert out["chsh_s"] is None
+
+
+def test_device_independent_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    out = run_json(capsys, "e91", "--visibility", "0.99", "--device-independent", "--pairs", "300000", "--json")
+    assert out["security"] == "device-independent" and out["secure"] is True
+
+
+def test_preset_and_length(capsys: pytest.CaptureFixture[str]) -> None:
+    out = run_json(capsys, "e91", "--preset", "zhang2022", "--length-km", "0.7", "--pairs", "50000", "--json")
+    assert out["length_km"] == pytest.approx(0.7) and out["preset"] == "zhang2022"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["demo", "--eve", "1.5"],
+        ["demo", "--pairs", "0"],
+        ["demo", "--pairs", "many"],
+        ["demo", "--seed", "-1"],
+        ["e91", "--preset", "nosuch"],
+        ["e91", "--length-km", "-3"],
+        ["e91", "--visibility", "nan"],
+        ["bbm92", "--device-independent"],
+        ["frobnicate"],
+        [],
+    ],
+)
+def test_bad_flags_give_one_line_and_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("qkdnet: error:") and err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+def test_console_script_runs_as_a_process() -> None:
+    proc = subprocess.run([sys.executable, "-m", "qkdnet", "e91", "--visibility", "0.5", "--pairs", "20000", "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["secure"] is False and out["final_key_bits"] == 0
+    bad = subprocess.run([sys.executable, "-m", "qkdnet", "e91", "--pairs", "-5"], capture_output=True, text=True,
+                         timeout=60)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
