@@ -22,8 +22,9 @@ def test_attacked_pairs_are_the_measure_and_resend_states() -> None:
     for i in range(0, 200, 37):
         basis, k = hit.record.basis_deg[i], int(hit.record.outcome[i])
         proj_b = ref.projector(basis, k)
-        cond = np.einsum("ibjb->ij", (np.kron(np.eye(2), proj_b) @ rho @ np.kron(np.eye(2), proj_b))
-                         .reshape(2, 2, 2, 2))
+        cond = np.einsum(
+            "ibjb->ij", (np.kron(np.eye(2), proj_b) @ rho @ np.kron(np.eye(2), proj_b)).reshape(2, 2, 2, 2)
+        )
         cond /= np.trace(cond)
         assert np.allclose(hit.attacked_states.rho_a[i], cond)
         assert np.allclose(hit.attacked_states.rho_b[i], proj_b)
@@ -49,6 +50,8 @@ def test_eve_knows_the_key_bit_when_she_guessed_the_basis() -> None:
     for i in range(0, 1000, 97):
         p = joint_probabilities(
             type(hit.attacked_states)(hit.attacked_states.rho_a[i : i + 1], hit.attacked_states.rho_b[i : i + 1]),
-            hit.record.basis_deg[i], hit.record.basis_deg[i])[0]
+            hit.record.basis_deg[i],
+            hit.record.basis_deg[i],
+        )[0]
         k = int(hit.record.outcome[i])
         assert p[3 * k] == pytest.approx(1.0)  # Alice and Bob both see Eve's outcome k
