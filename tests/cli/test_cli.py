@@ -110,3 +110,13 @@ def test_console_script_runs_as_a_process() -> None:
         [sys.executable, "-m", "qkdnet", "e91", "--pairs", "-5"], capture_output=True, text=True, timeout=60
     )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(5e-6, "5 µs"), (0.25, "250 ms"), (42.0, "42 s"), (5400.0, "1.5 hours"), (3 * 86400.0, "3 days")],
+)
+def test_link_time_is_said_in_human_units(seconds: float, text: str) -> None:
+    from qkdnet.cli.commands import human_duration
+
+    assert human_duration(seconds) == text

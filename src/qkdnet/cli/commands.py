@@ -88,6 +88,14 @@ def run_protocol_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def human_duration(seconds: float) -> str:
+    """Seconds as the unit a person would say: µs, ms, s, minutes, hours or days."""
+    for unit, size in (("days", 86400.0), ("hours", 3600.0), ("minutes", 60.0), ("s", 1.0), ("ms", 1e-3)):
+        if seconds >= size:
+            return f"{seconds / size:.3g} {unit}"
+    return f"{seconds * 1e6:.3g} µs"
+
+
 def pm(value: float | None, err: float | None, scale: float = 1.0, digits: int = 3) -> str:
     """'v ± e' with a scale (100 for percent), or 'n/a'."""
     if value is None or err is None or not math.isfinite(value):
@@ -99,7 +107,7 @@ def print_result(console: Console, r: KeyRunResult) -> None:
     """A short human-readable account of one key run."""
     console.print(
         f"[bold]{r.protocol.upper()}[/bold] over {r.pairs:,} pairs "
-        f"({r.duration_s:.3g} s of link time), security: {r.security}"
+        f"({human_duration(r.duration_s)} of link time), security: {r.security}"
     )
     console.print(f"  sifted key bits   {r.sifted_bits:,} (of which {r.sample_bits:,} disclosed to estimate errors)")
     console.print(f"  QBER              {pm(r.qber, r.qber_stderr, 100, 2)} %")

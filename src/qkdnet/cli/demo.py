@@ -16,7 +16,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from qkdnet.attacks import InterceptResend
-from qkdnet.cli.commands import pm, progress_bar
+from qkdnet.cli.commands import human_duration, pm, progress_bar
 from qkdnet.cli.main import print_json
 from qkdnet.network import TwoNodeLink, link_from_preset
 from qkdnet.otp import Ciphertext, PadLedger, decrypt, encrypt, pad_bytes_needed
@@ -106,8 +106,17 @@ def _describe_network(console: Console, preset: str, link: TwoNodeLink, chapter:
         f"   entanglement fidelity of a heralded pair F = {link.expected_fidelity:.3f} "
         f"(Werner visibility {(4 * link.expected_fidelity - 1) / 3:.3f})"
     )
-    for line in link.provenance_lines():
-        console.print(f"   [dim]{line}[/dim]")
+    source, *rest = link.provenance_lines()
+    params = [
+        line.replace(" (estimate)", "*").replace(" (confirmed)", "")
+        for line in rest
+        if not line.startswith("published")
+    ]
+    console.print(f"   [dim]{source}[/dim]")
+    console.print(f"   [dim]model numbers (* = estimate, not confirmed from the paper): {'; '.join(params)}[/dim]")
+    for line in rest:
+        if line.startswith("published"):
+            console.print(f"   [dim]{line}[/dim]")
 
 
 def _describe_measurement(console: Console, r: KeyRunResult, *, eve: float) -> None:
@@ -117,7 +126,7 @@ def _describe_measurement(console: Console, r: KeyRunResult, *, eve: float) -> N
     )
     if eve > 0:
         console.print(f"   [red]Eve intercepts {100 * eve:.0f} % of the photons[/red] and resends what she measured")
-    console.print(f"   {r.pairs:,} entangled pairs measured in {r.duration_s:.3g} s of link time")
+    console.print(f"   {r.pairs:,} entangled pairs measured in {human_duration(r.duration_s)} of link time")
     console.print(
         f"   sifted key: {r.sifted_bits:,} bits where both chose the same angle; "
         f"{r.sample_bits:,} of them disclosed to count errors"

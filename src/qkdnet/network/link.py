@@ -315,13 +315,14 @@ class TwoNodeLink:
         weights = np.where(false[:, None], 0.25, base[None, :])
         wait_a = (2 * tau + delay_ps) / PS_PER_S
         wait_b = (tau + delay_ps) / PS_PER_S
-        states = BellDiagonal(weights)
-        states = dephase(states, self.emitter.dephasing_probability(wait_a))
-        states = dephase(states, self.receiver.dephasing_probability(wait_b))
+        # Z errors on both atoms compose into one Z error on the pair with p = p_a + p_b − 2 p_a p_b.
+        p_a = self.emitter.dephasing_probability(wait_a)
+        p_b = self.receiver.dephasing_probability(wait_b)
+        states = dephase(BellDiagonal._unchecked(weights), p_a + p_b - 2.0 * p_a * p_b)
         return HeraldedPairs(
             herald_times_ps=_readonly(herald),
             ready_times_ps=_readonly(ready),
-            states=BellDiagonal(_readonly(states.weights)),
+            states=BellDiagonal._unchecked(_readonly(states.weights)),
             attempts=int(np.sum(k)),
             attempts_per_pair=_readonly(k),
             wait_a_s=_readonly(np.asarray(wait_a, dtype=np.float64)),

@@ -126,8 +126,11 @@ def pauli_channel(
     if np.any(p_i < -1e-12):
         raise InvalidParameter("Pauli probabilities must sum to at most 1")
     w = states.weights
-    out = p_i * w + px * w[..., _PERM_X] + py * w[..., _PERM_Y] + pz * w[..., _PERM_Z]
-    return BellDiagonal(np.clip(out, 0.0, None))
+    out = np.multiply(w, np.clip(p_i, 0.0, None))
+    for p, perm in ((px, _PERM_X), (py, _PERM_Y), (pz, _PERM_Z)):
+        if np.any(p):
+            out += p * w[..., perm]
+    return BellDiagonal._unchecked(out)
 
 
 def depolarize(states: BellDiagonal, p: ArrayLike) -> BellDiagonal:

@@ -112,6 +112,13 @@ class BellDiagonal:
         object.__setattr__(self, "weights", w)
 
     @classmethod
+    def _unchecked(cls, weights: FloatArray) -> BellDiagonal:
+        """Wrap weights already known to be valid (the output of a channel on valid states): no O(N) checks."""
+        obj = object.__new__(cls)
+        object.__setattr__(obj, "weights", weights)
+        return obj
+
+    @classmethod
     def bell(cls, name: BellName = "phi+", n: int | None = None) -> BellDiagonal:
         """A pure Bell state, shared (n=None) or repeated n times."""
         w = np.zeros(4)
