@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from qkdnet.attacks import InterceptResend
-from qkdnet.errors import InvalidParameter, SecurityAbort
+from qkdnet.errors import InvalidParameter, NoSecretKey, SecurityAbort
 from qkdnet.postprocess import LeakageLedger, reconcile_and_amplify
 from qkdnet.qkd.estimation import (
     CorrelationTable,
@@ -431,6 +431,14 @@ def distill(assessed: Assessment, cfg: KeyRunConfig, *, tree: SeedTree) -> KeyRu
             eps_cor=cfg.eps_cor,
             eps_pa=cfg.eps_pa,
         )
+    except NoSecretKey:
+        result.abort_reason = (
+            f"no secret key survives: of {assessed.alice_key.size:,} key bits, error correction disclosed "
+            f"{ledger.charged_bits:,} and privacy amplification must remove "
+            f"{assessed.eve_information_bits:,.0f} for Eve's possible information"
+        )
+        result.leakage_by_kind = ledger.by_kind()
+        return result
     except SecurityAbort as exc:
         result.abort_reason = f"post-processing: {exc}"
         result.leakage_by_kind = ledger.by_kind()
