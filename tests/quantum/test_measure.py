@@ -21,13 +21,9 @@ from qkdnet.quantum import (
 )
 from qkdnet.quantum import reference as ref
 
+from .helpers import random_density
+
 angle = st.floats(-360.0, 360.0, allow_nan=False)
-
-
-def random_density(rng: np.random.Generator) -> np.ndarray:
-    g = rng.normal(size=(4, 4)) + 1j * rng.normal(size=(4, 4))
-    rho = g @ g.conj().T
-    return rho / np.trace(rho)
 
 
 @given(a=angle, b=angle, seed=st.integers(0, 2**32 - 1))

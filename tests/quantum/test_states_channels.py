@@ -25,15 +25,10 @@ from qkdnet.quantum import (
 )
 from qkdnet.quantum import reference as ref
 
+from .helpers import random_density
+
 probability = st.floats(0.0, 1.0, allow_nan=False)
 BELLS = ("phi+", "phi-", "psi+", "psi-")
-
-
-def random_density(rng: np.random.Generator, d: int = 4) -> np.ndarray:
-    """A random mixed state from a Ginibre matrix (independent of the code under test)."""
-    g = rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d))
-    rho = g @ g.conj().T
-    return rho / np.trace(rho)
 
 
 def test_bell_states_are_orthonormal_pure_states() -> None:
