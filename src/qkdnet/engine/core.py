@@ -69,7 +69,9 @@ class Environment:
         return self._active_process
 
     def schedule(self, event: Event, priority: int = NORMAL, delay_ps: int = 0) -> None:
-        """Queue a triggered event to be processed ``delay_ps`` from now."""
+        """Queue a triggered event to be processed ``delay_ps`` (an integer >= 0) from now."""
+        if delay_ps < 0:
+            raise InvalidParameter(f"delay_ps must be >= 0, got {delay_ps}")
         heappush(self._queue, (self._now + delay_ps, priority, next(self._seq), event))
 
     def peek(self) -> int | None:
