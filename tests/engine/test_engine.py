@@ -305,8 +305,28 @@ def test_an_uncaught_child_failure_fails_the_parent_which_is_then_named() -> Non
         yield env.process(child())
 
     env.process(parent(), name="parent")
-    with pytest.raises(ProcessFailed, match="process 'parent' failed at t = 2 ps: RuntimeError: child broke"):
+    with pytest.raises(ProcessFailed) as info:
         env.run()
+    assert str(info.value) == (
+        "process 'parent' failed at t = 2 ps: RuntimeError: child broke (raised in process 'child' at t = 2 ps)"
+    )
+
+
+def test_a_failure_inside_an_unwatched_condition_still_names_its_process() -> None:
+    env = Environment()
+
+    def worker(fail: bool) -> Gen:
+        yield 4
+        if fail:
+            raise LookupError("pair lost")
+
+    env.all_of([env.process(worker(False)), env.process(worker(True), name="link 3")])
+    with pytest.raises(SimulationError) as info:
+        env.run()
+    assert str(info.value) == (
+        "<Condition failed, processed> failed at t = 4 ps and nothing handled it: "
+        "LookupError: pair lost (raised in process 'link 3' at t = 4 ps)"
+    )
 
 
 def test_a_failed_event_nobody_waits_for_stops_the_run() -> None:

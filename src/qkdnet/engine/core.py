@@ -27,6 +27,7 @@ from operator import index
 from typing import Any
 
 from qkdnet.engine.events import (
+    _ORIGIN,
     NORMAL,
     PENDING,
     Condition,
@@ -36,6 +37,7 @@ from qkdnet.engine.events import (
     Timeout,
     all_events,
     any_event,
+    origin_of,
 )
 from qkdnet.errors import InvalidParameter, ProcessFailed, SimulationError
 
@@ -116,6 +118,9 @@ class Environment:
     def _raise_failure(self, event: Event) -> None:
         exc = event._value
         detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        origin = origin_of(exc)
+        if origin is not None and not (isinstance(event, Process) and origin.startswith(f"{_ORIGIN}{event.name!r} ")):
+            detail += f" ({origin})"
         if isinstance(event, Process):
             raise ProcessFailed(
                 f"process {event.name!r} failed at t = {self._now} ps: {detail}",

@@ -36,6 +36,14 @@ Callback = Callable[["Event"], None]
 ProcessGenerator = Generator[Any, Any, Any]
 
 
+_ORIGIN = "raised in process "
+
+
+def origin_of(exc: BaseException) -> str | None:
+    """Where a process failure began (``raised in process 'name' at t = ... ps``), if it began in a process."""
+    return next((n for n in getattr(exc, "__notes__", ()) if n.startswith(_ORIGIN)), None)
+
+
 class Interrupt(QkdnetError):
     """Thrown into a process by :meth:`Process.interrupt`; ``cause`` says why. Catch it to go on."""
 
@@ -225,6 +233,8 @@ class Process(Event):
                 env.schedule(self, NORMAL)
                 break
             except Exception as exc:
+                if origin_of(exc) is None:
+                    exc.add_note(f"{_ORIGIN}{self.name!r} at t = {env.now} ps")
                 self._target = None
                 self._ok = False
                 self._value = exc
@@ -321,4 +331,5 @@ __all__ = [
     "Timeout",
     "all_events",
     "any_event",
+    "origin_of",
 ]
