@@ -32,10 +32,12 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/reference_sequence.py
+	$(BIN)/python benchmarks/engine.py
 
 # SeQUeNCe's BB84 beside qkdnet, in a throwaway venv outside the repo (never in qkdnet's dependencies).
 bench-reference: $(STAMP)
 	$(BIN)/python benchmarks/reference_sequence.py
+	$(BIN)/python benchmarks/engine.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

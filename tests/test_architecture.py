@@ -109,7 +109,8 @@ def test_imports_respect_layers(path: Path, package: str) -> None:
 def test_import_qkdnet_stays_light() -> None:
     """`import qkdnet` must not pull in the terminal, plotting, web or cluster stacks."""
     code = (
-        "import sys, qkdnet; heavy = [m for m in ('rich', 'matplotlib', 'fastapi', 'dask', 'scipy.stats') "
+        "import sys, qkdnet; heavy = [m for m in ('rich', 'matplotlib', 'fastapi', 'dask', 'scipy.stats', "
+        "'pydantic', 'networkx') "
         "if m in sys.modules]; print(','.join(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

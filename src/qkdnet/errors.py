@@ -59,18 +59,53 @@ class MessageRejected(QkdnetError):
     """A one-time-pad ciphertext failed its authentication tag: it was tampered with."""
 
 
+class SimulationError(QkdnetError):
+    """The discrete-event run cannot go on: an event failed and nothing handled it, or run() was misused."""
+
+
+class ProcessFailed(SimulationError):
+    """A simulated process raised an exception that no other process caught; the run stops and names it.
+
+    The original exception is ``__cause__``; ``process_name`` and ``t_ps`` say where and when.
+    """
+
+    def __init__(self, message: str, *, process_name: str, t_ps: int) -> None:
+        super().__init__(message)
+        self.process_name = process_name
+        self.t_ps = t_ps
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_process_failed, (str(self), self.process_name, self.t_ps))
+
+
+class ConfigError(InvalidParameter):
+    """A scenario file is unreadable or invalid; one line per problem: file, field path, what was expected."""
+
+    def __init__(self, lines: list[str] | str) -> None:
+        lines = lines.splitlines() if isinstance(lines, str) else list(lines)
+        super().__init__("\n".join(lines))
+        self.lines = tuple(lines)
+
+
+def _rebuild_process_failed(message: str, process_name: str, t_ps: int) -> ProcessFailed:
+    return ProcessFailed(message, process_name=process_name, t_ps=t_ps)
+
+
 __all__ = [
     "AlreadyConsumed",
     "AuthenticationFailed",
     "ChshBelowThreshold",
+    "ConfigError",
     "InvalidParameter",
     "MessageRejected",
     "NoSecretKey",
     "PadExhausted",
+    "ProcessFailed",
     "ProtocolError",
     "QberAboveThreshold",
     "QkdnetError",
     "ReconciliationFailed",
     "SecurityAbort",
+    "SimulationError",
     "VerificationFailed",
 ]

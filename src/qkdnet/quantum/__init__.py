@@ -1,4 +1,4 @@
-"""Pair states as batched density matrices or Bell-diagonal weights, noise channels and measurement.
+"""Pair states (batched density matrices or Bell-diagonal weights), noise, measurement, swapping, purification.
 
 Layer 1: depends only on numpy. Everything is vectorised over pairs; ``qkdnet.quantum.reference``
 holds the slow, explicit version the tests hold the fast path against.
@@ -15,6 +15,12 @@ from qkdnet.quantum.channels import (
     erasure_kraus,
     pauli_channel,
 )
+from qkdnet.quantum.closed_forms import (
+    expected_max_geometric,
+    expected_max_geometric_mixed,
+    stored_pair,
+    werner_fidelity_after_wait,
+)
 from qkdnet.quantum.measure import (
     Bits,
     PairStates,
@@ -24,6 +30,16 @@ from qkdnet.quantum.measure import (
     random_bits,
     sample_joint_outcomes,
     sample_setting_outcomes,
+)
+from qkdnet.quantum.purify import (
+    PURIFICATION_SCHEMES,
+    PurificationOutcome,
+    PurificationScheme,
+    Purified,
+    purify,
+    sample_purification,
+    sample_purification_density,
+    twirl,
 )
 from qkdnet.quantum.states import (
     BELL_NAMES,
@@ -39,17 +55,24 @@ from qkdnet.quantum.states import (
     is_density_matrix,
     werner_state,
 )
+from qkdnet.quantum.swap import SwapOutcome, bell_convolve, sample_swap, sample_swap_density, swap
 
 __all__ = [
     "BELL_NAMES",
     "BELL_VECTORS",
+    "PURIFICATION_SCHEMES",
     "BellDiagonal",
     "BellName",
     "Bits",
     "PairStates",
     "ProductStates",
+    "PurificationOutcome",
+    "PurificationScheme",
+    "Purified",
+    "SwapOutcome",
     "amplitude_damping_kraus",
     "apply_local_channel",
+    "bell_convolve",
     "bell_state",
     "check_probabilities",
     "check_probability",
@@ -61,13 +84,24 @@ __all__ = [
     "depolarize",
     "depolarizing_kraus",
     "erasure_kraus",
+    "expected_max_geometric",
+    "expected_max_geometric_mixed",
     "fidelity_to_bell",
     "is_density_matrix",
     "joint_probabilities",
     "pauli_channel",
     "polarization_vectors",
+    "purify",
     "random_bits",
     "sample_joint_outcomes",
+    "sample_purification",
+    "sample_purification_density",
     "sample_setting_outcomes",
+    "sample_swap",
+    "sample_swap_density",
+    "stored_pair",
+    "swap",
+    "twirl",
+    "werner_fidelity_after_wait",
     "werner_state",
 ]

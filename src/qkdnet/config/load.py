@@ -1,0 +1,267 @@
+"""Read a scenario (TOML file, TOML text or a parsed document) and validate it, or say exactly what is wrong.
+
+Every problem becomes one line ``FILE: FIELD.PATH: what was expected, got what``, all of them at once, in
+one :class:`~qkdnet.errors.ConfigError`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from qkdnet.config.checks import link_problems, request_problems, request_reference_problems
+from qkdnet.config.generate import random_geometric_document
+from qkdnet.config.schema import (
+    Defaults,
+    GenerateSpec,
+    LinkDefaults,
+    LinkSpec,
+    NodeDefaults,
+    NodeSpec,
+    PolicySpec,
+    RequestDefaults,
+    RequestSpec,
+    Scenario,
+    SkippedRequest,
+)
+from qkdnet.errors import ConfigError
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+#: Every fixed-length array of the schema (endpoints, position_km) has two items.
+_PAIR = 2
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part == "[key]":
+            continue  # pydantic's marker for "the key itself": the path already ends with it
+        elif _BARE_KEY.match(part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{json.dumps(part)}]"
+    return out or "(top level)"
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _num(value: object) -> str:
+    return format(value, "g") if isinstance(value, float) else str(value)
+
+
+def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The schema model whose fields live at ``loc`` (to list the valid ones after a typo)."""
+    match loc:
+        case ():
+            return Scenario
+        case ("nodes", str()):
+            return NodeSpec
+        case ("links", int()):
+            return LinkSpec
+        case ("requests", int()):
+            return RequestSpec
+        case ("policies",):
+            return PolicySpec
+        case ("defaults",):
+            return Defaults
+        case ("generate",):
+            return GenerateSpec
+        case ("defaults", "node"):
+            return NodeDefaults
+        case ("defaults", "link"):
+            return LinkDefaults
+        case ("defaults", "request"):
+            return RequestDefaults
+    return None
+
+
+def _describe(err: ErrorDetails, prefix: tuple[int | str, ...] = ()) -> tuple[tuple[int | str, ...], str]:
+    """Where the error is (under ``prefix``) and what was expected, in words."""
+    loc, kind, ctx = prefix + tuple(err["loc"]), err["type"], err.get("ctx", {})
+    got = _show(err["input"])
+    if kind == "missing" and loc and isinstance(loc[-1], int):
+        return loc[:-1], f"expected {_PAIR} items, got {len(err['input'])}"
+    match kind:
+        case "missing":
+            message = "required field is missing"
+        case "extra_forbidden":
+            model = _model_at(loc[:-1])
+            fields = list(model.model_fields) if model else []
+            close = difflib.get_close_matches(str(loc[-1]), fields, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            message = f"unknown field; {hint}expected one of: {', '.join(fields)}" if fields else "unknown field"
+        case "literal_error":
+            message = f"expected one of {ctx['expected']}, got {got}"
+        case "greater_than":
+            message = f"expected a number > {_num(ctx['gt'])}, got {got}"
+        case "greater_than_equal":
+            message = f"expected a number >= {_num(ctx['ge'])}, got {got}"
+        case "less_than_equal":
+            message = f"expected a number <= {_num(ctx['le'])}, got {got}"
+        case "int_type" | "int_parsing" | "int_from_float":
+            message = f"expected an integer, got {got}"
+        case "float_type" | "float_parsing":
+            message = f"expected a number, got {got}"
+        case "finite_number":
+            message = f"expected a finite number, got {got}"
+        case "string_type":
+            message = f"expected a string, got {got}"
+        case "dict_type" | "model_type" | "model_attributes_type":
+            message = f"expected a table, got {got}"
+        case "tuple_type" | "list_type":
+            message = f"expected an array, got {got}"
+        case "too_long" if ctx.get("field_type") == "Tuple":
+            message = f"expected {ctx['max_length']} items, got {ctx['actual_length']}"
+        case "too_short":
+            noun = "entry" if ctx["min_length"] == 1 else "entries"
+            message = f"expected at least {ctx['min_length']} {noun}, got {ctx['actual_length']}"
+        case "value_error":
+            message = str(ctx["error"])
+        case _:
+            message = f"{err['msg'].replace('Input should be', 'expected')}, got {got}"
+    return loc, message
+
+
+def _validation_lines(source: str, error: ValidationError, prefix: tuple[int | str, ...] = ()) -> list[str]:
+    lines = []
+    for err in error.errors():
+        loc, message = _describe(err, prefix)
+        lines.append(f"{source}: {_path(loc)}: {message}")
+    return lines
+
+
+def _merge_defaults(document: dict[str, Any], defaults: Defaults) -> dict[str, Any]:
+    """Fill in each node, link and request from ``[defaults]`` where it leaves a field out."""
+    doc = dict(document)
+    node_d = defaults.node.model_dump(exclude_none=True)
+    link_d = defaults.link.model_dump(exclude_none=True)
+    request_d = defaults.request.model_dump(exclude_none=True)
+    if isinstance(doc.get("nodes"), dict):
+        doc["nodes"] = {k: {**node_d, **v} if isinstance(v, dict) else v for k, v in doc["nodes"].items()}
+    if isinstance(doc.get("links"), list):
+        doc["links"] = [{**link_d, **v} if isinstance(v, dict) else v for v in doc["links"]]
+    if isinstance(doc.get("requests"), list):
+        merged = []
+        for v in doc["requests"]:
+            if isinstance(v, dict):
+                base = dict(request_d)
+                if "pairs" in v or "key_bits" in v:  # the entry chose its own kind of amount
+                    base.pop("pairs", None)
+                    base.pop("key_bits", None)
+                v = {**base, **v}
+            merged.append(v)
+        doc["requests"] = merged
+    return doc
+
+
+def _generated(doc: dict[str, Any], source: str) -> dict[str, Any]:
+    """Replace a ``[generate]`` table by the nodes, links (and requests, unless given) it makes from the seed."""
+    try:
+        spec = GenerateSpec.model_validate(doc.pop("generate"))
+    except ValidationError as exc:
+        raise ConfigError(_validation_lines(source, exc, ("generate",))) from None
+    seed = doc.get("seed")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        shown = "required field is missing" if seed is None else f"expected an integer >= 0, got {_show(seed)}"
+        raise ConfigError([f"{source}: seed: {shown}"])
+    given = [k for k in ("nodes", "links") if k in doc]
+    if given:
+        raise ConfigError(
+            [f"{source}: generate: the generator makes the nodes and links; remove {' and '.join(given)}"]
+        )
+    made = random_geometric_document(
+        spec.nodes,
+        n_requests=spec.requests,
+        side_km=spec.side_km,
+        radius_km=spec.radius_km,
+        fiber_factor=spec.fiber_factor,
+        seed=seed,
+        preset=spec.preset,
+        heralding=spec.heralding,
+        memories=spec.memories,
+        pairs=spec.pairs,
+        min_fidelity=spec.min_fidelity,
+    )
+    made = _merge_defaults(made, Defaults.model_validate(made.pop("defaults")))
+    keep = {"nodes", "links"} | ({"requests"} if "requests" not in doc else set())
+    out = {k: v for k, v in made.items() if k in keep or (k in ("name", "description") and k not in doc)}
+    return {**doc, **out}
+
+
+def parse_scenario(
+    document: str | Mapping[str, Any], *, source: str = "<scenario>", skip_bad_requests: bool = False
+) -> Scenario:
+    """Validate a scenario given as TOML text or as an already parsed document.
+
+    A ``[generate]`` table (``kind = "random-geometric"``, sizes) makes the nodes, links and, unless the
+    document lists its own, the requests, from the scenario's seed.
+
+    With ``skip_bad_requests``, requests that cannot be served (unreachable, an end without memories, a
+    bad forced route) are set aside in ``Scenario.skipped_requests`` instead of failing the whole file.
+    """
+    if isinstance(document, str):
+        try:
+            document = tomllib.loads(document)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError([f"{source}: invalid TOML: {exc}"]) from None
+    doc = dict(document)
+    if "generate" in doc:
+        doc = _generated(doc, source)
+    try:
+        defaults = Defaults.model_validate(doc.pop("defaults", {}))
+    except ValidationError as exc:
+        raise ConfigError(_validation_lines(source, exc, ("defaults",))) from None
+    try:
+        scenario = Scenario.model_validate(_merge_defaults(doc, defaults))
+    except ValidationError as exc:
+        raise ConfigError(_validation_lines(source, exc)) from None
+    problems = link_problems(scenario) + request_reference_problems(scenario)
+    if problems:
+        raise ConfigError([f"{source}: {path}: {message}" for path, message in problems])
+    bad = request_problems(scenario)
+    if bad and not skip_bad_requests:
+        raise ConfigError([f"{source}: {path}: {message}" for _, (path, message) in bad])
+    if bad:
+        dropped = {i for i, _ in bad}
+        kept = tuple(r for i, r in enumerate(scenario.requests) if i not in dropped)
+        skipped = tuple(
+            SkippedRequest(index=i, request=scenario.requests[i], reason=f"{path}: {message}")
+            for i, (path, message) in bad
+        )
+        scenario = scenario.model_copy(update={"requests": kept})
+        scenario._skipped = skipped
+    return scenario
+
+
+def load_scenario(path: str | os.PathLike[str], *, skip_bad_requests: bool = False) -> Scenario:
+    """Read and validate a scenario file (TOML); :class:`~qkdnet.errors.ConfigError` lists every problem."""
+    source = os.fspath(path)
+    try:
+        text = Path(source).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{source}: cannot read the file: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{source}: cannot read the file: not UTF-8 text"]) from None
+    return parse_scenario(text, source=source, skip_bad_requests=skip_bad_requests)
+
+
+def random_geometric_scenario(n_nodes: int = 1000, **kwargs: Any) -> Scenario:
+    """The validated :class:`Scenario` of :func:`~qkdnet.config.generate.random_geometric_document`."""
+    return parse_scenario(random_geometric_document(n_nodes, **kwargs), source="<random geometric network>")
+
+
+__all__ = ["load_scenario", "parse_scenario", "random_geometric_scenario"]

@@ -1,0 +1,227 @@
+"""The scenario schema: nodes, links, requests, policies and a seed, as frozen pydantic models.
+
+Field-level rules live here (types, ranges, preset names, choices); rules that relate fields of different
+entries (links name known nodes, requests are reachable) live in :mod:`qkdnet.config.checks`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import TYPE_CHECKING, Annotated, Literal, get_args
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
+
+from qkdnet.hardware.presets import preset_names
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+Heralding = Literal["two-photon", "single-click", "emission-absorption", "state-transfer"]
+HERALDING_SCHEMES: tuple[str, ...] = get_args(Heralding)
+RoutingMetric = Literal["length", "rate"]
+PurificationSchemeName = Literal["bbpssw", "dejmps"]
+
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:@-]*$")
+
+
+def _known_preset(name: str) -> str:
+    valid = preset_names()
+    if name not in valid:
+        raise ValueError(f"unknown preset {name!r}; expected one of: {', '.join(valid)}")
+    return name
+
+
+def _node_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise ValueError(f"invalid node name {name!r}; use letters, digits and _ . : @ - (not first)")
+    return name
+
+
+PresetName = Annotated[StrictStr, AfterValidator(_known_preset)]
+NodeName = Annotated[StrictStr, AfterValidator(_node_name)]
+PositiveFloat = Annotated[StrictFloat, Field(gt=0.0, allow_inf_nan=False)]
+Probability = Annotated[StrictFloat, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+Coordinate = Annotated[StrictFloat, Field(allow_inf_nan=False)]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NodeSpec(_Spec):
+    """A node: one atom-cavity system of a hardware preset with ``memories`` storage qubits."""
+
+    preset: PresetName
+    memories: Annotated[StrictInt, Field(ge=0)] = 1
+    position_km: tuple[Coordinate, Coordinate] | None = None
+
+
+class LinkSpec(_Spec):
+    """A fiber link between two nodes, heralded by one of the schemes in HERALDING_SCHEMES."""
+
+    endpoints: tuple[NodeName, NodeName]
+    length_km: PositiveFloat
+    preset: PresetName
+    heralding: Heralding
+    name: StrictStr | None = None
+
+    @property
+    def label(self) -> str:
+        """The link's name, or ``a-b`` from its endpoints."""
+        return self.name or f"{self.endpoints[0]}-{self.endpoints[1]}"
+
+
+class RequestSpec(_Spec):
+    """End-to-end demand: ``pairs`` entangled pairs or ``key_bits`` of final key between two nodes."""
+
+    endpoints: tuple[NodeName, NodeName]
+    pairs: Annotated[StrictInt, Field(ge=1)] | None = None
+    key_bits: Annotated[StrictInt, Field(ge=1)] | None = None
+    min_fidelity: Probability = 0.0
+    deadline_s: PositiveFloat | None = None
+    route: tuple[NodeName, ...] | None = None
+    name: StrictStr | None = None
+
+    @model_validator(mode="after")
+    def _one_amount(self) -> RequestSpec:
+        if (self.pairs is None) == (self.key_bits is None):
+            raise ValueError("give exactly one of pairs or key_bits")
+        return self
+
+    @property
+    def label(self) -> str:
+        """The request's name, or ``a->b`` from its endpoints."""
+        return self.name or f"{self.endpoints[0]}->{self.endpoints[1]}"
+
+
+class PolicySpec(_Spec):
+    """Network-wide policies: memory cutoff, purification and routing."""
+
+    cutoff_s: PositiveFloat | None = None
+    purification_rounds: Annotated[StrictInt, Field(ge=0)] = 0
+    purification_scheme: PurificationSchemeName = "dejmps"
+    routing_metric: RoutingMetric = "length"
+
+
+class SkippedRequest(_Spec):
+    """A request set aside at load time (unreachable, no memories at an end, a bad forced route), and why."""
+
+    index: int
+    request: RequestSpec
+    reason: str
+
+
+class Scenario(_Spec):
+    """A whole scenario: the seed, nodes by name, links, requests and policies."""
+
+    seed: Annotated[StrictInt, Field(ge=0)]
+    name: StrictStr = ""
+    description: StrictStr = ""
+    nodes: dict[NodeName, NodeSpec] = Field(min_length=1)
+    links: tuple[LinkSpec, ...] = ()
+    requests: tuple[RequestSpec, ...] = ()
+    policies: PolicySpec = PolicySpec()
+    _skipped: tuple[SkippedRequest, ...] = PrivateAttr(default=())
+
+    @property
+    def skipped_requests(self) -> tuple[SkippedRequest, ...]:
+        """Requests left out at load time (with ``skip_bad_requests=True``), each with its reason."""
+        return self._skipped
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the canonical JSON of the scenario: runs of equal scenarios share it."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+
+    def to_graph(self) -> nx.Graph:
+        """The topology as a networkx Graph: node attributes from NodeSpec, edge attributes from LinkSpec."""
+        import networkx as nx
+
+        graph = nx.Graph()
+        for name, node in self.nodes.items():
+            graph.add_node(name, preset=node.preset, memories=node.memories, position_km=node.position_km)
+        for index, link in enumerate(self.links):
+            graph.add_edge(
+                *link.endpoints,
+                index=index,
+                label=link.label,
+                length_km=link.length_km,
+                preset=link.preset,
+                heralding=link.heralding,
+            )
+        return graph
+
+
+class NodeDefaults(_Spec):
+    """Values for nodes that leave them out."""
+
+    preset: PresetName | None = None
+    memories: Annotated[StrictInt, Field(ge=0)] | None = None
+
+
+class LinkDefaults(_Spec):
+    """Values for links that leave them out."""
+
+    preset: PresetName | None = None
+    heralding: Heralding | None = None
+
+
+class RequestDefaults(_Spec):
+    """Values for requests that leave them out."""
+
+    pairs: Annotated[StrictInt, Field(ge=1)] | None = None
+    key_bits: Annotated[StrictInt, Field(ge=1)] | None = None
+    min_fidelity: Probability | None = None
+    deadline_s: PositiveFloat | None = None
+
+
+class Defaults(_Spec):
+    """The ``[defaults]`` table of a scenario file, merged into each entry before validation."""
+
+    node: NodeDefaults = NodeDefaults()
+    link: LinkDefaults = LinkDefaults()
+    request: RequestDefaults = RequestDefaults()
+
+
+class GenerateSpec(_Spec):
+    """The ``[generate]`` table: nodes, links and requests made by a generator from the scenario's seed."""
+
+    kind: Literal["random-geometric"]
+    nodes: Annotated[StrictInt, Field(ge=2)] = 1000
+    requests: Annotated[StrictInt, Field(ge=0)] = 10_000
+    side_km: PositiveFloat = 100.0
+    radius_km: PositiveFloat = 5.0
+    fiber_factor: Annotated[StrictFloat, Field(ge=1.0, allow_inf_nan=False)] = 1.2
+    preset: PresetName = "zhang2022"
+    heralding: Heralding = "two-photon"
+    memories: Annotated[StrictInt, Field(ge=0)] = 4
+    pairs: Annotated[StrictInt, Field(ge=1)] = 10
+    min_fidelity: Probability = 0.5
+
+
+__all__ = [
+    "HERALDING_SCHEMES",
+    "Defaults",
+    "GenerateSpec",
+    "Heralding",
+    "LinkDefaults",
+    "LinkSpec",
+    "NodeDefaults",
+    "NodeSpec",
+    "PolicySpec",
+    "RequestDefaults",
+    "RequestSpec",
+    "RoutingMetric",
+    "Scenario",
+    "SkippedRequest",
+]
