@@ -18,7 +18,7 @@ fraction κ_out/κ of the cavity loss that leaves through the output mirror.
 
 >>> ritter = CavityQED(g_mhz=5.0, kappa_mhz=3.0, gamma_mhz=3.0, output_coupling=0.9)
 >>> round(ritter.cooperativity, 3), round(ritter.emission_efficiency, 3)
-(1.389, 0.661)
+(1.389, 0.662)
 """
 
 from __future__ import annotations

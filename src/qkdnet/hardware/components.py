@@ -46,7 +46,7 @@ def fiber_attenuation_db_per_km(wavelength_nm: float) -> float:
     C-band value holds up to the L band. 1522 nm (van Leent et al. 2022's telecom photons) gives ≈ 0.21.
 
     >>> fiber_attenuation_db_per_km(1550.0), round(fiber_attenuation_db_per_km(1522.0), 3)
-    (0.2, 0.206)
+    (0.2, 0.211)
     """
     lam = positive(wavelength_nm, "wavelength_nm")
     if not 780.0 <= lam <= 1625.0:
@@ -223,7 +223,7 @@ class Detector:
         return self.efficiency * self.window_acceptance(photon_decay_time_s)
 
     def live_fraction(self, click_rate_hz: float) -> float:
-        """Fraction of time a non-paralyzable detector is live when it would click at ``click_rate_hz``: 1/(1 + nτ_d)."""
+        """Live fraction of a non-paralyzable detector that would click at ``click_rate_hz``: 1/(1 + nτ_d)."""
         n = finite_non_negative(click_rate_hz, "click_rate_hz")
         return 1.0 / (1.0 + n * self.dead_time_s)
 

@@ -10,8 +10,8 @@ photons) still give the same click patterns, but the heralded atom pair is (1 + 
 and (1 − M)/2 the other one: a dephasing with λ = (M, M, 1).
 
 >>> bsm = BellStateMeasurement(Detector(0.9), two_photon_overlap=0.9)
->>> bsm.max_success_probability, round(float(BellDiagonal._unchecked(noise.bell_weights(bsm.interference_lambdas)).fidelity), 3)
-(0.5, 0.95)
+>>> bsm.max_success_probability, noise.bell_weights(bsm.interference_lambdas).round(3).tolist()
+(0.5, [0.95, 0.05, 0.0, 0.0])
 """
 
 from __future__ import annotations
