@@ -148,11 +148,13 @@ def test_depolarizing_and_dephasing_match_kraus_maps() -> None:
 
 lambda_triples = st.tuples(st.floats(0, 1), st.floats(0, 1), st.floats(0, 1)).filter(
     # complete positivity of a Pauli channel: all four Pauli probabilities ≥ 0
-    lambda t: min(noise.bell_weights(np.array(t))) >= 0
-    and np.all(noise.bell_weights(np.array(t)) == noise.bell_weights(np.array(t)))
-    and 1 + t[0] - t[1] - t[2] >= 0
-    and 1 - t[0] + t[1] - t[2] >= 0
-    and 1 - t[0] - t[1] + t[2] >= 0
+    lambda t: (
+        min(noise.bell_weights(np.array(t))) >= 0
+        and np.all(noise.bell_weights(np.array(t)) == noise.bell_weights(np.array(t)))
+        and 1 + t[0] - t[1] - t[2] >= 0
+        and 1 - t[0] + t[1] - t[2] >= 0
+        and 1 - t[0] - t[1] + t[2] >= 0
+    )
 )
 
 
@@ -265,7 +267,7 @@ def test_frequency_converter() -> None:
     qfc = FrequencyConverter(efficiency=0.57, noise_rate_hz=1e3, process_fidelity=0.97)
     assert qfc.noise_probability(1e-6) == pytest.approx(1 - math.exp(-1e-3))
     np.testing.assert_allclose(qfc.lambdas, [0.96, 0.96, 0.96])
-    with pytest.raises(InvalidParameter, match="FrequencyConverter.efficiency"):
+    with pytest.raises(InvalidParameter, match=r"FrequencyConverter\.efficiency"):
         FrequencyConverter(efficiency=1.2)
 
 

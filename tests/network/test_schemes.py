@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qkdnet.errors import InvalidParameter
-from qkdnet.hardware import AtomCavityNode, BellStateMeasurement, Detector, Fiber, FrequencyConverter
+from qkdnet.hardware import AtomCavityNode, BellStateMeasurement, Detector, Fiber, FrequencyConverter, preset_names
 from qkdnet.network import (
     HeraldedLink,
     Link,
@@ -21,7 +21,6 @@ from qkdnet.network import (
     TwoPhotonLink,
     link_from_preset,
 )
-from qkdnet.hardware import preset_names
 
 
 def node(name: str = "A", *, eta: float = 0.2, fidelity: float = 1.0, t2_s: float = math.inf) -> AtomCavityNode:

@@ -94,7 +94,7 @@ def _node(numbers: Numbers, prefix: str, name: str, *, decay: str = "exponential
     dd = DynamicalDecoupling(**dd_fields) if dd_fields else None
     return AtomCavityNode(
         name,
-        **_fields(numbers, prefix),  # type: ignore[arg-type]
+        **_fields(numbers, prefix),
         coherence_decay=decay,  # type: ignore[arg-type]
         cavity=cavity,
         dynamical_decoupling=dd,

@@ -60,7 +60,7 @@ def fiber_attenuation_db_per_km(wavelength_nm: float) -> float:
         return FIBER_ATTENUATION_DB_PER_KM[lo][0]
     a_lo, a_hi = FIBER_ATTENUATION_DB_PER_KM[lo][0], FIBER_ATTENUATION_DB_PER_KM[hi][0]
     exponent = math.log(a_hi / a_lo) / math.log(hi / lo)
-    return a_lo * (lam / lo) ** exponent
+    return float(a_lo * (lam / lo) ** exponent)
 
 
 def werner_visibility(fidelity: float) -> float:

@@ -8,7 +8,7 @@ pairs: how often it tries, how likely a try heralds, what state a herald leaves,
 from __future__ import annotations
 
 import math
-from typing import Protocol, Self, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, Self, runtime_checkable
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -61,8 +61,12 @@ class HeraldedLink:
     attempt_rate_hz: float
     measurement_delay_s: float
     preset: Preset | None
-    fiber: Fiber
-    """The fiber between the two nodes (for two-photon schemes: both arms together)."""
+
+    if TYPE_CHECKING:  # a field in some schemes, a property in others; no class attribute at run time
+
+        @property
+        def fiber(self) -> Fiber:
+            """The fiber between the two nodes (for two-photon schemes: both arms together)."""
 
     # ---- what a scheme defines --------------------------------------------------------------------
     def _classes(self) -> list[HeraldClass]:
