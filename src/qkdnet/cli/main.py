@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_link_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_link_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     """``presets`` and ``link``: the published hardware and what one link delivers."""
     presets = sub.add_parser("presets", help="list the hardware presets with their sources")
     presets.add_argument("--json", action="store_true", help="print one JSON list instead of a table")
