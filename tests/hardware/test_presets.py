@@ -12,7 +12,7 @@ from qkdnet.hardware import presets as presets_module
 
 
 def test_preset_names() -> None:
-    assert preset_names() == ("ritter2012", "zhang2022")
+    assert preset_names() == ("hofmann2012", "nadlinger2022", "nolleke2013", "ritter2012", "vanleent2022", "zhang2022")
     for name in preset_names():
         assert get_preset(name).name == name
 
@@ -51,21 +51,24 @@ def test_ritter2012_cites_the_seed_paper() -> None:
     assert "1202.5955" in preset.reference
     assert "Nature 484, 195 (2012)" in preset.reference
     assert preset.fiber.length_km == 0.06
-    # The stored copy of the paper is its abstract only: no number could be confirmed from the text.
-    assert all(not s.confirmed for s in preset.provenance.values())
+    # The stored copy of the paper is its abstract only (no numbers): nothing is confirmed from its text.
     assert all(not s.confirmed for s in preset.headline.values())
+    confirmed = {k for k, s in preset.provenance.items() if s.confirmed}
+    assert confirmed == set()
+    assert preset.emitter.cavity is not None and preset.emitter.cavity.cooperativity > 1.0
 
 
 def test_zhang2022_confirmed_numbers_are_the_abstracts() -> None:
     preset = get_preset("zhang2022")
     confirmed = {k: s.value for k, s in preset.headline.items() if s.confirmed}
     assert confirmed == {
-        "qber": 0.078,
+        "qber_x": 0.078,
         "chsh": 2.578,
+        "pair_fidelity": 0.892,
         "secret_key_bits_per_event": 0.07,
         "node_separation_km": 0.4,
     }
-    assert preset.headline["qber"].uncertainty == 0.009
+    assert preset.headline["qber_x"].uncertainty == 0.009
     assert preset.headline["chsh"].uncertainty == 0.075
     assert preset.fiber.length_km == 0.7
 
@@ -93,16 +96,22 @@ def test_presets_are_read_only() -> None:
         preset.attempt_rate_hz = 1.0  # type: ignore[misc]
 
 
-def test_assembling_a_preset_requires_every_number() -> None:
-    preset = get_preset("ritter2012")
+@pytest.mark.parametrize("name", preset_names())
+def test_every_number_needs_exactly_one_matching_record(name: str) -> None:
+    preset = get_preset(name)
+    assert presets_module.check_provenance(preset) is preset
     numbers = dict(preset.provenance)
     del numbers["emitter.t2_s"]
     with pytest.raises(InvalidParameter, match=r"emitter\.t2_s"):
-        presets_module._assemble("x", "t", "r", ("A", "B"), numbers, {}, ())
+        presets_module.check_provenance(dataclasses.replace(preset, provenance=numbers))
     numbers = dict(preset.provenance)
     numbers["fiber.colour"] = Sourced(1.0, "nowhere", confirmed=False)
     with pytest.raises(InvalidParameter, match=r"fiber\.colour"):
-        presets_module._assemble("x", "t", "r", ("A", "B"), numbers, {}, ())
+        presets_module.check_provenance(dataclasses.replace(preset, provenance=numbers))
+    numbers = dict(preset.provenance)
+    numbers["fiber.length_km"] = Sourced(123.0, "elsewhere", confirmed=False)
+    with pytest.raises(InvalidParameter, match="differ"):
+        presets_module.check_provenance(dataclasses.replace(preset, provenance=numbers))
 
 
 def test_reproduces_must_name_headline_numbers() -> None:

@@ -1,4 +1,7 @@
-"""The ``qkdnet`` command: ``demo``, ``e91`` and ``bbm92``. Bad flags give one line on stderr and exit code 2."""
+"""The ``qkdnet`` command: ``demo``, ``e91``, ``bbm92``, ``presets`` and ``link``.
+
+Bad flags give one line on stderr and exit code 2.
+"""
 
 from qkdnet.cli.main import main
 

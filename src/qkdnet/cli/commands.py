@@ -23,6 +23,10 @@ def dispatch(args: argparse.Namespace) -> int:
         from qkdnet.cli.demo import run_demo
 
         return run_demo(args)
+    if args.command in ("presets", "link"):
+        from qkdnet.cli.link import run_link, run_presets
+
+        return run_presets(args) if args.command == "presets" else run_link(args)
     return run_protocol_command(args)
 
 

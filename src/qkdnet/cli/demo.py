@@ -18,7 +18,7 @@ from rich.table import Table
 from qkdnet.attacks import InterceptResend
 from qkdnet.cli.commands import human_duration, pm, progress_bar
 from qkdnet.cli.main import print_json
-from qkdnet.network import TwoNodeLink, link_from_preset
+from qkdnet.network import HeraldedLink, link_from_preset
 from qkdnet.otp import Ciphertext, PadLedger, decrypt, encrypt, pad_bytes_needed
 from qkdnet.qkd import E91, KeyRunResult, run_key_exchange
 
@@ -92,7 +92,7 @@ def _run_on(
     return result
 
 
-def _describe_network(console: Console, preset: str, link: TwoNodeLink, chapter: str) -> None:
+def _describe_network(console: Console, preset: str, link: HeraldedLink, chapter: str) -> None:
     console.print(f"\n[bold]1. The network ({chapter}: preset {preset})[/bold]")
     console.print(
         f"   Alice's atom ── {1000 * link.fiber.length_km:.0f} m of fiber ── Bob's atom   ({link.description})"

@@ -99,7 +99,21 @@ def build_parser() -> argparse.ArgumentParser:
                 action="store_true",
                 help="decide security by the device-independent bound from S and Q (Acín et al. 2007)",
             )
+    _add_link_commands(sub)
     return parser
+
+
+def _add_link_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """``presets`` and ``link``: the published hardware and what one link delivers."""
+    presets = sub.add_parser("presets", help="list the hardware presets with their sources")
+    presets.add_argument("--json", action="store_true", help="print one JSON list instead of a table")
+    link = sub.add_parser("link", help="rate, fidelity, QBER, S and key rate of one preset's link")
+    link.add_argument("--preset", required=True, metavar="NAME", help="hardware preset (see qkdnet presets)")
+    link.add_argument(
+        "--length-km", type=_length_km, default=None, metavar="L", help="fiber length in km (default: the preset's)"
+    )
+    link.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
+    link.add_argument("--plot", default=None, metavar="FILE.png", help="draw rate, fidelity and key rate vs length")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -108,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         if args.command is None:
-            raise UsageError("a command is required: demo, e91 or bbm92 (see qkdnet --help)")
+            raise UsageError("a command is required: demo, e91, bbm92, presets or link (see qkdnet --help)")
         from qkdnet.cli import commands
 
         return commands.dispatch(args)

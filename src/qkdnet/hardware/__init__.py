@@ -10,23 +10,38 @@ the source of every number.
 'A'
 """
 
+from qkdnet.hardware import noise
+from qkdnet.hardware.cavity import CavityQED
 from qkdnet.hardware.components import (
     DEFAULT_GROUP_INDEX,
+    FIBER_ATTENUATION_DB_PER_KM,
     AtomCavityNode,
     Detector,
     Fiber,
+    fiber_attenuation_db_per_km,
     werner_visibility,
 )
+from qkdnet.hardware.memory import DynamicalDecoupling, QuantumMemory
+from qkdnet.hardware.photonics import BellStateMeasurement, FrequencyConverter, HeraldProbabilities
 from qkdnet.hardware.presets import Preset, Sourced, get_preset, preset_names
 
 __all__ = [
     "DEFAULT_GROUP_INDEX",
+    "FIBER_ATTENUATION_DB_PER_KM",
     "AtomCavityNode",
+    "BellStateMeasurement",
+    "CavityQED",
     "Detector",
+    "DynamicalDecoupling",
     "Fiber",
+    "FrequencyConverter",
+    "HeraldProbabilities",
     "Preset",
+    "QuantumMemory",
     "Sourced",
+    "fiber_attenuation_db_per_km",
     "get_preset",
+    "noise",
     "preset_names",
     "werner_visibility",
 ]

@@ -240,7 +240,8 @@ def simulate_records(
     elapsed_ps = 0
     done = 0
     while done < n_pairs:
-        m = min(BLOCK_PAIRS, n_pairs - done)
+        # A slow link caps its blocks so that one block's herald times stay inside int64 picoseconds.
+        m = min(BLOCK_PAIRS, n_pairs - done, getattr(source, "max_pairs_per_block", BLOCK_PAIRS))
         block = source.generate(m, rng=rngs["link"])
         alice, bob, hit = measure_block(
             protocol,

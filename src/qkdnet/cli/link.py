@@ -1,0 +1,141 @@
+"""``qkdnet presets`` and ``qkdnet link``: the published links, and what one of them delivers at a length.
+
+``link`` reports the effective attempt rate (bounded by the herald's round trip), the herald probability per
+attempt, heralded pairs per second, the pairs' fidelity with Φ+, the QBER a BBM92 run sees (mean of the Z and
+X bases), the CHSH value at the E91 angles, and the asymptotic BBM92 secret key rate with trusted devices,
+r = pairs/s · ½ · (1 − h(Q_Z) − h(Q_X)) (Shor & Preskill, PRL 85, 441 (2000)). ``--plot`` draws pair rate,
+fidelity and key rate against fiber length, the key rate beside the PLOB bound −log₂(1 − η) per channel use
+(Pirandola et al., Nat. Commun. 8, 15043 (2017)) times the attempts per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from qkdnet.cli.main import print_json
+from qkdnet.hardware import get_preset, preset_names
+from qkdnet.network import HeraldedLink, link_from_preset
+from qkdnet.units import PS_PER_S
+
+#: Exactly the fields of ``qkdnet link --json``.
+LINK_FIELDS = ("attempt_rate_hz", "success_probability", "pair_rate_hz", "fidelity", "qber", "chsh_s", "key_rate_bps")
+
+
+def link_figures(link: HeraldedLink) -> dict[str, float]:
+    """The numbers ``qkdnet link`` reports, keyed as in its JSON."""
+    return {
+        "attempt_rate_hz": PS_PER_S / link.attempt_period_ps,
+        "success_probability": link.success_probability,
+        "pair_rate_hz": link.expected_pair_rate_hz,
+        "fidelity": link.expected_fidelity,
+        "qber": link.expected_qber,
+        "chsh_s": link.expected_chsh,
+        "key_rate_bps": link.expected_key_rate_bps,
+    }
+
+
+def plob_bits_per_use(transmission: float) -> float:
+    """Repeaterless capacity −log₂(1 − η) of a pure-loss channel (infinite at η = 1)."""
+    return math.inf if transmission >= 1.0 else -math.log2(1.0 - transmission)
+
+
+def run_presets(args: argparse.Namespace) -> int:
+    """``qkdnet presets``: every preset with its scheme, length and source."""
+    rows = []
+    for name in preset_names():
+        p = get_preset(name)
+        rows.append(
+            {
+                "name": name,
+                "scheme": p.scheme,
+                "length_km": p.fiber.length_km,
+                "title": p.title,
+                "source": p.reference,
+                "estimates": len(p.estimates),
+                "numbers": len(p.provenance),
+            }
+        )
+    if args.json:
+        print_json(rows)
+        return 0
+    table = Table(title="hardware presets (every number cited; see `qkdnet link --preset NAME`)")
+    for column in ("name", "scheme", "fiber", "source"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(str(row["name"]), str(row["scheme"]), f"{row['length_km']:g} km", str(row["source"]))
+    Console().print(table)
+    return 0
+
+
+def run_link(args: argparse.Namespace) -> int:
+    """``qkdnet link``: one preset's link at its published length or at ``--length-km``."""
+    link = link_from_preset(args.preset, length_km=args.length_km)
+    figures = link_figures(link)
+    if args.plot is not None:
+        plot_link(link, Path(args.plot))
+    if args.json:
+        print_json({k: figures[k] for k in LINK_FIELDS})
+        return 0
+    console = Console(highlight=False)
+    console.print(f"[bold]{args.preset}[/bold]: {link.description}")
+    console.print(f"  scheme            {link.scheme}, {link.length_km:g} km of fiber")
+    console.print(
+        f"  attempt rate      {figures['attempt_rate_hz']:,.4g} /s (configured {link.attempt_rate_hz:,.4g} /s; "
+        "a node waits for its herald)"
+    )
+    console.print(f"  success per try   {figures['success_probability']:.4g}")
+    console.print(f"  heralded pairs    {figures['pair_rate_hz']:.4g} /s")
+    console.print(f"  pair fidelity     {figures['fidelity']:.4f}")
+    console.print(
+        f"  expected QBER     {100 * figures['qber']:.2f} % (Z {100 * link.expected_qber_z:.2f} %, "
+        f"X {100 * link.expected_qber_x:.2f} %)"
+    )
+    console.print(f"  CHSH S            {figures['chsh_s']:.3f} (E91 angles; classical ≤ 2)")
+    console.print(f"  secret key rate   {figures['key_rate_bps']:.4g} bit/s (asymptotic BBM92, trusted devices)")
+    if args.plot is not None:
+        console.print(f"  plot written to   {args.plot}")
+    return 0
+
+
+def plot_link(link: HeraldedLink, path: Path) -> None:
+    """Pair rate, fidelity and key rate against fiber length (with the PLOB bound), saved to ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    top = max(2.0 * link.length_km, 1.0)
+    lengths = np.linspace(0.0, top, 81)
+    links = [link.with_length(float(x)) for x in lengths]
+    rate = np.array([lk.expected_pair_rate_hz for lk in links])
+    fidelity = np.array([lk.expected_fidelity for lk in links])
+    key = np.array([lk.expected_key_rate_bps for lk in links])
+    plob = np.array([plob_bits_per_use(lk.fiber.transmission) * PS_PER_S / lk.attempt_period_ps for lk in links])
+
+    fig, axes = plt.subplots(3, 1, figsize=(7, 9), sharex=True)
+    axes[0].semilogy(lengths, rate)
+    axes[0].set_ylabel("heralded pairs / s")
+    axes[1].plot(lengths, fidelity)
+    axes[1].axhline(0.5, color="grey", lw=0.8, ls=":")
+    axes[1].set_ylabel("pair fidelity")
+    axes[2].semilogy(lengths, np.where(key > 0, key, np.nan), label="BBM92 key rate (asymptotic)")
+    axes[2].semilogy(lengths, plob, "k--", label="PLOB bound −log₂(1−η) × attempts/s")
+    axes[2].set_ylabel("bit / s")
+    axes[2].set_xlabel("fiber length (km)")
+    axes[2].legend(loc="best", fontsize=8)
+    for ax in axes:
+        ax.axvline(link.length_km, color="tab:red", lw=0.8, alpha=0.6)
+        ax.grid(alpha=0.3)
+    fig.suptitle(link.description, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+__all__ = ["LINK_FIELDS", "link_figures", "plob_bits_per_use", "plot_link", "run_link", "run_presets"]

@@ -1,0 +1,241 @@
+"""The shared machinery of every heralded link: herald classes, timing, memories, bulk sampling.
+
+A scheme describes one attempt by its *herald classes*: the probability that an attempt ends in each kind
+of herald (a true one, or a false one made by a dark count, a double excitation...) and the Bell-diagonal
+state (relative to Φ+, after the Pauli correction the herald asks for) each kind leaves. Timing is four
+offsets from an attempt's reference time, and the two memories decohere for each pair's own wait.
+Sampling draws the attempt count of each herald from a geometric distribution, the herald's class from
+the classes' conditional probabilities, and applies the memory and readout channel per pair, all at once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TypeVar
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from qkdnet.errors import InvalidParameter
+from qkdnet.hardware import AtomCavityNode, noise
+from qkdnet.quantum import BellDiagonal
+from qkdnet.units import PS_PER_S, binary_entropy
+
+INT64_SAFE = float(2**62)  # herald times stay well inside int64 picoseconds (~53 days)
+FloatArray = NDArray[np.float64]
+_A = TypeVar("_A", bound=np.ndarray)
+
+
+def readonly(a: _A) -> _A:
+    """Mark an array read-only and return it."""
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True, slots=True)
+class HeraldClass:
+    """One kind of herald: its probability per attempt, the pair it leaves, and whether it is a true one."""
+
+    probability: float
+    weights: FloatArray
+    true: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """Offsets (ps) from an attempt's reference time: herald click, both nodes informed, and each memory's
+    wait before the measurement delay; ``period_ps`` is the time between attempts."""
+
+    period_ps: int
+    herald_ps: int
+    ready_ps: int
+    wait_a_ps: int
+    wait_b_ps: int
+
+
+@dataclass(frozen=True, slots=True)
+class HeraldedPairs:
+    """A batch of heralded pairs, one row per pair (arrays are read-only).
+
+    ``states`` is each pair's state when it is measured (after all noise); ``herald_times_ps`` the
+    herald's click; ``ready_times_ps`` when both nodes know of it. ``false_herald`` is simulator
+    truth (dark-count heralds and the like): observers may read it, protocols must not.
+    """
+
+    herald_times_ps: NDArray[np.int64]
+    ready_times_ps: NDArray[np.int64]
+    states: BellDiagonal
+    attempts: int
+    attempts_per_pair: NDArray[np.int64]
+    wait_a_s: NDArray[np.float64]
+    wait_b_s: NDArray[np.float64]
+    false_herald: NDArray[np.bool_]
+    next_start_ps: int
+
+    def __post_init__(self) -> None:
+        n = len(self.herald_times_ps)
+        arrays = (
+            self.ready_times_ps,
+            self.attempts_per_pair,
+            self.wait_a_s,
+            self.wait_b_s,
+            self.false_herald,
+        )
+        if any(len(a) != n for a in arrays) or (n and (self.states.shared or len(self.states) != n)):
+            raise InvalidParameter("HeraldedPairs arrays must all have one row per pair")
+
+    def __len__(self) -> int:
+        return len(self.herald_times_ps)
+
+
+def as_float(value: object, name: str) -> float:
+    """A real number, or InvalidParameter naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise InvalidParameter(f"{name} must be a real number, got {value!r}")
+    return float(value)
+
+
+def check_rate(value: object, name: str) -> float:
+    """A finite positive rate."""
+    rate = as_float(value, name)
+    if not math.isfinite(rate) or rate <= 0.0:
+        raise InvalidParameter(f"{name} must be finite and positive, got {rate!r}")
+    return rate
+
+
+def check_delay(value: object, name: str) -> float:
+    """A finite non-negative time."""
+    delay = as_float(value, name)
+    if not math.isfinite(delay) or delay < 0.0:
+        raise InvalidParameter(f"{name} must be finite and ≥ 0, got {delay!r}")
+    return delay
+
+
+def mean_weights(classes: list[HeraldClass]) -> tuple[float, FloatArray]:
+    """(herald probability, mean Bell weights of a herald) over the classes; weights of I/4 if none."""
+    total = sum(c.probability for c in classes)
+    if total == 0.0:
+        return 0.0, np.full(4, 0.25)
+    w = sum((c.probability * c.weights for c in classes), np.zeros(4))
+    return total, np.asarray(w / total, dtype=np.float64)
+
+
+def memory_lambdas(
+    node_a: AtomCavityNode, node_b: AtomCavityNode, wait_a_s: ArrayLike, wait_b_s: ArrayLike
+) -> FloatArray:
+    """Both memories for their waits, then both readouts: one λ triple per pair."""
+    return noise.compose(
+        node_a.memory_lambdas(wait_a_s),
+        node_b.memory_lambdas(wait_b_s),
+        node_a.memory.readout_lambdas,
+        node_b.memory.readout_lambdas,
+    )
+
+
+def mean_time_between_heralds_s(p: float, timing: Timing, measurement_delay_s: float) -> float:
+    """Expected time between heralds: P/p + (max(P, ready + d) − P); infinite if p = 0."""
+    if p == 0.0:
+        return math.inf
+    period = timing.period_ps
+    restart = max(period, timing.ready_ps + round(measurement_delay_s * PS_PER_S))
+    return (period / p + restart - period) / PS_PER_S
+
+
+def qber_chsh(weights: ArrayLike) -> tuple[float, float, float]:
+    """(Z-basis QBER, X-basis error, CHSH S at the E91 angles in the X–Z plane) of Bell weights w.r.t. Φ+.
+
+    Q_Z = w_Ψ+ + w_Ψ−, Q_X = w_Φ− + w_Ψ−, and S = √2(⟨ZZ⟩ + ⟨XX⟩) = 2√2(1 − Q_Z − Q_X).
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    q_z = float(w[2] + w[3])
+    q_x = float(w[1] + w[3])
+    return q_z, q_x, 2.0 * math.sqrt(2.0) * (1.0 - q_z - q_x)
+
+
+def bbm92_key_fraction(q_z: float, q_x: float) -> float:
+    """Asymptotic secret bits per sifted bit with trusted devices, 1 − h(Q_Z) − h(Q_X) (Shor–Preskill), ≥ 0."""
+    return max(0.0, 1.0 - binary_entropy(q_z) - binary_entropy(q_x))
+
+
+def sample(
+    n_pairs: int,
+    *,
+    rng: np.random.Generator,
+    start_ps: int,
+    measurement_delay_s: ArrayLike,
+    classes: list[HeraldClass],
+    timing: Timing,
+    node_a: AtomCavityNode,
+    node_b: AtomCavityNode,
+) -> HeraldedPairs:
+    """Sample ``n_pairs`` heralds in bulk (see the module docstring)."""
+    if isinstance(n_pairs, bool) or not isinstance(n_pairs, int | np.integer) or n_pairs < 0:
+        raise InvalidParameter(f"n_pairs must be a non-negative integer, got {n_pairs!r}")
+    if not isinstance(rng, np.random.Generator):
+        raise InvalidParameter("rng must be a numpy.random.Generator")
+    if isinstance(start_ps, bool) or not isinstance(start_ps, int | np.integer) or start_ps < 0:
+        raise InvalidParameter(f"start_ps must be a non-negative integer, got {start_ps!r}")
+    n = int(n_pairs)
+    scalar_delay = np.ndim(measurement_delay_s) == 0
+    try:
+        delay_s = np.broadcast_to(np.asarray(measurement_delay_s, dtype=np.float64), (n,))
+    except (TypeError, ValueError):
+        raise InvalidParameter(
+            f"measurement_delay_s must be a number or one per pair ({n}), got shape {np.shape(measurement_delay_s)}"
+        ) from None
+    if not np.all(np.isfinite(delay_s)) or np.any(delay_s < 0.0):
+        raise InvalidParameter("measurement_delay_s must be finite and non-negative")
+    p, _ = mean_weights(classes)
+    if p <= 0.0 and n > 0:
+        raise InvalidParameter("this link never heralds (success probability 0): no pairs to generate")
+
+    period = timing.period_ps
+    delay_ps = np.rint(delay_s * PS_PER_S).astype(np.int64)
+    restart = np.maximum(period, timing.ready_ps + delay_ps)
+
+    k = rng.geometric(min(p, 1.0), size=n).astype(np.int64) if n else np.zeros(0, dtype=np.int64)
+    span = float(start_ps) + float(np.sum(k - 1, dtype=np.float64)) * period + float(np.sum(restart))
+    if span > INT64_SAFE:
+        raise InvalidParameter(
+            f"{n} pairs would span {span / PS_PER_S:.3g} s, beyond int64 picoseconds; generate fewer per call"
+        )
+    # Attempt of success i: after the restart that follows success i−1, K_i − 1 failed attempts.
+    gaps = (k - 1) * period
+    gaps[1:] += restart[:-1]
+    t0 = int(start_ps) + np.cumsum(gaps, dtype=np.int64)
+    next_start = int(t0[-1] + restart[-1]) if n else int(start_ps)
+
+    # Herald class of each pair, from the classes' conditional probabilities.
+    live = [c for c in classes if c.probability > 0.0]
+    if len(live) == 1 or n == 0:
+        kind = np.zeros(n, dtype=np.intp)
+    else:
+        cumulative = np.cumsum([c.probability for c in live]) / p
+        kind = np.minimum(np.searchsorted(cumulative, rng.random(n), side="right"), len(live) - 1)
+    table = np.stack([c.weights for c in live]) if live else np.full((1, 4), 0.25)
+    true_kind = np.array([c.true for c in live] or [False])
+    false = ~true_kind[kind]
+
+    wait_a_ps = timing.wait_a_ps + delay_ps
+    wait_b_ps = timing.wait_b_ps + delay_ps
+    wait_a = wait_a_ps / PS_PER_S
+    wait_b = wait_b_ps / PS_PER_S
+    if scalar_delay:
+        # Every pair waits the same: apply the memories to the few class states, then pick per pair.
+        lam = memory_lambdas(node_a, node_b, wait_a[:1] if n else 0.0, wait_b[:1] if n else 0.0).reshape(3)
+        weights = noise.apply(BellDiagonal._unchecked(table), lam).weights[kind]
+    else:
+        lam = memory_lambdas(node_a, node_b, wait_a, wait_b)
+        weights = noise.apply(BellDiagonal._unchecked(table[kind]), lam).weights
+    return HeraldedPairs(
+        herald_times_ps=readonly(t0 + timing.herald_ps),
+        ready_times_ps=readonly(t0 + timing.ready_ps),
+        states=BellDiagonal._unchecked(readonly(np.ascontiguousarray(weights))),
+        attempts=int(np.sum(k)),
+        attempts_per_pair=readonly(k),
+        wait_a_s=readonly(np.asarray(wait_a, dtype=np.float64)),
+        wait_b_s=readonly(np.asarray(wait_b, dtype=np.float64)),
+        false_herald=readonly(false),
+        next_start_ps=next_start,
+    )
