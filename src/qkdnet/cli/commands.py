@@ -23,6 +23,10 @@ def dispatch(args: argparse.Namespace) -> int:
         from qkdnet.cli.demo import run_demo
 
         return run_demo(args)
+    if args.command == "attack":
+        from qkdnet.cli.attack import run_attack_command
+
+        return run_attack_command(args)
     return run_protocol_command(args)
 
 

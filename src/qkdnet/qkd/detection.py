@@ -211,18 +211,54 @@ def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def false_abort_probability(qber: float, sample_bits: int, *, threshold: float = QBER_THRESHOLD_TRUSTED) -> float:
-    """P(estimated QBER > ``threshold``) for an honest channel of true error rate ``qber``, ``sample_bits`` disclosed.
+def _inverse_entropy(y: NDArray[np.float64]) -> NDArray[np.float64]:
+    """x in [0, 1/2] with h(x) = y, elementwise (y clipped to [0, 1]); by bisection."""
+    target = np.clip(y, 0.0, 1.0)
+    low, high = np.zeros_like(target), np.full_like(target, 0.5)
+    for _ in range(60):
+        mid = (low + high) / 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            h_mid = np.nan_to_num(-mid * np.log2(mid) - (1 - mid) * np.log2(1 - mid))
+        below = h_mid < target
+        low = np.where(below, mid, low)
+        high = np.where(below, high, mid)
+    return (low + high) / 2
 
-    The estimate is Binomial(k, Q)/k; the run aborts when its key bound is ≤ 0, which on a symmetric channel
-    (phase error = bit error) is when the estimate crosses the threshold. A model of the decision, checked
-    against the abort rate over seeds in the tests.
+
+def false_abort_probability(
+    qber: float,
+    sample_bits: int,
+    *,
+    phase_error: float | None = None,
+    phase_error_stderr: float | None = None,
+) -> float:
+    """Probability that an honest channel of true bit error ``qber`` is aborted by the trusted-device decision.
+
+    The run aborts when 1 − h(ê_bit) − h(ê_phase) ≤ 0. ê_bit is Binomial(k, Q)/k over the ``sample_bits``
+    disclosed key bits. Without ``phase_error`` the phase error is that of a symmetric channel estimated from
+    the same kind of sample (BBM92: the other basis), so to first order the run aborts when ê_bit crosses
+    11.0 %. With it (E91, whose phase error is fitted from all disclosed pairs), ê_phase is taken as normal
+    with the given standard error. A model of the decision, checked against the abort rate over seeds.
     """
-    from scipy.stats import binom
+    from scipy.stats import binom, norm
 
-    if not 0.0 <= qber <= 1.0 or sample_bits < 1:
+    if not 0.0 <= qber <= 1.0 or isinstance(sample_bits, bool) or sample_bits < 1:
         raise InvalidParameter(f"need a QBER in [0, 1] and at least one sample bit, got {qber!r}, {sample_bits!r}")
-    return float(binom.sf(math.floor(threshold * sample_bits), sample_bits, qber))
+    if phase_error is None:
+        return float(binom.sf(math.floor(QBER_THRESHOLD_TRUSTED * sample_bits), sample_bits, qber))
+    if not 0.0 <= phase_error <= 1.0 or phase_error_stderr is None or not phase_error_stderr >= 0.0:
+        raise InvalidParameter("phase error must be in [0, 1], with a standard error >= 0")
+    j = np.arange(sample_bits + 1)
+    q_hat = j / sample_bits
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h_bit = np.nan_to_num(-q_hat * np.log2(q_hat) - (1 - q_hat) * np.log2(1 - q_hat))
+    limit = _inverse_entropy(1.0 - h_bit)  # the phase error at which this bit error rate leaves no key
+    if phase_error_stderr == 0.0:
+        p_abort = (phase_error >= limit).astype(np.float64)
+    else:
+        p_abort = norm.sf(limit, loc=phase_error, scale=phase_error_stderr)
+    p_abort = np.where(q_hat > 0.5, 1.0, p_abort)
+    return float(np.sum(binom.pmf(j, sample_bits, qber) * p_abort))
 
 
 @dataclass(frozen=True, slots=True)
