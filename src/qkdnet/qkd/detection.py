@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from qkdnet.attacks import Attack, EveGuess
 from qkdnet.errors import InvalidParameter
-from qkdnet.postprocess import toeplitz_hash
+from qkdnet.postprocess import ESTIMATION_SAMPLE, toeplitz_hash
 from qkdnet.qkd.estimation import Estimate, error_rate
 from qkdnet.qkd.pipeline import KeyRunConfig, KeyRunResult, PairSource, run_key_exchange
 from qkdnet.qkd.protocols import ProtocolSpec
@@ -128,12 +128,16 @@ def eve_information(truth: Bits, guess: Bits, confidence: NDArray[np.float64] | 
 class EveReport:
     """Eve's information on the sifted key, on its bits from pairs she attacked, and on the final key.
 
-    ``final`` is None when the run handed out no key.
+    ``final`` is None when the run handed out no key. ``privacy_margin_bits`` counts what privacy amplification
+    removed beyond what Eve was measured to know: key bits − Eve's information on them (at its 3σ upper
+    bound) − bits disclosed by error correction and verification − final key bits. A hashed guess is at chance
+    even when too little was removed, so this is the check on the final length; it must not be negative.
     """
 
     sifted: EveInformation
     intercepted: EveInformation
     final: EveInformation | None
+    privacy_margin_bits: float | None = None
 
 
 def eve_guess_of_final_key(result: KeyRunResult) -> Bits | None:
@@ -153,14 +157,20 @@ def eve_report(result: KeyRunResult) -> EveReport:
     sifted_truth = result.alice_records.outcomes[obs.key_index]
     eve: EveGuess = obs.eve.take(obs.key_index)
     hit = eve.attacked
-    final = None
+    sifted = eve_information(sifted_truth, eve.guess, eve.confidence)
+    final, margin = None, None
     final_guess = eve_guess_of_final_key(result)
     if final_guess is not None and result.alice_key is not None:
         final = eve_information(result.alice_key, final_guess)
+        mi = sifted.mutual_information
+        eve_bits = sifted.bits * min(1.0, mi.bits + 3.0 * mi.stderr_bits)
+        disclosed = sum(bits for kind, bits in result.leakage_by_kind.items() if kind != ESTIMATION_SAMPLE)
+        margin = sifted.bits - eve_bits - disclosed - result.final_key_bits
     return EveReport(
-        sifted=eve_information(sifted_truth, eve.guess, eve.confidence),
+        sifted=sifted,
         intercepted=eve_information(sifted_truth[hit], eve.guess[hit], eve.confidence[hit]),
         final=final,
+        privacy_margin_bits=margin,
     )
 
 
@@ -192,6 +202,7 @@ def eve_summary(report: EveReport) -> dict[str, object]:
         "eve_information_final_bits_per_bit": None if final is None else _num(final.mutual_information.bits),
         "eve_guess_accuracy_sifted": _num(report.sifted.guess_accuracy.value),
         "eve_guess_accuracy_final": None if final is None else _num(final.guess_accuracy.value),
+        "eve_privacy_margin_bits": _num(report.privacy_margin_bits),
         "eve": {
             "sifted": detail(report.sifted),
             "intercepted_sifted": detail(report.intercepted),
