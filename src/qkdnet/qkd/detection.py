@@ -145,8 +145,7 @@ def eve_guess_of_final_key(result: KeyRunResult) -> Bits | None:
     obs = result.observer
     if result.alice_key is None or obs.eve is None or obs.key_index is None or obs.amplification_seed is None:
         return None
-    guess = obs.eve.guess[obs.key_index]
-    return toeplitz_hash(guess, obs.amplification_seed, int(result.alice_key.size))
+    return toeplitz_hash(obs.eve.guess, obs.amplification_seed, int(result.alice_key.size))
 
 
 def eve_report(result: KeyRunResult) -> EveReport:
@@ -155,7 +154,7 @@ def eve_report(result: KeyRunResult) -> EveReport:
     if obs.eve is None or obs.key_index is None:
         raise InvalidParameter("this run had no eavesdropper: pass attack= to run_key_exchange")
     sifted_truth = result.alice_records.outcomes[obs.key_index]
-    eve: EveGuess = obs.eve.take(obs.key_index)
+    eve: EveGuess = obs.eve
     hit = eve.attacked
     sifted = eve_information(sifted_truth, eve.guess, eve.confidence)
     final, margin = None, None
@@ -341,7 +340,7 @@ def detection_point(strength: float, results: Sequence[KeyRunResult]) -> Detecti
         if obs.eve is None or obs.key_index is None:
             raise InvalidParameter("every run of a detection point must have had an attack")
         truth = r.alice_records.outcomes[obs.key_index]
-        eve = obs.eve.take(obs.key_index)
+        eve = obs.eve
         sifted.append((truth, eve.guess, eve.confidence))
         hit.append((truth[eve.attacked], eve.guess[eve.attacked], eve.confidence[eve.attacked]))
         final_guess = eve_guess_of_final_key(r)

@@ -95,8 +95,9 @@ class PartyRecord:
 class Observer:
     """What only the simulator knows (true error rate of the sifted key, Eve's activity); for reports only.
 
-    It also keeps, for measuring Eve's information afterwards, her per-pair guesses, the positions of the key
-    bits that went into post-processing and the public privacy-amplification seed (both public knowledge).
+    It also keeps, for measuring Eve's information afterwards, the positions of the key bits that went into
+    post-processing and the public privacy-amplification seed (both public knowledge), and Eve's guesses of
+    those key bits (aligned with ``key_index``).
     """
 
     true_qber: float = float("nan")
@@ -415,7 +416,7 @@ def assess(protocol: ProtocolSpec, cfg: KeyRunConfig, records: SimulatedRecords,
     result.observer = Observer(
         true_qber=float(np.mean(alice_key != bob_key)) if key_index.size else float("nan"),
         eve_attacked_pairs=records.attacked_pairs,
-        eve=records.eve,
+        eve=None if records.eve is None else records.eve.take(key_index),
         key_index=key_index,
     )
     if cfg.security == "device-independent" and s_est is not None:
