@@ -242,6 +242,8 @@ def test_sweep_pools_runs_per_strength() -> None:
     assert honest.qber.value == 0.0 and abs(full.qber.value - 0.25) <= 5 * full.qber.stderr
     assert full.chsh_s is not None and abs(full.chsh_s.value - ROOT2) <= 5 * full.chsh_s.stderr
     assert honest.eve_final is not None and not honest.eve_final.beats_chance()
+    assert honest.privacy_margin_bits is not None and honest.privacy_margin_bits >= 0
+    assert full.privacy_margin_bits is None
     assert abs(full.eve_sifted.guess_accuracy.value - 0.8) < 0.02  # E91: (cos²22.5° + 3/4)/2
     summary = full.summary()
     assert summary["abort_rate"] == 1.0 and summary["eve_guess_accuracy_final"] is None

@@ -285,6 +285,8 @@ class DetectionPoint:
     eve_intercepted: EveInformation
     eve_final: EveInformation | None
     """Pooled over the runs that handed out a key (None if every run aborted)."""
+    privacy_margin_bits: float | None = None
+    """The smallest :attr:`EveReport.privacy_margin_bits` of the runs that handed out a key."""
 
     @property
     def abort_rate(self) -> float:
@@ -308,7 +310,7 @@ class DetectionPoint:
             "abort_rate": self.abort_rate,
             "abort_rate_95": [low, high],
             "final_key_bits": self.final_key_bits,
-            **eve_summary(EveReport(self.eve_sifted, self.eve_intercepted, self.eve_final)),
+            **eve_summary(EveReport(self.eve_sifted, self.eve_intercepted, self.eve_final, self.privacy_margin_bits)),
         }
 
 
@@ -335,6 +337,7 @@ def detection_point(strength: float, results: Sequence[KeyRunResult]) -> Detecti
     sifted: list[_Sample] = []
     hit: list[_Sample] = []
     final: list[_Sample] = []
+    margins = [m for r in results if r.secure and (m := eve_report(r).privacy_margin_bits) is not None]
     for r in results:
         obs = r.observer
         if obs.eve is None or obs.key_index is None:
@@ -357,6 +360,7 @@ def detection_point(strength: float, results: Sequence[KeyRunResult]) -> Detecti
         eve_sifted=_pooled(sifted),
         eve_intercepted=_pooled(hit),
         eve_final=_pooled(final) if final else None,
+        privacy_margin_bits=min(margins) if margins else None,
     )
 
 
