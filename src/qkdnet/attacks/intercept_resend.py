@@ -4,17 +4,23 @@ Eve's measurement collapses the pair: conditioned on her outcome k in basis θ_e
 ρ_A|k and Bob receives a fresh photon |θ_e + 90°·k>. The attacked pairs become uncorrelated product states,
 so their statistics follow exactly, and Eve keeps her record (basis and outcome per pair) for later analysis.
 With her basis random between Z (0°) and X (45°) and p = 1, a Φ+ link shows Q = 25 % and S = √2.
+
+Her basis may also be fixed (one angle), or Breidbart's: the angle halfway between the two key bases
+(22.5° for Z/X), which gives her each intercepted key bit with probability cos²(π/8) ≈ 0.854 whichever basis
+is announced (Bennett, Bessette, Brassard, Salvail & Smolin, J. Cryptology 5, 3 (1992)).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
+from qkdnet.attacks.base import AttackedPairs, Bits, EveGuess, FloatArray, check_pairs, density, select, split
 from qkdnet.errors import InvalidParameter
-from qkdnet.quantum import BellDiagonal, PairStates, ProductStates, check_probability, collapse_qubit
+from qkdnet.quantum import PairStates, ProductStates, check_probability, collapse_qubit
 
 _CHUNK = 1 << 16
 
@@ -30,61 +36,68 @@ class EveRecord:
     basis_deg: NDArray[np.float64]
     outcome: NDArray[np.uint8]
 
-
-@dataclass(frozen=True, slots=True)
-class AttackedPairs:
-    """The link's pairs after Eve: the untouched ones as they were, the attacked ones as product states."""
-
-    untouched_index: NDArray[np.intp]
-    untouched_states: PairStates
-    attacked_index: NDArray[np.intp]
-    attacked_states: ProductStates
-    record: EveRecord
-
-    def __len__(self) -> int:
-        return int(self.untouched_index.size + self.attacked_index.size)
-
-
-def _select(states: PairStates, index: NDArray[np.intp]) -> PairStates:
-    """The sub-batch of the given pairs (a shared state stays shared)."""
-    if isinstance(states, BellDiagonal):
-        return states.take(index)
-    if isinstance(states, ProductStates):
-        return ProductStates(states.rho_a[index], states.rho_b[index])
-    rho = np.asarray(states, dtype=np.complex128)
-    return rho if rho.ndim == 2 else rho[index]
-
-
-def _density(states: PairStates, index: NDArray[np.intp]) -> NDArray[np.complex128]:
-    """Density matrices (len(index), 4, 4) of the selected pairs."""
-    part = _select(states, index)
-    dens = part.to_density() if isinstance(part, BellDiagonal | ProductStates) else np.asarray(part)
-    return np.broadcast_to(dens, (index.size, 4, 4)) if dens.ndim == 2 else dens
+    def guesses(
+        self,
+        alice_angle_deg: FloatArray,
+        bob_angle_deg: FloatArray,
+        alice_bits: Bits,
+        bob_bits: Bits,
+        *,
+        rng: np.random.Generator,
+    ) -> EveGuess:
+        """Eve's outcome k says Alice's atom was left in |θ_e + 90°k> (for the target state Φ+): Alice sees k at
+        angle a with probability cos²(a − θ_e), so Eve guesses k if that is at least 1/2 and 1 − k otherwise.
+        """
+        out = EveGuess.blind(self.attacked.size, rng=rng)
+        idx = np.flatnonzero(self.attacked)
+        same = np.cos(np.deg2rad(alice_angle_deg[idx] - self.basis_deg[idx])) ** 2
+        out.guess[idx] = np.where(same >= 0.5, self.outcome[idx], 1 - self.outcome[idx])
+        out.confidence[idx] = np.maximum(same, 1.0 - same)
+        out.attacked[idx] = True
+        return out
 
 
 @dataclass(frozen=True, slots=True)
 class InterceptResend:
-    """Eve intercepts each photon with probability ``fraction`` and measures it in a random Z/X basis."""
+    """Eve intercepts each photon with probability ``fraction`` and measures it at one of ``bases_deg`` (uniformly).
+
+    The default is a random Z/X basis; one angle fixes her basis (use :meth:`breidbart` for the halfway basis).
+    """
 
     fraction: float
+    bases_deg: tuple[float, ...] = RANDOM_BASES_DEG
 
     def __post_init__(self) -> None:
         check_probability(self.fraction, "intercept fraction")
+        bases = tuple(float(b) for b in self.bases_deg)
+        if not bases or not all(math.isfinite(b) for b in bases):
+            raise InvalidParameter(f"Eve's bases must be one or more finite angles in degrees, got {self.bases_deg!r}")
+        object.__setattr__(self, "bases_deg", bases)
+
+    @classmethod
+    def fixed(cls, fraction: float, angle_deg: float = 0.0) -> InterceptResend:
+        """Eve always measures at ``angle_deg`` (0° = Z)."""
+        return cls(fraction, (angle_deg,))
+
+    @classmethod
+    def breidbart(cls, fraction: float, key_bases_deg: tuple[float, float] = RANDOM_BASES_DEG) -> InterceptResend:
+        """Eve measures halfway between the two key bases: 22.5° for Z/X, 33.75° for E91's 22.5°/45°."""
+        a, b = (float(x) for x in key_bases_deg)
+        return cls(fraction, ((a + b) / 2.0,))
 
     def attack(self, states: PairStates, n_pairs: int, *, rng: np.random.Generator) -> AttackedPairs:
         """Apply the attack to ``n_pairs`` pairs (``states`` shared or one per pair)."""
-        if n_pairs < 0:
-            raise InvalidParameter(f"number of pairs must be >= 0, got {n_pairs}")
-        attacked = rng.random(n_pairs) < self.fraction
-        att_idx = np.flatnonzero(attacked)
+        n = check_pairs(n_pairs)
+        attacked, att_idx = split(n, self.fraction, rng=rng)
         keep_idx = np.flatnonzero(~attacked)
-        basis = np.full(n_pairs, np.nan)
-        basis[att_idx] = np.asarray(RANDOM_BASES_DEG)[rng.integers(0, 2, att_idx.size)]
-        outcome = np.zeros(n_pairs, dtype=np.uint8)
+        basis = np.full(n, np.nan)
+        bases = np.asarray(self.bases_deg)
+        basis[att_idx] = bases[rng.integers(0, bases.size, att_idx.size)] if bases.size > 1 else bases[0]
+        outcome = np.zeros(n, dtype=np.uint8)
         rho_a = np.empty((att_idx.size, 2, 2), dtype=np.complex128)
         for start in range(0, att_idx.size, _CHUNK):
             part = att_idx[start : start + _CHUNK]
-            k, cond = collapse_qubit(_density(states, part), basis[part], target=1, rng=rng)
+            k, cond = collapse_qubit(density(states, part), basis[part], target=1, rng=rng)
             outcome[part] = k
             rho_a[start : start + part.size] = cond
         # Bob receives the state Eve saw: |θ_e + 90°·k>.
@@ -93,7 +106,7 @@ class InterceptResend:
         rho_b = np.einsum("ni,nj->nij", ket, ket).astype(np.complex128)
         return AttackedPairs(
             untouched_index=keep_idx,
-            untouched_states=_select(states, keep_idx),
+            untouched_states=select(states, keep_idx),
             attacked_index=att_idx,
             attacked_states=ProductStates(rho_a, rho_b),
             record=EveRecord(attacked=attacked, basis_deg=basis, outcome=outcome),

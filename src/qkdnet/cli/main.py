@@ -7,6 +7,7 @@ import json
 import math
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import NoReturn, TypeVar
 
 from qkdnet.errors import QkdnetError
@@ -45,6 +46,15 @@ _fraction = _checked(float, lambda v: math.isfinite(v) and 0.0 <= v <= 1.0, "a n
 _positive_int = _checked(lambda t: int(t.replace("_", "")), lambda v: v >= 1, "a positive integer")
 _seed = _checked(int, lambda v: v >= 0, "a non-negative integer")
 _length_km = _checked(float, lambda v: math.isfinite(v) and v >= 0.0, "a length in km >= 0")
+_angle_deg = _checked(float, math.isfinite, "an angle in degrees")
+
+
+def _fraction_list(text: str) -> list[float]:
+    """Comma-separated numbers in [0, 1], e.g. ``0,0.1,0.25``."""
+    try:
+        return [_fraction(part) for part in text.split(",")]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers in [0, 1], got {text!r}") from None
 
 
 def _add_common(p: argparse.ArgumentParser, *, pairs_default: int) -> None:
@@ -100,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
                 help="decide security by the device-independent bound from S and Q (Acín et al. 2007)",
             )
     _add_link_commands(sub)
+    _add_attack(sub)
     return parser
 
 
@@ -116,13 +127,63 @@ def _add_link_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     link.add_argument("--plot", default=None, metavar="FILE.png", help="draw rate, fidelity and key rate vs length")
 
 
+def _add_attack(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """``qkdnet attack`` (one run with Eve) and ``qkdnet attack sweep`` (her strength against detection)."""
+    from qkdnet.attacks.catalog import ATTACK_KINDS
+
+    kinds = "\n".join(f"  {k.name:<19} {k.summary}\n  {'':<19} strength: {k.strength}" for k in ATTACK_KINDS.values())
+    attack = sub.add_parser(
+        "attack",
+        help="one key run with Eve on the fiber; 'attack sweep' runs her strength against detection",
+        description="One key run with an eavesdropper: the fields of `qkdnet e91 --json` plus Eve's information "
+        "on the sifted and the final key.",
+        epilog=f"attack kinds:\n{kinds}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    nested = attack.add_subparsers(dest="attack_command", metavar="sweep", parser_class=_Parser)
+    sweep = nested.add_parser(
+        "sweep",
+        help="every strength with several seeds: QBER, S, aborts and Eve's information (table, JSON or figure)",
+        epilog=f"attack kinds:\n{kinds}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    for p, pairs in ((attack, 500_000), (sweep, 200_000)):
+        p.add_argument("--kind", choices=list(ATTACK_KINDS), default=None, metavar="KIND", help="the attack (below)")
+        p.add_argument("--protocol", choices=["e91", "bbm92"], default="e91", help="key protocol (default e91)")
+        p.add_argument("--preset", default="ritter2012", metavar="NAME", help="hardware preset (default ritter2012)")
+        p.add_argument("--length-km", type=_length_km, default=None, metavar="L", help="fiber length in km")
+        link = p.add_mutually_exclusive_group()
+        link.add_argument(
+            "--visibility",
+            type=_fraction,
+            default=0.98,
+            metavar="V",
+            help="honest channel: Werner pairs of visibility V at the preset's attempt rate (default 0.98, Q = 1 %%)",
+        )
+        link.add_argument(
+            "--physical-link", action="store_true", help="use the preset's own link (its noise and timing) instead"
+        )
+        p.add_argument(
+            "--eve-angle", type=_angle_deg, default=None, metavar="DEG", help="Eve's basis for intercept-fixed (0 = Z)"
+        )
+        p.add_argument("--device-independent", action="store_true", help="decide security from S and Q (E91 only)")
+        p.add_argument("--pairs", type=_positive_int, default=pairs, metavar="N", help=f"pairs per run ({pairs:,})")
+        p.add_argument("--seed", type=_seed, default=2012, metavar="N", help="root seed (default 2012)")
+        p.add_argument("--json", action="store_true", help="print one JSON object")
+    attack.add_argument("--strength", type=_fraction, default=None, metavar="X", help="attack strength (see kinds)")
+    sweep.add_argument("--strengths", type=_fraction_list, default=None, metavar="LIST", help="e.g. 0,0.1,0.25")
+    sweep.add_argument("--points", type=_positive_int, default=11, metavar="N", help="evenly spaced strengths (11)")
+    sweep.add_argument("--seeds", type=_positive_int, default=3, metavar="N", help="seeds per strength (default 3)")
+    sweep.add_argument("--plot", type=Path, default=None, metavar="FILE.png", help="draw the figure (matplotlib)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``qkdnet`` command; returns the process exit code."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
         if args.command is None:
-            raise UsageError("a command is required: demo, e91, bbm92, presets or link (see qkdnet --help)")
+            raise UsageError("a command is required: demo, e91, bbm92, presets, link or attack (see qkdnet --help)")
         from qkdnet.cli import commands
 
         return commands.dispatch(args)

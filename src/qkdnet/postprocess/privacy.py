@@ -113,6 +113,7 @@ class AmplifyBob:
             raise InvalidParameter("rng must be a numpy.random.Generator")
         self._rng = rng
         self._final: Bits | None = None
+        self._seed: Bits = np.zeros(0, dtype=np.uint8)
         self._started = False
 
     @property
@@ -126,11 +127,17 @@ class AmplifyBob:
         if self._out_len == 0:
             return [AmplificationSeed(np.zeros(0, dtype=np.uint8), 0)]
         seed = HashSeed.random(self._out_len + self._key.size - 1, rng=self._rng)
+        self._seed = seed.bits
         self._final = seed.toeplitz(self._key, self._out_len)
         return [AmplificationSeed(seed.bits, self._out_len)]
 
     def receive(self, message: Message) -> list[Message]:
         raise ProtocolError(f"AmplifyBob expects no message, got {type(message).__name__}")
+
+    @property
+    def seed_bits(self) -> Bits:
+        """The public Toeplitz seed Bob sent (read-only; empty before start or when the final length is 0)."""
+        return self._seed
 
     @property
     def key(self) -> Bits:

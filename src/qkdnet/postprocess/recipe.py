@@ -18,7 +18,7 @@ runs them, and returns two bit-for-bit identical final keys or raises.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -125,6 +125,11 @@ class PostprocessBob(SequentialParty):
         super().__init__([lambda: self._cascade, verify, amplify])
 
     @property
+    def amplification_seed(self) -> Bits:
+        """The public Toeplitz seed of privacy amplification (empty until that stage has started)."""
+        return np.zeros(0, dtype=np.uint8) if self._amplify is None else self._amplify.seed_bits
+
+    @property
     def cascade_result(self) -> CascadeResult:
         """Cascade's outcome (corrected key, rounds, disclosed parities)."""
         return self._cascade.result
@@ -153,6 +158,8 @@ class PostprocessResult:
     verification_bits: int
     transcript: Transcript
     ledger: LeakageLedger
+    amplification_seed: Bits = field(default_factory=lambda: np.zeros(0, dtype=np.uint8), repr=False)
+    """The public Toeplitz seed that hashed the reconciled key into the final key (it crossed the channel)."""
 
 
 def reconcile_and_amplify(
@@ -214,6 +221,7 @@ def reconcile_and_amplify(
         verification_bits=verification_tag_bits(eps_cor),
         transcript=transcript,
         ledger=ledger,
+        amplification_seed=bob.amplification_seed,
     )
 
 

@@ -15,7 +15,7 @@ from typing import Literal, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from qkdnet.attacks import InterceptResend
+from qkdnet.attacks import Attack, EveGuess
 from qkdnet.errors import InvalidParameter, NoSecretKey, SecurityAbort
 from qkdnet.postprocess import LeakageLedger, reconcile_and_amplify
 from qkdnet.qkd.estimation import (
@@ -93,10 +93,18 @@ class PartyRecord:
 
 @dataclass(slots=True)
 class Observer:
-    """What only the simulator knows (true error rate of the sifted key, Eve's activity); for reports only."""
+    """What only the simulator knows (true error rate of the sifted key, Eve's activity); for reports only.
+
+    It also keeps, for measuring Eve's information afterwards, the positions of the key bits that went into
+    post-processing and the public privacy-amplification seed (both public knowledge), and Eve's guesses of
+    those key bits (aligned with ``key_index``).
+    """
 
     true_qber: float = float("nan")
     eve_attacked_pairs: int = 0
+    eve: EveGuess | None = field(default=None, repr=False)
+    key_index: NDArray[np.intp] | None = field(default=None, repr=False)
+    amplification_seed: NDArray[np.uint8] | None = field(default=None, repr=False)
 
 
 @dataclass(slots=True)
@@ -183,19 +191,22 @@ def measure_block(
     states: PairStates,
     n_pairs: int,
     *,
-    attack: InterceptResend | None,
+    attack: Attack | None,
     rng_alice: np.random.Generator,
     rng_bob: np.random.Generator,
     rng_nature: np.random.Generator,
     rng_eve: np.random.Generator,
-) -> tuple[PartyRecord, PartyRecord, int]:
-    """Both parties pick settings independently and measure; Eve may intercept on the way to Bob."""
+) -> tuple[PartyRecord, PartyRecord, EveGuess | None]:
+    """Both parties pick settings independently and measure; Eve may attack on the way to Bob.
+
+    After the settings are announced, Eve's record yields her guess of Alice's outcome on every pair.
+    """
     sa = rng_alice.integers(0, len(protocol.alice_angles_deg), n_pairs, dtype=np.uint8)
     sb = rng_bob.integers(0, len(protocol.bob_angles_deg), n_pairs, dtype=np.uint8)
     angles = (protocol.alice_angles_deg, protocol.bob_angles_deg)
     if attack is None:
         x, y = sample_setting_outcomes(states, *angles, sa, sb, rng=rng_nature)
-        return PartyRecord(sa, x), PartyRecord(sb, y), 0
+        return PartyRecord(sa, x), PartyRecord(sb, y), None
     hit = attack.attack(states, n_pairs, rng=rng_eve)
     x = np.empty(n_pairs, dtype=np.uint8)
     y = np.empty(n_pairs, dtype=np.uint8)
@@ -205,7 +216,10 @@ def measure_block(
     ):
         if index.size:
             x[index], y[index] = sample_setting_outcomes(part, *angles, sa[index], sb[index], rng=rng_nature)
-    return PartyRecord(sa, x), PartyRecord(sb, y), int(hit.attacked_index.size)
+    alice_deg = np.asarray(protocol.alice_angles_deg)[sa]
+    bob_deg = np.asarray(protocol.bob_angles_deg)[sb]
+    eve = hit.record.guesses(alice_deg, bob_deg, x, y, rng=rng_eve)
+    return PartyRecord(sa, x), PartyRecord(sb, y), eve
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +230,8 @@ class SimulatedRecords:
     bob: PartyRecord
     duration_s: float
     attacked_pairs: int
+    eve: EveGuess | None = None
+    """Eve's guesses of Alice's outcomes, one per pair (None without an attack)."""
 
     @property
     def pairs(self) -> int:
@@ -228,7 +244,7 @@ def simulate_records(
     n_pairs: int,
     *,
     tree: SeedTree,
-    attack: InterceptResend | None = None,
+    attack: Attack | None = None,
     progress: ProgressCallback | None = None,
 ) -> SimulatedRecords:
     """Generate ``n_pairs`` heralded pairs block by block and measure them; keep only the parties' logs."""
@@ -236,14 +252,14 @@ def simulate_records(
         raise InvalidParameter(f"number of pairs must be a positive integer, got {n_pairs!r}")
     rngs = {name: tree.generator(name) for name in ("link", "alice", "bob", "nature", "eve")}
     a_settings, a_outcomes, b_settings, b_outcomes = [], [], [], []
-    attacked = 0
+    guesses: list[EveGuess] = []
     elapsed_ps = 0
     done = 0
     while done < n_pairs:
         # A slow link caps its blocks so that one block's herald times stay inside int64 picoseconds.
         m = min(BLOCK_PAIRS, n_pairs - done, getattr(source, "max_pairs_per_block", BLOCK_PAIRS))
         block = source.generate(m, rng=rngs["link"])
-        alice, bob, hit = measure_block(
+        alice, bob, eve = measure_block(
             protocol,
             block.states,
             m,
@@ -259,15 +275,18 @@ def simulate_records(
         a_outcomes.append(alice.outcomes)
         b_settings.append(bob.settings)
         b_outcomes.append(bob.outcomes)
-        attacked += hit
+        if eve is not None:
+            guesses.append(eve)
         done += m
         if progress is not None:
             progress(done, n_pairs)
+    eve_all = EveGuess.concatenate(guesses) if attack is not None else None
     return SimulatedRecords(
         alice=PartyRecord(np.concatenate(a_settings), np.concatenate(a_outcomes)),
         bob=PartyRecord(np.concatenate(b_settings), np.concatenate(b_outcomes)),
         duration_s=elapsed_ps * 1e-12,
-        attacked_pairs=attacked,
+        attacked_pairs=0 if eve_all is None else int(eve_all.attacked.sum()),
+        eve=eve_all,
     )
 
 
@@ -278,7 +297,7 @@ def run_key_exchange(
     *,
     seed: int,
     config: KeyRunConfig | None = None,
-    attack: InterceptResend | None = None,
+    attack: Attack | None = None,
     progress: ProgressCallback | None = None,
 ) -> KeyRunResult:
     """Run one entanglement-based key exchange over ``n_pairs`` heralded pairs from ``source``.
@@ -398,6 +417,8 @@ def assess(protocol: ProtocolSpec, cfg: KeyRunConfig, records: SimulatedRecords,
     result.observer = Observer(
         true_qber=float(np.mean(alice_key != bob_key)) if key_index.size else float("nan"),
         eve_attacked_pairs=records.attacked_pairs,
+        eve=None if records.eve is None else records.eve.take(key_index),
+        key_index=key_index,
     )
     if cfg.security == "device-independent" and s_est is not None:
         s_low = s_est.value - cfg.statistical_margin_sigmas * s_est.stderr
@@ -445,6 +466,7 @@ def distill(assessed: Assessment, cfg: KeyRunConfig, *, tree: SeedTree) -> KeyRu
         result.leakage_by_kind = ledger.by_kind()
         return result
     result.leakage_by_kind = ledger.by_kind()
+    result.observer.amplification_seed = processed.amplification_seed
     result.round_trips = processed.transcript.round_trips
     result.alice_key = processed.alice_key
     result.bob_key = processed.bob_key
