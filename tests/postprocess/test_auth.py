@@ -322,6 +322,7 @@ def test_authenticated_recipe_charges_the_tags_and_hands_out_the_net_key() -> No
     np.testing.assert_array_equal(sealed.alice_key, plain.alice_key[sealed.authentication_key_bits :])
     assert alice_keys.bits_available == bob_keys.bits_available == before  # refilled from the fresh key
     assert sealed.transcript.bits_sent > plain.transcript.bits_sent  # headers and tags travel too
+    assert "alice_key" not in repr(sealed) and "bob_key" not in repr(sealed)  # no key material in reprs
 
 
 def test_a_block_that_costs_more_key_than_it_makes_hands_out_nothing() -> None:

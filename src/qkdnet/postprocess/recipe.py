@@ -21,7 +21,7 @@ channel with latency, and returns two bit-for-bit identical final keys or raises
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -192,8 +192,8 @@ class PostprocessResult:
     ``elapsed_s`` is the simulated time on the classical channel.
     """
 
-    alice_key: Bits
-    bob_key: Bits
+    alice_key: Bits = field(repr=False)
+    bob_key: Bits = field(repr=False)
     final_bits: int
     reconciled_bits: int
     corrected_bits: int

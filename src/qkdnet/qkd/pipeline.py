@@ -374,11 +374,11 @@ def run_key_exchange(
     tree = SeedTree(seed)
     records = simulate_records(source, protocol, n_pairs, tree=tree, attack=attack, progress=progress)
     assessed = assess(protocol, cfg, records, tree=tree)
-    channel = cfg.classical_channel or ClassicalChannel(one_way_delay_s=classical_delay_s(source))
+    channel = cfg.classical_channel or ClassicalChannel(one_way_delay_s=_classical_delay_s(source))
     return distill(assessed, cfg, tree=tree, channel=channel)
 
 
-def classical_delay_s(source: PairSource) -> float:
+def _classical_delay_s(source: PairSource) -> float:
     """One-way delay of a classical channel beside the quantum link: the fiber's (0 for ideal sources)."""
     return source.fiber.delay_s if isinstance(source, TwoNodeLink) else 0.0
 
