@@ -566,7 +566,13 @@ def distill(
 
 
 def _key_length_rule(assessed: Assessment, cfg: KeyRunConfig) -> KeyLengthRule:
-    """The finite-key rule on the estimated phase error (QberAboveThreshold above tolerance), or the asymptotic one."""
+    """The finite-key rule on the estimated phase error (QberAboveThreshold above tolerance), or the asymptotic one.
+
+    TLGR's test error is the key bits' error in the conjugate basis, i.e. their phase error, estimated
+    on k disclosed bits (the ledger's estimation sample). For BBM92 that is what is measured; for E91
+    the phase error comes from the fit to all disclosed correlators (CHSH pairs included), so using it
+    with k = the sample is an approximation of the TLGR setting, not its theorem.
+    """
     if cfg.key_length_method == "asymptotic":
         return AsymptoticKeyLength(assessed.eve_information_bits, cfg.eps_pa)
     phase = assessed.result.phase_error
