@@ -4,7 +4,7 @@ The public API for notebooks; every name here is stable and tested. A key run on
 
 >>> from qkdnet import E91, link_from_preset, run_key_exchange
 >>> link = link_from_preset("zhang2022", length_km=0.06)
->>> result = run_key_exchange(link, E91, 200_000, seed=1)
+>>> result = run_key_exchange(link, E91, 2_000_000, seed=1)
 >>> result.secure, bool((result.alice_key == result.bob_key).all())
 (True, True)
 >>> 2.45 < result.chsh_s < 2.7  # Zhang et al. 2022 measured S = 2.578(75)

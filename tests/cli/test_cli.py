@@ -32,10 +32,12 @@ def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, object
 
 
 def test_demo_json_tells_a_secure_story(capsys: pytest.CaptureFixture[str]) -> None:
-    out = run_json(capsys, "demo", "--pairs", "200000", "--seed", "3", "--json")
+    # 2·10⁶ pairs (the demo's default): fewer leave no key once finite-key effects and authentication are paid
+    out = run_json(capsys, "demo", "--pairs", "2000000", "--seed", "3", "--json")
     assert REQUIRED | {"message_ok"} <= out.keys()
     assert out["secure"] is True and out["message_ok"] is True
-    assert out["final_key_bits"] > 0
+    assert out["final_key_bits"] > 0 and out["key_length"] == "finite"
+    assert out["final_key_bits"] == out["amplified_key_bits"] - out["authentication_key_bits"]
     runs = out["runs"]
     assert isinstance(runs, list) and runs[0]["preset"] == "ritter2012"
 
@@ -48,7 +50,7 @@ def test_demo_with_full_eve_aborts_and_says_why(capsys: pytest.CaptureFixture[st
 
 
 def test_demo_story_is_printed(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--pairs", "150000", "--seed", "1"]) == 0
+    assert main(["demo", "--pairs", "2000000", "--seed", "1"]) == 0
     text = capsys.readouterr().out
     for phrase in ("60 m of fiber", "QBER", "CHSH S", "verdict", "on the wire", "Bob decrypts", "never a signal"):
         assert phrase in text
@@ -56,7 +58,7 @@ def test_demo_story_is_printed(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.parametrize("protocol", ["e91", "bbm92"])
 def test_visibility_runs_report_werner_statistics(capsys: pytest.CaptureFixture[str], protocol: str) -> None:
-    out = run_json(capsys, protocol, "--visibility", "0.9", "--pairs", "200000", "--json")
+    out = run_json(capsys, protocol, "--visibility", "0.9", "--pairs", "1000000", "--json")
     assert out.keys() >= REQUIRED
     assert abs(float(out["qber"]) - 0.05) < 5 * float(out["qber_stderr"])
     assert out["security"] == "trusted" and out["secure"] is True

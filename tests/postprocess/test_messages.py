@@ -11,6 +11,7 @@ from qkdnet.errors import InvalidParameter, ProtocolError
 from qkdnet.postprocess import (
     Abort,
     AmplificationSeed,
+    AuthenticatedFrame,
     CascadeDone,
     CascadeStart,
     Message,
@@ -43,6 +44,8 @@ SAMPLES: list[Message] = [
     VerificationOutcome(False),
     VerificationOutcome(True),
     AmplificationSeed(np.ones(17, np.uint8), 9),
+    AuthenticatedFrame(b"\x01header, payload and a 16-byte tag"),
+    AuthenticatedFrame(b""),
 ]
 
 

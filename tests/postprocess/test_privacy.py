@@ -1,4 +1,4 @@
-"""Toeplitz hashing by FFT equals the dense GF(2) matrix product; seeds are one-shot."""
+"""Toeplitz hashing by FFT equals the dense GF(2) matrix product (whole or blocked); seeds are one-shot."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qkdnet.errors import AlreadyConsumed, InvalidParameter, NoSecretKey, ProtocolError
-from qkdnet.postprocess import AmplifyAlice, AmplifyBob, HashSeed, run_protocol, toeplitz_hash
+from qkdnet.postprocess import (
+    AmplifyAlice,
+    AmplifyBob,
+    HashSeed,
+    modified_toeplitz_hash,
+    run_protocol,
+    toeplitz_hash,
+)
 
 
 def _dense(key: np.ndarray, seed: np.ndarray, m: int) -> np.ndarray:
@@ -38,6 +45,69 @@ def test_fft_matches_dense_product(n: int, m: int, data: st.DataObject) -> None:
     assert got.dtype == np.uint8 and got.shape == (m,)
     np.testing.assert_array_equal(got, _dense(key, seed, m))
     np.testing.assert_array_equal(got, _by_definition(key, seed, m))
+
+
+@settings(max_examples=150, deadline=None)
+@given(n=st.integers(1, 70), m=st.integers(1, 70), limit=st.integers(2, 40), data=st.data())
+def test_blocked_product_matches_dense(n: int, m: int, limit: int, data: st.DataObject) -> None:
+    """Capping the FFT length cuts T into square blocks; the blocks must add up to the same product."""
+    key = np.array(data.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n)), dtype=np.uint8)
+    seed = np.array(data.draw(st.lists(st.integers(0, 1), min_size=n + m - 1, max_size=n + m - 1)), np.uint8)
+    np.testing.assert_array_equal(toeplitz_hash(key, seed, m, max_fft_len=limit), _dense(key, seed, m))
+
+
+def _dense_modified(key: np.ndarray, seed: np.ndarray, m: int) -> np.ndarray:
+    """[I_m | T]·key with T the m × (n − m) Toeplitz matrix of the n − 1 seed bits, as one dense matrix."""
+    n = key.size
+    ident = np.eye(m, dtype=np.int64)
+    if m == 0:
+        return np.zeros(0, dtype=np.int64)
+    if m == n:
+        return (ident @ key.astype(np.int64)) % 2
+    t = scipy.linalg.toeplitz(seed[n - m - 1 :].astype(np.int64), seed[n - m - 1 :: -1].astype(np.int64))
+    product: np.ndarray = (np.hstack([ident, t]) @ key.astype(np.int64)) % 2
+    return product
+
+
+@settings(max_examples=150, deadline=None)
+@given(n=st.integers(1, 90), data=st.data())
+def test_modified_toeplitz_matches_dense_product(n: int, data: st.DataObject) -> None:
+    m = data.draw(st.integers(0, n))
+    key = np.array(data.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n)), dtype=np.uint8)
+    seed = np.array(data.draw(st.lists(st.integers(0, 1), min_size=n - 1, max_size=n - 1)), np.uint8)
+    limit = data.draw(st.sampled_from([2, 5, 16, 1 << 25]))
+    got = modified_toeplitz_hash(key, seed, m, max_fft_len=limit)
+    assert got.dtype == np.uint8 and got.shape == (m,)
+    np.testing.assert_array_equal(got, _dense_modified(key, seed, m))
+
+
+def test_blocked_and_whole_agree_on_a_large_key() -> None:
+    rng = np.random.default_rng(99)
+    n, m = 200_000, 90_000
+    key = rng.integers(0, 2, n, dtype=np.uint8)
+    seed = rng.integers(0, 2, n - 1, dtype=np.uint8)
+    whole = modified_toeplitz_hash(key, seed, m)
+    np.testing.assert_array_equal(modified_toeplitz_hash(key, seed, m, max_fft_len=1 << 15), whole)
+    # and a row against its definition: y_i = key_i + sum_j T[i, j] key[m + j], T[i, j] = seed[i - j + n - m - 1]
+    for i in (0, 1, 4567, m - 1):
+        row = seed[i : i + n - m][::-1].astype(np.int64)
+        assert whole[i] == (int(key[i]) + int(row @ key[m:].astype(np.int64))) % 2
+
+
+@pytest.mark.parametrize(
+    ("key", "seed", "m"),
+    [
+        (np.ones(4, np.uint8), np.ones(4, np.uint8), 2),  # seed must be n - 1 = 3 bits
+        (np.ones(4, np.uint8), np.ones(3, np.uint8), 5),  # more output than input
+        (np.ones(4, np.uint8), np.ones(3, np.uint8), -1),
+        (np.zeros(0, np.uint8), np.ones(0, np.uint8), 0),
+    ],
+)
+def test_modified_toeplitz_refuses_bad_inputs(key: np.ndarray, seed: np.ndarray, m: int) -> None:
+    with pytest.raises(InvalidParameter):
+        modified_toeplitz_hash(key, seed, m)
+    with pytest.raises(InvalidParameter):
+        modified_toeplitz_hash(np.ones(4, np.uint8), np.ones(3, np.uint8), 2, max_fft_len=1)
 
 
 def test_all_ones_is_exact_at_the_largest_sums() -> None:
@@ -102,6 +172,15 @@ def test_hash_seed_is_not_consumed_by_a_refused_call() -> None:
     assert not seed.consumed
 
 
+def test_modified_seed_is_one_shot_across_both_hashes() -> None:
+    seed = HashSeed.random(9, rng=np.random.default_rng(2))
+    seed.modified_toeplitz(np.ones(10, np.uint8), 4)
+    with pytest.raises(AlreadyConsumed):
+        seed.toeplitz(np.ones(6, np.uint8), 4)
+    with pytest.raises(AlreadyConsumed):
+        seed.consume()
+
+
 def test_amplification_protocol_gives_equal_keys() -> None:
     rng = np.random.default_rng(8)
     key = rng.integers(0, 2, 2000, dtype=np.uint8)
@@ -109,6 +188,16 @@ def test_amplification_protocol_gives_equal_keys() -> None:
     transcript = run_protocol(alice, bob)
     np.testing.assert_array_equal(alice.key, bob.key)
     assert alice.key.size == 700 and transcript.messages == 1
+
+
+def test_amplification_uses_the_modified_toeplitz_hash_with_n_minus_1_seed_bits() -> None:
+    key = np.random.default_rng(4).integers(0, 2, 500, dtype=np.uint8)
+    bob = AmplifyBob(key, out_len=200, rng=np.random.default_rng(5))
+    (message,) = bob.start()
+    assert message.seed.size == 499
+    np.testing.assert_array_equal(bob.key, _dense_modified(key, message.seed, 200))
+    with pytest.raises(InvalidParameter):
+        AmplifyBob(key, out_len=501, rng=np.random.default_rng(5))
 
 
 def test_amplification_refuses_length_disagreement_and_zero_length() -> None:

@@ -7,10 +7,13 @@ import pytest
 from qkdnet.errors import InvalidParameter, NoSecretKey, ProtocolError
 from qkdnet.postprocess import (
     CascadeDone,
+    ClassicalChannel,
     Message,
     Party,
     SequentialParty,
     VerificationOutcome,
+    encode_message,
+    run_over_channel,
     run_protocol,
 )
 
@@ -131,3 +134,49 @@ def test_sequential_party_keeps_a_stage_failure() -> None:
     assert isinstance(party.failure, NoSecretKey)
     with pytest.raises(InvalidParameter):
         SequentialParty([])
+
+
+def test_ideal_channel_is_the_in_memory_driver() -> None:
+    run = run_over_channel(PingPong(initiator=False, count=5), PingPong(initiator=True, count=5), ClassicalChannel())
+    assert run.elapsed_s == 0.0
+    assert run.transcript == run_protocol(PingPong(initiator=False, count=5), PingPong(initiator=True, count=5))
+
+
+def test_each_round_trip_costs_twice_the_delay_plus_processing() -> None:
+    """Ping-pong: every message waits one delay d and keeps its receiver busy p, one after the other."""
+    d, p = 0.003, 0.0002
+    run = run_over_channel(
+        PingPong(initiator=False, count=5), PingPong(initiator=True, count=5), ClassicalChannel(d, p)
+    )
+    assert run.transcript.round_trips == 5
+    assert run.elapsed_s == pytest.approx(5 * 2 * (d + p), rel=1e-12)
+
+
+def test_bit_rate_serialises_the_sender_and_processing_queues_at_the_receiver() -> None:
+    d, p, rate = 0.01, 0.001, 1e6
+    query = 8 * len(encode_message(CascadeDone(0, 0)))
+    answer = 8 * len(encode_message(VerificationOutcome(True)))
+    channel = ClassicalChannel(d, p, rate)
+    run = run_over_channel(Burst(initiator=False, count=3), Burst(initiator=True, count=3), channel)
+    # Bob's three queries leave back to back and reach Alice from query/rate + d on; she is busy p with
+    # each, so she answers the third at query/rate + d + 3p (processing, not the wire, is the bottleneck);
+    # that answer reaches Bob as he finishes the second one, and he needs p more.
+    assert run.elapsed_s == pytest.approx(query / rate + d + 3 * p + answer / rate + d + p, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"one_way_delay_s": -1.0},
+        {"one_way_delay_s": float("nan")},
+        {"processing_s": float("inf")},
+        {"bit_rate_bps": 0.0},
+        {"bit_rate_bps": float("nan")},
+        {"bit_rate_bps": True},
+    ],
+)
+def test_bad_channels_are_refused(kwargs: dict[str, float]) -> None:
+    with pytest.raises(InvalidParameter):
+        ClassicalChannel(**kwargs)
+    with pytest.raises(InvalidParameter):
+        run_over_channel(Burst(initiator=False, count=1), Burst(initiator=True, count=1), object())  # type: ignore[arg-type]

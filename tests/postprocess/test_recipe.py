@@ -9,12 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qkdnet.errors import InvalidParameter, NoSecretKey, ReconciliationFailed, VerificationFailed
+from qkdnet.errors import InvalidParameter, NoSecretKey, PadExhausted, ReconciliationFailed, VerificationFailed
 from qkdnet.postprocess import (
     CASCADE_PARITY,
     ESTIMATION_SAMPLE,
     VERIFICATION_HASH,
+    FiniteKeyLength,
     LeakageLedger,
+    PartyTagKeys,
     PostprocessAlice,
     PostprocessBob,
     reconcile_and_amplify,
@@ -124,3 +126,31 @@ def test_keys_are_identical_or_the_road_raises(n: int, qber: float, estimate: fl
     np.testing.assert_array_equal(bob.cascade_result.key, alice_key)
     np.testing.assert_array_equal(alice.key, bob.key)
     assert bob.key.size == n - ledger_b.charged_bits - 4  # 2 log2(1/0.25) = 4
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(200, 30_000),
+    qber=st.floats(0.0, 0.06),
+    estimate=st.floats(0.0, 0.06),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_authenticated_finite_key_road_gives_identical_keys_or_raises(
+    n: int, qber: float, estimate: float, seed: int
+) -> None:
+    """The full road (finite-key length, every message sealed): identical keys, or a raised failure."""
+    rng = np.random.default_rng(seed)
+    alice_key, bob_key = noisy_pair(n, round(qber * n), rng)
+    ledger = LeakageLedger()
+    ledger.record(ESTIMATION_SAMPLE, n // 4, charged=False)
+    bits = rng.integers(0, 2, 2048 * 128, dtype=np.uint8)
+    tag_keys = (PartyTagKeys.from_preshared(bits, side="alice"), PartyTagKeys.from_preshared(bits.copy(), side="bob"))
+    try:
+        out = reconcile_and_amplify(
+            alice_key, bob_key, qber_estimate=estimate, ledger=ledger, rng=rng, tag_keys=tag_keys,
+            key_length=FiniteKeyLength(min(0.5, qber + 0.01), eps_sec=1e-6),
+        )  # fmt: skip
+    except (ReconciliationFailed, VerificationFailed, NoSecretKey, PadExhausted):
+        return
+    np.testing.assert_array_equal(out.alice_key, out.bob_key)
+    assert out.final_bits == out.amplified_bits - out.authentication_key_bits > 0

@@ -59,7 +59,7 @@ def test_full_intercept_resend_is_caught_by_bbm92() -> None:
 @pytest.mark.parametrize("protocol", [E91, BBM92], ids=["e91", "bbm92"])
 @pytest.mark.parametrize("v", [0.98, 0.9])
 def test_secure_runs_hand_out_identical_keys_of_the_ledger_length(protocol, v: float) -> None:
-    r = run_key_exchange(WernerPairs(v), protocol, 300_000, seed=3)
+    r = run_key_exchange(WernerPairs(v), protocol, 1_000_000, seed=3)
     assert r.secure, r.abort_reason
     assert r.alice_key is not None and r.bob_key is not None
     assert np.array_equal(r.alice_key, r.bob_key)
@@ -100,9 +100,9 @@ def test_separable_pairs_never_give_key() -> None:
 
 
 def test_same_seed_same_keys_bit_for_bit() -> None:
-    a = run_key_exchange(WernerPairs(0.95), E91, 100_000, seed=77)
-    b = run_key_exchange(WernerPairs(0.95), E91, 100_000, seed=77)
-    c = run_key_exchange(WernerPairs(0.95), E91, 100_000, seed=78)
+    a = run_key_exchange(WernerPairs(0.95), E91, 400_000, seed=77)
+    b = run_key_exchange(WernerPairs(0.95), E91, 400_000, seed=77)
+    c = run_key_exchange(WernerPairs(0.95), E91, 400_000, seed=78)
     assert a.alice_key is not None and b.alice_key is not None and c.alice_key is not None
     assert np.array_equal(a.alice_key, b.alice_key)
     assert not np.array_equal(a.alice_key[:64], c.alice_key[:64])

@@ -130,7 +130,8 @@ def print_result(console: Console, r: KeyRunResult) -> None:
     if r.secure:
         console.print(
             f"  [green]secure[/green]: {r.final_key_bits:,} final key bits "
-            f"({r.secret_key_rate_bps:.4g} bit/s), {r.round_trips} round trips"
+            f"({r.secret_key_rate_bps:.4g} bit/s), {r.round_trips} round trips; {r.key_length_method}-key "
+            f"length {r.amplified_key_bits:,}, of which {r.authentication_key_bits:,} refill the authentication keys"
         )
     else:
         console.print(f"  [red]aborted[/red]: {r.abort_reason}; no key handed out")

@@ -143,9 +143,11 @@ def _describe_measurement(console: Console, r: KeyRunResult, *, eve: float) -> N
     )
     if r.secure:
         console.print(
-            f"   verdict: {verdict}: after error correction ({r.round_trips} round trips) and privacy "
-            f"amplification, {r.final_key_bits:,} secret key bits "
-            f"({r.secret_key_rate_bps:,.2f} bit/s of link time)"
+            f"   verdict: {verdict}: after error correction ({r.round_trips} round trips, every message "
+            f"authenticated) and finite-key privacy amplification, {r.amplified_key_bits:,} bits; "
+            f"{r.authentication_key_bits:,} of them refill the authentication keys, "
+            f"{r.final_key_bits:,} secret key bits remain "
+            f"({r.secret_key_rate_bps:,.2f} bit/s, link and classical channel)"
         )
     else:
         console.print(f"   verdict: {verdict}: {r.abort_reason}; no key is handed out")

@@ -1,10 +1,12 @@
 """Post-processing, the "hazmat" layer: sans-I/O two-party protocols on 0/1 key arrays.
 
-Cascade reconciliation, verification by universal hashing, Toeplitz privacy amplification, the
-leakage ledger and key-length bounds. Keys are one-dimensional ``numpy.uint8`` arrays of 0/1.
-Each party touches only its own key and talks through typed messages; :func:`run_protocol` drives
-two parties in memory, and :func:`reconcile_and_amplify` is the safe recipe the qkd layer calls.
-This package imports nothing above layer 0 and does no I/O.
+Reconciliation (Cascade, chosen by name), verification by universal hashing, modified-Toeplitz
+privacy amplification, the leakage ledger and key-length bounds (asymptotic and TLGR finite-key),
+and Wegman–Carter authentication of every message. Keys are one-dimensional ``numpy.uint8`` arrays
+of 0/1. Each party touches only its own key and talks through typed messages; :func:`run_protocol`
+drives two parties in memory, :func:`run_over_channel` over a channel with latency, and
+:func:`reconcile_and_amplify` is the safe recipe the qkd layer calls. This package imports nothing
+above layer 0 and does no I/O.
 
 >>> import numpy as np
 >>> from qkdnet.postprocess import LeakageLedger, reconcile_and_amplify
@@ -19,6 +21,14 @@ This package imports nothing above layer 0 and does no I/O.
 (True, ['cascade_parity', 'estimation_sample', 'verification_hash'])
 """
 
+from qkdnet.postprocess.auth import (
+    AuthenticatedChannelEnd,
+    AuthenticatedParty,
+    OneTimeTagKey,
+    PartyTagKeys,
+    TagKeyReserve,
+    Usage,
+)
 from qkdnet.postprocess.cascade import (
     CascadeAlice,
     CascadeBob,
@@ -26,7 +36,16 @@ from qkdnet.postprocess.cascade import (
     cascade_block_sizes,
     pass_permutation,
 )
-from qkdnet.postprocess.keylength import finite_key_length, finite_key_mu, secret_key_length
+from qkdnet.postprocess.keylength import (
+    QBER_TOLERANCE_GRID,
+    AsymptoticKeyLength,
+    FiniteKeyLength,
+    KeyLengthRule,
+    finite_key_length,
+    finite_key_length_from_ledger,
+    finite_key_mu,
+    secret_key_length,
+)
 from qkdnet.postprocess.ledger import (
     CASCADE_PARITY,
     ESTIMATION_SAMPLE,
@@ -37,6 +56,7 @@ from qkdnet.postprocess.ledger import (
 from qkdnet.postprocess.messages import (
     Abort,
     AmplificationSeed,
+    AuthenticatedFrame,
     CascadeDone,
     CascadeStart,
     Message,
@@ -47,41 +67,81 @@ from qkdnet.postprocess.messages import (
     decode_message,
     encode_message,
 )
-from qkdnet.postprocess.privacy import AmplifyAlice, AmplifyBob, HashSeed, toeplitz_hash
-from qkdnet.postprocess.protocol import Party, SequentialParty, Transcript, run_protocol
+from qkdnet.postprocess.privacy import AmplifyAlice, AmplifyBob, HashSeed, modified_toeplitz_hash, toeplitz_hash
+from qkdnet.postprocess.protocol import (
+    ChannelRun,
+    ClassicalChannel,
+    Party,
+    SequentialParty,
+    Transcript,
+    run_over_channel,
+    run_protocol,
+)
 from qkdnet.postprocess.recipe import (
     PostprocessAlice,
     PostprocessBob,
     PostprocessResult,
     reconcile_and_amplify,
 )
-from qkdnet.postprocess.verify import VerifyAlice, VerifyBob, verification_tag, verification_tag_bits
+from qkdnet.postprocess.reconciler import (
+    RECONCILERS,
+    CascadeReconciler,
+    Reconciler,
+    ReconciliationResult,
+    ReconcilingBob,
+    get_reconciler,
+)
+from qkdnet.postprocess.verify import (
+    VerifyAlice,
+    VerifyBob,
+    verification_seed_bits,
+    verification_tag,
+    verification_tag_bits,
+)
 
 __all__ = [
     "CASCADE_PARITY",
     "ESTIMATION_SAMPLE",
+    "QBER_TOLERANCE_GRID",
+    "RECONCILERS",
     "VERIFICATION_HASH",
     "Abort",
     "AmplificationSeed",
     "AmplifyAlice",
     "AmplifyBob",
+    "AsymptoticKeyLength",
+    "AuthenticatedChannelEnd",
+    "AuthenticatedFrame",
+    "AuthenticatedParty",
     "CascadeAlice",
     "CascadeBob",
     "CascadeDone",
+    "CascadeReconciler",
     "CascadeResult",
     "CascadeStart",
+    "ChannelRun",
+    "ClassicalChannel",
+    "FiniteKeyLength",
     "HashSeed",
+    "KeyLengthRule",
     "LeakageLedger",
     "LedgerEntry",
     "Message",
+    "OneTimeTagKey",
     "ParityAnswer",
     "ParityQuery",
     "Party",
+    "PartyTagKeys",
     "PostprocessAlice",
     "PostprocessBob",
     "PostprocessResult",
+    "Reconciler",
+    "ReconciliationResult",
+    "ReconcilingBob",
     "SequentialParty",
+    "TagKeyReserve",
     "Transcript",
+    "Usage",
     "VerificationOutcome",
     "VerificationTag",
     "VerifyAlice",
@@ -90,12 +150,17 @@ __all__ = [
     "decode_message",
     "encode_message",
     "finite_key_length",
+    "finite_key_length_from_ledger",
     "finite_key_mu",
+    "get_reconciler",
+    "modified_toeplitz_hash",
     "pass_permutation",
     "reconcile_and_amplify",
+    "run_over_channel",
     "run_protocol",
     "secret_key_length",
     "toeplitz_hash",
+    "verification_seed_bits",
     "verification_tag",
     "verification_tag_bits",
 ]

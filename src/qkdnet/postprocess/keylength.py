@@ -3,7 +3,10 @@
 :func:`secret_key_length` is the leftover-hash-lemma budget of privacy amplification: what Eve may
 know about the key (given by the security analysis), minus every charged bit in the ledger, minus
 ``2·log2(1/ε_pa)``. :func:`finite_key_length` is the finite-key bound of Tomamichel, Lim, Gisin &
-Renner, Nat. Commun. 3, 634 (2012), for symmetric BB84/BBM92 with ``n`` key and ``k`` test bits.
+Renner, Nat. Commun. 3, 634 (2012), for symmetric BB84/BBM92 with ``n`` key and ``k`` test bits;
+:func:`finite_key_length_from_ledger` feeds it from the ledger alone (k, leak_EC and the
+verification tag are read there, never passed in). The two rules, :class:`AsymptoticKeyLength` and
+:class:`FiniteKeyLength`, give both parties the same length from their own ledgers.
 
 >>> from qkdnet.postprocess.ledger import LeakageLedger
 >>> ledger = LeakageLedger()
@@ -15,13 +18,20 @@ Renner, Nat. Commun. 3, 634 (2012), for symmetric BB84/BBM92 with ``n`` key and 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
-from qkdnet.errors import InvalidParameter
+from qkdnet.errors import InvalidParameter, QberAboveThreshold
 from qkdnet.postprocess._bits import check_int, check_nonnegative_real, check_probability
-from qkdnet.postprocess.ledger import LeakageLedger
+from qkdnet.postprocess.ledger import ESTIMATION_SAMPLE, VERIFICATION_HASH, LeakageLedger
 from qkdnet.units import binary_entropy
 
 DEFAULT_EPS_PA = 1e-10
+DEFAULT_EPS_SEC = 1e-10
+QBER_TOLERANCE_GRID: tuple[float, ...] = tuple(i / 1000 for i in range(1, 126))
+"""Public error tolerances 0.1 %, 0.2 %, …, 12.5 %: an adaptive run takes the smallest one at or above
+its estimate. Beyond 12.5 % no BB84-type key survives (1 − 2h(Q) < 0 from 11 %)."""
 
 
 def secret_key_length(
@@ -71,4 +81,121 @@ def finite_key_length(
     return max(0, math.floor(length))
 
 
-__all__ = ["DEFAULT_EPS_PA", "finite_key_length", "finite_key_mu", "secret_key_length"]
+def finite_key_length_from_ledger(
+    ledger: LeakageLedger, *, key_bits: int, qber_tolerance: float, eps_sec: float = DEFAULT_EPS_SEC
+) -> int:
+    """TLGR length of a key of ``key_bits`` bits, with everything else read from ``ledger``.
+
+    ``k`` is the ledger's estimation sample; the verification tag of ``t`` bits stands for the
+    ``log2(1/ε_cor)`` of the bound (``ε_cor = 2⁻ᵗ``, what a t-bit universal hash achieves); every other
+    charged bit (parities, syndromes, anything else disclosed) is ``leak_EC``. So the result is
+    ``⌊n·[1 − h(Q_tol + μ)] − charged_bits − 1 − 2·log2(1/ε_sec)⌋``.
+
+    >>> ledger = LeakageLedger()
+    >>> ledger.record("estimation_sample", 10**5, charged=False)
+    >>> ledger.record("cascade_parity", 170_000)
+    >>> ledger.record("verification_hash", 40)
+    >>> finite_key_length_from_ledger(ledger, key_bits=10**6, qber_tolerance=0.02, eps_sec=1e-10)
+    605526
+    """
+    if not isinstance(ledger, LeakageLedger):
+        raise InvalidParameter("ledger must be a LeakageLedger")
+    kinds = ledger.by_kind()
+    k = kinds.get(ESTIMATION_SAMPLE, 0)
+    tag_bits = kinds.get(VERIFICATION_HASH, 0)
+    if k < 1:
+        raise InvalidParameter("the ledger records no estimation sample: the finite-key bound needs k ≥ 1 test bits")
+    if tag_bits < 1:
+        raise InvalidParameter("the ledger records no verification hash: the key is not ε_cor-correct")
+    leak = ledger.charged_bits - tag_bits
+    return finite_key_length(key_bits, k, qber_tolerance, leak, eps_sec, 2.0**-tag_bits)
+
+
+@runtime_checkable
+class KeyLengthRule(Protocol):
+    """How long the final key may be, given the reconciled key's length and what the ledger records."""
+
+    def final_length(self, key_bits: int, ledger: LeakageLedger) -> int:
+        """The privacy-amplification output length (0: no key)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class AsymptoticKeyLength:
+    """:func:`secret_key_length`: Eve's information from the asymptotic bound, plus the ledger."""
+
+    eve_information_bits: float
+    eps_pa: float = DEFAULT_EPS_PA
+
+    def __post_init__(self) -> None:
+        secret_key_length(
+            key_bits=0, eve_information_bits=self.eve_information_bits, ledger=LeakageLedger(), eps_pa=self.eps_pa
+        )
+
+    def final_length(self, key_bits: int, ledger: LeakageLedger) -> int:
+        """``secret_key_length(key_bits, eve_information_bits, ledger, eps_pa)``."""
+        return secret_key_length(
+            key_bits=key_bits, eve_information_bits=self.eve_information_bits, ledger=ledger, eps_pa=self.eps_pa
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FiniteKeyLength:
+    """:func:`finite_key_length_from_ledger` for a tolerance chosen among ``tolerance_choices`` public values.
+
+    A protocol that fixes ``Q_tol`` in advance has ``tolerance_choices = 1``. One that picks it after
+    the estimate, from a public grid of m values (:meth:`adaptive`), is a family of m fixed
+    protocols, one run on each estimate; the secrecy errors add up (the union bound), so each is run
+    at ``ε_sec / m`` and the whole is ε_sec-secret.
+    """
+
+    qber_tolerance: float
+    eps_sec: float = DEFAULT_EPS_SEC
+    tolerance_choices: int = 1
+
+    def __post_init__(self) -> None:
+        check_probability(self.qber_tolerance, name="qber_tolerance", open_low=False, open_high=False)
+        check_probability(self.eps_sec, name="eps_sec")
+        check_int(self.tolerance_choices, name="tolerance_choices", minimum=1)
+
+    @classmethod
+    def adaptive(
+        cls, estimate: float, *, eps_sec: float = DEFAULT_EPS_SEC, grid: Sequence[float] = QBER_TOLERANCE_GRID
+    ) -> FiniteKeyLength:
+        """The smallest tolerance of ``grid`` at or above ``estimate``; QberAboveThreshold if none is.
+
+        >>> FiniteKeyLength.adaptive(0.0412)
+        FiniteKeyLength(qber_tolerance=0.042, eps_sec=1e-10, tolerance_choices=125)
+        """
+        value = check_probability(estimate, name="estimate", open_low=False, open_high=False)
+        if not grid:
+            raise InvalidParameter("the tolerance grid is empty")
+        above = [q for q in grid if q >= value]
+        if not above:
+            raise QberAboveThreshold(f"error rate {value:.4f} is above every tolerance (largest {max(grid):.4f})")
+        return cls(min(above), eps_sec, len(grid))
+
+    @property
+    def eps_sec_per_choice(self) -> float:
+        """The secrecy parameter each of the fixed-tolerance protocols runs at."""
+        return self.eps_sec / self.tolerance_choices
+
+    def final_length(self, key_bits: int, ledger: LeakageLedger) -> int:
+        """The TLGR length from the ledger at this tolerance."""
+        return finite_key_length_from_ledger(
+            ledger, key_bits=key_bits, qber_tolerance=self.qber_tolerance, eps_sec=self.eps_sec_per_choice
+        )
+
+
+__all__ = [
+    "DEFAULT_EPS_PA",
+    "DEFAULT_EPS_SEC",
+    "QBER_TOLERANCE_GRID",
+    "AsymptoticKeyLength",
+    "FiniteKeyLength",
+    "KeyLengthRule",
+    "finite_key_length",
+    "finite_key_length_from_ledger",
+    "finite_key_mu",
+    "secret_key_length",
+]

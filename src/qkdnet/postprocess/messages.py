@@ -150,6 +150,20 @@ class AmplificationSeed:
         check_int(self.out_len, name="out_len")
 
 
+@dataclass(frozen=True, slots=True)
+class AuthenticatedFrame:
+    """Either party → the other: one sealed frame of the authenticated channel (see :mod:`.auth`)."""
+
+    data: bytes
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.data, bytes):
+            raise InvalidParameter(f"frame data must be bytes, got {type(self.data).__name__}")
+
+    def __repr__(self) -> str:
+        return f"AuthenticatedFrame({len(self.data)} bytes)"
+
+
 Message: TypeAlias = (
     CascadeStart
     | ParityQuery
@@ -159,6 +173,7 @@ Message: TypeAlias = (
     | VerificationTag
     | VerificationOutcome
     | AmplificationSeed
+    | AuthenticatedFrame
 )
 """Any message of the post-processing protocols."""
 
@@ -171,6 +186,7 @@ MESSAGE_TYPES: tuple[type, ...] = (
     VerificationTag,
     VerificationOutcome,
     AmplificationSeed,
+    AuthenticatedFrame,
 )
 _TAG_OF: dict[type, int] = {cls: i + 1 for i, cls in enumerate(MESSAGE_TYPES)}
 
@@ -245,6 +261,8 @@ def encode_message(message: Message) -> bytes:
             body = struct.pack("<?", accepted)
         case AmplificationSeed():
             body = _pack_bits(message.seed) + struct.pack("<Q", message.out_len)
+        case AuthenticatedFrame(data=data):
+            body = struct.pack("<Q", len(data)) + data
         case _:  # pragma: no cover - exhaustive over Message
             raise InvalidParameter(f"not a post-processing message: {message!r}")
     return head + body
@@ -290,10 +308,13 @@ def decode_message(data: bytes) -> Message:
         elif cls is VerificationOutcome:
             (accepted,) = reader.unpack("<?")
             message = VerificationOutcome(bool(accepted))
-        else:
+        elif cls is AmplificationSeed:
             seed_bits = reader.bits()
             (out_len,) = reader.unpack("<Q")
             message = AmplificationSeed(seed_bits, out_len)
+        else:
+            (size,) = reader.unpack("<Q")
+            message = AuthenticatedFrame(reader.take(size))
     except (InvalidParameter, UnicodeDecodeError, struct.error) as exc:
         raise ProtocolError(f"malformed {cls.__name__}: {exc}") from exc
     reader.finish()
@@ -304,6 +325,7 @@ __all__ = [
     "MESSAGE_TYPES",
     "Abort",
     "AmplificationSeed",
+    "AuthenticatedFrame",
     "CascadeDone",
     "CascadeStart",
     "Message",

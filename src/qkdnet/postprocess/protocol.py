@@ -1,21 +1,33 @@
-"""The interface shared by every two-party protocol, and an in-memory driver.
+"""The interface shared by every two-party protocol, and drivers: in memory, and over a slow channel.
 
 A party is a sans-I/O state machine: :meth:`Party.start` returns its opening messages (maybe none),
 :meth:`Party.receive` consumes one message from the peer and returns the replies, and
 :attr:`Party.done` says it expects nothing more. It touches only its own party's data. The
-in-memory driver :func:`run_protocol` shuttles messages between two parties in FIFO order; the
-simulator (with latency) and the TCP daemon drive the very same objects.
+in-memory driver :func:`run_protocol` shuttles messages between two parties in FIFO order;
+:func:`run_over_channel` drives the very same objects over a :class:`ClassicalChannel` with
+propagation delay, per-message processing time and a finite bit rate, and says how long it took
+(a round trip costs at least twice the one-way delay); the TCP daemon drives them over sockets.
+
+>>> from qkdnet.postprocess.privacy import AmplifyAlice, AmplifyBob
+>>> import numpy as np
+>>> key = np.ones(64, np.uint8)
+>>> run = run_over_channel(AmplifyAlice(key, out_len=8), AmplifyBob(key, out_len=8, rng=np.random.default_rng(0)),
+...                        ClassicalChannel(one_way_delay_s=0.005, processing_s=1e-4))
+>>> run.transcript.messages, round(run.elapsed_s, 6)   # one message: 5 ms of flight, 0.1 ms to handle it
+(1, 0.0051)
 """
 
 from __future__ import annotations
 
-from collections import deque
+import heapq
+import math
+import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
 from qkdnet.errors import InvalidParameter, ProtocolError, SecurityAbort
-from qkdnet.postprocess._bits import check_int
+from qkdnet.postprocess._bits import check_int, check_nonnegative_real
 from qkdnet.postprocess.messages import Message, decode_message, encode_message
 
 Side = Literal["alice", "bob"]
@@ -124,6 +136,39 @@ class SequentialParty:
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class ClassicalChannel:
+    """The public channel between the parties: one-way delay, per-message processing, bit rate.
+
+    A message leaves when its sender has finished handling what triggered it and its transmitter is
+    free, takes ``bits / bit_rate_bps`` to put on the wire and ``one_way_delay_s`` to arrive (the
+    fiber's delay for a channel beside the quantum link), and keeps the receiver busy for
+    ``processing_s``. The default is an ideal channel: no time passes.
+    """
+
+    one_way_delay_s: float = 0.0
+    processing_s: float = 0.0
+    bit_rate_bps: float = math.inf
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "one_way_delay_s", check_nonnegative_real(self.one_way_delay_s, name="one_way_delay_s")
+        )
+        object.__setattr__(self, "processing_s", check_nonnegative_real(self.processing_s, name="processing_s"))
+        rate = self.bit_rate_bps
+        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or math.isnan(rate) or rate <= 0:
+            raise InvalidParameter(f"bit_rate_bps must be a positive number (inf allowed), got {rate!r}")
+        object.__setattr__(self, "bit_rate_bps", float(rate))
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRun:
+    """What crossed the channel, and the simulated time from the first message to the last one handled."""
+
+    transcript: Transcript
+    elapsed_s: float
+
+
 def run_protocol(alice: Party, bob: Party, *, max_messages: int = 1_000_000, serialize: bool = True) -> Transcript:
     """Drive two parties in memory until both are done; count what crossed the channel.
 
@@ -132,16 +177,49 @@ def run_protocol(alice: Party, bob: Party, *, max_messages: int = 1_000_000, ser
     party (a failed check, a protocol error) propagate. A stall (no message in flight while a party
     is not done) raises ProtocolError.
     """
+    return _drive(alice, bob, ClassicalChannel(), max_messages=max_messages, serialize=serialize).transcript
+
+
+def run_over_channel(
+    alice: Party, bob: Party, channel: ClassicalChannel, *, max_messages: int = 1_000_000, serialize: bool = True
+) -> ChannelRun:
+    """Drive two parties over ``channel``; the transcript and the elapsed simulated time.
+
+    Messages are handled in order of arrival (ties in order of sending), each party one at a time,
+    so with an ideal channel this is exactly :func:`run_protocol`.
+    """
+    if not isinstance(channel, ClassicalChannel):
+        raise InvalidParameter("channel must be a ClassicalChannel")
+    return _drive(alice, bob, channel, max_messages=max_messages, serialize=serialize)
+
+
+def _drive(alice: Party, bob: Party, channel: ClassicalChannel, *, max_messages: int, serialize: bool) -> ChannelRun:
     limit = check_int(max_messages, name="max_messages", minimum=1)
-    queue: deque[tuple[Side, Message]] = deque()
-    queue.extend(("alice", m) for m in alice.start())
-    queue.extend(("bob", m) for m in bob.start())
+    parties: dict[Side, Party] = {"alice": alice, "bob": bob}
+    # In flight: (arrival time, send order, sender, encoded message, message).
+    queue: list[tuple[float, int, Side, bytes, Message]] = []
+    busy_until: dict[Side, float] = {"alice": 0.0, "bob": 0.0}
+    wire_free: dict[Side, float] = {"alice": 0.0, "bob": 0.0}
+    sent = 0
+
+    def send(sender: Side, messages: list[Message], ready_s: float) -> None:
+        nonlocal sent
+        for message in messages:
+            data = encode_message(message)
+            leaves = max(wire_free[sender], ready_s) + 8 * len(data) / channel.bit_rate_bps
+            wire_free[sender] = leaves
+            heapq.heappush(queue, (leaves + channel.one_way_delay_s, sent, sender, data, message))
+            sent += 1
+
+    send("alice", alice.start(), 0.0)
+    send("bob", bob.start(), 0.0)
     messages = flights = 0
     bits: dict[Side, int] = {"alice": 0, "bob": 0}
     by_type: dict[str, int] = {}
     last_sender: Side | None = None
+    elapsed = 0.0
     while queue:
-        sender, message = queue.popleft()
+        arrival, _, sender, data, message = heapq.heappop(queue)
         messages += 1
         if messages > limit:
             raise ProtocolError(f"more than {limit} messages exchanged")
@@ -150,17 +228,16 @@ def run_protocol(alice: Party, bob: Party, *, max_messages: int = 1_000_000, ser
             last_sender = sender
         name = type(message).__name__
         by_type[name] = by_type.get(name, 0) + 1
-        data = encode_message(message)
         bits[sender] += 8 * len(data)
         if serialize:
             message = decode_message(data)
-        receiver_side: Side = "bob" if sender == "alice" else "alice"
-        receiver = bob if receiver_side == "bob" else alice
-        replies = receiver.receive(message)
-        queue.extend((receiver_side, m) for m in replies)
+        receiver: Side = "bob" if sender == "alice" else "alice"
+        done_s = max(arrival, busy_until[receiver]) + channel.processing_s
+        busy_until[receiver] = elapsed = max(elapsed, done_s)
+        send(receiver, parties[receiver].receive(message), done_s)
     if not (alice.done and bob.done):
         raise ProtocolError(f"protocol stalled (alice done: {alice.done}, bob done: {bob.done})")
-    return Transcript(
+    transcript = Transcript(
         messages=messages,
         flights=flights,
         round_trips=flights // 2,
@@ -168,6 +245,16 @@ def run_protocol(alice: Party, bob: Party, *, max_messages: int = 1_000_000, ser
         bits_bob_to_alice=bits["bob"],
         messages_by_type=dict(by_type),
     )
+    return ChannelRun(transcript, elapsed)
 
 
-__all__ = ["Party", "SequentialParty", "Side", "Transcript", "run_protocol"]
+__all__ = [
+    "ChannelRun",
+    "ClassicalChannel",
+    "Party",
+    "SequentialParty",
+    "Side",
+    "Transcript",
+    "run_over_channel",
+    "run_protocol",
+]

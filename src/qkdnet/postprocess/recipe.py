@@ -1,9 +1,12 @@
-"""The safe road through post-processing: Cascade → verification → privacy amplification.
+"""The safe road through post-processing: reconciliation → verification → privacy amplification.
 
 :class:`PostprocessAlice` and :class:`PostprocessBob` chain the three sans-I/O protocols, so the
-same pair of objects runs in memory, in the simulator or over TCP. :func:`reconcile_and_amplify`
-wires them in memory for the qkd layer: it hands each key to its own party (nothing reads both),
-runs them, and returns two bit-for-bit identical final keys or raises.
+same pair of objects runs in memory, in the simulator or over TCP. The reconciler is chosen by name
+(:mod:`qkdnet.postprocess.reconciler`); the final length comes from a :class:`KeyLengthRule` applied
+by each party to its own ledger (the TLGR finite-key bound, or the asymptotic budget).
+:func:`reconcile_and_amplify` wires them for the qkd layer: it hands each key to its own party
+(nothing reads both), optionally seals every message with Wegman–Carter tags and runs over a
+channel with latency, and returns two bit-for-bit identical final keys or raises.
 
 >>> import numpy as np
 >>> from qkdnet.postprocess.ledger import LeakageLedger
@@ -22,28 +25,57 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from qkdnet.errors import InvalidParameter, ProtocolError
-from qkdnet.postprocess._bits import Bits, as_bits, check_nonnegative_real
-from qkdnet.postprocess.cascade import ORIGINAL_PASSES, CascadeAlice, CascadeBob, CascadeResult
-from qkdnet.postprocess.keylength import DEFAULT_EPS_PA, secret_key_length
+from qkdnet.errors import InvalidParameter, NoSecretKey, ProtocolError
+from qkdnet.postprocess._bits import Bits, as_bits, check_int
+from qkdnet.postprocess.auth import AuthenticatedChannelEnd, AuthenticatedParty, PartyTagKeys
+from qkdnet.postprocess.keylength import DEFAULT_EPS_PA, AsymptoticKeyLength, KeyLengthRule
 from qkdnet.postprocess.ledger import LeakageLedger
 from qkdnet.postprocess.privacy import AmplifyAlice, AmplifyBob
-from qkdnet.postprocess.protocol import Party, SequentialParty, Transcript, run_protocol
+from qkdnet.postprocess.protocol import (
+    ClassicalChannel,
+    Party,
+    SequentialParty,
+    Transcript,
+    run_over_channel,
+)
+from qkdnet.postprocess.reconciler import (
+    CascadeReconciler,
+    Reconciler,
+    ReconciliationResult,
+    ReconcilingBob,
+    get_reconciler,
+)
 from qkdnet.postprocess.verify import DEFAULT_EPS_COR, VerifyAlice, VerifyBob, verification_tag_bits
 
 
-def _check_common(ledger: object, rng: object, eve_information_bits: float) -> float:
+def _rule(eve_information_bits: float | None, key_length: KeyLengthRule | None, eps_pa: float) -> KeyLengthRule:
+    """The key-length rule: either the asymptotic budget for ``eve_information_bits``, or ``key_length``."""
+    if (eve_information_bits is None) == (key_length is None):
+        raise InvalidParameter("give exactly one of eve_information_bits (asymptotic) and key_length (a rule)")
+    if key_length is None:
+        return AsymptoticKeyLength(float(eve_information_bits), eps_pa)  # type: ignore[arg-type]
+    if not isinstance(key_length, KeyLengthRule):
+        raise InvalidParameter("key_length must be a KeyLengthRule (e.g. FiniteKeyLength)")
+    return key_length
+
+
+def _reconciler(reconciler: str | Reconciler) -> Reconciler:
+    return get_reconciler(reconciler) if isinstance(reconciler, str) else reconciler
+
+
+def _check_common(ledger: object, rng: object) -> None:
     if not isinstance(ledger, LeakageLedger):
         raise InvalidParameter("ledger must be a LeakageLedger")
     if not isinstance(rng, np.random.Generator):
         raise InvalidParameter("rng must be a numpy.random.Generator")
-    return check_nonnegative_real(eve_information_bits, name="eve_information_bits")
 
 
 class PostprocessAlice(SequentialParty):
-    """Alice's whole post-processing: answer Cascade, send the verification tag, amplify.
+    """Alice's whole post-processing: her side of reconciliation, the verification tag, amplification.
 
-    ``rng`` draws the verification seed; ``ledger`` receives every disclosed bit.
+    ``rng`` draws the verification seed; ``ledger`` receives every disclosed bit. The final length is
+    ``key_length.final_length`` of her ledger, or, given ``eve_information_bits`` instead, the
+    asymptotic :func:`~qkdnet.postprocess.keylength.secret_key_length`.
     """
 
     def __init__(
@@ -52,24 +84,26 @@ class PostprocessAlice(SequentialParty):
         *,
         ledger: LeakageLedger,
         rng: np.random.Generator,
-        eve_information_bits: float,
+        eve_information_bits: float | None = None,
         eps_cor: float = DEFAULT_EPS_COR,
         eps_pa: float = DEFAULT_EPS_PA,
+        key_length: KeyLengthRule | None = None,
+        reconciler: str | Reconciler = "cascade",
     ) -> None:
         self._key = as_bits(key, name="alice_key", min_len=1)
-        eve = _check_common(ledger, rng, eve_information_bits)
+        _check_common(ledger, rng)
+        rule = _rule(eve_information_bits, key_length, eps_pa)
+        chosen = _reconciler(reconciler)
         verification_tag_bits(eps_cor)  # validate now, not mid-protocol
-        secret_key_length(key_bits=0, eve_information_bits=0.0, ledger=LeakageLedger(), eps_pa=eps_pa)
         self._amplify: AmplifyAlice | None = None
 
         def amplify() -> Party:
-            out_len = secret_key_length(key_bits=self._key.size, eve_information_bits=eve, ledger=ledger, eps_pa=eps_pa)
-            self._amplify = AmplifyAlice(self._key, out_len=out_len)
+            self._amplify = AmplifyAlice(self._key, out_len=rule.final_length(self._key.size, ledger))
             return self._amplify
 
         super().__init__(
             [
-                lambda: CascadeAlice(self._key, ledger=ledger),
+                lambda: chosen.make_alice(self._key, ledger=ledger, rng=rng),
                 lambda: VerifyAlice(self._key, ledger=ledger, rng=rng, eps_cor=eps_cor),
                 amplify,
             ]
@@ -84,9 +118,10 @@ class PostprocessAlice(SequentialParty):
 
 
 class PostprocessBob(SequentialParty):
-    """Bob's whole post-processing: drive Cascade, check the tag, choose the amplification seed.
+    """Bob's whole post-processing: drive reconciliation, check the tag, choose the amplification seed.
 
-    ``rng`` draws the Cascade permutation seed and the privacy-amplification seed.
+    ``rng`` draws the reconciler's public randomness and the privacy-amplification seed. ``passes``
+    (kept for compatibility) picks a Cascade of that many passes instead of ``reconciler``.
     """
 
     def __init__(
@@ -96,33 +131,36 @@ class PostprocessBob(SequentialParty):
         qber_estimate: float,
         ledger: LeakageLedger,
         rng: np.random.Generator,
-        eve_information_bits: float,
+        eve_information_bits: float | None = None,
         eps_cor: float = DEFAULT_EPS_COR,
         eps_pa: float = DEFAULT_EPS_PA,
-        passes: int = ORIGINAL_PASSES,
+        passes: int | None = None,
+        key_length: KeyLengthRule | None = None,
+        reconciler: str | Reconciler = "cascade",
     ) -> None:
-        eve = _check_common(ledger, rng, eve_information_bits)
+        _check_common(ledger, rng)
+        rule = _rule(eve_information_bits, key_length, eps_pa)
+        chosen = CascadeReconciler(check_int(passes, name="passes", minimum=1)) if passes is not None else None
         verification_tag_bits(eps_cor)
-        secret_key_length(key_bits=0, eve_information_bits=0.0, ledger=LeakageLedger(), eps_pa=eps_pa)
-        self._cascade = CascadeBob(key, qber_estimate=qber_estimate, ledger=ledger, rng=rng, passes=passes)
+        self._reconcile: ReconcilingBob = (chosen or _reconciler(reconciler)).make_bob(
+            as_bits(key, name="bob_key", min_len=1), qber_estimate=qber_estimate, ledger=ledger, rng=rng
+        )
         self._verify: VerifyBob | None = None
         self._amplify: AmplifyBob | None = None
 
         def verify() -> Party:
-            self._verify = VerifyBob(self._cascade.result.key, ledger=ledger, eps_cor=eps_cor)
+            self._verify = VerifyBob(self._reconcile.result.key, ledger=ledger, eps_cor=eps_cor)
             return self._verify
 
         def amplify() -> Party:
             if self._verify is None:  # pragma: no cover - stages run in order
                 raise ProtocolError("verification stage missing")
             reconciled = self._verify.key  # raises VerificationFailed on a mismatch
-            out_len = secret_key_length(
-                key_bits=reconciled.size, eve_information_bits=eve, ledger=ledger, eps_pa=eps_pa
-            )
+            out_len = rule.final_length(reconciled.size, ledger)
             self._amplify = AmplifyBob(reconciled, out_len=out_len, rng=rng)
             return self._amplify
 
-        super().__init__([lambda: self._cascade, verify, amplify])
+        super().__init__([lambda: self._reconcile, verify, amplify])
 
     @property
     def amplification_seed(self) -> Bits:
@@ -130,9 +168,14 @@ class PostprocessBob(SequentialParty):
         return np.zeros(0, dtype=np.uint8) if self._amplify is None else self._amplify.seed_bits
 
     @property
-    def cascade_result(self) -> CascadeResult:
-        """Cascade's outcome (corrected key, rounds, disclosed parities)."""
-        return self._cascade.result
+    def reconciliation_result(self) -> ReconciliationResult:
+        """The reconciler's outcome (corrected key, rounds, disclosed bits)."""
+        return self._reconcile.result
+
+    @property
+    def cascade_result(self) -> ReconciliationResult:
+        """Alias of :attr:`reconciliation_result` (from when Cascade was the only reconciler)."""
+        return self._reconcile.result
 
     @property
     def key(self) -> Bits:
@@ -146,10 +189,16 @@ class PostprocessBob(SequentialParty):
 
 @dataclass(frozen=True, slots=True, eq=False)
 class PostprocessResult:
-    """Both final keys (identical), their length, and what the road cost on the public channel."""
+    """Both final keys (identical), their length, and what the road cost on the public channel.
 
-    alice_key: Bits
-    bob_key: Bits
+    ``amplified_bits`` is the privacy-amplification output; ``authentication_key_bits`` of it went
+    back into the tag-key reserves, so ``final_bits`` (the keys handed out) is the difference.
+    ``cascade_rounds`` and ``cascade_parity_bits`` are the chosen reconciler's rounds and disclosure.
+    ``elapsed_s`` is the simulated time on the classical channel.
+    """
+
+    alice_key: Bits = field(repr=False)
+    bob_key: Bits = field(repr=False)
     final_bits: int
     reconciled_bits: int
     corrected_bits: int
@@ -160,6 +209,9 @@ class PostprocessResult:
     ledger: LeakageLedger
     amplification_seed: Bits = field(default_factory=lambda: np.zeros(0, dtype=np.uint8), repr=False)
     """The public Toeplitz seed that hashed the reconciled key into the final key (it crossed the channel)."""
+    amplified_bits: int = 0
+    authentication_key_bits: int = 0
+    elapsed_s: float = 0.0
 
 
 def reconcile_and_amplify(
@@ -167,62 +219,100 @@ def reconcile_and_amplify(
     bob_key: object,
     *,
     qber_estimate: float,
-    eve_information_bits: float,
     ledger: LeakageLedger,
     rng: np.random.Generator,
+    eve_information_bits: float | None = None,
     eps_cor: float = DEFAULT_EPS_COR,
     eps_pa: float = DEFAULT_EPS_PA,
+    key_length: KeyLengthRule | None = None,
+    reconciler: str | Reconciler = "cascade",
+    channel: ClassicalChannel | None = None,
+    tag_keys: tuple[PartyTagKeys, PartyTagKeys] | None = None,
+    block_id: int = 0,
 ) -> PostprocessResult:
-    """Cascade, verify, and privacy-amplify two sifted keys into identical secret keys.
+    """Reconcile, verify, and privacy-amplify two sifted keys into identical secret keys.
 
     ``ledger`` holds what was disclosed before (e.g. the estimation sample) and is extended in place
     with every bit disclosed here; Alice's party works on a copy and the two must agree. The final
-    length is :func:`secret_key_length` of the reconciled key. Raises ReconciliationFailed,
-    VerificationFailed or NoSecretKey (the bits already disclosed stay in ``ledger``).
+    length is ``key_length.final_length`` of the reconciled key (or the asymptotic budget for
+    ``eve_information_bits``). With ``tag_keys`` (Alice's and Bob's reserves) every message is
+    authenticated, and the key bits spent on tags are refilled from the front of the amplified key
+    before it is handed out. ``channel`` sets the latency (ideal by default). Raises
+    ReconciliationFailed, VerificationFailed, AuthenticationFailed or NoSecretKey (the bits already
+    disclosed stay in ``ledger``; nothing of the block is kept).
     """
     a = as_bits(alice_key, name="alice_key", min_len=1)
     b = as_bits(bob_key, name="bob_key", min_len=1)
     if a.size != b.size:
         raise InvalidParameter(f"keys differ in length: {a.size} and {b.size}")
-    _check_common(ledger, rng, eve_information_bits)
+    _check_common(ledger, rng)
     alice_rng, bob_rng = rng.spawn(2)
     alice_ledger = ledger.copy()
+    rule = _rule(eve_information_bits, key_length, eps_pa)
     alice = PostprocessAlice(
-        a,
-        ledger=alice_ledger,
-        rng=alice_rng,
-        eve_information_bits=eve_information_bits,
-        eps_cor=eps_cor,
-        eps_pa=eps_pa,
+        a, ledger=alice_ledger, rng=alice_rng, key_length=rule, reconciler=reconciler, eps_cor=eps_cor
     )
     bob = PostprocessBob(
-        b,
-        qber_estimate=qber_estimate,
-        ledger=ledger,
-        rng=bob_rng,
-        eve_information_bits=eve_information_bits,
+        b, qber_estimate=qber_estimate, ledger=ledger, rng=bob_rng, key_length=rule, reconciler=reconciler,
         eps_cor=eps_cor,
-        eps_pa=eps_pa,
-    )
-    transcript = run_protocol(alice, bob)
+    )  # fmt: skip
+    ends = _channel_ends(tag_keys, block_id)
+    alice_party: Party = alice if ends is None else AuthenticatedParty(alice, ends[0])
+    bob_party: Party = bob if ends is None else AuthenticatedParty(bob, ends[1])
+    try:
+        run = run_over_channel(alice_party, bob_party, channel or ClassicalChannel())
+    finally:
+        for end in ends or ():
+            end.close()
     bob_final = bob.key
     alice_final = alice.key
     if alice_ledger != ledger:
         raise ProtocolError("Alice's and Bob's leakage ledgers disagree")
-    cascade = bob.cascade_result
+    amplified = int(bob_final.size)
+    spent = 0
+    if tag_keys is not None and ends is not None:
+        usage = ends[1].usage
+        if ends[0].usage != usage:
+            raise ProtocolError(f"the parties disagree on the authentication cost: {ends[0].usage} and {usage}")
+        spent = usage.key_bits
+        alice_final = tag_keys[0].refill(alice_final, usage)
+        bob_final = tag_keys[1].refill(bob_final, usage)
+        if bob_final.size == 0:
+            raise NoSecretKey(
+                f"no net key: authenticating the block cost {spent} key bits, privacy amplification made {amplified}"
+            )
+    result = bob.reconciliation_result
     return PostprocessResult(
         alice_key=alice_final,
         bob_key=bob_final,
         final_bits=int(bob_final.size),
         reconciled_bits=int(b.size),
-        corrected_bits=cascade.corrected_bits,
-        cascade_rounds=cascade.rounds,
-        cascade_parity_bits=cascade.disclosed_bits,
+        corrected_bits=result.corrected_bits,
+        cascade_rounds=result.rounds,
+        cascade_parity_bits=result.disclosed_bits,
         verification_bits=verification_tag_bits(eps_cor),
-        transcript=transcript,
+        transcript=run.transcript,
         ledger=ledger,
         amplification_seed=bob.amplification_seed,
+        amplified_bits=amplified,
+        authentication_key_bits=spent,
+        elapsed_s=run.elapsed_s,
     )
+
+
+def _channel_ends(
+    tag_keys: tuple[PartyTagKeys, PartyTagKeys] | None, block_id: int
+) -> tuple[AuthenticatedChannelEnd, AuthenticatedChannelEnd] | None:
+    if tag_keys is None:
+        return None
+    if (
+        not isinstance(tag_keys, tuple)
+        or len(tag_keys) != 2
+        or not all(isinstance(k, PartyTagKeys) for k in tag_keys)
+        or (tag_keys[0].side, tag_keys[1].side) != ("alice", "bob")
+    ):
+        raise InvalidParameter("tag_keys must be (Alice's PartyTagKeys, Bob's PartyTagKeys)")
+    return tag_keys[0].channel_end(block_id=block_id), tag_keys[1].channel_end(block_id=block_id)
 
 
 __all__ = ["PostprocessAlice", "PostprocessBob", "PostprocessResult", "reconcile_and_amplify"]

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from qkdnet.attacks import Attack, EveGuess
 from qkdnet.errors import InvalidParameter
-from qkdnet.postprocess import ESTIMATION_SAMPLE, toeplitz_hash
+from qkdnet.postprocess import ESTIMATION_SAMPLE, modified_toeplitz_hash
 from qkdnet.qkd.estimation import Estimate, error_rate
 from qkdnet.qkd.pipeline import KeyRunConfig, KeyRunResult, PairSource, run_key_exchange
 from qkdnet.qkd.protocols import ProtocolSpec
@@ -145,7 +145,7 @@ def eve_guess_of_final_key(result: KeyRunResult) -> Bits | None:
     obs = result.observer
     if result.alice_key is None or obs.eve is None or obs.key_index is None or obs.amplification_seed is None:
         return None
-    return toeplitz_hash(obs.eve.guess, obs.amplification_seed, int(result.alice_key.size))
+    return modified_toeplitz_hash(obs.eve.guess, obs.amplification_seed, int(result.alice_key.size))
 
 
 def eve_report(result: KeyRunResult) -> EveReport:

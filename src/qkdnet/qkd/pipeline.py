@@ -3,6 +3,12 @@
 Each party draws its own settings from its own random stream; nature draws the outcomes. Only
 announced data (settings, disclosed outcomes, post-processing messages) crosses between the parties.
 The simulator's true error rate is kept apart in :class:`Observer` and never drives a decision.
+
+Post-processing runs the road of :mod:`qkdnet.postprocess`: the reconciler named in the config,
+verification, and privacy amplification to the finite-key length of Tomamichel, Lim, Gisin & Renner
+(Nat. Commun. 3, 634 (2012)) computed from the leakage ledger, every message sealed with Wegman–Carter
+tags whose key cost is refilled from the new key, over a classical channel whose round trips take
+twice the fiber delay. The reported key rate counts the link time and the classical channel's time.
 """
 
 from __future__ import annotations
@@ -16,8 +22,20 @@ import numpy as np
 from numpy.typing import NDArray
 
 from qkdnet.attacks import Attack, EveGuess
-from qkdnet.errors import InvalidParameter, NoSecretKey, SecurityAbort
-from qkdnet.postprocess import LeakageLedger, reconcile_and_amplify
+from qkdnet.errors import InvalidParameter, NoSecretKey, PadExhausted, QberAboveThreshold, SecurityAbort
+from qkdnet.network import HeraldedLink
+from qkdnet.postprocess import (
+    ESTIMATION_SAMPLE,
+    AsymptoticKeyLength,
+    ClassicalChannel,
+    FiniteKeyLength,
+    KeyLengthRule,
+    LeakageLedger,
+    PartyTagKeys,
+    finite_key_mu,
+    get_reconciler,
+    reconcile_and_amplify,
+)
 from qkdnet.qkd.estimation import (
     CorrelationTable,
     Estimate,
@@ -41,6 +59,7 @@ from qkdnet.rng import SeedTree
 from qkdnet.units import binary_entropy
 
 Security = Literal["trusted", "device-independent"]
+KeyLength = Literal["finite", "asymptotic"]
 ProgressCallback = Callable[[int, int], None]
 
 #: Pairs simulated per block: bounds memory to a few tens of MB whatever the run's size.
@@ -65,7 +84,16 @@ class PairSource(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class KeyRunConfig:
-    """Choices of one key run; the defaults are the trusted-device E91/BBM92 of the walking skeleton."""
+    """Choices of one key run; the defaults are the trusted-device E91/BBM92 of the walking skeleton.
+
+    ``key_length`` is ``"finite"`` (TLGR, from the ledger) or ``"asymptotic"`` (the asymptotic bound
+    on the phase error moved ``statistical_margin_sigmas`` σ, then the ledger); ``None`` means finite
+    for trusted devices and asymptotic for device-independent security, which has no finite-key bound
+    here. ``qber_tolerance`` fixes the TLGR tolerance on the phase error (the run aborts above it);
+    ``None`` picks it from :data:`~qkdnet.postprocess.QBER_TOLERANCE_GRID` after the estimate, with
+    ``eps_sec`` split over the grid. With ``authenticate`` every message is tagged, starting from a
+    pre-shared key of ``bootstrap_key_bits``. ``classical_channel`` defaults to the link's fiber delay.
+    """
 
     security: Security = "trusted"
     sample_fraction: float = 0.1
@@ -73,6 +101,13 @@ class KeyRunConfig:
     """Phase error (or S) used for privacy amplification is the estimate moved this many σ the safe way."""
     eps_cor: float = 1e-12
     eps_pa: float = 1e-10
+    key_length: KeyLength | None = None
+    eps_sec: float = 1e-10
+    qber_tolerance: float | None = None
+    reconciler: str = "cascade"
+    authenticate: bool = True
+    bootstrap_key_bits: int = 1 << 17
+    classical_channel: ClassicalChannel | None = None
 
     def __post_init__(self) -> None:
         if self.security not in ("trusted", "device-independent"):
@@ -81,6 +116,29 @@ class KeyRunConfig:
             raise InvalidParameter(f"sample fraction must be in (0, 1), got {self.sample_fraction!r}")
         if not math.isfinite(self.statistical_margin_sigmas) or self.statistical_margin_sigmas < 0:
             raise InvalidParameter("statistical margin must be a finite number of standard deviations >= 0")
+        if self.key_length not in (None, "finite", "asymptotic"):
+            raise InvalidParameter(f"key_length must be 'finite' or 'asymptotic', got {self.key_length!r}")
+        if self.key_length == "finite" and self.security == "device-independent":
+            raise InvalidParameter("no finite-key bound for device-independent security here: use 'asymptotic'")
+        for name in ("eps_cor", "eps_pa", "eps_sec"):
+            value = getattr(self, name)
+            if not 0.0 < value < 1.0:
+                raise InvalidParameter(f"{name} must be in (0, 1), got {value!r}")
+        if self.qber_tolerance is not None:
+            FiniteKeyLength(self.qber_tolerance, self.eps_sec)
+        get_reconciler(self.reconciler)
+        bits = self.bootstrap_key_bits
+        if isinstance(bits, bool) or not isinstance(bits, int) or bits < 256 or bits % 256:
+            raise InvalidParameter(f"bootstrap_key_bits must be a positive multiple of 256, got {bits!r}")
+        if self.classical_channel is not None and not isinstance(self.classical_channel, ClassicalChannel):
+            raise InvalidParameter("classical_channel must be a ClassicalChannel")
+
+    @property
+    def key_length_method(self) -> KeyLength:
+        """The bound actually used: ``key_length``, or its default for the security model."""
+        if self.key_length is not None:
+            return self.key_length
+        return "asymptotic" if self.security == "device-independent" else "finite"
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,11 +196,27 @@ class KeyRunResult:
     observer: Observer = field(default_factory=Observer)
     alice_key: NDArray[np.uint8] | None = field(default=None, repr=False)
     bob_key: NDArray[np.uint8] | None = field(default=None, repr=False)
+    key_length_method: KeyLength = "finite"
+    qber_tolerance: float | None = None
+    reconciler: str = "cascade"
+    amplified_key_bits: int = 0
+    """Privacy amplification's output; ``final_key_bits`` is what is left after refilling the tag keys."""
+    authentication_key_bits: int = 0
+    """Key bits the block spent on authentication tags (refilled from the amplified key)."""
+    classical_time_s: float = 0.0
+    """Simulated time of post-processing on the classical channel (round trips, processing, transmission)."""
+    classical_bits: int = 0
+    classical_messages: int = 0
+
+    @property
+    def total_time_s(self) -> float:
+        """Link time plus classical post-processing time."""
+        return self.duration_s + self.classical_time_s
 
     @property
     def secret_key_rate_bps(self) -> float:
-        """Final key bits per second of simulated link time."""
-        return self.final_key_bits / self.duration_s if self.duration_s > 0 else 0.0
+        """Final (net) key bits per second of simulated time: the link's and the classical channel's."""
+        return self.final_key_bits / self.total_time_s if self.total_time_s > 0 else 0.0
 
     def summary(self) -> dict[str, object]:
         """The JSON-ready summary (no key material)."""
@@ -172,6 +246,15 @@ class KeyRunResult:
             "secret_key_rate_bps": self.secret_key_rate_bps,
             "leakage_bits": self.leakage_by_kind,
             "round_trips": self.round_trips,
+            "key_length": self.key_length_method,
+            "qber_tolerance": num(self.qber_tolerance),
+            "reconciler": self.reconciler,
+            "amplified_key_bits": self.amplified_key_bits,
+            "authentication_key_bits": self.authentication_key_bits,
+            "classical_time_s": self.classical_time_s,
+            "total_time_s": self.total_time_s,
+            "classical_bits": self.classical_bits,
+            "classical_messages": self.classical_messages,
             "no_signalling": {
                 "bob_zero_frequency_by_alice_setting": [float(f) for f in self.no_signalling.bob_zero_frequency],
                 "stderr": [float(e) for e in self.no_signalling.stderr],
@@ -311,7 +394,13 @@ def run_key_exchange(
     tree = SeedTree(seed)
     records = simulate_records(source, protocol, n_pairs, tree=tree, attack=attack, progress=progress)
     assessed = assess(protocol, cfg, records, tree=tree)
-    return distill(assessed, cfg, tree=tree)
+    channel = cfg.classical_channel or ClassicalChannel(one_way_delay_s=_classical_delay_s(source))
+    return distill(assessed, cfg, tree=tree, channel=channel)
+
+
+def _classical_delay_s(source: PairSource) -> float:
+    """One-way delay of a classical channel beside the quantum link: the fiber's (0 for ideal sources)."""
+    return source.fiber.delay_s if isinstance(source, HeraldedLink) else 0.0
 
 
 @dataclass(slots=True)
@@ -435,30 +524,49 @@ def assess(protocol: ProtocolSpec, cfg: KeyRunConfig, records: SimulatedRecords,
     )
 
 
-def distill(assessed: Assessment, cfg: KeyRunConfig, *, tree: SeedTree) -> KeyRunResult:
-    """Reconcile, verify and amplify privacy, unless the assessment already aborted the run."""
+def distill(
+    assessed: Assessment, cfg: KeyRunConfig, *, tree: SeedTree, channel: ClassicalChannel | None = None
+) -> KeyRunResult:
+    """Reconcile, verify and amplify privacy, unless the assessment already aborted the run.
+
+    The final length comes from the ledger (finite-key by default); with ``cfg.authenticate`` every
+    message is sealed and the tag keys spent are refilled from the new key before it is handed out.
+    ``channel`` (ideal if None) sets the classical channel's latency.
+    """
     result = assessed.result
+    result.key_length_method = cfg.key_length_method
+    result.reconciler = cfg.reconciler
     if result.abort_reason is not None:
         return result
     ledger = LeakageLedger()
-    ledger.record("estimation_sample", assessed.sample_bits, charged=False)
+    ledger.record(ESTIMATION_SAMPLE, assessed.sample_bits, charged=False)
+    try:
+        rule = _key_length_rule(assessed, cfg)
+    except SecurityAbort as exc:
+        result.abort_reason = str(exc)
+        return result
+    if isinstance(rule, FiniteKeyLength):
+        result.qber_tolerance = rule.qber_tolerance
+    tag_keys = _bootstrap_tag_keys(cfg, tree) if cfg.authenticate else None
     try:
         processed = reconcile_and_amplify(
             assessed.alice_key,
             assessed.bob_key,
             qber_estimate=assessed.qber_for_reconciliation,
-            eve_information_bits=assessed.eve_information_bits,
+            key_length=rule,
             ledger=ledger,
             rng=tree.generator("postprocess"),
             eps_cor=cfg.eps_cor,
-            eps_pa=cfg.eps_pa,
+            reconciler=cfg.reconciler,
+            channel=channel,
+            tag_keys=tag_keys,
         )
-    except NoSecretKey:
-        result.abort_reason = (
-            f"no secret key survives: of {assessed.alice_key.size:,} key bits, error correction disclosed "
-            f"{ledger.charged_bits:,} and privacy amplification must remove "
-            f"{assessed.eve_information_bits:,.0f} for Eve's possible information"
-        )
+    except NoSecretKey as exc:
+        result.abort_reason = _no_key_reason(assessed, rule, ledger, exc)
+        result.leakage_by_kind = ledger.by_kind()
+        return result
+    except PadExhausted as exc:
+        result.abort_reason = f"post-processing: the authentication key reserve ran out ({exc})"
         result.leakage_by_kind = ledger.by_kind()
         return result
     except SecurityAbort as exc:
@@ -468,11 +576,60 @@ def distill(assessed: Assessment, cfg: KeyRunConfig, *, tree: SeedTree) -> KeyRu
     result.leakage_by_kind = ledger.by_kind()
     result.observer.amplification_seed = processed.amplification_seed
     result.round_trips = processed.transcript.round_trips
+    result.classical_time_s = processed.elapsed_s
+    result.classical_bits = processed.transcript.bits_sent
+    result.classical_messages = processed.transcript.messages
+    result.amplified_key_bits = processed.amplified_bits
+    result.authentication_key_bits = processed.authentication_key_bits
     result.alice_key = processed.alice_key
     result.bob_key = processed.bob_key
     result.final_key_bits = int(processed.alice_key.size)
     result.secure = True
     return result
+
+
+def _key_length_rule(assessed: Assessment, cfg: KeyRunConfig) -> KeyLengthRule:
+    """The finite-key rule on the estimated phase error (QberAboveThreshold above tolerance), or the asymptotic one.
+
+    TLGR's test error is the key bits' error in the conjugate basis, i.e. their phase error, estimated
+    on k disclosed bits (the ledger's estimation sample). For BBM92 that is what is measured; for E91
+    the phase error comes from the fit to all disclosed correlators (CHSH pairs included), so using it
+    with k = the sample is an approximation of the TLGR setting, not its theorem.
+    """
+    if cfg.key_length_method == "asymptotic":
+        return AsymptoticKeyLength(assessed.eve_information_bits, cfg.eps_pa)
+    phase = assessed.result.phase_error
+    if cfg.qber_tolerance is None:
+        return FiniteKeyLength.adaptive(phase, eps_sec=cfg.eps_sec)
+    if phase > cfg.qber_tolerance:
+        raise QberAboveThreshold(
+            f"phase error {100 * phase:.2f} % is above the tolerance {100 * cfg.qber_tolerance:.2f} %: the run aborts"
+        )
+    return FiniteKeyLength(cfg.qber_tolerance, cfg.eps_sec)
+
+
+def _bootstrap_tag_keys(cfg: KeyRunConfig, tree: SeedTree) -> tuple[PartyTagKeys, PartyTagKeys]:
+    """Both parties' copies of the pre-shared authentication key (shared out of band before the run)."""
+    rng = tree.generator("preshared")
+    bits = np.unpackbits(np.frombuffer(rng.bytes(cfg.bootstrap_key_bits // 8), dtype=np.uint8))
+    return PartyTagKeys.from_preshared(bits, side="alice"), PartyTagKeys.from_preshared(bits.copy(), side="bob")
+
+
+def _no_key_reason(assessed: Assessment, rule: KeyLengthRule, ledger: LeakageLedger, exc: NoSecretKey) -> str:
+    """Why no key survives, in numbers: key bits, disclosure, what the bound removes, authentication."""
+    n = int(assessed.alice_key.size)
+    head = f"no secret key survives: of {n:,} key bits, error correction disclosed {ledger.charged_bits:,}"
+    if isinstance(rule, FiniteKeyLength):
+        mu = finite_key_mu(n, assessed.sample_bits, rule.eps_sec_per_choice)
+        body = (
+            f" and the finite-key bound allows for a phase error up to {100 * rule.qber_tolerance:.1f} % "
+            f"+ {100 * mu:.1f} % (statistical margin from {assessed.sample_bits:,} test bits), "
+            f"i.e. Eve may know {n * binary_entropy(min(0.5, rule.qber_tolerance + mu)):,.0f} bits"
+        )
+    else:
+        eve = assessed.eve_information_bits
+        body = f" and privacy amplification must remove {eve:,.0f} for Eve's possible information"
+    return f"{head}{body}: {exc}"
 
 
 def _pooled(estimates: list[Estimate], weights: NDArray[np.int64]) -> Estimate:

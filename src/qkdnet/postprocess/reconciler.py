@@ -1,0 +1,119 @@
+"""Reconcilers by name: how the recipe makes each party of an error-correction protocol.
+
+A :class:`Reconciler` makes Alice's party (she keeps her key and answers or sends what the protocol
+discloses) and Bob's (he corrects his key towards hers). Bob's party exposes a
+:class:`ReconciliationResult` once done. :data:`RECONCILERS` maps the names a key run may choose
+(``KeyRunConfig.reconciler``) to reconcilers; Cascade variants and LDPC codes join it by name.
+
+>>> sorted(RECONCILERS)
+['cascade']
+>>> get_reconciler("cascade")
+CascadeReconciler(passes=4)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from qkdnet.errors import InvalidParameter
+from qkdnet.postprocess._bits import Bits, check_int
+from qkdnet.postprocess.cascade import ORIGINAL_PASSES, CascadeAlice, CascadeBob
+from qkdnet.postprocess.ledger import LeakageLedger
+from qkdnet.postprocess.protocol import Party
+
+
+@runtime_checkable
+class ReconciliationResult(Protocol):
+    """Bob's outcome: his corrected key and what it cost."""
+
+    @property
+    def key(self) -> Bits:
+        """Bob's corrected key (equal to Alice's unless reconciliation left errors)."""
+        ...
+
+    @property
+    def disclosed_bits(self) -> int:
+        """Bits disclosed on the public channel (all of them in the ledger too)."""
+        ...
+
+    @property
+    def rounds(self) -> int:
+        """Question-and-answer rounds (0 for a one-way protocol)."""
+        ...
+
+    @property
+    def corrected_bits(self) -> int:
+        """Bits Bob flipped."""
+        ...
+
+
+@runtime_checkable
+class ReconcilingBob(Party, Protocol):
+    """Bob's party: a Party whose :attr:`result` raises ReconciliationFailed if it failed."""
+
+    @property
+    def result(self) -> ReconciliationResult:
+        """The outcome, once done."""
+        ...
+
+
+@runtime_checkable
+class Reconciler(Protocol):
+    """Makes the two parties of one reconciliation protocol; each records its disclosures in its ledger."""
+
+    def make_alice(self, key: Bits, *, ledger: LeakageLedger, rng: np.random.Generator) -> Party:
+        """Alice's party for her ``key`` (which it never changes)."""
+        ...
+
+    def make_bob(
+        self, key: Bits, *, qber_estimate: float, ledger: LeakageLedger, rng: np.random.Generator
+    ) -> ReconcilingBob:
+        """Bob's party for his noisy ``key``, tuned to the estimated error rate."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CascadeReconciler:
+    """The original Cascade (Brassard & Salvail 1993) with ``passes`` passes."""
+
+    passes: int = ORIGINAL_PASSES
+
+    def __post_init__(self) -> None:
+        check_int(self.passes, name="passes", minimum=1)
+
+    def make_alice(self, key: Bits, *, ledger: LeakageLedger, rng: np.random.Generator) -> Party:
+        """:class:`CascadeAlice` (she draws nothing: ``rng`` is unused)."""
+        return CascadeAlice(key, ledger=ledger)
+
+    def make_bob(
+        self, key: Bits, *, qber_estimate: float, ledger: LeakageLedger, rng: np.random.Generator
+    ) -> ReconcilingBob:
+        """:class:`CascadeBob`, which draws the public permutation seed from ``rng``."""
+        return CascadeBob(key, qber_estimate=qber_estimate, ledger=ledger, rng=rng, passes=self.passes)
+
+
+RECONCILERS: Mapping[str, Reconciler] = MappingProxyType({"cascade": CascadeReconciler()})
+"""Reconcilers a key run can name."""
+
+
+def get_reconciler(name: str) -> Reconciler:
+    """The reconciler called ``name``; InvalidParameter naming the known ones otherwise."""
+    try:
+        return RECONCILERS[name]
+    except (KeyError, TypeError):
+        raise InvalidParameter(f"unknown reconciler {name!r}; known: {', '.join(sorted(RECONCILERS))}") from None
+
+
+__all__ = [
+    "RECONCILERS",
+    "CascadeReconciler",
+    "Reconciler",
+    "ReconciliationResult",
+    "ReconcilingBob",
+    "get_reconciler",
+]

@@ -1,0 +1,337 @@
+"""Wegman–Carter authentication: honest frames pass; forged, altered, replayed, reordered, dropped, injected fail."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from qkdnet.errors import AlreadyConsumed, AuthenticationFailed, InvalidParameter, NoSecretKey, PadExhausted
+from qkdnet.postprocess import (
+    AuthenticatedChannelEnd,
+    AuthenticatedFrame,
+    AuthenticatedParty,
+    CascadeDone,
+    LeakageLedger,
+    Message,
+    OneTimeTagKey,
+    PartyTagKeys,
+    TagKeyReserve,
+    Usage,
+    VerificationOutcome,
+    reconcile_and_amplify,
+    run_protocol,
+)
+from qkdnet.postprocess.auth import SLOT_BITS
+
+from .helpers import noisy_pair, poly1305_by_definition
+
+HEADER = struct.Struct("<BBQQQQ")
+
+
+def _preshared(slots: int, seed: int = 1) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 2, slots * SLOT_BITS, dtype=np.uint8)
+
+
+def _keys(slots: int = 64, seed: int = 1) -> tuple[PartyTagKeys, PartyTagKeys]:
+    bits = _preshared(slots, seed)
+    return PartyTagKeys.from_preshared(bits, side="alice"), PartyTagKeys.from_preshared(bits.copy(), side="bob")
+
+
+def _ends(block_id: int = 3, slots: int = 64) -> tuple[AuthenticatedChannelEnd, AuthenticatedChannelEnd]:
+    alice, bob = _keys(slots)
+    return alice.channel_end(block_id=block_id), bob.channel_end(block_id=block_id)
+
+
+def test_frames_pass_both_ways_and_cost_one_hash_key_plus_one_pad_each() -> None:
+    a, b = _ends()
+    for i in range(3):
+        assert b.open(a.seal(f"query {i}".encode())) == f"query {i}".encode()
+    assert a.open(b.seal(b"")) == b""
+    assert a.usage == b.usage == Usage(alice_to_bob=4, bob_to_alice=2)
+    assert a.key_bits_used == b.key_bits_used == 6 * SLOT_BITS
+
+
+def test_tag_is_poly1305_of_header_and_payload_under_r_and_a_fresh_pad() -> None:
+    """Independent check: the first two 128-bit slots of the Alice→Bob reserve are r, then the first pad."""
+    bits = _preshared(8)
+    end = PartyTagKeys.from_preshared(bits, side="alice").channel_end(block_id=9)
+    payload = b"a parity answer"
+    frame = end.seal(payload)
+    r, s = np.packbits(bits[:SLOT_BITS]).tobytes(), np.packbits(bits[SLOT_BITS : 2 * SLOT_BITS]).tobytes()
+    header = HEADER.pack(1, 0, 9, 0, 1, len(payload))
+    assert frame[: HEADER.size] == header
+    assert frame[-16:] == poly1305_by_definition(r + s, header + payload)
+    second = end.seal(payload)  # same r, next pad: a different tag for the same payload
+    s2 = np.packbits(bits[2 * SLOT_BITS : 3 * SLOT_BITS]).tobytes()
+    assert second[-16:] == poly1305_by_definition(r + s2, HEADER.pack(1, 0, 9, 1, 2, len(payload)) + payload)
+
+
+def test_every_single_bit_flip_of_a_frame_or_its_tag_is_rejected() -> None:
+    payload = b"\x00\x07parities: 0110"
+    frame = _ends()[0].seal(payload)  # every _ends() pair has the same keys: the frame fits any fresh Bob
+    assert len(frame) == HEADER.size + len(payload) + 16
+    for bit in range(8 * len(frame)):
+        altered = bytearray(frame)
+        altered[bit // 8] ^= 1 << (bit % 8)
+        bob = _ends()[1]
+        with pytest.raises(AuthenticationFailed):
+            bob.open(bytes(altered))
+        with pytest.raises(AuthenticationFailed):  # and the block is over: even the genuine frame is refused
+            bob.open(frame)
+
+
+def _scenario(name: str) -> Callable[[AuthenticatedChannelEnd, AuthenticatedChannelEnd], None]:
+    def replay(a: AuthenticatedChannelEnd, b: AuthenticatedChannelEnd) -> None:
+        first = a.seal(b"one")
+        b.open(first)
+        b.open(first)
+
+    def reorder(a: AuthenticatedChannelEnd, b: AuthenticatedChannelEnd) -> None:
+        first, second = a.seal(b"one"), a.seal(b"two")
+        b.open(second)
+        b.open(first)
+
+    def drop(a: AuthenticatedChannelEnd, b: AuthenticatedChannelEnd) -> None:
+        a.seal(b"one")
+        b.open(a.seal(b"two"))
+
+    def inject(a: AuthenticatedChannelEnd, b: AuthenticatedChannelEnd) -> None:
+        b.open(a.seal(b"one"))
+        forged = HEADER.pack(1, 0, 3, 1, 2, 4) + b"evil" + bytes(16)
+        b.open(forged)
+
+    def wrong_keys(a: AuthenticatedChannelEnd, b: AuthenticatedChannelEnd) -> None:
+        eve = PartyTagKeys.from_preshared(_preshared(64, seed=666), side="alice").channel_end(block_id=3)
+        b.open(eve.seal(b"I am Alice"))
+
+    def reflect(a: AuthenticatedChannelEnd, b: AuthenticatedChannelEnd) -> None:
+        a.open(a.seal(b"echo"))
+
+    def other_block(a: AuthenticatedChannelEnd, b: AuthenticatedChannelEnd) -> None:
+        old = PartyTagKeys.from_preshared(_preshared(64), side="alice").channel_end(block_id=2)
+        b.open(old.seal(b"from block 2"))
+
+    def truncated(a: AuthenticatedChannelEnd, b: AuthenticatedChannelEnd) -> None:
+        b.open(a.seal(b"one")[:-1])
+
+    def bare_junk(a: AuthenticatedChannelEnd, b: AuthenticatedChannelEnd) -> None:
+        b.open(b"\x01\x00")
+
+    return {
+        "replay": replay,
+        "reorder": reorder,
+        "drop": drop,
+        "inject": inject,
+        "wrong_keys": wrong_keys,
+        "reflect": reflect,
+        "other_block": other_block,
+        "truncated": truncated,
+        "bare_junk": bare_junk,
+    }[name]
+
+
+@pytest.mark.parametrize(
+    "name", ["replay", "reorder", "drop", "inject", "wrong_keys", "reflect", "other_block", "truncated", "bare_junk"]
+)
+def test_attacks_on_the_frame_sequence_are_rejected(name: str) -> None:
+    a, b = _ends()
+    with pytest.raises(AuthenticationFailed):
+        _scenario(name)(a, b)
+    failed = b if b.failed else a
+    assert failed.failed
+    with pytest.raises(AuthenticationFailed):
+        failed.open(b"")
+
+
+def test_a_new_block_resynchronises_after_an_aborted_one() -> None:
+    """Block 1: Alice sends three frames, Eve drops two; block 2 starts past the spent slots and works."""
+    alice, bob = _keys()
+    a1, b1 = alice.channel_end(block_id=1), bob.channel_end(block_id=1)
+    b1.open(a1.seal(b"one"))
+    a1.seal(b"two")
+    a1.seal(b"three")
+    a2, b2 = alice.channel_end(block_id=2), bob.channel_end(block_id=2)
+    assert b2.open(a2.seal(b"hello again")) == b"hello again"
+    assert a2.open(b2.seal(b"welcome back")) == b"welcome back"
+
+
+def test_refill_keeps_the_reserves_in_step_and_returns_the_net_key() -> None:
+    alice, bob = _keys(slots=8)
+    before = alice.bits_available
+    a, b = alice.channel_end(block_id=0), bob.channel_end(block_id=0)
+    b.open(a.seal(b"x"))
+    a.open(b.seal(b"y"))
+    usage = a.usage
+    assert usage == b.usage == Usage(2, 2)
+    fresh = np.random.default_rng(5).integers(0, 2, 1000, dtype=np.uint8)
+    net_a, net_b = alice.refill(fresh, usage), bob.refill(fresh.copy(), usage)
+    np.testing.assert_array_equal(net_a, fresh[4 * SLOT_BITS :])
+    np.testing.assert_array_equal(net_a, net_b)
+    assert alice.bits_available == bob.bits_available == before
+    a2, b2 = alice.channel_end(block_id=1), bob.channel_end(block_id=1)
+    for _ in range(3):  # uses slots refilled from the fresh key, in step on both sides
+        b2.open(a2.seal(b"z"))
+    short = alice.refill(fresh[:300], Usage(2, 2))  # costs 512 bits: all 2 whole slots go back, no net key
+    assert short.size == 0
+
+
+def test_one_time_material_is_one_shot_and_never_shown() -> None:
+    key = OneTimeTagKey(bytes(range(16)), bytes(range(16, 32)))
+    key.tag(b"m")
+    with pytest.raises(AlreadyConsumed):
+        key.tag(b"m")
+    reserve = TagKeyReserve(_preshared(4))
+    first = reserve.take(1)  # burns slot 0
+    assert len(first) == 16 and reserve.next_index == 2 and reserve.slots_available == 2
+    with pytest.raises(AlreadyConsumed):
+        reserve.take(0)
+    with pytest.raises(PadExhausted):
+        reserve.take(4)
+    bits = _preshared(64)
+    keys = PartyTagKeys.from_preshared(bits, side="alice")
+    end = keys.channel_end(block_id=0)
+    end.seal(b"payload")
+    secret_hex = np.packbits(bits).tobytes().hex()
+    for obj in (key, reserve, keys, end):
+        text = repr(obj)
+        assert all(secret_hex[i : i + 8] not in text for i in range(0, len(secret_hex) - 8, 8))
+        assert "0x" not in text and len(text) < 200
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: TagKeyReserve(np.ones(100, np.uint8)),  # not whole slots
+        lambda: PartyTagKeys.from_preshared(np.ones(128, np.uint8), side="alice"),  # odd number of slots
+        lambda: PartyTagKeys.from_preshared(np.ones(256, np.uint8), side="eve"),  # type: ignore[arg-type]
+        lambda: AuthenticatedChannelEnd("alice", send=TagKeyReserve(), receive=TagKeyReserve(), block_id=-1),
+        lambda: OneTimeTagKey(b"short", bytes(16)),
+    ],
+)
+def test_bad_arguments_are_refused(make: Callable[[], object]) -> None:
+    with pytest.raises(InvalidParameter):
+        make()
+
+
+class _PingPong:
+    """Alice asks `count` times, Bob answers each (toy parties for the wrapper)."""
+
+    def __init__(self, *, asks: bool, count: int) -> None:
+        self.asks, self.count, self.seen = asks, count, 0
+
+    @property
+    def done(self) -> bool:
+        return self.seen == self.count
+
+    def start(self) -> list[Message]:
+        return [CascadeDone(0, 0)] if self.asks else []
+
+    def receive(self, message: Message) -> list[Message]:
+        self.seen += 1
+        if self.asks:
+            return [] if self.done else [CascadeDone(self.seen, 0)]
+        return [VerificationOutcome(True)]
+
+
+def test_wrapped_parties_talk_only_in_sealed_frames() -> None:
+    a_end, b_end = _ends()
+    alice = AuthenticatedParty(_PingPong(asks=True, count=4), a_end)
+    bob = AuthenticatedParty(_PingPong(asks=False, count=4), b_end)
+    transcript = run_protocol(alice, bob)
+    assert transcript.messages_by_type == {"AuthenticatedFrame": 8}
+    assert a_end.usage == b_end.usage == Usage(5, 5)
+    with pytest.raises(AuthenticationFailed):
+        AuthenticatedParty(_PingPong(asks=False, count=1), _ends()[1]).receive(CascadeDone(0, 0))
+
+
+class _Tamper:
+    """A man in the middle in front of ``inner``: alters the ``at``-th frame it forwards with ``change``."""
+
+    def __init__(self, inner: AuthenticatedParty, at: int, change: Callable[[bytes], bytes]) -> None:
+        self.inner, self.at, self.change, self.count = inner, at, change, 0
+
+    @property
+    def done(self) -> bool:
+        return self.inner.done
+
+    def start(self) -> list[Message]:
+        return self.inner.start()
+
+    def receive(self, message: Message) -> list[Message]:
+        self.count += 1
+        if self.count == self.at and isinstance(message, AuthenticatedFrame):
+            message = AuthenticatedFrame(self.change(message.data))
+        return self.inner.receive(message)
+
+
+def _flip_last_payload_bit(data: bytes) -> bytes:
+    return data[:-17] + bytes([data[-17] ^ 1]) + data[-16:]
+
+
+def test_tampering_mid_reconciliation_aborts_the_block_and_keeps_nothing() -> None:
+    rng = np.random.default_rng(12)
+    a_key, b_key = noisy_pair(3000, 60, rng)
+    for at in (1, 2, 5):
+        tag_keys = _keys(slots=512)
+        ledger = LeakageLedger()
+        with pytest.raises(AuthenticationFailed):
+            _run_tampered(a_key, b_key, tag_keys, ledger, at)
+
+
+def _run_tampered(
+    a_key: np.ndarray, b_key: np.ndarray, tag_keys: tuple[PartyTagKeys, PartyTagKeys], ledger: LeakageLedger, at: int
+) -> None:
+    from qkdnet.postprocess import PostprocessAlice, PostprocessBob
+
+    alice = PostprocessAlice(a_key, ledger=ledger.copy(), rng=np.random.default_rng(1), eve_information_bits=100)
+    bob = PostprocessBob(
+        b_key, qber_estimate=0.02, ledger=ledger, rng=np.random.default_rng(2), eve_information_bits=100
+    )
+    wrapped_alice = AuthenticatedParty(alice, tag_keys[0].channel_end(block_id=0))
+    wrapped_bob = AuthenticatedParty(bob, tag_keys[1].channel_end(block_id=0))
+    run_protocol(_Tamper(wrapped_alice, at, _flip_last_payload_bit), wrapped_bob)
+
+
+def test_authenticated_recipe_charges_the_tags_and_hands_out_the_net_key() -> None:
+    rng = np.random.default_rng(21)
+    a_key, b_key = noisy_pair(60_000, 1200, rng)
+    alice_keys, bob_keys = _keys(slots=1024)
+    before = alice_keys.bits_available
+    plain = reconcile_and_amplify(
+        a_key,
+        b_key,
+        qber_estimate=0.02,
+        eve_information_bits=6000,
+        ledger=LeakageLedger(),
+        rng=np.random.default_rng(3),
+    )
+    sealed = reconcile_and_amplify(
+        a_key, b_key, qber_estimate=0.02, eve_information_bits=6000, ledger=LeakageLedger(),
+        rng=np.random.default_rng(3), tag_keys=(alice_keys, bob_keys),
+    )  # fmt: skip
+    frames = sealed.transcript.messages
+    assert sealed.transcript.messages_by_type == {"AuthenticatedFrame": frames} and frames == plain.transcript.messages
+    # one hash key per direction plus one pad per frame
+    assert sealed.authentication_key_bits == (frames + 2) * SLOT_BITS
+    assert sealed.amplified_bits == plain.final_bits
+    assert sealed.final_bits == sealed.amplified_bits - sealed.authentication_key_bits == sealed.alice_key.size
+    np.testing.assert_array_equal(sealed.alice_key, sealed.bob_key)
+    np.testing.assert_array_equal(sealed.alice_key, plain.alice_key[sealed.authentication_key_bits :])
+    assert alice_keys.bits_available == bob_keys.bits_available == before  # refilled from the fresh key
+    assert sealed.transcript.bits_sent > plain.transcript.bits_sent  # headers and tags travel too
+    assert "alice_key" not in repr(sealed) and "bob_key" not in repr(sealed)  # no key material in reprs
+
+
+def test_a_block_that_costs_more_key_than_it_makes_hands_out_nothing() -> None:
+    rng = np.random.default_rng(22)
+    a_key, b_key = noisy_pair(4000, 80, rng)
+    alice_keys, bob_keys = _keys(slots=1024)
+    with pytest.raises(NoSecretKey, match="no net key"):
+        reconcile_and_amplify(
+            a_key, b_key, qber_estimate=0.02, eve_information_bits=100, ledger=LeakageLedger(),
+            rng=rng, tag_keys=(alice_keys, bob_keys),
+        )  # fmt: skip
+    assert alice_keys.bits_available == bob_keys.bits_available  # what the block made went back, in step
