@@ -116,7 +116,14 @@ def test_console_script_runs_as_a_process() -> None:
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(5e-6, "5 µs"), (0.25, "250 ms"), (42.0, "42 s"), (5400.0, "1.5 hours"), (3 * 86400.0, "3 days")],
+    [
+        (5e-6, "5 µs"),
+        (0.25, "250 ms"),
+        (42.0, "42 s"),
+        (5400.0, "1.5 hours"),
+        (3 * 86400.0, "3 days"),
+        (730.5 * 86400.0, "2 years"),
+    ],
 )
 def test_link_time_is_said_in_human_units(seconds: float, text: str) -> None:
     from qkdnet.cli.commands import human_duration
