@@ -12,6 +12,7 @@ from qkdnet.postprocess import (
     Abort,
     AmplificationSeed,
     CascadeDone,
+    CascadeSetup,
     CascadeStart,
     Message,
     ParityAnswer,
@@ -43,6 +44,7 @@ SAMPLES: list[Message] = [
     VerificationOutcome(False),
     VerificationOutcome(True),
     AmplificationSeed(np.ones(17, np.uint8), 9),
+    CascadeSetup(n=10**6, frame_bits=10**4, variant="option8", max_passes=256, permutation_seed=(1 << 128) - 1),
 ]
 
 

@@ -26,6 +26,7 @@ from qkdnet.postprocess.cascade import (
     cascade_block_sizes,
     pass_permutation,
 )
+from qkdnet.postprocess.cascade_variants import CASCADE_VARIANTS, BlockRule, CascadeVariant, cascade_variant
 from qkdnet.postprocess.keylength import finite_key_length, finite_key_mu, secret_key_length
 from qkdnet.postprocess.ledger import (
     CASCADE_PARITY,
@@ -38,6 +39,7 @@ from qkdnet.postprocess.messages import (
     Abort,
     AmplificationSeed,
     CascadeDone,
+    CascadeSetup,
     CascadeStart,
     Message,
     ParityAnswer,
@@ -59,17 +61,21 @@ from qkdnet.postprocess.verify import VerifyAlice, VerifyBob, verification_tag, 
 
 __all__ = [
     "CASCADE_PARITY",
+    "CASCADE_VARIANTS",
     "ESTIMATION_SAMPLE",
     "VERIFICATION_HASH",
     "Abort",
     "AmplificationSeed",
     "AmplifyAlice",
     "AmplifyBob",
+    "BlockRule",
     "CascadeAlice",
     "CascadeBob",
     "CascadeDone",
     "CascadeResult",
+    "CascadeSetup",
     "CascadeStart",
+    "CascadeVariant",
     "HashSeed",
     "LeakageLedger",
     "LedgerEntry",
@@ -87,6 +93,7 @@ __all__ = [
     "VerifyAlice",
     "VerifyBob",
     "cascade_block_sizes",
+    "cascade_variant",
     "decode_message",
     "encode_message",
     "finite_key_length",

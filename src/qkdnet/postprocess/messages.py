@@ -150,6 +150,35 @@ class AmplificationSeed:
         check_int(self.out_len, name="out_len")
 
 
+@dataclass(frozen=True, slots=True)
+class CascadeSetup:
+    """Bob → Alice: how Cascade runs — key and frame length, variant, pass budget, permutation seed.
+
+    The key is cut into frames of ``frame_bits`` bits (the last may be shorter), reconciled side by side;
+    pass indices in later :class:`ParityQuery` messages stay below ``max_passes``.
+    """
+
+    n: int
+    frame_bits: int
+    variant: str
+    max_passes: int
+    permutation_seed: int
+
+    def __post_init__(self) -> None:
+        check_int(self.n, name="n", minimum=1)
+        check_int(self.frame_bits, name="frame_bits", minimum=1)
+        if self.frame_bits > self.n:
+            raise InvalidParameter(f"frame_bits ({self.frame_bits}) exceeds the key length ({self.n})")
+        if not isinstance(self.variant, str) or not self.variant or len(self.variant.encode("utf-8")) > 255:
+            raise InvalidParameter("variant must be a non-empty name of at most 255 bytes")
+        check_int(self.max_passes, name="max_passes", minimum=1)
+        if self.max_passes > 256:
+            raise InvalidParameter("max_passes must be at most 256 (pass indices travel as one byte)")
+        check_int(self.permutation_seed, name="permutation_seed")
+        if self.permutation_seed >= 1 << 128:
+            raise InvalidParameter("permutation_seed must fit in 128 bits")
+
+
 Message: TypeAlias = (
     CascadeStart
     | ParityQuery
@@ -159,6 +188,7 @@ Message: TypeAlias = (
     | VerificationTag
     | VerificationOutcome
     | AmplificationSeed
+    | CascadeSetup
 )
 """Any message of the post-processing protocols."""
 
@@ -171,6 +201,7 @@ MESSAGE_TYPES: tuple[type, ...] = (
     VerificationTag,
     VerificationOutcome,
     AmplificationSeed,
+    CascadeSetup,
 )
 _TAG_OF: dict[type, int] = {cls: i + 1 for i, cls in enumerate(MESSAGE_TYPES)}
 
@@ -245,6 +276,10 @@ def encode_message(message: Message) -> bytes:
             body = struct.pack("<?", accepted)
         case AmplificationSeed():
             body = _pack_bits(message.seed) + struct.pack("<Q", message.out_len)
+        case CascadeSetup():
+            name = message.variant.encode("utf-8")
+            body = struct.pack("<QQH", message.n, message.frame_bits, message.max_passes)
+            body += message.permutation_seed.to_bytes(16, "little") + struct.pack("<B", len(name)) + name
         case _:  # pragma: no cover - exhaustive over Message
             raise InvalidParameter(f"not a post-processing message: {message!r}")
     return head + body
@@ -290,10 +325,15 @@ def decode_message(data: bytes) -> Message:
         elif cls is VerificationOutcome:
             (accepted,) = reader.unpack("<?")
             message = VerificationOutcome(bool(accepted))
-        else:
+        elif cls is AmplificationSeed:
             seed_bits = reader.bits()
             (out_len,) = reader.unpack("<Q")
             message = AmplificationSeed(seed_bits, out_len)
+        else:
+            n, frame_bits, max_passes = reader.unpack("<QQH")
+            seed = int.from_bytes(reader.take(16), "little")
+            (size,) = reader.unpack("<B")
+            message = CascadeSetup(n, frame_bits, reader.take(size).decode("utf-8"), max_passes, seed)
     except (InvalidParameter, UnicodeDecodeError, struct.error) as exc:
         raise ProtocolError(f"malformed {cls.__name__}: {exc}") from exc
     reader.finish()
@@ -305,6 +345,7 @@ __all__ = [
     "Abort",
     "AmplificationSeed",
     "CascadeDone",
+    "CascadeSetup",
     "CascadeStart",
     "Message",
     "ParityAnswer",
