@@ -111,14 +111,8 @@ class CascadeAlice:
         if self._done:
             raise ProtocolError(f"Cascade is over; unexpected {type(message).__name__}")
         match message:
-            case CascadeSetup(n=n, frame_bits=frame, variant=name, max_passes=passes, permutation_seed=seed) if (
-                self._layout is None
-            ):
-                try:
-                    cascade_variant(name)
-                except InvalidParameter as exc:
-                    raise ProtocolError(str(exc)) from exc
-                self._setup(n, frame, passes, seed)
+            case CascadeSetup(n=n, frame_bits=frame, max_passes=passes, permutation_seed=seed) if self._layout is None:
+                self._setup(n, frame, passes, seed)  # the variant is Bob's business: Alice only answers
                 return []
             case CascadeStart(n=n, block_sizes=sizes, permutation_seed=seed) if self._layout is None:
                 self._setup(n, n, len(sizes), seed)  # one frame, one pass per listed block size

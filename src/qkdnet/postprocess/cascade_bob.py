@@ -232,6 +232,8 @@ class CascadeBob:
         self._b_bob = np.zeros(0, dtype=np.uint8)  # Bob's current parity
         self._b_search = _EMPTY  # index of the search running in the block, -1 if none
         self._b_history = np.zeros(0, dtype=np.bool_)  # a search ran here before: halves may be known
+        self._b_serial = np.zeros(0, dtype=np.bool_)  # one of at most two blocks of its frame in its pass
+        self._deferred = _EMPTY  # odd serial blocks waiting for their frame's other searches to end
         # Searches: block, current odd range [start, stop) in the pass order, Alice's parity of it.
         self._s_block = self._s_start = self._s_stop = _EMPTY
         self._s_alice = np.zeros(0, dtype=np.uint8)
@@ -251,7 +253,7 @@ class CascadeBob:
         """Create the next pass: blocks of ``k_full`` bits in full frames and ``k_rest`` in a short one
         (None: no blocks there), or with ``biconf`` one block per frame, its first half."""
         layout, p = self._layout, len(self._offsets) - 1
-        starts, stops, frames = [], [], []
+        starts, stops, frames, serial = [], [], [], []
         groups = ((layout.full_frames, layout.frame_bits, 0, k_full), (int(layout.rest > 0), layout.rest, 1, k_rest))
         for count, length, is_rest, k in groups:
             if count == 0 or (k is None and not biconf):
@@ -266,6 +268,7 @@ class CascadeBob:
             starts.append((offsets[:, None] + local_start[None, :]).ravel())
             stops.append((offsets[:, None] + local_stop[None, :]).ravel())
             frames.append(np.repeat(np.arange(first, first + count, dtype=np.int64), local_start.size))
+            serial.append(np.full(count * local_start.size, local_start.size <= 2))
         b_start, b_stop, b_frame = np.concatenate(starts), np.concatenate(stops), np.concatenate(frames)
         if p >= self._bits.shape[0]:  # grow the per-pass stores geometrically
             rows = max(4, 2 * p)
@@ -288,6 +291,7 @@ class CascadeBob:
         self._b_bob = np.concatenate([self._b_bob, bob.astype(np.uint8)])
         self._b_search = np.concatenate([self._b_search, np.full(size, -1, dtype=np.int64)])
         self._b_history = np.concatenate([self._b_history, np.zeros(size, dtype=np.bool_)])
+        self._b_serial = np.concatenate([self._b_serial, *serial])
 
     def _blocks_of(self, p: int, frames: IntArray) -> IntArray:
         ptr = self._ptr[p]
@@ -324,10 +328,25 @@ class CascadeBob:
         self._b_search[self._s_block] = np.arange(self._s_block.size, dtype=np.int64)
 
     def _open(self, blocks: IntArray) -> None:
-        """Re-examine blocks: start a search in each that is idle, entered by its frame, and odd."""
+        """Re-examine blocks: start a search in each that is idle, entered by its frame, and odd.
+
+        Half-frame and BICONF blocks (at most two per frame in their pass) are searched one at a time
+        per frame, as sequential Cascade does: once the first one's error and its cascade are corrected,
+        the other is often even and needs no search. The others wait in ``_deferred``.
+        """
         blocks = blocks[(self._b_search[blocks] < 0) & (self._b_alice[blocks] >= 0)]
         blocks = blocks[self._f_pass[self._b_frame[blocks]] >= self._b_pass[blocks]]
         blocks = blocks[(self._b_alice[blocks] ^ self._b_bob[blocks]) == 1]
+        serial = self._b_serial[blocks]
+        if serial.any():
+            busy = np.zeros(self._layout.frames, dtype=np.bool_)
+            busy[self._b_frame[self._s_block[self._b_serial[self._s_block]]]] = True
+            candidates = blocks[serial]
+            free = candidates[~busy[self._b_frame[candidates]]]
+            _, first = np.unique(self._b_frame[free], return_index=True)
+            chosen = free[first]
+            self._deferred = np.union1d(self._deferred, np.setdiff1d(candidates, chosen))
+            blocks = np.concatenate([blocks[~serial], chosen])
         if blocks.size == 0:
             return
         self._b_search[blocks] = self._s_block.size + np.arange(blocks.size, dtype=np.int64)
@@ -402,6 +421,12 @@ class CascadeBob:
         idle = ~busy & ~self._f_done & ~self._f_wait
         if not idle.any():
             return False
+        if self._deferred.size:  # an idle frame first searches the serial blocks it put off
+            ready = idle[self._b_frame[self._deferred]]
+            if ready.any():
+                blocks, self._deferred = self._deferred[ready], self._deferred[~ready]
+                self._open(blocks)
+                return True
         frames = np.flatnonzero(idle)
         current = self._f_pass[frames]
         streak = self._variant.biconf_streak
