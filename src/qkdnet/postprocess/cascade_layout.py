@@ -111,6 +111,11 @@ class FrameLayout:
                 self._inv_rest[p, rest] = np.arange(self.rest, dtype=np.int32)
         self._passes = passes
 
+    def orders(self, passes: int) -> tuple[npt.NDArray[np.int32], ...]:
+        """Rows 0 .. passes-1 of the pass orders: (order, order of the short frame, inverse, its inverse)."""
+        self.draw(passes)
+        return self._perm, self._perm_rest, self._inv, self._inv_rest
+
     def _map(self, p: IntArray, values: IntArray, full: npt.NDArray[np.int32], rest: npt.NDArray[np.int32]) -> IntArray:
         frame = values // self.frame_bits
         local = values - frame * self.frame_bits
