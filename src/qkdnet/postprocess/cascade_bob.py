@@ -245,18 +245,21 @@ class CascadeBob:
             frames.append(np.repeat(np.arange(first, first + count, dtype=np.int64), local_start.size))
             serial.append(np.full(count * local_start.size, local_start.size <= 2))
         b_start, b_stop, b_frame = np.concatenate(starts), np.concatenate(stops), np.concatenate(frames)
-        row = self._bits[p]
-        layout.ordered(self._key, p, out=row[:-1])  # the last column stays 0, so ranges may end at n
+        layout.draw(p + 1)  # the kernels lay out each frame's bits in this order when it enters the pass
         new = np.zeros((b_start.size, k.BLOCK_COLUMNS), dtype=np.int64)
         new[:, k.PASS], new[:, k.START], new[:, k.STOP], new[:, k.FRAME] = p, b_start, b_stop, b_frame
         new[:, k.ALICE] = -1
-        new[:, k.BOB] = np.bitwise_xor.reduceat(row, np.stack([b_start, b_stop], axis=1).ravel())[::2]
         new[:, k.SERIAL] = np.concatenate(serial)
         self._size[p] = (k_full, k_rest)
         self._ptr[p] = self._n_blocks + np.searchsorted(b_frame, np.arange(layout.frames + 1))
-        self._blocks = np.concatenate([self._blocks, new])
-        self._active = np.concatenate([self._active, np.zeros(b_start.size, dtype=np.int64)])
-        self._n_blocks += b_start.size
+        end = self._n_blocks + b_start.size
+        if end > self._blocks.shape[0]:  # grow the block table geometrically (BICONF passes come one by one)
+            grown = np.zeros((max(end, 2 * self._blocks.shape[0]), k.BLOCK_COLUMNS), dtype=np.int64)
+            grown[: self._n_blocks] = self._blocks[: self._n_blocks]
+            self._blocks = grown
+            self._active = np.concatenate([self._active, np.zeros(grown.shape[0] + 1 - self._active.size, np.int64)])
+        self._blocks[self._n_blocks : end] = new
+        self._n_blocks = end
         self._n_passes += 1
 
     # -- rounds ----------------------------------------------------------------------------------

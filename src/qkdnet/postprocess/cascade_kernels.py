@@ -9,7 +9,8 @@ a Cascade starts, so ``import qkdnet`` stays light.
 Layout: ``blocks[b, col]`` (int64) holds block ``b`` of every pass, numbered together; ``frames[f, col]``
 one frame; ``ptr[p, f]`` is frame f's first block in pass p; ``size[p, r]`` the block size of pass p in a
 full (r=0) or the short (r=1) frame, 0 if none, -1 for one BICONF block (the frame's first half);
-``bits[p]`` Bob's current bits in pass p's order (one spare 0 at the end); ``order``/``where`` map
+``bits[p]`` Bob's current bits in pass p's order (one spare 0 at the end), laid out for a frame when it
+enters pass p (so a correction updates only the passes its frame has entered); ``order``/``where`` map
 frame positions to pass positions and back (row p per pass, full frames then the short frame).
 ``keys``/``vals`` are an open-addressing hash table from (pass, start, stop) of every range Alice
 disclosed to its parity (key 0 = empty slot; the caller keeps it at most half full). ``active[0]`` counts
@@ -182,7 +183,7 @@ def flip(
     start = frames[f, F_START]
     local = g - start
     frames[f, F_DIRTY] = 1
-    for p in range(passes):
+    for p in range(min(passes, frames[f, F_PASS] + 1)):
         x = start + (where_rest[p, local] if frames[f, F_REST] else where[p, local])
         bits[p, x] ^= 1
         b = block_at(frames, ptr, size, p, f, x - start)
@@ -196,15 +197,28 @@ def flip(
 def reopen_around(
     blocks: Any, frames: Any, active: Any, ptr: Any, size: Any, where: Any, where_rest: Any, g: int, passes: int
 ) -> None:
-    """Re-examine the block holding key bit g in every pass."""
+    """Re-examine the block holding key bit g in every pass its frame has entered."""
     f = min(g // frames[0, F_LENGTH], frames.shape[0] - 1)
     start = frames[f, F_START]
     local = g - start
-    for p in range(passes):
+    for p in range(min(passes, frames[f, F_PASS] + 1)):
         x = where_rest[p, local] if frames[f, F_REST] else where[p, local]
         b = block_at(frames, ptr, size, p, f, x)
         if b >= 0:
             open_block(blocks, frames, active, b)
+
+
+@_jit
+def lay_out(
+    blocks: Any, frames: Any, ptr: Any, bits: Any, order: Any, order_rest: Any, key: Any, p: int, f: int
+) -> None:
+    """Frame f enters pass p: write its current bits in pass p's order, and each of its blocks' parity."""
+    start, length = frames[f, F_START], frames[f, F_LENGTH]
+    perm = order_rest[p] if frames[f, F_REST] else order[p]
+    for i in range(length):
+        bits[p, start + i] = key[start + perm[i]]
+    for b in range(ptr[p, f], ptr[p, f + 1]):
+        blocks[b, BOB] = bob_parity(bits, p, blocks[b, START], blocks[b, STOP])
 
 
 @_jit
@@ -298,6 +312,7 @@ def settle(
             frames[f, F_CLEAN] = clean
             frames[f, F_PASS] = target
             frames[f, F_DIRTY] = 0
+            lay_out(blocks, frames, ptr, bits, order, order_rest, key, target, f)
             for b in range(ptr[target, f], ptr[target, f + 1]):
                 if blocks[b, ALICE] < 0:
                     frames[f, F_WAIT] = 1
