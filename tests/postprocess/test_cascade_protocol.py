@@ -25,6 +25,7 @@ from qkdnet.postprocess import (
     SequentialParty,
     VerifyAlice,
     VerifyBob,
+    pass_permutation,
     run_protocol,
 )
 from qkdnet.postprocess.cascade_layout import MAX_KEY_BITS, FrameLayout
@@ -172,20 +173,25 @@ def test_a_short_last_frame_is_reconciled_on_its_own() -> None:
     np.testing.assert_array_equal(bob.result.key, alice_key)
 
 
-def test_layout_orders_stay_within_frames_and_invert() -> None:
-    layout = FrameLayout(10_050, 2500, seed=123, inverse=True)
-    indices = np.arange(10_050, dtype=np.int64)
-    positions = layout.pass_positions(indices, 5)
+def test_layout_orders_are_permutations_within_frames_and_invert() -> None:
+    layout = FrameLayout(10_050, 2500, seed=123, inverse=True)  # four full frames and one of 50 bits
+    order, order_rest, where, where_rest = layout.orders(5)
+    np.testing.assert_array_equal(order[0], np.arange(2500))  # pass 0 keeps the natural order
     for p in range(5):
-        assert np.array_equal(layout.frame_of(positions[p]), layout.frame_of(indices))
-        np.testing.assert_array_equal(layout.key_index(np.full(indices.size, p), positions[p]), indices)
-    np.testing.assert_array_equal(positions[0], indices)  # pass 0 keeps the natural order
+        np.testing.assert_array_equal(np.sort(order[p]), np.arange(2500))
+        np.testing.assert_array_equal(np.sort(order_rest[p]), np.arange(50))
+        np.testing.assert_array_equal(where[p][order[p]], np.arange(2500))
+        np.testing.assert_array_equal(where_rest[p][order_rest[p]], np.arange(50))
+    assert not np.array_equal(order[1], order[2])
+    np.testing.assert_array_equal(order[3], pass_permutation(123, 3, 2500))  # full frames: a lone frame's order
     key = np.random.default_rng(0).integers(0, 2, 10_050, dtype=np.uint8)
-    np.testing.assert_array_equal(layout.ordered(key, 3)[positions[3]], key)
+    laid = layout.ordered(key, 3)
+    for f in range(4):  # every full frame is reordered by the same permutation, within itself
+        np.testing.assert_array_equal(laid[2500 * f : 2500 * (f + 1)], key[2500 * f : 2500 * (f + 1)][order[3]])
+    np.testing.assert_array_equal(laid[10_000:], key[10_000:][order_rest[3]])
+    np.testing.assert_array_equal(layout.prefix(key, 3)[1:] ^ layout.prefix(key, 3)[:-1], laid)
     with pytest.raises(InvalidParameter):
         FrameLayout(MAX_KEY_BITS + 1, 10, 1)
-    with pytest.raises(InvalidParameter):
-        FrameLayout(100, 10, 1).pass_positions(indices[:3], 2)
 
 
 def test_setup_message_checks_its_fields() -> None:

@@ -8,12 +8,15 @@ error in each block whose parity differs from Alice's by BINARY search, flips it
 block of the passes so far that holds a flipped bit (the cascade); BICONF variants then test random
 halves until enough in a row agree.
 
-Everything runs vectorised over blocks and frames: all binary searches, of every pass and frame,
-advance in lockstep, so each round's questions travel in one :class:`ParityQuery`, and the block
-parities of every fixed pass are all asked in the first round (Alice's parities do not depend on
-Bob's corrections, so asking early discloses nothing more). A parity Bob already knows, or can derive
-(the right half of a range from the range and its left half), is never asked again. Each frame moves
-to its next pass as soon as its own searches are over, so round trips are those of the slowest frame.
+All binary searches, of every pass and frame, advance in lockstep, so each round's questions travel
+in one :class:`ParityQuery`, and the block parities of every fixed pass are all asked in the first
+round (Alice's parities do not depend on Bob's corrections, so asking early discloses nothing more).
+A parity Bob already knows, or can derive (the right half of a range from the range and its left
+half), is never asked again. Each frame moves to its next pass as soon as its own searches are over,
+so round trips are those of the slowest frame. Searching every odd block of a pass at once costs a
+little against sequential Cascade, which may find a block even after an earlier block's cascade (about
++3 % disclosed bits for the original); half-frame and BICONF blocks, where that matters most, are
+searched one at a time per frame. Bob's per-round work is compiled (numba, loaded on first use).
 
 Every parity Alice answers is recorded in both parties' ledgers; the ledger total equals the parity
 bits sent. Cascade may leave residual errors (an even number in every block it tested); verification

@@ -66,7 +66,7 @@ class FrameLayout:
     """Frames of a key and the public order of each pass within them, shared by both parties.
 
     Each pass's order is drawn on first use and kept (4 bytes per frame bit per pass, twice that with
-    ``inverse=True``, which the party mapping key bits into pass orders needs).
+    ``inverse=True``: Bob maps corrected key bits into every pass's order).
     """
 
     def __init__(self, n: int, frame_bits: int, seed: int, *, inverse: bool = False) -> None:
@@ -91,10 +91,6 @@ class FrameLayout:
         self._inv = np.zeros((0, self.frame_bits if inverse else 0), dtype=np.int32)
         self._inv_rest = np.zeros((0, self.rest if inverse else 0), dtype=np.int32)
 
-    def frame_of(self, positions: IntArray) -> IntArray:
-        """Frame index of each position (the same in key order and in any pass order)."""
-        return np.minimum(positions // self.frame_bits, self.frames - 1)
-
     def draw(self, passes: int) -> None:
         """Make sure the orders of passes ``0 .. passes-1`` are drawn."""
         if passes <= self._passes:
@@ -116,38 +112,11 @@ class FrameLayout:
         self.draw(passes)
         return self._perm, self._perm_rest, self._inv, self._inv_rest
 
-    def _map(self, p: IntArray, values: IntArray, full: npt.NDArray[np.int32], rest: npt.NDArray[np.int32]) -> IntArray:
-        frame = values // self.frame_bits
-        local = values - frame * self.frame_bits
-        head = values < self.split
-        out = np.empty(np.broadcast(p, values).shape, dtype=np.int64)
-        if head.all():
-            out[...] = values - local + full[p, local]
-        else:
-            p_b, v_b, l_b = np.broadcast_arrays(p, values, local)
-            h_b = np.broadcast_to(head, out.shape)
-            out[h_b] = v_b[h_b] - l_b[h_b] + full[p_b[h_b], l_b[h_b]]
-            out[~h_b] = self.split + rest[p_b[~h_b], v_b[~h_b] - self.split]
-        return out
-
-    def key_index(self, p: IntArray, positions: IntArray) -> IntArray:
-        """Key index of the bit at each position of the order of the matching pass in ``p``."""
-        self.draw(int(p.max(initial=-1)) + 1)
-        return self._map(p, positions, self._perm, self._perm_rest)
-
-    def pass_positions(self, indices: IntArray, passes: int) -> IntArray:
-        """Positions of the key bits ``indices`` in the orders of passes ``0 .. passes-1``, shape (passes, m)."""
-        if not self._inverse:
-            raise InvalidParameter("this layout was built without inverse orders")
-        self.draw(passes)
-        return self._map(np.arange(passes, dtype=np.int64)[:, None], indices[None, :], self._inv, self._inv_rest)
-
-    def ordered(self, key: Bits, p: int, out: Bits | None = None) -> Bits:
-        """``key`` laid out in pass ``p``'s order (written into ``out`` if given)."""
-        ordered = np.empty(self.n, dtype=np.uint8) if out is None else out
+    def ordered(self, key: Bits, p: int) -> Bits:
+        """``key`` laid out in pass ``p``'s order."""
         if p == 0:
-            ordered[:] = key
-            return ordered
+            return key.copy()
+        ordered = np.empty(self.n, dtype=np.uint8)
         self.draw(p + 1)
         if self.full_frames:
             frames = key[: self.split].reshape(self.full_frames, self.frame_bits)
