@@ -11,7 +11,7 @@ with every message serialised, as on a socket. Columns:
 
 Targets (issue 5): f ≤ 1.10 at 10^4 bits and ≤ 1.05 at ≥ 10^5 bits with FER ≤ 2·10^-3; ≥ 5 Mbit/s per core.
 A FER verdict is "ok" if the 95 % upper bound is within target, "MISS" if the 95 % lower bound is above it,
-else "n/r" (not resolved by this many frames). The default run takes about three minutes: 1500 frames of
+else "n/r" (not resolved by this many frames). The default run takes 3–4 minutes here: 1500 frames of
 10^4 bits per row (no failure then bounds FER below 2·10^-3 at 95 %) and 150 frames of 10^5 bits (below
 2·10^-2); ``--frames`` scales both. ``--quick`` is a smoke run.
 Run: ``PYTHONPATH=src python benchmarks/reconciliation_cascade.py``.
