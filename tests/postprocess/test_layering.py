@@ -1,4 +1,4 @@
-"""postprocess is layer 1: numpy, scipy, cryptography, stdlib and qkdnet layer 0 only; no I/O."""
+"""postprocess is layer 1: numpy, scipy, cryptography, numba, stdlib and qkdnet layer 0 only; no I/O."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import qkdnet.postprocess
 
 PACKAGE = Path(qkdnet.postprocess.__file__).parent
 ALLOWED_QKDNET = {"qkdnet.errors", "qkdnet.rng", "qkdnet.units", "qkdnet.postprocess"}
-ALLOWED_THIRD_PARTY = {"numpy", "scipy", "cryptography"}
+ALLOWED_THIRD_PARTY = {"numpy", "scipy", "cryptography", "numba"}  # numba: compiled kernels, loaded lazily
 FORBIDDEN_CALLS = {"print", "open", "input", "breakpoint"}
 FORBIDDEN_MODULES = {"socket", "os", "pathlib", "io", "random", "subprocess", "logging", "shutil"}
 

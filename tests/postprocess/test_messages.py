@@ -13,6 +13,7 @@ from qkdnet.postprocess import (
     AmplificationSeed,
     AuthenticatedFrame,
     CascadeDone,
+    CascadeSetup,
     CascadeStart,
     Message,
     ParityAnswer,
@@ -46,6 +47,7 @@ SAMPLES: list[Message] = [
     AmplificationSeed(np.ones(17, np.uint8), 9),
     AuthenticatedFrame(b"\x01header, payload and a 16-byte tag"),
     AuthenticatedFrame(b""),
+    CascadeSetup(n=10**6, frame_bits=10**4, variant="option8", max_passes=256, permutation_seed=(1 << 128) - 1),
 ]
 
 

@@ -98,7 +98,14 @@ def run_protocol_command(args: argparse.Namespace) -> int:
 
 def human_duration(seconds: float) -> str:
     """Seconds as the unit a person would say: µs, ms, s, minutes, hours, days or years."""
-    for unit, size in (("years", 365.25 * 86400.0), ("days", 86400.0), ("hours", 3600.0), ("minutes", 60.0), ("s", 1.0), ("ms", 1e-3)):
+    for unit, size in (
+        ("years", 365.25 * 86400.0),
+        ("days", 86400.0),
+        ("hours", 3600.0),
+        ("minutes", 60.0),
+        ("s", 1.0),
+        ("ms", 1e-3),
+    ):
         if seconds >= size:
             return f"{seconds / size:.3g} {unit}"
     return f"{seconds * 1e6:.3g} µs"

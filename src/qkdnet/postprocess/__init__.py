@@ -36,6 +36,7 @@ from qkdnet.postprocess.cascade import (
     cascade_block_sizes,
     pass_permutation,
 )
+from qkdnet.postprocess.cascade_variants import CASCADE_VARIANTS, BlockRule, CascadeVariant, cascade_variant
 from qkdnet.postprocess.keylength import (
     QBER_TOLERANCE_GRID,
     AsymptoticKeyLength,
@@ -58,6 +59,7 @@ from qkdnet.postprocess.messages import (
     AmplificationSeed,
     AuthenticatedFrame,
     CascadeDone,
+    CascadeSetup,
     CascadeStart,
     Message,
     ParityAnswer,
@@ -101,6 +103,7 @@ from qkdnet.postprocess.verify import (
 
 __all__ = [
     "CASCADE_PARITY",
+    "CASCADE_VARIANTS",
     "ESTIMATION_SAMPLE",
     "QBER_TOLERANCE_GRID",
     "RECONCILERS",
@@ -113,12 +116,15 @@ __all__ = [
     "AuthenticatedChannelEnd",
     "AuthenticatedFrame",
     "AuthenticatedParty",
+    "BlockRule",
     "CascadeAlice",
     "CascadeBob",
     "CascadeDone",
     "CascadeReconciler",
     "CascadeResult",
+    "CascadeSetup",
     "CascadeStart",
+    "CascadeVariant",
     "ChannelRun",
     "ClassicalChannel",
     "FiniteKeyLength",
@@ -147,6 +153,7 @@ __all__ = [
     "VerifyAlice",
     "VerifyBob",
     "cascade_block_sizes",
+    "cascade_variant",
     "decode_message",
     "encode_message",
     "finite_key_length",

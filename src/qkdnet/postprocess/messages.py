@@ -164,6 +164,35 @@ class AuthenticatedFrame:
         return f"AuthenticatedFrame({len(self.data)} bytes)"
 
 
+@dataclass(frozen=True, slots=True)
+class CascadeSetup:
+    """Bob → Alice: how Cascade runs — key and frame length, variant, pass budget, permutation seed.
+
+    The key is cut into frames of ``frame_bits`` bits (the last may be shorter), reconciled side by side;
+    pass indices in later :class:`ParityQuery` messages stay below ``max_passes``.
+    """
+
+    n: int
+    frame_bits: int
+    variant: str
+    max_passes: int
+    permutation_seed: int
+
+    def __post_init__(self) -> None:
+        check_int(self.n, name="n", minimum=1)
+        check_int(self.frame_bits, name="frame_bits", minimum=1)
+        if self.frame_bits > self.n:
+            raise InvalidParameter(f"frame_bits ({self.frame_bits}) exceeds the key length ({self.n})")
+        if not isinstance(self.variant, str) or not self.variant or len(self.variant.encode("utf-8")) > 255:
+            raise InvalidParameter("variant must be a non-empty name of at most 255 bytes")
+        check_int(self.max_passes, name="max_passes", minimum=1)
+        if self.max_passes > 256:
+            raise InvalidParameter("max_passes must be at most 256 (pass indices travel as one byte)")
+        check_int(self.permutation_seed, name="permutation_seed")
+        if self.permutation_seed >= 1 << 128:
+            raise InvalidParameter("permutation_seed must fit in 128 bits")
+
+
 Message: TypeAlias = (
     CascadeStart
     | ParityQuery
@@ -174,6 +203,7 @@ Message: TypeAlias = (
     | VerificationOutcome
     | AmplificationSeed
     | AuthenticatedFrame
+    | CascadeSetup
 )
 """Any message of the post-processing protocols."""
 
@@ -187,6 +217,7 @@ MESSAGE_TYPES: tuple[type, ...] = (
     VerificationOutcome,
     AmplificationSeed,
     AuthenticatedFrame,
+    CascadeSetup,
 )
 _TAG_OF: dict[type, int] = {cls: i + 1 for i, cls in enumerate(MESSAGE_TYPES)}
 
@@ -263,6 +294,10 @@ def encode_message(message: Message) -> bytes:
             body = _pack_bits(message.seed) + struct.pack("<Q", message.out_len)
         case AuthenticatedFrame(data=data):
             body = struct.pack("<Q", len(data)) + data
+        case CascadeSetup():
+            name = message.variant.encode("utf-8")
+            body = struct.pack("<QQH", message.n, message.frame_bits, message.max_passes)
+            body += message.permutation_seed.to_bytes(16, "little") + struct.pack("<B", len(name)) + name
         case _:  # pragma: no cover - exhaustive over Message
             raise InvalidParameter(f"not a post-processing message: {message!r}")
     return head + body
@@ -312,9 +347,14 @@ def decode_message(data: bytes) -> Message:
             seed_bits = reader.bits()
             (out_len,) = reader.unpack("<Q")
             message = AmplificationSeed(seed_bits, out_len)
-        else:
+        elif cls is AuthenticatedFrame:
             (size,) = reader.unpack("<Q")
             message = AuthenticatedFrame(reader.take(size))
+        else:
+            n, frame_bits, max_passes = reader.unpack("<QQH")
+            seed = int.from_bytes(reader.take(16), "little")
+            (size,) = reader.unpack("<B")
+            message = CascadeSetup(n, frame_bits, reader.take(size).decode("utf-8"), max_passes, seed)
     except (InvalidParameter, UnicodeDecodeError, struct.error) as exc:
         raise ProtocolError(f"malformed {cls.__name__}: {exc}") from exc
     reader.finish()
@@ -327,6 +367,7 @@ __all__ = [
     "AmplificationSeed",
     "AuthenticatedFrame",
     "CascadeDone",
+    "CascadeSetup",
     "CascadeStart",
     "Message",
     "ParityAnswer",
