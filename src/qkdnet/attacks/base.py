@@ -8,7 +8,7 @@ hashed from), with her own confidence in it. Guessing accuracy and mutual inform
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -29,7 +29,7 @@ class EveGuess:
     she knows nothing). Pairs she did not touch get a fair coin, so her guess carries no information there.
     """
 
-    guess: Bits
+    guess: Bits = field(repr=False)
     confidence: FloatArray
     attacked: NDArray[np.bool_]
 

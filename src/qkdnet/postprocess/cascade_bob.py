@@ -10,7 +10,7 @@ disclosed without asking again. That chain of small steps runs compiled
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -38,7 +38,7 @@ _EMPTY = np.zeros(0, dtype=np.int64)
 class CascadeResult:
     """Bob's outcome: the corrected key and what it cost, in total and per frame."""
 
-    key: Bits
+    key: Bits = field(repr=False)
     rounds: int
     disclosed_bits: int
     corrected_bits: int

@@ -408,8 +408,8 @@ class Assessment:
     """The run after sifting and estimation: the verdict so far and what privacy amplification must remove."""
 
     result: KeyRunResult
-    alice_key: NDArray[np.uint8]
-    bob_key: NDArray[np.uint8]
+    alice_key: NDArray[np.uint8] = field(repr=False)
+    bob_key: NDArray[np.uint8] = field(repr=False)
     eve_information_bits: float
     sample_bits: int
     qber_for_reconciliation: float
