@@ -7,6 +7,7 @@ import pytest
 
 from qkdnet.errors import InvalidParameter
 from qkdnet.postprocess import (
+    CASCADE_VARIANTS,
     ESTIMATION_SAMPLE,
     RECONCILERS,
     CascadeReconciler,
@@ -35,13 +36,17 @@ from .helpers import noisy_pair
 def test_cascade_is_registered_and_unknown_names_are_refused() -> None:
     assert "cascade" in RECONCILERS
     cascade = get_reconciler("cascade")
-    assert isinstance(cascade, Reconciler) and cascade == CascadeReconciler(passes=4)
+    assert isinstance(cascade, Reconciler) and cascade == CascadeReconciler(variant="original")
+    for name in CASCADE_VARIANTS:  # every published variant can be named by a key run
+        assert get_reconciler(f"cascade-{name}") == CascadeReconciler(variant=name)
     with pytest.raises(InvalidParameter, match="cascade"):
         get_reconciler("turbo")
     with pytest.raises(InvalidParameter):
         get_reconciler(None)  # type: ignore[arg-type]
     with pytest.raises(InvalidParameter):
         CascadeReconciler(passes=0)
+    with pytest.raises(InvalidParameter, match="option8"):
+        CascadeReconciler(variant="option9")
 
 
 def test_cascade_parties_fit_the_protocols() -> None:

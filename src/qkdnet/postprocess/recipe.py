@@ -140,7 +140,7 @@ class PostprocessBob(SequentialParty):
     ) -> None:
         _check_common(ledger, rng)
         rule = _rule(eve_information_bits, key_length, eps_pa)
-        chosen = CascadeReconciler(check_int(passes, name="passes", minimum=1)) if passes is not None else None
+        chosen = CascadeReconciler(passes=check_int(passes, name="passes", minimum=1)) if passes is not None else None
         verification_tag_bits(eps_cor)
         self._reconcile: ReconcilingBob = (chosen or _reconciler(reconciler)).make_bob(
             as_bits(key, name="bob_key", min_len=1), qber_estimate=qber_estimate, ledger=ledger, rng=rng
