@@ -17,7 +17,7 @@ too low (very small Q), that code is used unshortened, punctured towards ``f_sta
 
 >>> plan = plan_reconciliation(100_000, 0.03, n=10_000)
 >>> plan.rate, plan.frames, plan.frame_key_bits, plan.punctured, plan.shortened_min
-(0.8, 13, 7931, 463, 1606)
+(0.8, 13, 7693, 431, 1876)
 """
 
 from __future__ import annotations

@@ -354,15 +354,12 @@ class LdpcBob:
         assert self._decoder is not None and self._syndromes is not None and self._priors is not None  # noqa: S101
         assert self._decoded is not None  # noqa: S101
         self._round += 1
-        matrix = self._plan.code.matrix
-        failed: list[int] = []
-        for f in frames.tolist():
-            word, _ = self._decoder.decode(self._syndromes[f], self._priors[f])
-            # Bob's own check: the decoder's claim is not trusted.
-            if np.array_equal((np.asarray(matrix @ word.astype(np.int32)) & 1).astype(np.uint8), self._syndromes[f]):
-                self._decoded[f] = word
-            else:
-                failed.append(f)
+        code = self._plan.code
+        words, _ = self._decoder.decode_batch(self._syndromes[frames], self._priors[frames])
+        # Bob's own check: the decoder's claim is not trusted.
+        met = np.all(code.syndrome(words) == self._syndromes[frames], axis=1)
+        self._decoded[frames[met]] = words[met]
+        failed = frames[~met].tolist()
         self._pending = np.array(failed, dtype=np.int64)
         if not failed:
             self._state = "done"

@@ -24,10 +24,6 @@ check exists. The kernel is compiled with numba on first use.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import cache
-from typing import Any
-
 import numpy as np
 import numpy.typing as npt
 from scipy import sparse
@@ -39,154 +35,6 @@ IntArray = npt.NDArray[np.int64]
 
 DEFAULT_BFS_BUDGET = 5_000
 """Edges walked per breadth-first expansion before it stops (after level 1); see the module text."""
-
-
-def _peg_kernel_source(
-    var_degrees: Any, check_targets: Any, offsets: Any, bfs_budget: int
-) -> tuple[Any, Any, int]:  # pragma: no cover - runs compiled by numba (its logic is tested through peg_matrix)
-    """PEG on arrays; returns (check of each edge, variable of each edge, status: 0 ok, else the stuck node + 1)."""
-    n = var_degrees.shape[0]
-    m = check_targets.shape[0]
-    dv_max = 0
-    for j in range(n):
-        dv_max = max(dv_max, var_degrees[j])
-    dc_max = 0
-    for c in range(m):
-        dc_max = max(dc_max, check_targets[c])
-    total = 0
-    for j in range(n):
-        total += var_degrees[j]
-    vadj = np.zeros((n, max(dv_max, 1)), dtype=np.int64)
-    vdeg = np.zeros(n, dtype=np.int64)
-    cadj = np.zeros((m, max(dc_max, 1)), dtype=np.int64)
-    cdeg = np.zeros(m, dtype=np.int64)
-    # Checks ordered by remaining room; segment r holds the checks with room r: order[lo[r]:lo[r + 1]].
-    room = check_targets.copy()
-    r_max = dc_max
-    counts = np.zeros(r_max + 2, dtype=np.int64)
-    for c in range(m):
-        counts[room[c]] += 1
-    lo = np.zeros(r_max + 2, dtype=np.int64)
-    for r in range(1, r_max + 2):
-        lo[r] = lo[r - 1] + counts[r - 1]
-    fill = lo.copy()
-    order = np.zeros(m, dtype=np.int64)
-    where = np.zeros(m, dtype=np.int64)
-    for c in range(m):
-        order[fill[room[c]]] = c
-        where[c] = fill[room[c]]
-        fill[room[c]] += 1
-    open_checks = m  # checks with room > 0
-    for c in range(m):
-        if room[c] == 0:
-            open_checks -= 1
-    cmark = np.zeros(m, dtype=np.int64)
-    clevel = np.zeros(m, dtype=np.int64)
-    vmark = np.zeros(n, dtype=np.int64)
-    frontier = np.zeros(m, dtype=np.int64)
-    following = np.zeros(m, dtype=np.int64)
-    rows = np.zeros(total, dtype=np.int64)
-    cols = np.zeros(total, dtype=np.int64)
-    stamp = 0
-    edge = 0
-    for v in range(n):
-        for _k in range(var_degrees[v]):
-            stamp += 1
-            vmark[v] = stamp
-            reached_open = 0
-            size = 0
-            for i in range(vdeg[v]):
-                c = vadj[v, i]
-                cmark[c] = stamp
-                clevel[c] = 0
-                frontier[size] = c
-                size += 1
-                if room[c] > 0:
-                    reached_open += 1
-            level = 0  # deepest level whose checks are all excluded as candidates
-            visits = 0
-            if size > 0 and reached_open < open_checks:
-                while True:
-                    nxt = 0
-                    stopped = False
-                    for f in range(size):
-                        c = frontier[f]
-                        for a in range(cdeg[c]):
-                            u = cadj[c, a]
-                            if vmark[u] == stamp:
-                                continue
-                            vmark[u] = stamp
-                            visits += vdeg[u]
-                            for b in range(vdeg[u]):
-                                c2 = vadj[u, b]
-                                if cmark[c2] != stamp:
-                                    cmark[c2] = stamp
-                                    clevel[c2] = level + 1
-                                    following[nxt] = c2
-                                    nxt += 1
-                                    if room[c2] > 0:
-                                        reached_open += 1
-                        if level >= 1 and visits > bfs_budget:
-                            stopped = True
-                            break
-                    if stopped or nxt == 0:
-                        break  # budget spent, or no growth: exclude levels <= level
-                    if reached_open >= open_checks:
-                        break  # every open check reached by level + 1: choose among level + 1
-                    for f in range(nxt):
-                        frontier[f] = following[f]
-                    size = nxt
-                    level += 1
-            # Choose the open check of most room not reached within `level`; relax the level if none.
-            chosen = -1
-            exclude = level
-            while chosen < 0:
-                r = r_max
-                while r >= 1 and chosen < 0:
-                    count = lo[r + 1] - lo[r]
-                    if count > 0:
-                        start = offsets[edge] % count
-                        for i in range(count):
-                            c = order[lo[r] + (start + i) % count]
-                            if cmark[c] == stamp and clevel[c] <= exclude:
-                                continue
-                            chosen = c
-                            break
-                    r -= 1
-                if chosen < 0:
-                    if exclude == 0 or vdeg[v] == 0:
-                        return rows, cols, v + 1
-                    exclude -= 1
-            c = chosen
-            # Decrease the room of c by one: swap it to the front of its segment, then shrink that segment.
-            r = room[c]
-            first = lo[r]
-            other = order[first]
-            order[first] = c
-            order[where[c]] = other
-            where[other] = where[c]
-            where[c] = first
-            lo[r] += 1
-            room[c] = r - 1
-            if room[c] == 0:
-                open_checks -= 1
-            vadj[v, vdeg[v]] = c
-            vdeg[v] += 1
-            cadj[c, cdeg[c]] = v
-            cdeg[c] += 1
-            rows[edge] = c
-            cols[edge] = v
-            edge += 1
-    return rows, cols, 0
-
-
-@cache
-def _compiled_kernel() -> Callable[..., tuple[IntArray, IntArray, int]]:
-    """The PEG kernel compiled by numba (imported here, so `import qkdnet` stays light)."""
-    import numba
-
-    kernel: Callable[..., tuple[IntArray, IntArray, int]] = numba.njit(cache=False, nogil=True)(_peg_kernel_source)
-    return kernel
 
 
 def peg_matrix(
@@ -219,7 +67,9 @@ def peg_matrix(
         raise InvalidParameter("rng must be a numpy.random.Generator")
     budget = check_int(bfs_budget, name="bfs_budget", minimum=1)
     offsets = rng.integers(0, 2**62, size=int(dv.sum()), dtype=np.int64)
-    rows, cols, status = _compiled_kernel()(dv.astype(np.int64), dc.astype(np.int64), offsets, budget)
+    from qkdnet.postprocess.ldpc import _kernels  # numba, loaded on first use
+
+    rows, cols, status = _kernels.peg(dv.astype(np.int64), dc.astype(np.int64), offsets, budget)
     if status:
         raise InvalidParameter(f"PEG got stuck at variable {status - 1}: degrees too large for so few checks")
     data = np.ones(rows.size, dtype=np.uint8)
