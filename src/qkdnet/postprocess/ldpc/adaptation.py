@@ -12,12 +12,13 @@ The plan puts the first attempt at efficiency ``f_start`` and the last one (ever
 revealed) at ``f_end``: with key bits per frame ``ℓ``, ``m − p = f_start·h(Q)·ℓ`` and
 ``m = f_end·h(Q)·ℓ``. So ``ℓ = m/(f_end·h)``, ``p = (f_end − f_start)·h·ℓ`` and ``s = n − p − ℓ``;
 the mother code is the lowest-rate one of the ladder with ``s ≥ 0`` (most key bits per frame),
-and ``p`` is capped by the code's untainted-puncturing capacity. When even the highest rate is
+and ``p`` is capped by the code's untainted-puncturing capacity. The key is then shared evenly
+among the frames and ``p`` re-aimed at ``f_start`` for the frame size actually used. When even the highest rate is
 too low (very small Q), that code is used unshortened, punctured towards ``f_start``.
 
 >>> plan = plan_reconciliation(100_000, 0.03, n=10_000)
 >>> plan.rate, plan.frames, plan.frame_key_bits, plan.punctured, plan.shortened_min
-(0.8, 13, 7693, 431, 1876)
+(0.8, 13, 7693, 481, 1826)
 """
 
 from __future__ import annotations
@@ -137,6 +138,10 @@ def plan_reconciliation(
         punct = int(code.puncture_order.size)
         per_frame = min(size - punct, math.floor((code.m - punct) / (f_start * h)))
     frames = _frame_count(total, per_frame)
+    # The frames share the key evenly, so each holds a little less than planned: re-aim the first
+    # attempt at f_start for the actual frame size (the last attempt then lands at or above f_end).
+    width = -(-total // frames)
+    punct = min(max(0, round(code.m - f_start * h * width)), int(code.puncture_order.size), size - width, code.m)
     step = -(-punct // (rounds - 1)) if rounds > 1 and punct else 0
     return ReconciliationPlan(family, rate, size, code_seed, total, frames, punct, step, rounds if step else 1)
 

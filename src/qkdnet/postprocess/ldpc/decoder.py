@@ -80,7 +80,7 @@ def _check_batch(m: int, n: int, syndromes: object, priors: object) -> tuple[Bit
 def _as_csr(matrix: object) -> sparse.csr_matrix:
     if not sparse.issparse(matrix) and not isinstance(matrix, np.ndarray):
         raise InvalidParameter("the parity-check matrix must be a scipy sparse matrix or a numpy array")
-    H = sparse.csr_matrix(matrix, dtype=np.uint8)
+    H = sparse.csr_matrix(matrix, dtype=np.uint8, copy=True)
     H.sum_duplicates()
     H.sort_indices()
     if H.nnz and (int(H.data.min()) < 1 or int(H.data.max()) > 1):

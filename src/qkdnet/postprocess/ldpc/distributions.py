@@ -70,8 +70,10 @@ def _apportion(total: int, weights: npt.NDArray[np.float64]) -> IntArray:
 class DegreeDistribution:
     """An LDPC ensemble (λ, ρ) from the edge perspective, with its nominal rate and where it comes from.
 
-    ``rate`` is the nominal rate the paper lists (a code of length n gets ``round(n·(1 − rate))``
-    checks); ``threshold`` is the paper's BP threshold (crossover probability of the BSC), if given.
+    ``rate`` is the nominal rate the paper lists; a code of length n gets ``round(n·(1 − R))``
+    checks with ``R`` the design rate of the coefficients as printed (which differs from the
+    nominal one in the third decimal), so that both λ and ρ are met. ``threshold`` is the paper's
+    BP threshold (crossover probability of the BSC), if given.
     """
 
     rate: float
@@ -106,9 +108,9 @@ class DegreeDistribution:
         return 1.0 - self.edges_per_variable / self.edges_per_check
 
     def check_count(self, n: int) -> int:
-        """Number of parity checks of a length-``n`` code of this ensemble: round(n·(1 − rate))."""
+        """Number of parity checks of a length-``n`` code of this ensemble: round(n·(1 − design rate))."""
         size = check_int(n, name="n", minimum=2)
-        return max(1, round(size * (1.0 - self.rate)))
+        return max(1, round(size * (1.0 - self.design_rate)))
 
     def variable_degrees(self, n: int) -> IntArray:
         """Degree of each of ``n`` variable nodes, non-decreasing (node fractions λ_i/i, apportioned)."""
