@@ -282,7 +282,7 @@ def _iterate(
                     words[frame, v] = 1 if post[v, w] < _F0 else 0
             else:
                 remaining += 1
-        if remaining == 0 or 2 * remaining <= width:
+        if remaining == 0 or 4 * remaining <= 3 * width:
             break
     return iteration, remaining
 

@@ -9,16 +9,18 @@ the rest); revealing punctured bits after a failed decoding (blind reconciliatio
 Martinez-Mateo, Elkouss & Martin, QIC 12, 791 (2012)) costs one bit each and lowers the rate.
 
 The plan puts the first attempt at efficiency ``f_start`` and the last one (every punctured bit
-revealed) at ``f_end``: with key bits per frame ``ℓ``, ``m − p = f_start·h(Q)·ℓ`` and
-``m = f_end·h(Q)·ℓ``. So ``ℓ = m/(f_end·h)``, ``p = (f_end − f_start)·h·ℓ`` and ``s = n − p − ℓ``;
-the mother code is the lowest-rate one of the ladder with ``s ≥ 0`` (most key bits per frame),
-and ``p`` is capped by the code's untainted-puncturing capacity. The key is then shared evenly
-among the frames and ``p`` re-aimed at ``f_start`` for the frame size actually used. When even the highest rate is
-too low (very small Q), that code is used unshortened, punctured towards ``f_start``.
+revealed) at ``f_end`` — raised where a short frame of a high-rate code needs more for a frame
+error rate of 10⁻² (the Gaussian observed-channel estimate of Martinez-Mateo et al. 2012, App. A).
+With ``ℓ`` key bits per frame, ``m − p = f_start·h(Q)·ℓ`` and ``m = f_end·h(Q)·ℓ``, so
+``ℓ = m/(f_end·h)``, ``p = (f_end − f_start)·h·ℓ`` and ``s = n − p − ℓ``. The mother code is the
+lowest-rate one of the ladder with ``s ≥ 0`` (most key bits per frame), and ``p`` is capped by the
+code's untainted-puncturing capacity. The key is then shared evenly among the frames and ``p``
+re-aimed at ``f_start`` for the frame size actually used. When even the highest rate is too low
+(very small Q), that code is used unshortened, punctured towards ``f_start``.
 
 >>> plan = plan_reconciliation(100_000, 0.03, n=10_000)
 >>> plan.rate, plan.frames, plan.frame_key_bits, plan.punctured, plan.shortened_min
-(0.8, 13, 7693, 481, 1826)
+(0.8, 13, 7693, 451, 1856)
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +36,7 @@ import numpy.typing as npt
 from qkdnet.errors import InvalidParameter
 from qkdnet.postprocess._bits import check_int
 from qkdnet.postprocess.ldpc.codes import FAMILIES, LdpcCode, ldpc_code
+from qkdnet.postprocess.ldpc.distributions import DegreeDistribution
 from qkdnet.units import binary_entropy
 
 IntArray = npt.NDArray[np.int64]
@@ -41,12 +45,14 @@ DEFAULT_FAMILY = "elkouss2009"
 """The ladder used unless told otherwise: Table I of Elkouss et al. 2009, rates 0.50–0.90."""
 DEFAULT_FRAME_BITS = 10_000
 """Code length n: efficiency grows with n, decoding time and PEG build time too."""
-DEFAULT_EFFICIENCY_START = 1.02
+DEFAULT_EFFICIENCY_START = 1.04
 """Efficiency of the first decoding attempt (optimistic: blind rounds catch the failures)."""
 DEFAULT_EFFICIENCY_END = 1.30
 """Efficiency once every punctured bit is revealed (the last attempt)."""
-DEFAULT_MAX_ROUNDS = 8
+DEFAULT_MAX_ROUNDS = 6
 """Decoding attempts at most: the first, then one per reveal."""
+TARGET_FER = 1e-2
+"""Frame error rate the last blind attempt is planned for (see :func:`_final_efficiency_needed`)."""
 MIN_QBER = 1e-3
 """Error rates below this are planned as if they were this (h(Q) → 0 would ask for an infinite rate)."""
 
@@ -87,6 +93,20 @@ class ReconciliationPlan:
         return ldpc_code(self.family, self.rate, self.n, seed=self.code_seed)
 
 
+def _final_efficiency_needed(dist: DegreeDistribution, q: float, n: int) -> float:
+    """Efficiency the last attempt needs for a frame error rate of about ``TARGET_FER`` on ``n`` bits.
+
+    Gaussian "observed channel" estimate of Martinez-Mateo, Elkouss & Martin (QIC 2012, Appendix A):
+    a frame fails when its observed error rate exceeds the code's threshold, and the observed rate
+    is ~N(Q, Q(1−Q)/n). The code itself sits at efficiency (1 − R)/h(threshold) at its threshold.
+    """
+    if dist.threshold is None:
+        return 1.0
+    z = NormalDist().inv_cdf(1.0 - TARGET_FER)
+    observed = min(q + z * math.sqrt(q * (1.0 - q) / n), 0.5)
+    return (1.0 - dist.design_rate) / binary_entropy(dist.threshold) * binary_entropy(observed) / binary_entropy(q)
+
+
 def _frame_count(key_bits: int, per_frame: int) -> int:
     return max(1, -(-key_bits // max(per_frame, 1)))
 
@@ -117,13 +137,15 @@ def plan_reconciliation(
     rounds = check_int(max_rounds, name="max_rounds", minimum=1)
     if family not in FAMILIES:
         raise InvalidParameter(f"unknown code family {family!r}; known: {sorted(FAMILIES)}")
-    h = binary_entropy(max(q, MIN_QBER))
+    q = max(q, MIN_QBER)
+    h = binary_entropy(q)
     rates = sorted(FAMILIES[family])
     chosen: tuple[float, int, int] | None = None  # (rate, key bits per frame, punctured)
     for rate in rates:
         m = FAMILIES[family][rate].check_count(size)
-        per_frame = math.floor(m / (f_end * h))
-        punct = math.ceil((f_end - f_start) * h * per_frame)
+        last = max(f_end, _final_efficiency_needed(FAMILIES[family][rate], q, size))
+        per_frame = math.floor(m / (last * h))
+        punct = math.ceil((last - f_start) * h * per_frame)
         if per_frame >= 1 and per_frame + punct <= size and punct <= m:
             chosen = (rate, per_frame, punct)
             break
@@ -204,6 +226,7 @@ __all__ = [
     "DEFAULT_FRAME_BITS",
     "DEFAULT_MAX_ROUNDS",
     "MIN_QBER",
+    "TARGET_FER",
     "FrameLayout",
     "ReconciliationPlan",
     "frame_layout",

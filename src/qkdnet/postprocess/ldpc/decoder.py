@@ -38,9 +38,9 @@ from qkdnet.postprocess._bits import Bits, check_int
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
-DEFAULT_MAX_ITERATIONS = 60
+DEFAULT_MAX_ITERATIONS = 50
 """Iterations before a decoder gives up on a frame (a failed frame then costs a blind round)."""
-DEFAULT_PATIENCE = 10
+DEFAULT_PATIENCE = 6
 """The layered decoder gives up once the count of unmet checks has not dropped for this many iterations."""
 BATCH_FRAMES = 32
 """Frames the layered decoder runs in lock-step (SIMD lanes; beyond 32 the gain is small)."""

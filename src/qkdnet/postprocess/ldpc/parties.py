@@ -283,6 +283,16 @@ class LdpcBob:
         return self._plan
 
     @property
+    def undecoded_frames(self) -> int:
+        """Frames still undecoded: after a failure, how many frames made it fail (else 0)."""
+        return int(self._pending.size) if self._state != "done" else 0
+
+    @property
+    def charged_bits(self) -> int:
+        """Leakage charged so far (also after a failure, when :attr:`result` raises)."""
+        return self._charged
+
+    @property
     def result(self) -> LdpcResult:
         """The corrected key and costs; raises ReconciliationFailed if Bob gave up."""
         if self._state == "failed":
