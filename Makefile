@@ -31,6 +31,7 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/reconciliation_ldpc.py
 	$(BIN)/python benchmarks/reference_sequence.py
 
 # SeQUeNCe's BB84 beside qkdnet, in a throwaway venv outside the repo (never in qkdnet's dependencies).

@@ -34,8 +34,10 @@ def test_plan_puts_first_and_last_attempt_at_the_requested_efficiencies(q: float
     needed = (code.m / 10_000) / _h(dist.threshold) * _h(observed) / _h(q)
     assert first == pytest.approx(1.05, abs=1 / (k * _h(q)))
     assert max(1.25, needed) - 0.01 <= last <= max(1.25, needed) * 1.05
-    # the reveal steps cover the punctured bits within the allowed rounds
-    assert plan.reveal_step * (plan.max_rounds - 1) >= plan.punctured
+    # the reveal schedule starts at nothing, grows, and ends with every punctured bit revealed
+    schedule = [plan.revealed_before(a) for a in range(1, plan.max_rounds + 1)]
+    assert schedule[0] == 0 and schedule[-1] == plan.punctured
+    assert all(b > a for a, b in zip(schedule, schedule[1:], strict=False))
 
 
 def test_lowest_rate_code_that_fits_is_chosen() -> None:
@@ -56,7 +58,9 @@ def test_tiny_qber_uses_the_highest_rate_unshortened() -> None:
 
 def test_single_round_when_blind_rounds_are_not_wanted() -> None:
     plan = plan_reconciliation(50_000, 0.05, n=10_000, max_rounds=1)
-    assert plan.max_rounds == 1 and plan.reveal_step == 0
+    assert plan.max_rounds == 1 and plan.revealed_before(1) == 0
+    with pytest.raises(InvalidParameter):
+        plan.revealed_before(2)
 
 
 def test_layout_is_a_partition_and_public() -> None:

@@ -49,7 +49,7 @@ DEFAULT_EFFICIENCY_START = 1.04
 """Efficiency of the first decoding attempt (optimistic: blind rounds catch the failures)."""
 DEFAULT_EFFICIENCY_END = 1.30
 """Efficiency once every punctured bit is revealed (the last attempt)."""
-DEFAULT_MAX_ROUNDS = 6
+DEFAULT_MAX_ROUNDS = 8
 """Decoding attempts at most: the first, then one per reveal."""
 TARGET_FER = 1e-2
 """Frame error rate the last blind attempt is planned for (see :func:`_final_efficiency_needed`)."""
@@ -74,8 +74,20 @@ class ReconciliationPlan:
     key_bits: int
     frames: int
     punctured: int
-    reveal_step: int
     max_rounds: int
+
+    def revealed_before(self, attempt: int) -> int:
+        """Punctured bits of a frame revealed before decoding attempt ``attempt`` (1, 2, …, max_rounds).
+
+        The schedule is quadratic, ``p·((attempt − 1)/(max_rounds − 1))²``: small steps first, where
+        decoding starts to succeed, larger ones towards the last attempt with every bit revealed.
+        """
+        k = check_int(attempt, name="attempt", minimum=1)
+        if k > self.max_rounds:
+            raise InvalidParameter(f"attempt {k} is beyond the {self.max_rounds} planned")
+        if self.max_rounds == 1:
+            return 0
+        return round(self.punctured * ((k - 1) / (self.max_rounds - 1)) ** 2)
 
     @property
     def frame_key_bits(self) -> int:
@@ -164,8 +176,7 @@ def plan_reconciliation(
     # attempt at f_start for the actual frame size (the last attempt then lands at or above f_end).
     width = -(-total // frames)
     punct = min(max(0, round(code.m - f_start * h * width)), int(code.puncture_order.size), size - width, code.m)
-    step = -(-punct // (rounds - 1)) if rounds > 1 and punct else 0
-    return ReconciliationPlan(family, rate, size, code_seed, total, frames, punct, step, rounds if step else 1)
+    return ReconciliationPlan(family, rate, size, code_seed, total, frames, punct, rounds if punct else 1)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -96,7 +96,6 @@ def _plan_from(message: LdpcStart) -> ReconciliationPlan:
         key_bits=message.key_bits,
         frames=message.frames,
         punctured=message.punctured,
-        reveal_step=0,
         max_rounds=1,
     )
     frame_layout(plan)  # validates the plan against the code
@@ -374,7 +373,9 @@ class LdpcBob:
         if not failed:
             self._state = "done"
             return [LdpcFeedback(self._round, self._pending, 0, self._disclosed)]
-        self._asked = min(self._plan.reveal_step, self._plan.punctured - self._revealed)
+        if self._round < self._plan.max_rounds:
+            self._asked = max(1, self._plan.revealed_before(self._round + 1) - self._revealed)
+            self._asked = min(self._asked, self._plan.punctured - self._revealed)
         if self._round >= self._plan.max_rounds or self._asked == 0:
             self._state = "failed"
             self._failure = f"{len(failed)} of {self._plan.frames} LDPC frames undecoded after {self._round} rounds"
