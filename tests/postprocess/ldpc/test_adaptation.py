@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from statistics import NormalDist
 
@@ -37,7 +38,7 @@ def test_plan_puts_first_and_last_attempt_at_the_requested_efficiencies(q: float
     # the reveal schedule starts at nothing, grows, and ends with every punctured bit revealed
     schedule = [plan.revealed_before(a) for a in range(1, plan.max_rounds + 1)]
     assert schedule[0] == 0 and schedule[-1] == plan.punctured
-    assert all(b > a for a, b in zip(schedule, schedule[1:], strict=False))
+    assert all(b > a for a, b in itertools.pairwise(schedule))
 
 
 def test_lowest_rate_code_that_fits_is_chosen() -> None:
