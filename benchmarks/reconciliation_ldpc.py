@@ -14,7 +14,16 @@ with the Elkouss et al. 2009 ladder, planned from the exact QBER). Reported:
   (single thread; codes are built and kernels compiled before timing).
 
 Targets (issue 5): f ≤ 1.10 at FER ≤ 10⁻² for QBER 1–8 %; ≥ 5 Mbit/s per core.
-`--quick` runs a small smoke version (used by a test). The default run takes a few minutes.
+`--quick` runs a small smoke version (used by a test). The default run takes about ten minutes on
+the shared 2-core machine (most of it decoding the 10⁵-bit frames and building their codes).
+
+Where the gap is (measured 2026-11, load ≈ 3.5 on 2 cores): f ≈ 1.11–1.12 at 10⁵ bits and
+1.12–1.18 at 10⁴ bits for QBER 2–10 %, 1.25–1.27 at 1 % (the Table I rate-0.9 code sits at
+f = 1.15 even at its asymptotic threshold, and short frames add their finite-length gap; FER
+7 % at 10⁴ bits there). Throughput 0.1–1 Mbit/s: frame-parallel BP costs ≈ 1.3 ns per edge,
+frame and iteration (≈ 75 µs per iteration of a 10⁴-bit frame), blind rounds restart each
+decoding from scratch, and a round's slowest frames run with few SIMD lanes. Closing it needs
+warm-started re-decoding across blind rounds, 8-bit fixed-point messages, or a GPU/FPGA decoder.
 """
 
 from __future__ import annotations
