@@ -27,6 +27,10 @@ def dispatch(args: argparse.Namespace) -> int:
         from qkdnet.cli.link import run_link, run_presets
 
         return run_presets(args) if args.command == "presets" else run_link(args)
+    if args.command == "simulate":
+        from qkdnet.cli.simulate import run_simulate
+
+        return run_simulate(args)
     return run_protocol_command(args)
 
 

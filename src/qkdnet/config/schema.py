@@ -112,6 +112,10 @@ class PolicySpec(_Spec):
     purification_rounds: Annotated[StrictInt, Field(ge=0)] = 0
     purification_scheme: PurificationSchemeName = "dejmps"
     routing_metric: RoutingMetric = "length"
+    swap_efficiency: Probability = 1.0
+    """Probability that a repeater's Bell measurement succeeds (a failure loses both pairs)."""
+    swap_fidelity: Probability = 1.0
+    """Probability that the Bell measurement reports the right outcome (each wrong one: (1 − f)/3)."""
 
 
 class SkippedRequest(_Spec):

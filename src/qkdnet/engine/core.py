@@ -195,11 +195,22 @@ class Environment:
         if until.env is not self:
             raise SimulationError("run(until=...) got an event of another environment")
         queue = self._queue
-        while until.callbacks is not None:
-            if not queue:
-                state = "was never triggered" if until._value is PENDING else "is stuck"
-                raise SimulationError(f"the run ran out of events at t = {self._now} ps, but {until!r} {state}")
-            self.step()
+        n = 0
+        try:
+            while until.callbacks is not None:
+                if not queue:
+                    state = "was never triggered" if until._value is PENDING else "is stuck"
+                    raise SimulationError(f"the run ran out of events at t = {self._now} ps, but {until!r} {state}")
+                self._now, _, _, event = heappop(queue)
+                n += 1
+                callbacks = event.callbacks
+                event.callbacks = None
+                for callback in callbacks:  # type: ignore[union-attr]
+                    callback(event)
+                if not event._ok and not event._defused:
+                    self._raise_failure(event)
+        finally:
+            self.processed_events += n
         if not until._ok:
             self._raise_failure(until)
         return until._value

@@ -26,6 +26,7 @@ renewal process, drawn and delivered in blocks (:meth:`Session.start_bulk`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,6 +35,7 @@ from qkdnet.engine import Environment, Event
 from qkdnet.network import _pauli
 from qkdnet.network._draws import HeraldDraws
 from qkdnet.network._pauli import Lam
+from qkdnet.network._sampling import HeraldClass
 from qkdnet.network.requests import Policies, Request
 from qkdnet.network.topology import NetworkLink, NetworkNode
 from qkdnet.quantum import BellDiagonal, purify
@@ -68,6 +70,56 @@ class Segment:
         self.rounds = 0
 
 
+@dataclass(frozen=True, slots=True)
+class LinkModel:
+    """What the protocol needs of a link, computed once per run: timing, herald classes as λ's, fiber delay."""
+
+    name: str
+    period_ps: int
+    ready_ps: int
+    wait_a_ps: int
+    wait_b_ps: int
+    classes: list[HeraldClass]
+    class_lams: list[Lam]
+    delay_ps: int
+
+    @classmethod
+    def of(cls, link: NetworkLink) -> LinkModel:
+        timing = link.physics._timing()
+        classes = link.physics._classes()
+        return cls(
+            name=link.name,
+            period_ps=timing.period_ps,
+            ready_ps=timing.ready_ps,
+            wait_a_ps=timing.wait_a_ps,
+            wait_b_ps=timing.wait_b_ps,
+            classes=classes,
+            class_lams=[_pauli.lam_of_weights(c.weights.tolist()) for c in classes],
+            delay_ps=link.physics.fiber.delay_ps,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NodeModel:
+    """What the protocol needs of a node: its memory as a fast function, readout and Bell-measurement λ's."""
+
+    memory: MemoryFn
+    readout: Lam
+    bsm: Lam
+    swap_efficiency: float
+
+    @classmethod
+    def of(cls, node: NetworkNode) -> NodeModel:
+        memory = node.hardware.memory
+        ro = memory.readout_lambdas
+        return cls(
+            memory=memory.lambdas_function(),
+            readout=(float(ro[0]), float(ro[1]), float(ro[2])),
+            bsm=_pauli.bell_measurement_lam(node.swap_fidelity),
+            swap_efficiency=node.swap_efficiency,
+        )
+
+
 class Session:
     """The protocol of one request on one route (see the module docstring)."""
 
@@ -76,8 +128,8 @@ class Session:
         env: Environment,
         request: Request,
         route: tuple[str, ...],
-        nodes: list[NetworkNode],
-        links: list[tuple[NetworkLink, bool]],
+        nodes: list[NodeModel],
+        links: list[tuple[LinkModel, bool]],
         policies: Policies,
         rng: np.random.Generator,
         outcome: RequestOutcome,
@@ -100,35 +152,24 @@ class Session:
         self.target_pairs = request.pairs
         self.target_key_bits = request.key_bits
 
-        self.period: list[int] = []
-        self.ready: list[int] = []
-        self.wait_left: list[int] = []
-        self.wait_right: list[int] = []
-        self.class_lams: list[list[Lam]] = []
-        self.draws: list[HeraldDraws] = []
-        delays: list[int] = []
-        for link, forward in links:
-            timing = link.physics._timing()
-            classes = link.physics._classes()
-            self.period.append(timing.period_ps)
-            self.ready.append(timing.ready_ps)
-            wa, wb = (timing.wait_a_ps, timing.wait_b_ps) if forward else (timing.wait_b_ps, timing.wait_a_ps)
-            self.wait_left.append(wa)
-            self.wait_right.append(wb)
-            self.class_lams.append([_pauli.lam_of_weights(c.weights.tolist()) for c in classes])
-            self.draws.append(HeraldDraws(classes, timing.period_ps, rng))
-            delays.append(link.physics.fiber.delay_ps)
+        self.period = [m.period_ps for m, _ in links]
+        self.ready = [m.ready_ps for m, _ in links]
+        self.wait_left = [m.wait_a_ps if forward else m.wait_b_ps for m, forward in links]
+        self.wait_right = [m.wait_b_ps if forward else m.wait_a_ps for m, forward in links]
+        self.class_lams = [m.class_lams for m, _ in links]
+        self.draws = [HeraldDraws(m.classes, m.period_ps, rng) for m, _ in links]
         # Fiber delay from each position to the farther end: when its swap outcome is known at both ends.
-        before = [0, *np.cumsum(delays).tolist()]
+        before = [0]
+        for m, _ in links:
+            before.append(before[-1] + m.delay_ps)
         total = before[-1]
-        self.path_delay_ps = int(total)
-        self.corr_delay = [int(max(before[k], total - before[k])) for k in range(L + 1)]
-        self.memory: list[MemoryFn] = [n.hardware.memory.lambdas_function() for n in nodes]
-        self.bsm: list[Lam] = [_pauli.bell_measurement_lam(n.swap_fidelity) for n in nodes]
+        self.path_delay_ps = total
+        self.corr_delay = [max(b, total - b) for b in before]
+        self.memory = [n.memory for n in nodes]
+        self.bsm = [n.bsm for n in nodes]
         self.swap_efficiency = [n.swap_efficiency for n in nodes]
-        ro0 = nodes[0].hardware.memory.readout_lambdas
-        roL = nodes[-1].hardware.memory.readout_lambdas
-        self.readout: Lam = (float(ro0[0] * roL[0]), float(ro0[1] * roL[1]), float(ro0[2] * roL[2]))
+        ro0, roL = nodes[0].readout, nodes[-1].readout
+        self.readout: Lam = (ro0[0] * roL[0], ro0[1] * roL[1], ro0[2] * roL[2])
 
         self.attempting = [False] * L
         self.dead = [d.success_probability == 0.0 for d in self.draws]

@@ -39,9 +39,9 @@ from numpy.typing import NDArray
 from qkdnet.engine import Environment, Event
 from qkdnet.errors import InvalidParameter, RouteError
 from qkdnet.network import _pauli
-from qkdnet.network._session import Session
+from qkdnet.network._session import LinkModel, NodeModel, Session
 from qkdnet.network.requests import Policies, Request
-from qkdnet.network.topology import Network
+from qkdnet.network.topology import Network, NetworkLink
 from qkdnet.quantum import BellDiagonal
 from qkdnet.rng import SeedTree
 from qkdnet.units import PS_PER_S
@@ -240,7 +240,10 @@ class _Run:
         self.ledgers = {link.name: LinkLedger(link.name) for link in network.links}
         self.blocked: dict[str, deque[tuple[Session, dict[str, int]]]] = {}
         self.outcomes: list[RequestOutcome] = []
+        self.link_models: dict[str, LinkModel] = {}
+        self.node_models: dict[str, NodeModel] = {}
         self.finished = 0
+        self.all_done = self.env.event()
         self.requests = list(requests)
         deadlines = [r.deadline_s for r in self.requests if r.deadline_s is not None]
         horizon_s = policies.horizon_s or max(deadlines, default=DEFAULT_HORIZON_S)
@@ -282,11 +285,23 @@ class _Run:
                 outcome.reason = f"node {name!r} has {have} memories; as {role} of this route{why} it needs {n}"
                 return None
         outcome.memory_slots = sum(need.values())
-        nodes = [self.network.nodes[n] for n in route]
-        links = self.network.path_links(route)
-        ledgers = [self.ledgers[link.name] for link, _ in links]
+        nodes = [self.node_model(n) for n in route]
+        links = [(self.link_model(link), forward) for link, forward in self.network.path_links(route)]
+        ledgers = [self.ledgers[model.name] for model, _ in links]
         rng = self.tree.generator("request", str(index))
         return Session(self.env, request, route, nodes, links, self.policies, rng, outcome, ledgers, self.on_finish)
+
+    def link_model(self, link: NetworkLink) -> LinkModel:
+        model = self.link_models.get(link.name)
+        if model is None:
+            model = self.link_models[link.name] = LinkModel.of(link)
+        return model
+
+    def node_model(self, name: str) -> NodeModel:
+        model = self.node_models.get(name)
+        if model is None:
+            model = self.node_models[name] = NodeModel.of(self.network.nodes[name])
+        return model
 
     # ---- memory ----------------------------------------------------------------------------------------
     def blocking_node(self, need: dict[str, int]) -> str | None:
@@ -330,10 +345,15 @@ class _Run:
             outcome.status = "completed"
         else:
             outcome.status = "deadline" if session.request.deadline_s is not None else "unfinished"
+        self.count_finished()
+        self.release(session)
+
+    def count_finished(self) -> None:
         self.finished += 1
         if self.progress is not None:
             self.progress(self.finished, len(self.requests))
-        self.release(session)
+        if self.finished == len(self.requests):
+            self.all_done.succeed()
 
     def expire(self, event: Event) -> None:
         session: Session = event.value
@@ -344,9 +364,7 @@ class _Run:
             outcome.status = "deadline" if session.request.deadline_s is not None else "unfinished"
             outcome.reason = "never admitted: the memories on its route stayed busy"
             outcome.finished_ps = self.env.now
-            self.finished += 1
-            if self.progress is not None:
-                self.progress(self.finished, len(self.requests))
+            self.count_finished()
 
     def run(self) -> NetworkRun:
         sessions: list[tuple[Session, dict[str, int]]] = []
@@ -363,7 +381,8 @@ class _Run:
             self.env.call_at(session.outcome.stop_ps, self.expire, session)
         for session, need in sessions:
             self.try_admit(session, need)
-        self.env.run()
+        if sessions:
+            self.env.run(until=self.all_done)
         return NetworkRun(
             outcomes=self.outcomes,
             ledgers=self.ledgers,
