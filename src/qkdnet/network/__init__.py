@@ -17,6 +17,7 @@ route, hop by hop or by teleportation.
 from qkdnet.network._sampling import HeraldedPairs
 from qkdnet.network.base import HeraldedLink, Link
 from qkdnet.network.headline import MODELED_QUANTITIES, model_headline
+from qkdnet.network.ideal import IdealLink
 from qkdnet.network.link import StateTransferLink, TwoNodeLink, link_from_preset
 from qkdnet.network.requests import Policies, Request
 from qkdnet.network.schemes import SingleClickLink, TwoPhotonLink, link_for_preset
@@ -30,6 +31,7 @@ from qkdnet.network.simulation import (
 )
 from qkdnet.network.sources import WernerBlock, WernerSource
 from qkdnet.network.topology import ROUTING_METRICS, Network, NetworkLink, NetworkNode, RoutingMetric
+from qkdnet.network.transfer import TransferResult, store_and_forward, teleport
 
 __all__ = [
     "MODELED_QUANTITIES",
@@ -37,6 +39,7 @@ __all__ = [
     "DeliveredPairs",
     "HeraldedLink",
     "HeraldedPairs",
+    "IdealLink",
     "Link",
     "LinkLedger",
     "Network",
@@ -49,6 +52,7 @@ __all__ = [
     "RoutingMetric",
     "SingleClickLink",
     "StateTransferLink",
+    "TransferResult",
     "TwoNodeLink",
     "TwoPhotonLink",
     "WernerBlock",
@@ -58,4 +62,6 @@ __all__ = [
     "link_from_preset",
     "model_headline",
     "simulate",
+    "store_and_forward",
+    "teleport",
 ]
