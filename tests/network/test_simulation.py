@@ -248,3 +248,23 @@ def test_bad_inputs_raise_clear_errors() -> None:
         Policies(cutoff_s=-1.0)
     with pytest.raises(InvalidParameter, match="routing metric"):
         _diamond(True).route("a", "d", metric="fastest")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("n_nodes", [2, 4])
+def test_shortcuts_match_the_event_by_event_protocol(n_nodes: int) -> None:
+    # Single links (drawn in bulk) and chains without cutoffs (one event per delivery) against the
+    # reference path with one event per herald: same delivery-time and fidelity statistics.
+    node = AtomCavityNode("m", photon_generation_efficiency=1.0, atom_photon_fidelity=1.0, t2_s=5e-4)
+    link = ideal(p=0.05, v=0.97, length_km=2.0, rate_hz=1e5)
+    net = chain([link] * (n_nodes - 1), hardware=node)
+    request = [Request(("n0", f"n{n_nodes - 1}"), pairs=8000)]
+    fast = simulate(net, request, seed=21).outcomes[0]
+    slow = simulate(net, request, seed=22, event_by_event=True).outcomes[0]
+    for a, b in (
+        (np.diff(fast.delivery_times_ps), np.diff(slow.delivery_times_ps)),
+        (fast.fidelities, slow.fidelities),
+    ):
+        se = math.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
+        assert abs(a.mean() - b.mean()) < 5 * se
+        assert abs(a.std() - b.std()) <= 0.05 * b.std() + 1e-12
+    assert abs(fast.link_heralds - slow.link_heralds) < 5 * math.sqrt(slow.link_heralds)

@@ -172,6 +172,10 @@ class Session:
         self.readout: Lam = (ro0[0] * roL[0], ro0[1] * roL[1], ro0[2] * roL[2])
 
         self.attempting = [False] * L
+        #: No cutoff, certain swaps, no purification: nothing happens between deliveries that the
+        #: max-plus recursion of :meth:`start_rounds` does not know in advance.
+        self.recursive = self.cutoff_ps is None and self.rounds == 0 and all(e == 1.0 for e in self.swap_efficiency)
+        self.force_events = False
         self.dead = [d.success_probability == 0.0 for d in self.draws]
         self.since = [0] * L
         self.last_attempt = [-(10**18)] * L
@@ -193,8 +197,11 @@ class Session:
         """Admitted now: every link of the route starts attempting."""
         self.active = True
         self.outcome.admitted_ps = self.env.now
-        if self.L == 1 and self.rounds == 0:
+        if self.L == 1 and self.rounds == 0 and not self.force_events:
             self.start_bulk()
+            return
+        if self.recursive and not self.force_events:
+            self.start_rounds()
             return
         for k in range(self.L):
             self._restart(k)
@@ -515,6 +522,88 @@ class Session:
 
     def _bulk_done(self, event: Event) -> None:
         self.stop("completed")
+
+    # ---- a chain without cutoffs, round by round ---------------------------------------------------------
+    def start_rounds(self) -> None:
+        """Swap-asap without cutoffs or failures, one engine event per delivered pair.
+
+        Between two deliveries nothing can happen that is not fixed by the draws: link k restarts when both
+        its memories are free, r_k = max(s_k, s_{k+1}) (s: the previous round's swap times, the delivery
+        time D at the ends), heralds at h_k, repeater k swaps at s_k = max(h_{k−1}, h_k) and the pair is
+        delivered at D = max_k(s_k + its corrections' delay). This is exactly what the event-by-event
+        protocol does for such a route (the tests hold the two together); each delivery event computes
+        the next round.
+        """
+        now = self.env.now
+        self.free_at = [now] * (self.L + 1)
+        self._round(now)
+
+    def _round(self, now: int) -> None:
+        L = self.L
+        free = self.free_at
+        period, ready, last = self.period, self.ready, self.last_attempt
+        wl, wr, draws, class_lams, ledgers = self.wait_left, self.wait_right, self.draws, self.class_lams, self.ledgers
+        stop_ps = self.outcome.stop_ps
+        h = [0] * L
+        x = y = z = 1.0
+        for k in range(L):
+            restart = free[k] if free[k] > free[k + 1] else free[k + 1]
+            extra, kind = draws[k].next()
+            first = last[k] + period[k]
+            t0 = (restart if restart > first else first) + extra
+            last[k] = t0
+            hk = h[k] = t0 + ready[k]
+            ledgers[k].herald(restart, hk if hk < stop_ps else stop_ps)
+            lam = class_lams[k][kind]
+            x *= lam[0]
+            y *= lam[1]
+            z *= lam[2]
+        memory, bsm, corr_delay = self.memory, self.bsm, self.corr_delay
+        deliver = h[0]
+        storage = 0
+        for k in range(1, L):
+            hl, hr = h[k - 1], h[k]
+            swap = hl if hl > hr else hr
+            free[k] = swap
+            held_left = swap - hl + wr[k - 1]
+            held_right = swap - hr + wl[k]
+            storage += held_left + held_right
+            ma = memory[k](held_left * 1e-12)
+            mb = memory[k](held_right * 1e-12)
+            lm = bsm[k]
+            x *= ma[0] * mb[0] * lm[0]
+            y *= ma[1] * mb[1] * lm[1]
+            z *= ma[2] * mb[2] * lm[2]
+            known = swap + corr_delay[k]
+            if known > deliver:
+                deliver = known
+        free[0] = free[L] = deliver
+        held_left = deliver - h[0] + wl[0]
+        held_right = deliver - h[L - 1] + wr[L - 1]
+        self.outcome.storage_ps += storage + held_left + held_right
+        self.outcome.link_heralds += L
+        m0 = memory[0](held_left * 1e-12)
+        mL = memory[L](held_right * 1e-12)
+        ro = self.readout
+        lam = (x * m0[0] * mL[0] * ro[0], y * m0[1] * mL[1] * ro[1], z * m0[2] * mL[2] * ro[2])
+        self.env.call_at(deliver, self._round_delivered, lam)
+
+    def _round_delivered(self, event: Event) -> None:
+        if not self.active:
+            return
+        lam: Lam = event.value
+        out = self.outcome
+        if _pauli.fidelity(lam) < self.min_fidelity:
+            out.discarded_fidelity += 1
+        else:
+            out.delivery_ps.append(self.env.now)
+            out.lams.append(lam)
+            self.sum_qz += (1.0 - lam[2]) / 2.0
+            self.sum_qx += (1.0 - lam[0]) / 2.0
+            if self._done(len(out.delivery_ps)):
+                self.stop("completed")
+                return
+        self._round(self.env.now)
 
 
 def key_bits_estimate(n: int, q_z: float, q_x: float) -> float:
