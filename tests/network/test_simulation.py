@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from qkdnet.errors import InvalidParameter
+from qkdnet.errors import InvalidParameter, RouteError
 from qkdnet.hardware import AtomCavityNode, Fiber
 from qkdnet.network import (
     IdealLink,
@@ -268,3 +268,12 @@ def test_shortcuts_match_the_event_by_event_protocol(n_nodes: int) -> None:
         assert abs(a.mean() - b.mean()) < 5 * se
         assert abs(a.std() - b.std()) <= 0.05 * b.std() + 1e-12
     assert abs(fast.link_heralds - slow.link_heralds) < 5 * math.sqrt(slow.link_heralds)
+
+
+def test_a_forced_route_over_a_dead_link_waits_for_its_deadline() -> None:
+    net = chain([ideal(), ideal(p=0.0)])
+    assert net.graph.edges["n1", "n2"]["length"] == math.inf  # never routed over by choice
+    out = simulate(net, [Request(("n0", "n2"), pairs=1, route=("n0", "n1", "n2"), deadline_s=1e-3)], seed=30)
+    assert out.outcomes[0].status == "deadline" and out.outcomes[0].delivered == 0
+    with pytest.raises(RouteError, match="no chain of working links"):
+        net.route("n0", "n2")

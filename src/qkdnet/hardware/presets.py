@@ -99,7 +99,7 @@ def numbers_of(component: object, prefix: str) -> dict[str, float]:
 class Preset:
     """A published link: two nodes, the fiber between them, detectors, and how they make pairs (``scheme``).
 
-    ``detector`` is the herald detector at the receiver (emit/absorb, state transfer) or the type of the
+    ``detector`` is the herald detector at the receiver (emission-absorption, state-transfer) or the type of the
     four detectors of the middle station (two-photon, single-click). ``converter`` converts both photons'
     frequency before their fibers; ``station_position`` is the fraction of the fiber on the emitter's side.
     """

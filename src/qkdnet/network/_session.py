@@ -18,9 +18,12 @@ Positions 0..L along the route; link k joins positions k and k + 1 and fills one
   fresh ones (BBPSSW or DEJMPS): success with the map's probability, known after the parity bits cross the
   route (one fiber delay, both ends sending at once); a failure loses the kept pair.
 
-States are λ triples (:mod:`qkdnet.network._pauli`), so a swap is three multiplications. A single-link
-route without purification needs no events at all between admission and completion: its heralds are a
-renewal process, drawn and delivered in blocks (:meth:`Session.start_bulk`).
+States are λ triples (:mod:`qkdnet.network._pauli`), so a swap is three multiplications. Two shortcuts
+compute exactly this protocol with fewer events (``force_events`` turns them off; the tests compare them
+with the event-by-event path): a single-link route without purification is a renewal process, drawn and
+delivered in blocks with one event at completion (:meth:`Session.start_bulk`); a route without cutoffs,
+swap failures or purification follows the swap-asap max-plus recursion, one event per delivered pair
+(:meth:`Session.start_rounds`).
 """
 
 from __future__ import annotations
@@ -174,9 +177,14 @@ class Session:
         self.attempting = [False] * L
         #: No cutoff, certain swaps, no purification: nothing happens between deliveries that the
         #: max-plus recursion of :meth:`start_rounds` does not know in advance.
-        self.recursive = self.cutoff_ps is None and self.rounds == 0 and all(e == 1.0 for e in self.swap_efficiency)
-        self.force_events = False
         self.dead = [d.success_probability == 0.0 for d in self.draws]
+        self.recursive = (
+            self.cutoff_ps is None
+            and self.rounds == 0
+            and all(e == 1.0 for e in self.swap_efficiency)
+            and not any(self.dead)
+        )
+        self.force_events = False
         self.since = [0] * L
         self.last_attempt = [-(10**18)] * L
         self.seg_right: list[Segment | None] = [None] * (L + 1)
