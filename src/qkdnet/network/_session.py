@@ -523,8 +523,8 @@ class Session:
             out.discarded_cutoff += bad
         else:
             out.discarded_fidelity += bad
-        out.delivery_ps.extend(times.tolist())
-        out.lams.extend(map(tuple, lams.tolist()))
+        if len(times):
+            out.chunks.append((times, lams))
         self.sum_qz += float(np.sum((1.0 - lams[:, 2]) / 2.0))
         self.sum_qx += float(np.sum((1.0 - lams[:, 0]) / 2.0))
 

@@ -115,23 +115,28 @@ class RequestOutcome:
     storage_ps: int = 0
     """Qubit-picoseconds spent in memories by every qubit this request stored."""
     delivery_ps: list[int] = field(default_factory=list)
+    """Delivery times appended one by one (event-driven routes); see :attr:`delivery_times_ps` for all."""
     lams: list[tuple[float, float, float]] = field(default_factory=list)
+    """Pauli-transfer factors of the pairs in :attr:`delivery_ps`."""
+    chunks: list[tuple[NDArray[np.int64], NDArray[np.float64]]] = field(default_factory=list)
+    """Deliveries recorded as arrays (times, λ's) by routes drawn in bulk, before those in the lists."""
 
     @property
     def delivered(self) -> int:
         """Pairs delivered that met the fidelity target."""
-        return len(self.delivery_ps)
+        return len(self.delivery_ps) + sum(len(t) for t, _ in self.chunks)
 
     @property
     def delivery_times_ps(self) -> NDArray[np.int64]:
         """When each pair was delivered (both ends hold it, corrected), from the start of the run."""
-        return np.asarray(self.delivery_ps, dtype=np.int64)
+        parts = [t for t, _ in self.chunks] + [np.asarray(self.delivery_ps, dtype=np.int64)]
+        return np.concatenate(parts)
 
     @property
     def states(self) -> BellDiagonal:
         """The delivered pairs' Bell-diagonal states as read out by the end nodes, (N, 4)."""
-        lams = np.asarray(self.lams, dtype=np.float64).reshape(-1, 3)
-        return BellDiagonal._unchecked(_pauli.weights_array(lams))
+        parts = [lam for _, lam in self.chunks] + [np.asarray(self.lams, dtype=np.float64).reshape(-1, 3)]
+        return BellDiagonal._unchecked(_pauli.weights_array(np.concatenate(parts)))
 
     @property
     def fidelities(self) -> NDArray[np.float64]:
