@@ -1,15 +1,14 @@
-"""The simulator's parts: λ arithmetic against the Bell-diagonal maps, memory fast paths, draws, ledgers, keys."""
+"""The simulator's parts: λ arithmetic against the Bell-diagonal maps, herald draws, ledgers, key targets."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from qkdnet.engine import Environment
-from qkdnet.hardware import AtomCavityNode, DynamicalDecoupling, Fiber, QuantumMemory
+from qkdnet.hardware import AtomCavityNode, Fiber
 from qkdnet.network import IdealLink, LinkLedger, Network, Request, _pauli, simulate
 from qkdnet.network._draws import HeraldDraws
 from qkdnet.network._sampling import HeraldClass
@@ -41,23 +40,6 @@ def test_bell_measurement_lambda_matches_swap(a: list[float], f: float) -> None:
     np.testing.assert_allclose(_pauli.weights_of_lam(lam), oracle, atol=1e-12)
 
 
-MEMORIES = [
-    QuantumMemory(),
-    QuantumMemory(t2_s=1e-3),
-    QuantumMemory(t2_s=1e-3, decay="gaussian"),
-    QuantumMemory(t2_s=1e-3, t1_s=4e-3),
-    QuantumMemory(t2_s=1e-4, dynamical_decoupling=DynamicalDecoupling(5e-3, 1.5, 1e-4, 0.01)),
-]
-
-
-@settings(max_examples=50)
-@given(st.sampled_from(MEMORIES), st.floats(0.0, 1e-2))
-def test_scalar_memory_paths_match_the_array_model(memory: QuantumMemory, wait_s: float) -> None:
-    expected = memory.lambdas(wait_s)
-    np.testing.assert_allclose(memory.lambdas_at(wait_s), expected, rtol=1e-12, atol=1e-300)
-    np.testing.assert_allclose(memory.lambdas_function()(wait_s), expected, rtol=1e-12, atol=1e-300)
-
-
 def test_herald_draws_are_geometric_with_their_classes() -> None:
     classes = [HeraldClass(0.03, np.array([1.0, 0, 0, 0]), True), HeraldClass(0.01, np.full(4, 0.25), False)]
     draws = HeraldDraws(classes, period_ps=7, rng=np.random.default_rng(1))
@@ -80,15 +62,6 @@ def test_link_ledger_busy_time_is_the_union_of_intervals() -> None:
         ledger.attempted(a, b)
         covered[a:b] = True
     assert ledger.busy_ps() == int(covered.sum())
-
-
-def test_call_at_runs_callbacks_at_absolute_times() -> None:
-    env = Environment()
-    seen: list[tuple[int, object]] = []
-    env.call_at(30, lambda e: seen.append((env.now, e.value)), "b")
-    env.call_at(10, lambda e: seen.append((env.now, e.value)), "a")
-    env.run()
-    assert seen == [(10, "a"), (30, "b")]
 
 
 def test_key_estimate_is_shor_preskill() -> None:
