@@ -278,3 +278,12 @@ def test_a_forced_route_over_a_dead_link_waits_for_its_deadline() -> None:
     assert out.outcomes[0].status == "deadline" and out.outcomes[0].delivered == 0
     with pytest.raises(RouteError, match="no chain of working links"):
         net.route("n0", "n2")
+
+
+def test_a_request_is_not_admitted_at_the_instant_it_expires() -> None:
+    net = chain([ideal(v=0.5)])
+    hopeless = Request(("n0", "n1"), pairs=1, min_fidelity=0.99, deadline_s=1e-3)
+    run = simulate(net, [hopeless, hopeless], seed=31)
+    first, second = run.outcomes
+    assert first.admitted_ps == 0 and first.status == "deadline"
+    assert second.admitted_ps is None and "never admitted" in (second.reason or "")

@@ -102,7 +102,7 @@ def print_summary(console: Console, s: dict[str, Any], plots: list[Path]) -> Non
     if len(s["requests"]) > SHOWN_ROWS:
         console.print(f"  ... and {len(s['requests']) - SHOWN_ROWS:,} more requests (--json lists them all)")
     console.print("  key bit/s: asymptotic BBM92 from the delivered states, or the full key pipeline where marked")
-    reasons = [(r["name"], r["reason"]) for r in s["requests"] if r["status"] == "rejected"]
+    reasons = [(r["name"], r["reason"]) for r in s["requests"] if r["reason"] is not None]
     reasons += [(k["name"], k["reason"]) for k in s["skipped"]]
     for name, reason in reasons[:SHOWN_ROWS]:
         console.print(f"  [yellow]not served[/yellow] {name}: {reason}")

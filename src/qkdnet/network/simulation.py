@@ -66,8 +66,9 @@ class LinkLedger:
     def herald(self, start_ps: int, end_ps: int) -> None:
         """A herald at ``end_ps`` after attempting since ``start_ps``."""
         self.heralds += 1
-        self.starts.append(start_ps)
-        self.ends.append(end_ps)
+        if end_ps > start_ps:
+            self.starts.append(start_ps)
+            self.ends.append(end_ps)
 
     def attempted(self, start_ps: int, end_ps: int, *, heralds: int = 0) -> None:
         """Attempting from ``start_ps`` to ``end_ps`` with ``heralds`` heralds in between."""
@@ -334,12 +335,13 @@ class _Run:
         for name, n in need.items():
             self.free[name] += n
             self.in_use[name] -= n
+        now = self.env.now
         for name in need:
             queue = self.blocked.get(name)
             while queue and self.free[name] > 0:
                 waiting, waiting_need = queue.popleft()
-                if waiting.outcome.finished_ps is not None or waiting.active:
-                    continue  # expired while it waited
+                if waiting.outcome.finished_ps is not None or waiting.active or waiting.outcome.stop_ps <= now:
+                    continue  # expired while it waited, or expires at this very instant
                 if self.free[name] < waiting_need[name]:
                     queue.appendleft((waiting, waiting_need))
                     break
