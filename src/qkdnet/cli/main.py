@@ -131,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         if args.command is None:
-            raise UsageError("a command is required: demo, e91, bbm92, presets, link or simulate (see qkdnet --help)")
+            raise UsageError("a command is required: demo, e91, bbm92, presets or link (see qkdnet --help)")
         from qkdnet.cli import commands
 
         return commands.dispatch(args)
