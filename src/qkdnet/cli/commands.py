@@ -31,6 +31,10 @@ def dispatch(args: argparse.Namespace) -> int:
         from qkdnet.cli.attack import run_attack_command
 
         return run_attack_command(args)
+    if args.command == "simulate":
+        from qkdnet.cli.simulate import run_simulate
+
+        return run_simulate(args)
     return run_protocol_command(args)
 
 

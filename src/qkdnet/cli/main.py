@@ -113,7 +113,16 @@ def build_parser() -> argparse.ArgumentParser:
             )
     _add_link_commands(sub)
     _add_attack(sub)
+    _add_simulate_command(sub)
     return parser
+
+
+def _add_simulate_command(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """``simulate``: a scenario file on the network simulator."""
+    sim = sub.add_parser("simulate", help="run a scenario file (TOML) on the network simulator")
+    sim.add_argument("scenario", metavar="SCENARIO.toml", help="the scenario file (see examples/)")
+    sim.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
+    sim.add_argument("--plot", default=None, metavar="DIR", help="write fidelity, delivery and utilisation plots")
 
 
 def _add_link_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
@@ -183,13 +192,18 @@ def _add_attack(sub: argparse._SubParsersAction[_Parser]) -> None:
     sweep.add_argument("--plot", type=Path, default=None, metavar="FILE.png", help="draw the figure (matplotlib)")
 
 
+_COMMAND_LIST = "demo, e91, bbm92, presets, link, attack or simulate"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``qkdnet`` command; returns the process exit code."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
         if args.command is None:
-            raise UsageError("a command is required: demo, e91, bbm92, presets, link or attack (see qkdnet --help)")
+            raise UsageError(
+                "a command is required: demo, e91, bbm92, presets, link, attack or simulate (see qkdnet --help)"
+            )
         from qkdnet.cli import commands
 
         return commands.dispatch(args)
