@@ -13,7 +13,14 @@ from uuid import UUID
 
 import pytest
 
-from qkdnet.errors import InvalidParameter, KeyNotEntitled, KeyNotFound, KeyPoolError, KeyPoolExhausted
+from qkdnet.errors import (
+    InvalidParameter,
+    KeyNotEntitled,
+    KeyNotFound,
+    KeyNotYetCommitted,
+    KeyPoolError,
+    KeyPoolExhausted,
+)
 from qkdnet.kms import DeliveredKey, Direction, KeyPool, SqliteKeyPool, decode_key_id, link_id_for
 
 LINK = link_id_for("KME_A", "KME_B")
@@ -210,7 +217,7 @@ def test_reservation_may_arrive_before_the_block(tmp_path: Path) -> None:
         sent = take(alice, 1, 128)
         common = {"link_id": LINK, "direction": FWD, "master_sae": "A1", "slave_sae": "B1"}
         bob.reserve_keys(**common, key_ids=[sent[0].key_id])
-        with pytest.raises(KeyNotFound, match="not committed"):
+        with pytest.raises(KeyNotYetCommitted, match="not yet committed"):
             bob.take_keys_by_id(**common, key_ids=[sent[0].key_id])
         bob.commit_block(link_id=LINK, block_id=0, key=block(0))
         assert bob.take_keys_by_id(**common, key_ids=[sent[0].key_id]) == sent

@@ -33,7 +33,14 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 from uuid import UUID
 
-from qkdnet.errors import InvalidParameter, KeyNotEntitled, KeyNotFound, KeyPoolError, KeyPoolExhausted
+from qkdnet.errors import (
+    InvalidParameter,
+    KeyNotEntitled,
+    KeyNotFound,
+    KeyNotYetCommitted,
+    KeyPoolError,
+    KeyPoolExhausted,
+)
 from qkdnet.kms.keyid import (
     LINK_SEPARATOR,
     MAX_BLOCK_ID,
@@ -105,8 +112,9 @@ class KeyPool(Protocol):
     ) -> list[DeliveredKey]:
         """Slave side (dec_keys): return exactly these keys, durably marked delivered (each at most once).
 
-        Unknown, unreserved, not yet committed or already delivered IDs raise KeyNotFound; a key reserved for
-        another pair of SAEs raises KeyNotEntitled. All or nothing.
+        Unknown, unreserved or already delivered IDs raise KeyNotFound (KeyNotYetCommitted, a subclass, if the
+        key's block is not committed here yet); a key reserved for another pair of SAEs raises KeyNotEntitled.
+        All or nothing.
         """
         ...
 
@@ -478,7 +486,7 @@ class SqliteKeyPool:
                     (link_id, int(position.direction), position.block_id),
                 ).fetchone()
                 if half is None or position.end_bytes > half[1]:
-                    raise KeyNotFound(f"key {key_id} lies in a block not committed at this KME")
+                    raise KeyNotYetCommitted(f"key {key_id} lies in a block not yet committed at this KME")
                 material = _spend(conn, half[0], position.offset_bytes, position.size_bytes)
                 conn.execute(
                     "UPDATE keys SET state = ? WHERE link_id = ? AND direction = ? AND block_id = ?"
