@@ -113,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
             )
     _add_link_commands(sub)
     _add_attack(sub)
+    from qkdnet.cli.kme import add_kme_commands
+
+    add_kme_commands(sub)
     return parser
 
 

@@ -10,7 +10,9 @@ in response bodies, which are never logged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import ssl
 from typing import TYPE_CHECKING, Any
 
@@ -104,15 +106,28 @@ def uvicorn_config(
     )
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def serve(config: NodeConfig, *, access_log: bool = True) -> None:
-    """Open the node's key pool and serve its API until interrupted."""
+    """Open the node's key pool and serve its API until SIGINT or SIGTERM; then return normally.
+
+    uvicorn finishes the requests in flight, then re-raises the signal it caught; both signals end here as a
+    clean return (exit code 0), after the pool's pending writes are on disk. Call it from the main thread.
+    """
     import uvicorn
 
     from qkdnet.kms.api import create_app
 
-    with SqliteKeyPool(config.kme.db) as pool:
-        server = uvicorn.Server(uvicorn_config(create_app(config, pool), config, access_log=access_log))
-        server.run()
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        with SqliteKeyPool(config.kme.db) as pool:
+            server = uvicorn.Server(uvicorn_config(create_app(config, pool), config, access_log=access_log))
+            with contextlib.suppress(KeyboardInterrupt):
+                server.run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 __all__ = ["serve", "tls_protocol", "uvicorn_config"]
