@@ -59,6 +59,26 @@ class MessageRejected(QkdnetError):
     """A one-time-pad ciphertext failed its authentication tag: it was tampered with."""
 
 
+class KeyPoolError(QkdnetError):
+    """The key pool refuses an operation: a block rewritten with a different key, a bad key ID, a bad size..."""
+
+
+class KeyPoolExhausted(KeyPoolError):
+    """Fewer unused key bytes remain in the pool than the request asks for."""
+
+
+class KeyNotFound(KeyPoolError):
+    """A key ID names no key this KME can deliver: unknown, never reserved, or already delivered."""
+
+
+class KeyNotYetCommitted(KeyNotFound):
+    """A key was announced by the master KME but its block is not yet committed at this KME: retry later."""
+
+
+class KeyNotEntitled(KeyPoolError):
+    """A key exists but was reserved for another pair of SAEs than the one asking for it."""
+
+
 class SimulationError(QkdnetError):
     """The discrete-event run cannot go on: an event failed and nothing handled it, or run() was misused."""
 
@@ -102,6 +122,11 @@ __all__ = [
     "ChshBelowThreshold",
     "ConfigError",
     "InvalidParameter",
+    "KeyNotEntitled",
+    "KeyNotFound",
+    "KeyNotYetCommitted",
+    "KeyPoolError",
+    "KeyPoolExhausted",
     "MessageRejected",
     "NoSecretKey",
     "PadExhausted",

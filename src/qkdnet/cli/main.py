@@ -114,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_link_commands(sub)
     _add_attack(sub)
     _add_simulate_command(sub)
+    from qkdnet.cli.kme import add_kme_commands
+
+    add_kme_commands(sub)
     return parser
 
 
@@ -192,7 +195,7 @@ def _add_attack(sub: argparse._SubParsersAction[_Parser]) -> None:
     sweep.add_argument("--plot", type=Path, default=None, metavar="FILE.png", help="draw the figure (matplotlib)")
 
 
-_COMMAND_LIST = "demo, e91, bbm92, presets, link, attack or simulate"
+_COMMAND_LIST = "demo, e91, bbm92, presets, link, attack, simulate, kme or pki"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
