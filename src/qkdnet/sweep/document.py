@@ -35,6 +35,8 @@ from qkdnet.errors import InvalidParameter
 SWEEP_TABLES = ("sweep", "memory", "key", "eve")
 Scalar = bool | int | float | str | None
 _INDEX = re.compile(r"^(?P<name>[A-Za-z_]+)\[(?P<index>\d+)\]$")
+#: Scenario fields that hold arrays (even when unset): not addressable by --vary.
+_ARRAY_FIELDS = frozenset({"endpoints", "position_km", "route"})
 
 
 class _Table(BaseModel):
@@ -171,7 +173,7 @@ def _walk(value: Any, address: str, out: dict[str, Scalar]) -> None:
             return  # arrays of numbers or names (endpoints, position_km, route) are not fields
         for i, v in enumerate(value):
             _walk(v, f"{address}[{i}]", out)
-    else:
+    elif address.rsplit(".", 1)[-1] not in _ARRAY_FIELDS:
         out[address] = value
 
 
@@ -189,7 +191,7 @@ def aliases(config: Mapping[str, Any]) -> dict[str, str]:
     for short, plural in (("link", "links"), ("request", "requests")):
         entries = config.get(plural) or []
         if len(entries) == 1:
-            out.update({f"{short}.{k}": f"{plural}[0].{k}" for k, v in entries[0].items() if not isinstance(v, list)})
+            out.update({f"{short}.{k}": f"{plural}[0].{k}" for k in entries[0] if k not in _ARRAY_FIELDS})
     return out
 
 

@@ -99,8 +99,29 @@ def run_sweep(
     if limit is not None and limit < 0:
         raise InvalidParameter(f"limit must be >= 0, got {limit}")
     points = list(plan.points())
-    varied = plan.varied_fields
     name = plan.runner if runner is None else f"{getattr(runner, '__module__', '?')}:{runner.__qualname__}"
+    exe = backend or (make_backend(workers, scheduler=scheduler, client=client) if points else None)
+    try:
+        return _run(plan, points, out, exe, runner, name, limit, retry_errors, progress, on_start, flush_interval_s)
+    finally:
+        if exe is not None and backend is None:
+            exe.close()
+
+
+def _run(
+    plan: SweepPlan,
+    points: list[RunPoint],
+    out: str | os.PathLike[str],
+    exe: Backend | None,
+    runner: Runner | None,
+    name: str,
+    limit: int | None,
+    retry_errors: bool,
+    progress: Progress | None,
+    on_start: Callable[[int, int], None] | None,
+    flush_interval_s: float,
+) -> SweepOutcome:
+    varied = plan.varied_fields
     with ResultsWriter(out, flush_interval_s=flush_interval_s) as writer:
         done = writer.rows
 
@@ -116,9 +137,8 @@ def run_sweep(
         by_key = {p.key: p for p in todo}
         ran = failed = 0
         first_error = None
-        exe = backend or (make_backend(workers, scheduler=scheduler, client=client) if todo else None)
         try:
-            if exe is not None:
+            if exe is not None and todo:
                 tasks = (Task(runner or plan.runner, p.key, p.seed, p.config) for p in todo)
                 for outcome in exe.run(tasks):
                     row = make_row(by_key[outcome.key], outcome, name, varied)
@@ -133,9 +153,6 @@ def run_sweep(
             writer.close()
             stopped = SweepOutcome(len(points), already, ran, failed, len(writer.rows), Path(out), first_error)
             raise SweepInterrupted(stopped) from None
-        finally:
-            if exe is not None and backend is None:
-                exe.close()
         return SweepOutcome(len(points), already, ran, failed, len(writer.rows), Path(out), first_error)
 
 
