@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from pathlib import Path
@@ -130,7 +131,7 @@ def test_purification_rounds_follow_deutsch_et_al() -> None:
 def test_storage_lowers_fidelity_monotonically_towards_no_entanglement() -> None:
     run = get_runner("link").function
     f = [run(_config(**{"memory.storage_s": t}), 0)["fidelity"] for t in (0.0, 1e-5, 1e-4, 1e-3, 1e-1)]
-    assert all(a > b for a, b in zip(f, f[1:], strict=False))  # type: ignore[operator]
+    assert all(a > b for a, b in itertools.pairwise(f))  # type: ignore[operator]
     # After 0.1 s (≫ T2 ≈ 100 µs) no entanglement is left (F ≤ 1/2), and F never falls below the fully mixed 1/4.
     assert 0.25 <= f[-1] <= 0.5  # type: ignore[operator]
 

@@ -77,5 +77,5 @@ def test_merge_deduplicates_by_key_and_prefers_finished_runs(tmp_path: Path) -> 
 def test_a_file_that_is_not_a_table_is_named(tmp_path: Path) -> None:
     bad = tmp_path / "bad.parquet"
     bad.write_text("not parquet")
-    with pytest.raises(InvalidParameter, match="bad.parquet: not a Parquet results table"):
+    with pytest.raises(InvalidParameter, match=r"bad\.parquet: not a Parquet results table"):
         read_rows(bad)
