@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from qkdnet.report.plots import PLOT_KINDS, ok_rows, plot_results, suitable_kinds, varied_fields
+from qkdnet.report.plots import PLOT_KINDS, PLOTTERS, ok_rows, studies, suitable_kinds, varied_fields
 from qkdnet.sweep.table import META_COLUMNS, read_rows
 
 Row = Mapping[str, Any]
@@ -75,11 +75,13 @@ def _table(rows: Sequence[Row], columns: Sequence[str], *, cls: str = "") -> str
     return f'<div class="scroll"><table class="{cls}"><tr>{head}</tr>{"".join(body)}</table></div>'
 
 
-def _figures(rows: Sequence[Row]) -> list[str]:
+def _figures(rows: Sequence[Row], *, network: bool) -> list[str]:
     out = []
     for kind in suitable_kinds(rows):
+        if kind == "network" and not network:
+            continue
         try:
-            figure = plot_results(kind, rows)
+            figure = PLOTTERS[kind](rows)
         except Exception as exc:  # one figure that cannot be drawn must not cost the whole report
             out.append(f'<p class="err">figure {_e(kind)} could not be drawn: {_e(exc)}</p>')
             continue
@@ -87,7 +89,7 @@ def _figures(rows: Sequence[Row]) -> list[str]:
         figure.close()
         out.append(
             f'<figure id="fig-{kind}"><img alt="{_e(PLOT_KINDS[kind])}" src="data:image/png;base64,{data}">'
-            f"<figcaption><b>{_e(PLOT_KINDS[kind].capitalize())}.</b> {_e(figure.caption)}</figcaption></figure>"
+            f"<figcaption><b>{_e(PLOT_KINDS[kind][0].upper() + PLOT_KINDS[kind][1:])}.</b> {_e(figure.caption)}</figcaption></figure>"
         )
     return out
 
@@ -129,9 +131,16 @@ def render_report(rows: Sequence[Row], *, source: str, command: str, title: str 
         '<table class="prov">'
         + "".join(f'<tr><th class="t">{_e(k)}</th><td>{_e(v)}</td></tr>' for k, v in provenance)
         + "</table>",
-        "<h2>Figures</h2>",
-        *(_figures(rows) or ["<p>No finished runs to draw.</p>"]),
     ]
+    scenarios_drawn: set[str] = set()
+    for number, (label, members) in enumerate(studies(rows), 1):
+        names_here = {json.loads(r["config"]).get("name") or "" for r in members}
+        new = bool(names_here - scenarios_drawn)
+        scenarios_drawn |= names_here
+        parts.append(f"<h2>Study {number}: {_e(label)}</h2>")
+        parts += _figures(members, network=new) or ["<p>No figure fits this study.</p>"]
+    if not rows:
+        parts.append("<p>The table is empty.</p>")
     if rows:
         summary_columns = ["key", *varied, *[m for m in MAIN_METRICS if any(m in r for r in rows)], "wall_s"]
         short = [{**r, "key": str(r["key"])[:12]} for r in rows]
@@ -171,7 +180,7 @@ def write_report(
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, target)
-    return f"{len(rows):,} runs ({len(suitable_kinds(rows))} figures)"
+    return f"{len(rows):,} runs in {len(studies(rows))} studies"
 
 
 __all__ = ["MAIN_METRICS", "render_report", "write_report"]

@@ -469,7 +469,8 @@ def plot_network(rows: Sequence[Row]) -> Figure:
     return Figure(fig, caption, "network")
 
 
-_PLOTTERS: dict[str, Callable[[Sequence[Row]], Figure]] = {
+#: The function that draws each kind, from the rows of one study.
+PLOTTERS: dict[str, Callable[[Sequence[Row]], Figure]] = {
     "key-rate": plot_key_rate,
     "attack": plot_attack,
     "memory": plot_memory,
@@ -478,19 +479,34 @@ _PLOTTERS: dict[str, Callable[[Sequence[Row]], Figure]] = {
 }
 
 
+def studies(rows: Sequence[Row]) -> list[tuple[str, list[Row]]]:
+    """The table split into studies: runs of one runner that varied the same fields (one ``qkdnet sweep`` command,
+    or several that extend each other), in order of first appearance, each with a one-line label."""
+    out: dict[tuple[str, str], list[Row]] = {}
+    for r in rows:
+        out.setdefault((str(r.get("runner")), str(r.get("varied") or "[]")), []).append(r)
+    labelled = []
+    for (runner, varied), members in out.items():
+        fields = ", ".join(json.loads(varied)) or "nothing"
+        labelled.append((f"{runner} runner, varying {fields} ({len(members)} runs)", members))
+    return labelled
+
+
 def plot_results(kind: str, rows: Sequence[Row]) -> Figure:
-    """Draw figure ``kind`` (one of :data:`PLOT_KINDS`) from the rows of a results table."""
+    """Draw figure ``kind`` (one of :data:`PLOT_KINDS`) from a results table: from the largest study that
+    supports it (see :func:`studies`)."""
     try:
-        plotter = _PLOTTERS[kind]
+        plotter = PLOTTERS[kind]
     except KeyError:
         raise InvalidParameter(f"unknown plot {kind!r}; expected one of: {', '.join(PLOT_KINDS)}") from None
     if not rows:
         raise InvalidParameter(f"{kind}: the results table is empty")
-    return plotter(rows)
+    fitting = [members for _, members in studies(rows) if kind in suitable_kinds(members)]
+    return plotter(max(fitting, key=len) if fitting else rows)
 
 
 def suitable_kinds(rows: Sequence[Row]) -> list[str]:
-    """The figures a table supports: what it varies decides (the network map always fits)."""
+    """The figures one study supports: what it varies decides (the network map always fits)."""
     done = ok_rows(rows)
     varied = varied_fields(done)
 
@@ -514,4 +530,14 @@ def suitable_kinds(rows: Sequence[Row]) -> list[str]:
     return kinds
 
 
-__all__ = ["LABELS", "PLOT_KINDS", "Figure", "ok_rows", "plot_results", "suitable_kinds", "varied_fields"]
+__all__ = [
+    "LABELS",
+    "PLOTTERS",
+    "PLOT_KINDS",
+    "Figure",
+    "ok_rows",
+    "plot_results",
+    "studies",
+    "suitable_kinds",
+    "varied_fields",
+]
