@@ -89,7 +89,8 @@ def _figures(rows: Sequence[Row], *, network: bool) -> list[str]:
         figure.close()
         out.append(
             f'<figure id="fig-{kind}"><img alt="{_e(PLOT_KINDS[kind])}" src="data:image/png;base64,{data}">'
-            f"<figcaption><b>{_e(PLOT_KINDS[kind][0].upper() + PLOT_KINDS[kind][1:])}.</b> {_e(figure.caption)}</figcaption></figure>"
+            f"<figcaption><b>{_e(PLOT_KINDS[kind][0].upper() + PLOT_KINDS[kind][1:])}.</b> "
+            f"{_e(figure.caption)}</figcaption></figure>"
         )
     return out
 

@@ -24,6 +24,8 @@ from qkdnet.sweep.runners import Metrics, Runner, get_runner
 
 #: Tasks in flight per worker: enough to keep workers busy between two hand-outs, few enough to stop fast.
 IN_FLIGHT_PER_WORKER = 4
+#: Imported once by the forkserver, so every worker process starts with them loaded (seconds saved per worker).
+PRELOAD = ["qkdnet.sweep.backends", "qkdnet.sweep.runners", "qkdnet.qkd", "qkdnet.attacks", "qkdnet.network"]
 #: How long ``--scheduler`` may take to answer before the sweep gives up.
 CONNECT_TIMEOUT_S = 3.0
 
@@ -112,7 +114,7 @@ class ProcessBackend:
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
         context = multiprocessing.get_context(method)
         if method == "forkserver":
-            context.set_forkserver_preload(["qkdnet.sweep.backends", "qkdnet.sweep.runners"])
+            context.set_forkserver_preload(PRELOAD)
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_ignore_sigint)
 
     def run(self, tasks: Iterable[Task]) -> Iterator[Outcome]:

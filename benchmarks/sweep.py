@@ -1,0 +1,95 @@
+"""Speed of the sweep machinery: scaling with workers, and its own cost per run.
+
+1. A 200-point sweep of the seed's two-lab link (examples/two_labs.toml, ``--vary link.length_km``), each point
+   a key run (``key`` runner: heralded pairs on the ritter2012 link, sifting, estimation, error correction,
+   privacy amplification), on 1 worker (this process) and on 2 worker processes: the speed-up on 2 cores.
+2. The per-run overhead: a sweep of the ``null`` runner (returns a constant) against calling it directly,
+   here, on 2 processes and on a Dask LocalCluster. Target: < 50 ms per run.
+
+``--quick`` runs a small version (20 points, fewer pairs) in a few seconds: the test suite runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+from qkdnet.sweep import get_runner, plan_sweep, run_sweep
+
+TWO_LABS = Path(__file__).resolve().parents[1] / "examples" / "two_labs.toml"
+OVERHEAD_TARGET_S = 0.050
+
+
+def timed_sweep(vary: list[str], *, runner: str | None = None, **kwargs: object) -> float:
+    """Wall time of one sweep into a fresh table (planning, running, writing)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        plan = plan_sweep(TWO_LABS, vary, runner=runner)
+        outcome = run_sweep(plan, Path(tmp) / "r.parquet", **kwargs)  # type: ignore[arg-type]
+        elapsed = time.perf_counter() - start
+    if outcome.failed:
+        raise SystemExit(f"{outcome.failed} runs failed: {outcome.first_error}")
+    return elapsed
+
+
+def scaling(points: int, pairs: int) -> tuple[float, float]:
+    """Wall time of the key-run sweep on 1 worker and on 2 worker processes."""
+    vary = [f"link.length_km=0.03:0.5:{points}", f"key.pairs={pairs}"]
+    timed_sweep(vary[:1] + ["key.pairs=2000", "link.length_km=0.06"], runner="key")  # compile numba kernels once
+    one = timed_sweep(vary, runner="key", workers=1)
+    two = timed_sweep(vary, runner="key", workers=2)
+    return one, two
+
+
+def overhead(points: int) -> dict[str, float]:
+    """Seconds per run the machinery adds to the null runner, by backend."""
+    vary = [f"link.length_km=0.03:2:{points}"]
+    plan = plan_sweep(TWO_LABS, vary, runner="null")
+    configs = [p for p in plan.points()]
+    null = get_runner("null").function
+    start = time.perf_counter()
+    for p in configs:
+        null(p.config, p.seed)
+    direct = (time.perf_counter() - start) / points
+    out = {
+        "this process": timed_sweep(vary, runner="null") / points - direct,
+        "2 processes": timed_sweep(vary, runner="null", workers=2) / points - direct,
+    }
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        out["Dask LocalCluster"] = timed_sweep(vary, runner="null", client=client) / points - direct
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="20 points, 5,000 pairs per key run")
+    args = parser.parse_args(argv)
+    points, pairs = (20, 5_000) if args.quick else (200, 50_000)
+    print(f"two-lab link, {points} key runs of {pairs:,} pairs each (examples/two_labs.toml, vary link.length_km)")
+    one, two = scaling(points, pairs)
+    print(f"  1 worker  {one:8.2f} s  ({1e3 * one / points:6.1f} ms per run)")
+    print(f"  2 workers {two:8.2f} s  speed-up {one / two:.2f}x on {os.cpu_count()} cores")
+    print(f"per-run overhead of the machinery ({points} runs of the null runner; target < 50 ms):")
+    worst = 0.0
+    for backend, seconds in overhead(points).items():
+        worst = max(worst, seconds) if backend != "Dask LocalCluster" else worst
+        print(f"  {backend:<18} {1e3 * seconds:7.2f} ms per run")
+    verdict = "meets" if worst < OVERHEAD_TARGET_S else "MISSES"
+    print(f"  local backends: {verdict} the 50 ms target")
+    return 0 if worst < OVERHEAD_TARGET_S else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
