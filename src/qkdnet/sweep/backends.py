@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import re
 import signal
 import time
@@ -25,7 +26,7 @@ from qkdnet.sweep.runners import Metrics, Runner, get_runner
 #: Tasks in flight per worker: enough to keep workers busy between two hand-outs, few enough to stop fast.
 IN_FLIGHT_PER_WORKER = 4
 #: Imported once by the forkserver, so every worker process starts with them loaded (seconds saved per worker).
-PRELOAD = ["qkdnet.sweep.backends", "qkdnet.sweep.runners", "qkdnet.qkd", "qkdnet.attacks", "qkdnet.network"]
+PRELOAD = ["qkdnet.sweep.backends", "qkdnet.sweep.runners", "qkdnet.sweep._warm"]
 #: How long ``--scheduler`` may take to answer before the sweep gives up.
 CONNECT_TIMEOUT_S = 3.0
 
@@ -107,10 +108,12 @@ def _ignore_sigint() -> None:
 
 
 class ProcessBackend:
-    """Runs tasks on ``workers`` local processes (forkserver: workers start clean, with qkdnet preloaded)."""
+    """Runs tasks on ``workers`` local processes (forkserver: workers start clean, forked from a server that
+    imported qkdnet and ran each runner of ``warm`` once, so no worker pays for lazy imports or numba)."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, *, warm: tuple[str, ...] = ()) -> None:
         self.workers = workers
+        os.environ["QKDNET_SWEEP_WARM"] = ",".join(warm)  # read by the forkserver's preload (sweep._warm)
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
         context = multiprocessing.get_context(method)
         if method == "forkserver":
@@ -206,13 +209,16 @@ class DaskBackend:
                 self.client.close()
 
 
-def make_backend(workers: int = 1, *, scheduler: str | None = None, client: Any = None) -> Backend:
-    """A Dask backend for ``scheduler``/``client``; else worker processes, or this process for one worker."""
+def make_backend(
+    workers: int = 1, *, scheduler: str | None = None, client: Any = None, warm: tuple[str, ...] = ()
+) -> Backend:
+    """A Dask backend for ``scheduler``/``client``; else worker processes (their server warmed with the runners
+    ``warm``), or this process for one worker."""
     if client is not None or scheduler is not None:
         return DaskBackend(client, address=scheduler)
     if workers <= 1:
         return SerialBackend()
-    return ProcessBackend(workers)
+    return ProcessBackend(workers, warm=warm)
 
 
 __all__ = [

@@ -100,7 +100,8 @@ def run_sweep(
         raise InvalidParameter(f"limit must be >= 0, got {limit}")
     points = list(plan.points())
     name = plan.runner if runner is None else f"{getattr(runner, '__module__', '?')}:{runner.__qualname__}"
-    exe = backend or (make_backend(workers, scheduler=scheduler, client=client) if points else None)
+    warm = (plan.runner,) if runner is None else ()
+    exe = backend or (make_backend(workers, scheduler=scheduler, client=client, warm=warm) if points else None)
     try:
         return _run(plan, points, out, exe, runner, name, limit, retry_errors, progress, on_start, flush_interval_s)
     finally:
