@@ -146,3 +146,20 @@ def test_key_runner_intercept_resend_gives_a_quarter_of_errors() -> None:
     sigma = math.sqrt(0.25 * 0.75 / int(m["sample_bits"] or 1))  # type: ignore[arg-type]
     assert m["qber"] == pytest.approx(0.25, abs=5 * sigma)
     assert m["secure"] is False
+
+
+def test_a_sweep_file_builds_on_its_scenario_and_varies_its_own_fields(tmp_path: Path) -> None:
+    plan = plan_sweep(EXAMPLES / "two_labs_attack_sweep.toml")
+    assert plan.runner == "key" and plan.size == 22
+    point = next(plan.points())
+    assert point.config["name"] == "two labs" and point.config["key"]["protocol"] == "e91"
+    extra = plan_sweep(EXAMPLES / "two_labs_attack_sweep.toml", ["eve.strength=0.5"])
+    assert extra.size == 2  # a --vary replaces the file's axis of the same field
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[sweep]\nscenario = "nowhere.toml"\n')
+    with pytest.raises(ConfigError, match="nowhere.toml: cannot read the file"):
+        plan_sweep(bad)
+    typo = tmp_path / "typo.toml"
+    typo.write_text(f'[sweep]\nscenario = "{TWO_LABS}"\n[key]\npairz = 5\n')
+    with pytest.raises(ConfigError, match="did you mean key.pairs"):
+        plan_sweep(typo)

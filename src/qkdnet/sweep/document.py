@@ -1,7 +1,8 @@
 """A sweep's base configuration: a scenario file (qkdnet.config) plus the settings of the runner, by field.
 
 A sweep file is a scenario TOML (``examples/two_labs.toml``) that may add four tables the scenario schema
-does not know: ``[sweep]`` (``runner``, and ``vary``: field → value text as on the command line), ``[memory]``
+does not know: ``[sweep]`` (``scenario``: a scenario file to build on, relative to this one; ``runner``; and
+``vary``: field → value text as on the command line), ``[memory]``
 (``storage_s``, read by the ``link`` runner), ``[key]`` and ``[eve]`` (read by the ``key`` runner). Every
 scalar of the validated document is a *field* with an address:
 
@@ -72,8 +73,10 @@ class EveSettings(_Table):
 
 
 class SweepSettings(_Table):
-    """``[sweep]``: which runner, and the fields to vary (``{"link.length_km" = "1:100:20"}``)."""
+    """``[sweep]``: the scenario file it builds on (if any), which runner, and the fields to vary
+    (``{"link.length_km" = "1:100:20"}``)."""
 
+    scenario: StrictStr | None = None
     runner: StrictStr | None = None
     vary: dict[StrictStr, StrictStr | StrictFloat | StrictInt | list[Any]] = {}
 
@@ -100,6 +103,15 @@ class SweepDocument:
 def read_document(path: str | os.PathLike[str]) -> SweepDocument:
     """Read a scenario or sweep file; the scenario part is validated later, per point."""
     source = os.fspath(path)
+    doc = _toml(source)
+    base = doc.get("sweep", {}).get("scenario") if isinstance(doc.get("sweep"), dict) else None
+    if isinstance(base, str):  # a sweep file on top of a scenario file: its own top-level entries win
+        scenario = _toml(os.fspath(Path(source).parent / base))
+        doc = {**{k: v for k, v in scenario.items() if k not in SWEEP_TABLES}, **doc}
+    return split_document(doc, source=source)
+
+
+def _toml(source: str) -> dict[str, Any]:
     try:
         text = Path(source).read_text(encoding="utf-8")
     except OSError as exc:
@@ -107,10 +119,9 @@ def read_document(path: str | os.PathLike[str]) -> SweepDocument:
     except UnicodeDecodeError:
         raise ConfigError([f"{source}: cannot read the file: not UTF-8 text"]) from None
     try:
-        doc = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{source}: invalid TOML: {exc}"]) from None
-    return split_document(doc, source=source)
 
 
 def split_document(doc: Mapping[str, Any], *, source: str = "<sweep>") -> SweepDocument:
