@@ -60,9 +60,9 @@ def test_integer_fields_take_integral_range_values() -> None:
 def test_keys_change_with_every_field_and_only_then() -> None:
     a = list(plan_sweep(TWO_LABS, ["link.length_km=1,2"]).points())
     b = list(plan_sweep(TWO_LABS, ["link.length_km=2,1"]).points())
-    assert {p.key for p in a} == {p.key for p in b}
+    assert {p.run_id for p in a} == {p.run_id for p in b}
     c = list(plan_sweep(TWO_LABS, ["link.length_km=1,2", "memory.storage_s=1e-6"]).points())
-    assert not {p.key for p in a} & {p.key for p in c}
+    assert not {p.run_id for p in a} & {p.run_id for p in c}
 
 
 def test_list_fields_shows_scenario_fields_runner_tables_and_aliases() -> None:
@@ -149,17 +149,17 @@ def test_key_runner_intercept_resend_gives_a_quarter_of_errors() -> None:
 
 
 def test_a_sweep_file_builds_on_its_scenario_and_varies_its_own_fields(tmp_path: Path) -> None:
-    plan = plan_sweep(EXAMPLES / "two_labs_attack_sweep.toml")
+    plan = plan_sweep(EXAMPLES / "sweeps" / "two_labs_attack.toml")
     assert plan.runner == "key" and plan.size == 22
     point = next(plan.points())
     assert point.config["name"] == "two labs" and point.config["key"]["protocol"] == "e91"
-    extra = plan_sweep(EXAMPLES / "two_labs_attack_sweep.toml", ["eve.strength=0.5"])
+    extra = plan_sweep(EXAMPLES / "sweeps" / "two_labs_attack.toml", ["eve.strength=0.5"])
     assert extra.size == 2  # a --vary replaces the file's axis of the same field
     bad = tmp_path / "bad.toml"
     bad.write_text('[sweep]\nscenario = "nowhere.toml"\n')
-    with pytest.raises(ConfigError, match="nowhere.toml: cannot read the file"):
+    with pytest.raises(ConfigError, match=r"nowhere\.toml: cannot read the file"):
         plan_sweep(bad)
     typo = tmp_path / "typo.toml"
     typo.write_text(f'[sweep]\nscenario = "{TWO_LABS}"\n[key]\npairz = 5\n')
-    with pytest.raises(ConfigError, match="did you mean key.pairs"):
+    with pytest.raises(ConfigError, match=r"did you mean key\.pairs"):
         plan_sweep(typo)

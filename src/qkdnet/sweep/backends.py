@@ -40,7 +40,7 @@ class Task:
     """One run to execute: the runner (by name, or a picklable function), key, seed and configuration."""
 
     runner: str | Runner
-    key: str
+    run_id: str
     seed: int
     config: Mapping[str, Any]
 
@@ -49,7 +49,7 @@ class Task:
 class Outcome:
     """What a run produced: ``status`` ``"ok"`` with metrics, or ``"error"`` with the error in one line."""
 
-    key: str
+    run_id: str
     status: str
     metrics: Metrics = field(default_factory=dict)
     error: str | None = None
@@ -66,12 +66,12 @@ def execute(task: Task) -> Outcome:
         where = traceback.extract_tb(exc.__traceback__)[-1]
         line = f"{type(exc).__name__}: {exc}".splitlines()[0][:400]
         return Outcome(
-            task.key,
+            task.run_id,
             "error",
             error=f"{line} ({where.filename.rsplit('/', 1)[-1]}:{where.lineno})",
             wall_s=time.perf_counter() - start,
         )
-    return Outcome(task.key, "ok", metrics=dict(metrics), wall_s=time.perf_counter() - start)
+    return Outcome(task.run_id, "ok", metrics=dict(metrics), wall_s=time.perf_counter() - start)
 
 
 class Backend(Protocol):
@@ -183,7 +183,7 @@ class DaskBackend:
         limit = IN_FLIGHT_PER_WORKER * self.workers
 
         def submit(task: Task) -> Any:
-            return self.client.submit(execute, task, key=f"qkdnet-run-{task.key}", pure=False)
+            return self.client.submit(execute, task, key=f"qkdnet-run-{task.run_id}", pure=False)
 
         first = [submit(t) for _, t in zip(range(limit), source, strict=False)]
         self._pending = list(first)

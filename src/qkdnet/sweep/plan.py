@@ -30,9 +30,10 @@ from qkdnet.sweep.runners import RUNNERS, get_runner
 
 @dataclass(frozen=True, slots=True)
 class RunPoint:
-    """One run of a sweep: its key, its seed, its resolved configuration and the values of its varied fields."""
+    """One run of a sweep: its id (the run key: SHA-256 of the configuration), its seed, its resolved
+    configuration and the values of its varied fields."""
 
-    key: str
+    run_id: str
     seed: int
     config: dict[str, Any]
     varied: dict[str, Scalar]
@@ -71,7 +72,7 @@ class SweepPlan:
             where = f"{self.document.source} at " + ", ".join(f"{f}={v!r}" for f, v in values.items())
             config = resolve(doc, self.runner, tables, source=where if values else None)
             key = run_key(config)
-            yield RunPoint(key=key, seed=run_seed(int(config["seed"]), key), config=config, varied=values)
+            yield RunPoint(run_id=key, seed=run_seed(int(config["seed"]), key), config=config, varied=values)
 
 
 def default_runner(document: SweepDocument, fields: Sequence[str]) -> str:

@@ -53,7 +53,7 @@ def make_row(point: RunPoint, outcome: Outcome, runner: str, varied: tuple[str, 
 
     params = flatten(point.config)
     row: Row = {
-        "key": point.key,
+        "key": point.run_id,
         "runner": runner,
         "status": outcome.status,
         "error": outcome.error,
@@ -127,7 +127,7 @@ def _run(
         done = writer.rows
 
         def wanted(p: RunPoint) -> bool:
-            row = done.get(p.key)
+            row = done.get(p.run_id)
             return row is None or (retry_errors and row.get("status") != "ok")
 
         todo = [p for p in points if wanted(p)]
@@ -135,14 +135,14 @@ def _run(
         already = len(points) - len([p for p in points if wanted(p)])
         if on_start is not None:
             on_start(len(points), len(todo))
-        by_key = {p.key: p for p in todo}
+        by_key = {p.run_id: p for p in todo}
         ran = failed = 0
         first_error = None
         try:
             if exe is not None and todo:
-                tasks = (Task(runner or plan.runner, p.key, p.seed, p.config) for p in todo)
+                tasks = (Task(runner or plan.runner, p.run_id, p.seed, p.config) for p in todo)
                 for outcome in exe.run(tasks):
-                    row = make_row(by_key[outcome.key], outcome, name, varied)
+                    row = make_row(by_key[outcome.run_id], outcome, name, varied)
                     writer.add(row)
                     ran += 1
                     if row["status"] != "ok":
