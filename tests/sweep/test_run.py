@@ -148,7 +148,7 @@ def test_ctrl_c_keeps_what_finished(tmp_path: Path) -> None:
     while not out.exists() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert b"interrupted" in err and b"resume" in err
     rows = read_rows(out)
