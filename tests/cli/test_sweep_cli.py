@@ -94,3 +94,17 @@ def test_unreachable_scheduler_fails_fast_naming_its_address(tmp_path: Path) -> 
     assert "tcp://127.0.0.1:9" in done.stderr and done.stderr.count("\n") == 1, done.stderr
     assert elapsed < 15  # 3 s to connect, the rest is Python starting up
     assert not (tmp_path / "r.parquet").exists()
+
+
+def test_the_parser_names_every_plot_kind() -> None:
+    from qkdnet.cli.main import PLOT_KIND_NAMES
+    from qkdnet.report import PLOT_KINDS
+
+    assert PLOT_KIND_NAMES == list(PLOT_KINDS)
+
+
+def test_the_command_line_imports_no_sweep_or_plotting_code_to_parse() -> None:
+    code = "import sys; from qkdnet.cli.main import build_parser; build_parser(); print(sorted(sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    for heavy in ("'qkdnet.sweep'", "'qkdnet.report'", "'matplotlib'", "'pyarrow'", "'distributed'"):
+        assert heavy not in out

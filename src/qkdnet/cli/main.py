@@ -180,10 +180,12 @@ def _add_attack(sub: argparse._SubParsersAction[_Parser]) -> None:
     sweep.add_argument("--plot", type=Path, default=None, metavar="FILE.png", help="draw the figure (matplotlib)")
 
 
+#: The figures of ``qkdnet plot`` (qkdnet.report.PLOT_KINDS, named here so that parsing imports no plotting code).
+PLOT_KIND_NAMES = ["key-rate", "attack", "memory", "purification", "network"]
+
+
 def _add_sweep_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     """``sweep`` (a grid of runs into a Parquet table, or ``sweep merge``), ``plot`` and ``report``."""
-    from qkdnet.report.plots import PLOT_KINDS
-
     sweep = sub.add_parser(
         "sweep",
         help="a grid of runs of a scenario into a resumable Parquet table (or: sweep merge A B --out C)",
@@ -208,7 +210,7 @@ def _add_sweep_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     sweep.add_argument("--list-fields", action="store_true", help="list the fields --vary can address")
     sweep.add_argument("--dry-run", action="store_true", help="check the sweep and count its runs; run nothing")
     plot = sub.add_parser("plot", help="draw a figure of a results table (qkdnet plot KIND RESULTS --out FILE)")
-    plot.add_argument("kind", choices=list(PLOT_KINDS), metavar="KIND", help=", ".join(PLOT_KINDS))
+    plot.add_argument("kind", choices=PLOT_KIND_NAMES, metavar="KIND", help=", ".join(PLOT_KIND_NAMES))
     plot.add_argument("results", type=Path, metavar="RESULTS.parquet")
     plot.add_argument("--out", type=Path, required=True, metavar="FILE.png|svg|pdf")
     report = sub.add_parser("report", help="one self-contained HTML file: figures, tables, every run's config")
