@@ -100,7 +100,7 @@ def test_the_parser_names_every_plot_kind() -> None:
     from qkdnet.cli.main import PLOT_KIND_NAMES
     from qkdnet.report import PLOT_KINDS
 
-    assert PLOT_KIND_NAMES == list(PLOT_KINDS)
+    assert list(PLOT_KINDS) == PLOT_KIND_NAMES
 
 
 def test_the_command_line_imports_no_sweep_or_plotting_code_to_parse() -> None:
