@@ -45,20 +45,14 @@ class TableLocked(InvalidParameter):
 
 
 def _arrow_column(name: str, values: list[Any]) -> Any:
+    """One column: pyarrow's own inference (ints and floats together become float64); any other mixture of
+    types, or an integer beyond int64, is stored as text (JSON for non-strings)."""
     import pyarrow as pa
 
-    present = [v for v in values if v is not None]
-    if all(isinstance(v, bool) for v in present):
-        kind = pa.bool_() if present else pa.null()
-    elif all(isinstance(v, int) and not isinstance(v, bool) for v in present):
-        kind = pa.int64()
-    elif all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
-        kind = pa.float64()
-        values = [None if v is None else float(v) for v in values]
-    else:
-        kind = pa.string()
-        values = [v if v is None or isinstance(v, str) else json.dumps(v) for v in values]
-    return pa.array(values, type=kind)
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return pa.array([v if v is None or isinstance(v, str) else json.dumps(v) for v in values], type=pa.string())
 
 
 def to_arrow(rows: Sequence[Mapping[str, Any]]) -> Any:
@@ -116,7 +110,8 @@ def write_rows(path: str | os.PathLike[str], rows: Sequence[Mapping[str, Any]]) 
 
 
 class ResultsWriter:
-    """Append rows to a results table: held in memory, written atomically at most every ``flush_interval_s``.
+    """Append rows to a results table: held in memory, written atomically at most every ``flush_interval_s``
+    (or five times the last write's duration, whichever is longer).
 
     Use as a context manager; closing writes what is left, so an interrupted sweep keeps every finished run.
     """
@@ -134,6 +129,7 @@ class ResultsWriter:
             raise TableLocked(f"{self.path}: another sweep is writing this table (lock {self._lock_path})") from None
         self.rows: dict[str, Row] = {r["key"]: r for r in read_rows(self.path)}
         self.flush_interval_s = flush_interval_s
+        self._interval_s = flush_interval_s
         self._dirty = False
         self._last_flush = time.monotonic()
 
@@ -147,13 +143,16 @@ class ResultsWriter:
         """Add (or replace) the row of ``row["key"]``; write the table if the last write is old enough."""
         self.rows[row["key"]] = row
         self._dirty = True
-        if time.monotonic() - self._last_flush >= self.flush_interval_s:
+        if time.monotonic() - self._last_flush >= self._interval_s:
             self.flush()
 
     def flush(self) -> None:
-        """Write the table now if anything changed."""
+        """Write the table now if anything changed; a big table is written less often (at most 20 % of the time
+        goes to writing it)."""
         if self._dirty:
+            start = time.monotonic()
             write_rows(self.path, list(self.rows.values()))
+            self._interval_s = max(self.flush_interval_s, 5.0 * (time.monotonic() - start))
             self._dirty = False
         self._last_flush = time.monotonic()
 
