@@ -23,26 +23,27 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from qkdnet.sweep import get_runner, plan_sweep, run_sweep
+from qkdnet.sweep import get_runner, plan_sweep, read_rows, run_sweep
 
 TWO_LABS = Path(__file__).resolve().parents[1] / "examples" / "two_labs.toml"
 OVERHEAD_TARGET_S = 0.050
 
 
-def timed_sweep(vary: list[str], *, runner: str | None = None, **kwargs: object) -> float:
-    """Wall time of one sweep into a fresh table (planning, running, writing)."""
+def timed_sweep(vary: list[str], *, runner: str | None = None, **kwargs: object) -> tuple[float, float]:
+    """Wall time of one sweep into a fresh table (planning, running, writing), and the CPU seconds its runs used."""
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         plan = plan_sweep(TWO_LABS, vary, runner=runner)
         outcome = run_sweep(plan, Path(tmp) / "r.parquet", **kwargs)  # type: ignore[arg-type]
         elapsed = time.perf_counter() - start
+        cpu = sum(r["cpu_s"] for r in read_rows(Path(tmp) / "r.parquet"))
     if outcome.failed:
         raise SystemExit(f"{outcome.failed} runs failed: {outcome.first_error}")
-    return elapsed
+    return elapsed, cpu
 
 
-def scaling(points: int, pairs: int) -> tuple[float, float]:
-    """Wall time of the key-run sweep on 1 worker and on 2 worker processes."""
+def scaling(points: int, pairs: int) -> tuple[tuple[float, float], tuple[float, float]]:
+    """(wall, CPU) seconds of the key-run sweep on 1 worker and on 2 worker processes."""
     vary = [f"link.length_km=0.03:0.5:{points}", f"key.pairs={pairs}"]
     timed_sweep(["key.pairs=2000", "link.length_km=0.06"], runner="key")  # load numba kernels here once
     one = timed_sweep(vary, runner="key", workers=1)
@@ -61,8 +62,8 @@ def overhead(points: int) -> dict[str, float]:
         null(p.config, p.seed)
     direct = (time.perf_counter() - start) / points
     out = {
-        "this process": timed_sweep(vary, runner="null") / points - direct,
-        "2 processes": timed_sweep(vary, runner="null", workers=2) / points - direct,
+        "this process": timed_sweep(vary, runner="null")[0] / points - direct,
+        "2 processes": timed_sweep(vary, runner="null", workers=2)[0] / points - direct,
     }
     from distributed import Client, LocalCluster
 
@@ -70,7 +71,7 @@ def overhead(points: int) -> dict[str, float]:
         LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
         Client(cluster) as client,
     ):
-        out["Dask LocalCluster"] = timed_sweep(vary, runner="null", client=client) / points - direct
+        out["Dask LocalCluster"] = timed_sweep(vary, runner="null", client=client)[0] / points - direct
     return out
 
 
@@ -81,9 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     points, pairs = (20, 5_000) if args.quick else (200, 200_000)
     print(f"two-lab link, {points} key runs of {pairs:,} pairs each (examples/two_labs.toml, vary link.length_km)")
     load = os.getloadavg()[0]
-    one, two = scaling(points, pairs)
-    print(f"  1 worker  {one:8.2f} s  ({1e3 * one / points:6.1f} ms per run)")
-    print(f"  2 workers {two:8.2f} s  speed-up {one / two:.2f}x on {os.cpu_count()} cores")
+    (one, cpu_one), (two, cpu_two) = scaling(points, pairs)
+    print(f"  1 worker  {one:8.2f} s  ({1e3 * one / points:6.1f} ms per run; runs kept {cpu_one / one:.2f} cores busy)")
+    print(
+        f"  2 workers {two:8.2f} s  speed-up {one / two:.2f}x on {os.cpu_count()} cores "
+        f"(runs kept {cpu_two / two:.2f} cores busy)"
+    )
     print(f"  (load average {load:.1f} before, {os.getloadavg()[0]:.1f} after: other processes share these cores)")
     print(f"per-run overhead of the machinery ({points} runs of the null runner; target < 50 ms):")
     worst = 0.0

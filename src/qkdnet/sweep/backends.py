@@ -54,12 +54,14 @@ class Outcome:
     metrics: Metrics = field(default_factory=dict)
     error: str | None = None
     wall_s: float = 0.0
+    cpu_s: float = 0.0
 
 
 def execute(task: Task) -> Outcome:
-    """Run one task and time it; an exception of the runner is caught and reported, KeyboardInterrupt is not."""
+    """Run one task and time it (wall and process CPU time); an exception of the runner is caught and
+    reported, KeyboardInterrupt is not."""
     runner = get_runner(task.runner).function if isinstance(task.runner, str) else task.runner
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     try:
         metrics = runner(task.config, task.seed)
     except Exception as exc:
@@ -70,8 +72,10 @@ def execute(task: Task) -> Outcome:
             "error",
             error=f"{line} ({where.filename.rsplit('/', 1)[-1]}:{where.lineno})",
             wall_s=time.perf_counter() - start,
+            cpu_s=time.process_time() - cpu,
         )
-    return Outcome(task.run_id, "ok", metrics=dict(metrics), wall_s=time.perf_counter() - start)
+    wall_s, cpu_s = time.perf_counter() - start, time.process_time() - cpu
+    return Outcome(task.run_id, "ok", metrics=dict(metrics), wall_s=wall_s, cpu_s=cpu_s)
 
 
 class Backend(Protocol):

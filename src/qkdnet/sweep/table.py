@@ -29,13 +29,14 @@ META_COLUMNS = (
     "error",
     "run_seed",
     "wall_s",
+    "cpu_s",
     "qkdnet_version",
     "finished_at",
     "varied",
     "config",
 )
 #: Columns that differ between two executions of the same run (compare tables without them).
-VOLATILE_COLUMNS = ("wall_s", "finished_at", "qkdnet_version")
+VOLATILE_COLUMNS = ("wall_s", "cpu_s", "finished_at", "qkdnet_version")
 Row = dict[str, Any]
 _FORMAT = {b"qkdnet.results": b"1"}
 
