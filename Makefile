@@ -40,6 +40,7 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/postprocess_pipeline.py
+	$(BIN)/python benchmarks/reconciliation_ldpc.py
 	$(BIN)/python benchmarks/reference_sequence.py
 	$(BIN)/python benchmarks/engine.py
 	$(BIN)/python benchmarks/sweep.py

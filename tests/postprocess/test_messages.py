@@ -23,7 +23,7 @@ from qkdnet.postprocess import (
     decode_message,
     encode_message,
 )
-from qkdnet.postprocess.messages import MESSAGE_TYPES
+from qkdnet.postprocess.messages import MESSAGE_TYPES, LdpcFeedback, LdpcReveal, LdpcStart, LdpcSyndrome
 
 
 def _fields(message: Message) -> dict[str, object]:
@@ -48,6 +48,11 @@ SAMPLES: list[Message] = [
     AuthenticatedFrame(b"\x01header, payload and a 16-byte tag"),
     AuthenticatedFrame(b""),
     CascadeSetup(n=10**6, frame_bits=10**4, variant="option8", max_passes=256, permutation_seed=(1 << 128) - 1),
+    LdpcStart("elkouss2009", 0.85, 10_000, 3, 123_456, 13, 481),
+    LdpcSyndrome(np.array([1, 0, 0, 1, 1, 1, 0, 1, 0, 1, 1], np.uint8)),
+    LdpcFeedback(2, np.array([0, 5, 12]), 62, 26_000),
+    LdpcFeedback(1, np.zeros(0, np.int64), 0, 26_000),
+    LdpcReveal(2, np.array([1, 1, 0, 1, 0, 0], np.uint8)),
 ]
 
 
@@ -84,6 +89,12 @@ def test_messages_are_frozen_and_do_not_alias_the_sender() -> None:
         lambda: ParityAnswer(1, [0, 2]),  # type: ignore[arg-type]
         lambda: VerificationTag(np.ones(3, np.uint8), b"\x00", 20),
         lambda: AmplificationSeed(np.ones(3, np.uint8), -1),
+        lambda: LdpcStart("", 0.5, 1000, 0, 10, 1, 0),
+        lambda: LdpcStart("elkouss2009", 1, 1000, 0, 10, 1, 0),  # type: ignore[arg-type]
+        lambda: LdpcStart("elkouss2009", 0.5, 1000, 0, 0, 1, 0),
+        lambda: LdpcFeedback(0, np.zeros(0, np.int64), 0, 0),
+        lambda: LdpcFeedback(1, np.zeros(0, np.int64), -1, 0),
+        lambda: LdpcReveal(1, [2]),  # type: ignore[arg-type]
     ],
 )
 def test_invalid_messages_are_refused(build: object) -> None:

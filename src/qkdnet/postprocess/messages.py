@@ -193,6 +193,76 @@ class CascadeSetup:
             raise InvalidParameter("permutation_seed must fit in 128 bits")
 
 
+@dataclass(frozen=True, slots=True)
+class LdpcStart:
+    """Bob → Alice: the LDPC code by name, and how the key is cut into frames and punctured.
+
+    The code is ``(family, rate, n, code_seed)`` of the ladder; the key's ``key_bits`` bits go into
+    ``frames`` frames of near-equal size; ``punctured`` symbols of each frame are punctured.
+    """
+
+    family: str
+    rate: float
+    n: int
+    code_seed: int
+    key_bits: int
+    frames: int
+    punctured: int
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.family, str) or not self.family:
+            raise InvalidParameter("family must be a non-empty string")
+        if isinstance(self.rate, bool) or not isinstance(self.rate, float) or not 0.0 < self.rate < 1.0:
+            raise InvalidParameter(f"rate must be a float in (0, 1), got {self.rate!r}")
+        check_int(self.n, name="n", minimum=1)
+        check_int(self.code_seed, name="code_seed")
+        check_int(self.key_bits, name="key_bits", minimum=1)
+        check_int(self.frames, name="frames", minimum=1)
+        check_int(self.punctured, name="punctured")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LdpcSyndrome:
+    """Alice → Bob: the syndrome of every frame, frame after frame."""
+
+    syndromes: Bits
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "syndromes", _frozen_bits(self.syndromes, "syndromes"))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LdpcFeedback:
+    """Bob → Alice: after decoding round ``round_index``, the frames not yet decoded.
+
+    Alice answers with the next ``reveal`` punctured bits of each; with no failed frame the
+    reconciliation is over and Alice checks that both ledgers count ``disclosed_bits``.
+    """
+
+    round_index: int
+    failed_frames: npt.NDArray[np.int64]
+    reveal: int
+    disclosed_bits: int
+
+    def __post_init__(self) -> None:
+        check_int(self.round_index, name="round_index", minimum=1)
+        object.__setattr__(self, "failed_frames", _frozen_array(self.failed_frames, np.int64, "failed_frames"))
+        check_int(self.reveal, name="reveal")
+        check_int(self.disclosed_bits, name="disclosed_bits")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LdpcReveal:
+    """Alice → Bob: values of the punctured bits asked after round ``round_index``, frame after frame."""
+
+    round_index: int
+    values: Bits
+
+    def __post_init__(self) -> None:
+        check_int(self.round_index, name="round_index", minimum=1)
+        object.__setattr__(self, "values", _frozen_bits(self.values, "values"))
+
+
 Message: TypeAlias = (
     CascadeStart
     | ParityQuery
@@ -204,6 +274,10 @@ Message: TypeAlias = (
     | AmplificationSeed
     | AuthenticatedFrame
     | CascadeSetup
+    | LdpcStart
+    | LdpcSyndrome
+    | LdpcFeedback
+    | LdpcReveal
 )
 """Any message of the post-processing protocols."""
 
@@ -218,6 +292,10 @@ MESSAGE_TYPES: tuple[type, ...] = (
     AmplificationSeed,
     AuthenticatedFrame,
     CascadeSetup,
+    LdpcStart,
+    LdpcSyndrome,
+    LdpcFeedback,
+    LdpcReveal,
 )
 _TAG_OF: dict[type, int] = {cls: i + 1 for i, cls in enumerate(MESSAGE_TYPES)}
 
@@ -298,6 +376,19 @@ def encode_message(message: Message) -> bytes:
             name = message.variant.encode("utf-8")
             body = struct.pack("<QQH", message.n, message.frame_bits, message.max_passes)
             body += message.permutation_seed.to_bytes(16, "little") + struct.pack("<B", len(name)) + name
+        case LdpcStart():
+            name = message.family.encode("utf-8")
+            body = struct.pack("<I", len(name)) + name + struct.pack("<d", message.rate)
+            body += struct.pack(
+                "<QQQQQ", message.n, message.code_seed, message.key_bits, message.frames, message.punctured
+            )
+        case LdpcSyndrome():
+            body = _pack_bits(message.syndromes)
+        case LdpcFeedback():
+            body = struct.pack("<I", message.round_index) + _pack_ints(message.failed_frames)
+            body += struct.pack("<QQ", message.reveal, message.disclosed_bits)
+        case LdpcReveal():
+            body = struct.pack("<I", message.round_index) + _pack_bits(message.values)
         case _:  # pragma: no cover - exhaustive over Message
             raise InvalidParameter(f"not a post-processing message: {message!r}")
     return head + body
@@ -350,11 +441,25 @@ def decode_message(data: bytes) -> Message:
         elif cls is AuthenticatedFrame:
             (size,) = reader.unpack("<Q")
             message = AuthenticatedFrame(reader.take(size))
-        else:
+        elif cls is CascadeSetup:
             n, frame_bits, max_passes = reader.unpack("<QQH")
             seed = int.from_bytes(reader.take(16), "little")
             (size,) = reader.unpack("<B")
             message = CascadeSetup(n, frame_bits, reader.take(size).decode("utf-8"), max_passes, seed)
+        elif cls is LdpcStart:
+            (size,) = reader.unpack("<I")
+            family = reader.take(size).decode("utf-8")
+            (rate,) = reader.unpack("<d")
+            message = LdpcStart(family, rate, *reader.unpack("<QQQQQ"))
+        elif cls is LdpcSyndrome:
+            message = LdpcSyndrome(reader.bits())
+        elif cls is LdpcFeedback:
+            (round_index,) = reader.unpack("<I")
+            failed = reader.ints()
+            message = LdpcFeedback(round_index, failed, *reader.unpack("<QQ"))
+        else:
+            (round_index,) = reader.unpack("<I")
+            message = LdpcReveal(round_index, reader.bits())
     except (InvalidParameter, UnicodeDecodeError, struct.error) as exc:
         raise ProtocolError(f"malformed {cls.__name__}: {exc}") from exc
     reader.finish()
@@ -369,6 +474,10 @@ __all__ = [
     "CascadeDone",
     "CascadeSetup",
     "CascadeStart",
+    "LdpcFeedback",
+    "LdpcReveal",
+    "LdpcStart",
+    "LdpcSyndrome",
     "Message",
     "ParityAnswer",
     "ParityQuery",
