@@ -367,7 +367,8 @@ def plot_purification(rows: Sequence[Row]) -> Figure:
         ax.plot(f, _positive(rate), "o-", ms=5, label=label)
         for r, fi, ri in zip(members, f, rate, strict=True):
             ax.annotate(f"n={r.get(rounds)}", (fi, ri), fontsize=7, xytext=(4, 4), textcoords="offset points")
-    ax.axvline(0.5, color="0.4", ls=":", lw=1, label="F = 1/2")
+    if min((v for v in _column(rows, "fidelity") if math.isfinite(v)), default=1.0) < 0.6:
+        ax.axvline(0.5, color="0.4", ls=":", lw=1, label="F = 1/2: entanglement boundary")
     ax.set_yscale("log")
     ax.set_xlabel("pair fidelity with Φ+")
     ax.set_ylabel("pairs per second")
