@@ -263,6 +263,40 @@ class LdpcReveal:
         object.__setattr__(self, "values", _frozen_bits(self.values, "values"))
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class BasisAnnouncement:
+    """Either party → the other: the setting it measured every pair of the block in, announced after measuring.
+
+    Both announcements together are the sifting information: a pair is kept where the settings align.
+    """
+
+    settings: npt.NDArray[np.uint8]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "settings", _frozen_array(self.settings, np.uint8, "settings"))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SampleChoice:
+    """Bob → Alice: which sifted pairs are sacrificed to estimate the error rate (one bit per sifted pair)."""
+
+    sample: Bits
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sample", _frozen_bits(self.sample, "sample"))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class OutcomeDisclosure:
+    """Either party → the other: its outcomes on the disclosed pairs (every pair outside the key, and the
+    sample), in pair order; parameter estimation uses nothing else."""
+
+    outcomes: Bits
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "outcomes", _frozen_bits(self.outcomes, "outcomes"))
+
+
 Message: TypeAlias = (
     CascadeStart
     | ParityQuery
@@ -278,6 +312,9 @@ Message: TypeAlias = (
     | LdpcSyndrome
     | LdpcFeedback
     | LdpcReveal
+    | BasisAnnouncement
+    | SampleChoice
+    | OutcomeDisclosure
 )
 """Any message of the post-processing protocols."""
 
@@ -296,7 +333,11 @@ MESSAGE_TYPES: tuple[type, ...] = (
     LdpcSyndrome,
     LdpcFeedback,
     LdpcReveal,
+    BasisAnnouncement,
+    SampleChoice,
+    OutcomeDisclosure,
 )
+"""Every message type, in the order of their type tags on the wire (new types go at the end)."""
 _TAG_OF: dict[type, int] = {cls: i + 1 for i, cls in enumerate(MESSAGE_TYPES)}
 
 
@@ -341,6 +382,15 @@ class _Reader:
             raise ProtocolError(f"bad integer width {width}")
         raw = np.frombuffer(self.take(count * width), dtype="<u8" if width == 8 else "<u4")
         return raw.astype(np.int64)
+
+    def small_ints(self) -> npt.NDArray[np.uint8]:
+        count, width = self.unpack("<QB")
+        if width not in (1, 2, 4, 8):
+            raise ProtocolError(f"bad value width {width}")
+        packed = np.frombuffer(self.take((count * width + 7) // 8), dtype=np.uint8)
+        planes = np.unpackbits(packed, count=count * width).reshape(count, width)
+        weights = (1 << np.arange(width)).astype(np.uint16)
+        return (planes.astype(np.uint16) @ weights).astype(np.uint8)
 
     def finish(self) -> None:
         if self._pos != len(self._data):
@@ -389,6 +439,12 @@ def encode_message(message: Message) -> bytes:
             body += struct.pack("<QQ", message.reveal, message.disclosed_bits)
         case LdpcReveal():
             body = struct.pack("<I", message.round_index) + _pack_bits(message.values)
+        case BasisAnnouncement():
+            body = _pack_small_ints(message.settings)
+        case SampleChoice():
+            body = _pack_bits(message.sample)
+        case OutcomeDisclosure():
+            body = _pack_bits(message.outcomes)
         case _:  # pragma: no cover - exhaustive over Message
             raise InvalidParameter(f"not a post-processing message: {message!r}")
     return head + body
@@ -396,6 +452,14 @@ def encode_message(message: Message) -> bytes:
 
 def _pack_bits_u8(values: npt.NDArray[np.uint8]) -> bytes:
     return struct.pack("<Q", values.size) + values.astype(np.uint8).tobytes()
+
+
+def _pack_small_ints(values: npt.NDArray[np.uint8]) -> bytes:
+    """Count, bits per value (1, 2, 4 or 8: the fewest that hold the largest), then the values packed."""
+    top = int(values.max()) if values.size else 0
+    width = next(w for w in (1, 2, 4, 8) if top < 1 << w)
+    planes = (values[:, None] >> np.arange(width, dtype=np.uint8)) & 1
+    return struct.pack("<QB", values.size, width) + np.packbits(planes.astype(np.uint8).ravel()).tobytes()
 
 
 def decode_message(data: bytes) -> Message:
@@ -457,9 +521,15 @@ def decode_message(data: bytes) -> Message:
             (round_index,) = reader.unpack("<I")
             failed = reader.ints()
             message = LdpcFeedback(round_index, failed, *reader.unpack("<QQ"))
-        else:
+        elif cls is LdpcReveal:
             (round_index,) = reader.unpack("<I")
             message = LdpcReveal(round_index, reader.bits())
+        elif cls is BasisAnnouncement:
+            message = BasisAnnouncement(reader.small_ints())
+        elif cls is SampleChoice:
+            message = SampleChoice(reader.bits())
+        else:
+            message = OutcomeDisclosure(reader.bits())
     except (InvalidParameter, UnicodeDecodeError, struct.error) as exc:
         raise ProtocolError(f"malformed {cls.__name__}: {exc}") from exc
     reader.finish()
@@ -471,6 +541,7 @@ __all__ = [
     "Abort",
     "AmplificationSeed",
     "AuthenticatedFrame",
+    "BasisAnnouncement",
     "CascadeDone",
     "CascadeSetup",
     "CascadeStart",
@@ -479,8 +550,10 @@ __all__ = [
     "LdpcStart",
     "LdpcSyndrome",
     "Message",
+    "OutcomeDisclosure",
     "ParityAnswer",
     "ParityQuery",
+    "SampleChoice",
     "VerificationOutcome",
     "VerificationTag",
     "decode_message",

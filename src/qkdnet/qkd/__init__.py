@@ -7,6 +7,7 @@
 0.4272
 """
 
+from qkdnet.qkd.announce import PublicRecord, announce
 from qkdnet.qkd.detection import (
     QBER_THRESHOLD_DI,
     QBER_THRESHOLD_TRUSTED,
@@ -75,7 +76,9 @@ __all__ = [
     "PairSource",
     "PartyRecord",
     "ProtocolSpec",
+    "PublicRecord",
     "SimulatedRecords",
+    "announce",
     "assess",
     "chsh",
     "correlation_table",
