@@ -163,3 +163,8 @@ def test_a_sweep_file_builds_on_its_scenario_and_varies_its_own_fields(tmp_path:
     typo.write_text(f'[sweep]\nscenario = "{TWO_LABS}"\n[key]\npairz = 5\n')
     with pytest.raises(ConfigError, match=r"did you mean key\.pairs"):
         plan_sweep(typo)
+
+
+def test_single_link_runners_refuse_a_network_up_front() -> None:
+    with pytest.raises(InvalidParameter, match="exactly one link, this one has 2"):
+        plan_sweep(EXAMPLES / "chain3.toml", ["policies.cutoff_s=1e-3,1e-2"], runner="link")

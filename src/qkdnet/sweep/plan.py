@@ -120,6 +120,11 @@ def plan_sweep(
             reads = ", ".join(f"{t}.*" for t in spec.tables) or "scenario fields only"
             raise InvalidParameter(f"--vary {axis.field}: the {name!r} runner does not read it (it reads {reads})")
     base = resolve(document, name, spec.tables)
+    links = len(base.get("links", []))
+    if name in ("link", "key") and links != 1:
+        others = [r for r in RUNNERS if r not in ("link", "key", "null")]
+        hint = f"; --runner {others[0]} simulates the whole network" if others else ""
+        raise InvalidParameter(f"the {name!r} runner needs a scenario with exactly one link, this one has {links}{hint}")
     fields = flatten(base)
     canonical = []
     for axis in axes:
