@@ -124,7 +124,9 @@ def plan_sweep(
     if name in ("link", "key") and links != 1:
         others = [r for r in RUNNERS if r not in ("link", "key", "null")]
         hint = f"; --runner {others[0]} simulates the whole network" if others else ""
-        raise InvalidParameter(f"the {name!r} runner needs a scenario with exactly one link, this one has {links}{hint}")
+        raise InvalidParameter(
+            f"the {name!r} runner needs a scenario with exactly one link, this one has {links}{hint}"
+        )
     fields = flatten(base)
     canonical = []
     for axis in axes:
