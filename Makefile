@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/reconciliation_ldpc.py
 	$(BIN)/python benchmarks/reference_sequence.py
 	$(BIN)/python benchmarks/engine.py
+	$(BIN)/python benchmarks/network_chain.py
 	$(BIN)/python benchmarks/sweep.py
 
 # SeQUeNCe's BB84 beside qkdnet, in a throwaway venv outside the repo (never in qkdnet's dependencies).

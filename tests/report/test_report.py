@@ -124,3 +124,14 @@ def test_report_renders_in_chromium_and_every_image_loads(table: Path, tmp_path:
     shot = tmp_path / "report.png"
     taken = _headless(chromium, tmp_path / "profile2", f"--screenshot={shot}", "--window-size=1200,2400", out.as_uri())
     assert taken.returncode == 0 and shot.stat().st_size > 10_000, taken.stderr[-2000:]
+
+
+def test_network_map_colours_links_by_their_simulated_rates(tmp_path: Path) -> None:
+    out = tmp_path / "chain.parquet"
+    run_sweep(plan_sweep(EXAMPLES / "chain3.toml", ["policies.cutoff_s=none"]), out)
+    rows = read_rows(out)
+    assert rows[0]["runner"] == "network"
+    figure = plot_results("network", rows)
+    assert "simulated link rates" in figure.caption
+    figure.save(tmp_path / "map.png")
+    assert (tmp_path / "map.png").stat().st_size > 5000

@@ -168,3 +168,25 @@ def test_a_sweep_file_builds_on_its_scenario_and_varies_its_own_fields(tmp_path:
 def test_single_link_runners_refuse_a_network_up_front() -> None:
     with pytest.raises(InvalidParameter, match="exactly one link, this one has 2"):
         plan_sweep(EXAMPLES / "chain3.toml", ["policies.cutoff_s=1e-3,1e-2"], runner="link")
+
+
+def test_network_runner_reports_what_qkdnet_simulate_reports(capsys: pytest.CaptureFixture[str]) -> None:
+    point = next(plan_sweep(TWO_LABS, runner="network").points())
+    metrics = get_runner("network").function(point.config, 2012)  # the scenario's own seed, as simulate uses
+    assert main(["simulate", str(TWO_LABS), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    requests = report["requests"]
+    assert metrics["delivered"] == sum(r["delivered"] for r in requests)
+    assert metrics["requests_completed"] == report["counts"]["completed"]
+    for i, r in enumerate(requests):
+        assert metrics[f"request{i}_delivered"] == r["delivered"]
+        assert metrics[f"request{i}_fidelity"] == pytest.approx(r["fidelity"]["mean"])
+    rates = json.loads(str(metrics["link_rates_hz"]))
+    assert rates == pytest.approx([link["heralds"] / report["simulated_s"] for link in report["links"]])
+
+
+def test_a_network_scenario_sweeps_on_the_network_runner() -> None:
+    plan = plan_sweep(EXAMPLES / "chain3.toml", ["policies.cutoff_s=none,1e-2"])
+    assert plan.runner == "network" and plan.size == 2
+    seeds = {p.seed for p in plan.points()}
+    assert len(seeds) == 2  # each run its own stream

@@ -31,6 +31,10 @@ def dispatch(args: argparse.Namespace) -> int:
         from qkdnet.cli.attack import run_attack_command
 
         return run_attack_command(args)
+    if args.command == "simulate":
+        from qkdnet.cli.simulate import run_simulate
+
+        return run_simulate(args)
     if args.command in ("sweep", "plot", "report"):
         from qkdnet.cli.sweep import run_plot_command, run_report_command, run_sweep_command
 

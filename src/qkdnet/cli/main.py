@@ -113,8 +113,17 @@ def build_parser() -> argparse.ArgumentParser:
             )
     _add_link_commands(sub)
     _add_attack(sub)
+    _add_simulate_command(sub)
     _add_sweep_commands(sub)
     return parser
+
+
+def _add_simulate_command(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """``simulate``: a scenario file on the network simulator."""
+    sim = sub.add_parser("simulate", help="run a scenario file (TOML) on the network simulator")
+    sim.add_argument("scenario", metavar="SCENARIO.toml", help="the scenario file (see examples/)")
+    sim.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
+    sim.add_argument("--plot", default=None, metavar="DIR", help="write fidelity, delivery and utilisation plots")
 
 
 def _add_link_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
@@ -223,16 +232,16 @@ def _add_sweep_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     report.add_argument("--title", default=None, help="the report's title (default: from the scenarios)")
 
 
+_COMMAND_LIST = "demo, e91, bbm92, presets, link, attack, simulate, sweep, plot or report"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``qkdnet`` command; returns the process exit code."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
         if args.command is None:
-            raise UsageError(
-                "a command is required: demo, e91, bbm92, presets, link, attack, sweep, plot or report "
-                "(see qkdnet --help)"
-            )
+            raise UsageError(f"a command is required: {_COMMAND_LIST} (see qkdnet --help)")
         from qkdnet.cli import commands
 
         return commands.dispatch(args)

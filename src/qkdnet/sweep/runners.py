@@ -5,6 +5,8 @@
   after ``memory.storage_s`` of extra storage and ``policies.purification_rounds`` of recurrence purification.
 * ``key``: one key run over the link (:func:`qkdnet.qkd.run_key_exchange`), with Eve from ``[eve]``: QBER,
   S, the final key and Eve's information.
+* ``network``: the whole scenario on the network simulator (:func:`qkdnet.network.simulate`, as
+  ``qkdnet simulate``): requests served, pairs delivered, their rate, fidelity, QBER and key, link rates.
 * ``null``: returns a constant; it measures the sweep machinery's own cost per run.
 
 Metric names are plain words (no dots): they never collide with field addresses in the results table.
@@ -13,7 +15,7 @@ Metric names are plain words (no dots): they never collide with field addresses 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
+import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,6 +25,8 @@ from qkdnet.errors import InvalidParameter
 from qkdnet.sweep.document import Scalar
 
 Metrics = dict[str, Scalar]
+#: The ``network`` runner adds each request's figures as columns for scenarios of up to this many requests.
+PER_REQUEST_COLUMNS = 8
 Runner = Callable[[Mapping[str, Any], int], Metrics]
 
 
@@ -36,15 +40,6 @@ class RunnerSpec:
     summary: str
 
 
-#: Preset scheme of each heralding name of a scenario link.
-_SCHEME_OF_HERALDING = {
-    "emission-absorption": "emit_absorb",
-    "state-transfer": "state_transfer",
-    "two-photon": "two_photon",
-    "single-click": "single_click",
-}
-
-
 def _single_link(config: Mapping[str, Any]) -> Mapping[str, Any]:
     links = config["links"]
     if len(links) != 1:
@@ -54,15 +49,12 @@ def _single_link(config: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def link_physics(spec: Mapping[str, Any]) -> Any:
-    """The physics of a scenario link (a :class:`~qkdnet.network.HeraldedLink`): preset, length, heralding."""
-    from qkdnet.hardware import get_preset
-    from qkdnet.network import link_for_preset
+    """The physics of a scenario link given as a dict (:func:`qkdnet.config.link_physics`): a
+    :class:`~qkdnet.network.HeraldedLink` of its preset's hardware over its length, by its heralding scheme."""
+    from qkdnet.config import LinkSpec
+    from qkdnet.config import link_physics as physics
 
-    preset = get_preset(spec["preset"]).with_length(float(spec["length_km"]))
-    scheme = _SCHEME_OF_HERALDING.get(spec["heralding"], spec["heralding"])
-    if preset.scheme != scheme:
-        preset = dataclasses.replace(preset, scheme=scheme)
-    return link_for_preset(preset)
+    return physics(LinkSpec.model_validate(dict(spec)))
 
 
 def plob_bits_per_use(transmission: float) -> float:
@@ -154,6 +146,50 @@ def key_runner(config: Mapping[str, Any], seed: int) -> Metrics:
     return metrics
 
 
+def network_runner(config: Mapping[str, Any], seed: int) -> Metrics:
+    """The ``network`` runner: the whole scenario on the network simulator (:func:`qkdnet.network.simulate`,
+    as ``qkdnet simulate``), seeded with the run's seed; totals over the requests, and each request's figures
+    for scenarios of up to :data:`PER_REQUEST_COLUMNS` requests."""
+    from qkdnet.config import build_network, build_policies, build_requests, parse_scenario
+    from qkdnet.network import simulate
+    from qkdnet.report.network import run_summary
+    from qkdnet.sweep.document import SWEEP_TABLES
+
+    scenario = parse_scenario({k: v for k, v in config.items() if k not in SWEEP_TABLES}, skip_bad_requests=True)
+    network = build_network(scenario)
+    run = simulate(network, build_requests(scenario), build_policies(scenario), seed=seed)
+    summary = run_summary(scenario.model_copy(update={"seed": seed}), network, run, wall_s=0.0)
+    requests = summary["requests"]
+    delivered = sum(r["delivered"] for r in requests)
+    weighted = [(r["delivered"], r["fidelity"]["mean"], r["qber"]) for r in requests if r["delivered"]]
+    metrics: Metrics = {f"requests_{k}": v for k, v in summary["counts"].items()}
+    duration = summary["simulated_s"]
+    metrics.update(
+        simulated_s=duration,
+        events=summary["events"],
+        delivered=delivered,
+        pair_rate_hz=sum(r["rate_hz"] for r in requests),
+        fidelity=sum(n * f for n, f, _ in weighted) / delivered if delivered else None,
+        qber=sum(n * q for n, _, q in weighted) / delivered if delivered else None,
+        key_rate_bps=sum(r["key"]["key_rate_bps"] or 0.0 for r in requests),
+        final_key_bits=sum(r["key"]["final_key_bits"] or 0 for r in requests),
+        link_rates_hz=json.dumps([link["heralds"] / duration if duration > 0 else 0.0 for link in summary["links"]]),
+    )
+    if len(requests) <= PER_REQUEST_COLUMNS:
+        for i, r in enumerate(requests):
+            metrics.update(
+                {
+                    f"request{i}_status": r["status"],
+                    f"request{i}_delivered": r["delivered"],
+                    f"request{i}_rate_hz": r["rate_hz"],
+                    f"request{i}_fidelity": r["fidelity"]["mean"],
+                    f"request{i}_qber": r["qber"],
+                    f"request{i}_key_rate_bps": r["key"]["key_rate_bps"],
+                }
+            )
+    return metrics
+
+
 def null_runner(config: Mapping[str, Any], seed: int) -> Metrics:
     """The ``null`` runner: one constant metric, so a sweep of it times the machinery alone."""
     del config, seed
@@ -169,14 +205,19 @@ RUNNERS: dict[str, RunnerSpec] = {
     for spec in (
         RunnerSpec("link", link_runner, ("memory",), "the scenario's one link, analytically (qkdnet link)"),
         RunnerSpec("key", key_runner, ("key", "eve"), "one key run over the link, with Eve (qkdnet attack)"),
+        RunnerSpec("network", network_runner, (), "the whole scenario on the network simulator (qkdnet simulate)"),
         RunnerSpec("null", null_runner, (), "a constant: measures the sweep machinery"),
     )
 }
 
 
-#: A small configuration for :func:`warm_up`: the two-lab link, a key run that reaches error correction.
+#: A small configuration for :func:`warm_up`: two labs 60 m apart, a key request, a key run that reaches
+#: error correction.
 _WARM_CONFIG: dict[str, Any] = {
-    "links": [{"preset": "ritter2012", "length_km": 0.06, "heralding": "emission-absorption"}],
+    "seed": 1,
+    "nodes": {"a": {"preset": "ritter2012"}, "b": {"preset": "ritter2012"}},
+    "links": [{"endpoints": ["a", "b"], "preset": "ritter2012", "length_km": 0.06, "heralding": "emission-absorption"}],
+    "requests": [{"endpoints": ["a", "b"], "key_bits": 64, "deadline_s": 60.0}],
     "policies": {"purification_rounds": 0, "purification_scheme": "dejmps"},
     "memory": {"storage_s": 0.0},
     "key": {"protocol": "bbm92", "pairs": 20_000, "security": "trusted", "key_length": None, "visibility": 0.97},
@@ -202,6 +243,7 @@ def get_runner(name: str) -> RunnerSpec:
 
 
 __all__ = [
+    "PER_REQUEST_COLUMNS",
     "RUNNERS",
     "Metrics",
     "Runner",
@@ -211,6 +253,7 @@ __all__ = [
     "key_runner",
     "link_physics",
     "link_runner",
+    "network_runner",
     "null_runner",
     "plob_bits_per_use",
     "warm_up",
