@@ -208,13 +208,16 @@ def _add_sweep_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
         description="Run every combination of the --vary values; each run is keyed by the SHA-256 of its full "
         "configuration, so runs already in the table are skipped (resume) and tables merge by key.",
         epilog="VALUES: start:stop:count (both ends included), start:stop:count:log, or a comma list 0,0.1,0.2.\n"
-        "Runners: link (the scenario's one link, analytic), key (a key run with Eve from [eve]), null (a constant).",
+        "Runners: link (the scenario's one link, analytic), key (a key run with Eve from [eve]),\n"
+        "network (the whole scenario on the network simulator, as qkdnet simulate), null (a constant).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sweep.add_argument("scenario", metavar="SCENARIO.toml", help="scenario or sweep file (or 'merge')")
     sweep.add_argument("inputs", nargs="*", metavar="TABLE.parquet", help=argparse.SUPPRESS)
     sweep.add_argument("--vary", action="append", default=[], metavar="FIELD=VALUES", help="a field and its values")
-    sweep.add_argument("--runner", default=None, metavar="NAME", help="link, key or null (default: from the file)")
+    sweep.add_argument(
+        "--runner", default=None, metavar="NAME", help="link, key, network or null (default: from the file)"
+    )
     sweep.add_argument("--out", type=Path, default=None, metavar="RESULTS.parquet", help="the results table")
     sweep.add_argument("--workers", type=_positive_int, default=None, metavar="N", help="local worker processes")
     sweep.add_argument("--scheduler", default=None, metavar="tcp://HOST:8786", help="run on this Dask cluster")
