@@ -215,9 +215,7 @@ def _add_sweep_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     sweep.add_argument("scenario", metavar="SCENARIO.toml", help="scenario or sweep file (or 'merge')")
     sweep.add_argument("inputs", nargs="*", metavar="TABLE.parquet", help=argparse.SUPPRESS)
     sweep.add_argument("--vary", action="append", default=[], metavar="FIELD=VALUES", help="a field and its values")
-    sweep.add_argument(
-        "--runner", default=None, metavar="NAME", help="link, key, network or null (default: from the file)"
-    )
+    sweep.add_argument("--runner", default=None, metavar="NAME", help="link, key, network, null (default: see below)")
     sweep.add_argument("--out", type=Path, default=None, metavar="RESULTS.parquet", help="the results table")
     sweep.add_argument("--workers", type=_positive_int, default=None, metavar="N", help="local worker processes")
     sweep.add_argument("--scheduler", default=None, metavar="tcp://HOST:8786", help="run on this Dask cluster")
