@@ -132,6 +132,13 @@ def render_report(rows: Sequence[Row], *, source: str, command: str, title: str 
         '<table class="prov">'
         + "".join(f'<tr><th class="t">{_e(k)}</th><td>{_e(v)}</td></tr>' for k, v in provenance)
         + "</table>",
+        "<p>How to read this report: each <i>study</i> below is one set of runs of one runner that varied the "
+        "same fields (one <code>qkdnet sweep</code> command, or several that extend each other). Its figures "
+        "show what the runs measured against what was varied; each caption says what is drawn, which model "
+        "made it, and where every reference line and published point comes from. Then come the table of "
+        "runs (varied fields and main results), and the full configuration of every run: its <code>key"
+        "</code> is the SHA-256 of that configuration, and the same configuration always gives the same "
+        "results.</p>",
     ]
     scenarios_drawn: set[str] = set()
     for number, (label, members) in enumerate(studies(rows), 1):
