@@ -343,11 +343,15 @@ def plot_memory(rows: Sequence[Row]) -> Figure:
     _log_x(ax_q, _column(rows, x))
     ax_f.set_title("Fidelity against memory time", fontsize=10)
     fig.tight_layout()
+    if x.endswith("cutoff_s"):
+        what = f"delivered pairs with Φ+ (top) and their QBER (bottom) against the memory cutoff {x} (a pair is "
+        what += "discarded once a qubit has waited that long; the network simulator)"
+    else:
+        what = f"heralded pairs with Φ+ (top) and their QBER (bottom) after both qubits waited {x} in their "
+        what += "atomic memories (dephasing, relaxation and readout of the preset's memory model)"
     caption = (
-        f"Fidelity of the heralded pairs with Φ+ (top) and their QBER (bottom) after both qubits waited {x} in "
-        f"their atomic memories (dephasing, relaxation and readout of the preset's memory model). "
-        f"A Bell-diagonal pair is entangled iff F > 1/2 (Horodecki, PRA 54, 1838 (1996)); trusted-device "
-        f"BBM92 keys need QBER < 11 % (Shor & Preskill, PRL 85, 441 (2000))."
+        f"Fidelity of the {what}. A Bell-diagonal pair is entangled iff F > 1/2 (Horodecki, PRA 54, 1838 "
+        f"(1996)); trusted-device BBM92 keys need QBER < 11 % (Shor & Preskill, PRL 85, 441 (2000))."
     )
     return Figure(fig, caption, "memory")
 
