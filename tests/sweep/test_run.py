@@ -153,3 +153,35 @@ def test_ctrl_c_keeps_what_finished(tmp_path: Path) -> None:
     assert b"interrupted" in err and b"resume" in err
     rows = read_rows(out)
     assert 1 <= len(rows) < 30
+
+
+SCRIPT = """
+import sys
+from qkdnet.sweep import SweepInterrupted, plan_sweep, run_sweep
+from tests.sweep.helpers import ctrl_c_at_one_km
+
+plan = plan_sweep(sys.argv[1], ["link.length_km=0.5,0.6,0.7,1.0,1.5,2.0"], runner="null")
+try:
+    run_sweep(plan, sys.argv[2], workers=2, runner=ctrl_c_at_one_km)
+except SweepInterrupted as stop:
+    print("interrupted", stop.outcome.ran)
+"""
+
+
+def test_an_interrupted_process_pool_lets_python_exit(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)])}
+    out = tmp_path / "r.parquet"
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(TWO_LABS), str(out)],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,  # a hang at interpreter exit (joining the pool's queue threads) fails here
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("interrupted")
+    keys = {r["links[0].length_km"] for r in read_rows(out)}
+    assert 1.0 not in keys and len(keys) >= 1

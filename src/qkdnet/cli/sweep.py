@@ -7,6 +7,7 @@ import os
 import shlex
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -92,9 +93,17 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         except SweepInterrupted as stop:
             bar.stop()
             _say(err, stop.outcome, interrupted=True)
-            return EXIT_INTERRUPTED
+            _exit_now(EXIT_INTERRUPTED)
     _say(err, outcome, interrupted=False)
     return 1 if outcome.failed else 0
+
+
+def _exit_now(code: int) -> NoReturn:
+    """Leave at once after Ctrl-C: the table is written and the workers ended, and a process pool torn down
+    mid-task can hang CPython's exit handlers (joining its queue threads), so they are skipped."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _say(err: Console, o: SweepOutcome, *, interrupted: bool) -> None:

@@ -141,8 +141,16 @@ class ProcessBackend:
                 yield future.result()
 
     def close(self) -> None:
-        """Cancel queued tasks and end the worker processes without waiting for running ones."""
+        """Cancel queued tasks and end the worker processes without waiting for running ones.
+
+        The pool's call queue is told not to wait for its feeder thread at exit: with the workers gone, nobody
+        reads the pipe, and CPython would otherwise hang at interpreter exit joining that thread.
+        """
         processes = list(getattr(self._pool, "_processes", {}).values())
+        call_queue = getattr(self._pool, "_call_queue", None)
+        if call_queue is not None:
+            with contextlib.suppress(Exception):
+                call_queue.cancel_join_thread()
         self._pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:
             with contextlib.suppress(Exception):
