@@ -39,6 +39,11 @@ def dispatch(args: argparse.Namespace) -> int:
         from qkdnet.cli.kme import run_kme, run_pki
 
         return run_kme(args) if args.command == "kme" else run_pki(args)
+    if args.command in ("sweep", "plot", "report"):
+        from qkdnet.cli.sweep import run_plot_command, run_report_command, run_sweep_command
+
+        commands = {"sweep": run_sweep_command, "plot": run_plot_command, "report": run_report_command}
+        return commands[args.command](args)
     return run_protocol_command(args)
 
 

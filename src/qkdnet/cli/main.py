@@ -117,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     from qkdnet.cli.kme import add_kme_commands
 
     add_kme_commands(sub)
+    _add_sweep_commands(sub)
     return parser
 
 
@@ -195,7 +196,47 @@ def _add_attack(sub: argparse._SubParsersAction[_Parser]) -> None:
     sweep.add_argument("--plot", type=Path, default=None, metavar="FILE.png", help="draw the figure (matplotlib)")
 
 
-_COMMAND_LIST = "demo, e91, bbm92, presets, link, attack, simulate, kme or pki"
+#: The figures of ``qkdnet plot`` (qkdnet.report.PLOT_KINDS, named here so that parsing imports no plotting code).
+PLOT_KIND_NAMES = ["key-rate", "attack", "memory", "purification", "network"]
+
+
+def _add_sweep_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """``sweep`` (a grid of runs into a Parquet table, or ``sweep merge``), ``plot`` and ``report``."""
+    sweep = sub.add_parser(
+        "sweep",
+        help="a grid of runs of a scenario into a resumable Parquet table (or: sweep merge A B --out C)",
+        usage="qkdnet sweep SCENARIO.toml --vary FIELD=VALUES [--vary ...] --out RESULTS.parquet [options]\n"
+        "       qkdnet sweep --list-fields SCENARIO.toml\n"
+        "       qkdnet sweep merge A.parquet B.parquet [...] --out C.parquet",
+        description="Run every combination of the --vary values; each run is keyed by the SHA-256 of its full "
+        "configuration, so runs already in the table are skipped (resume) and tables merge by key.",
+        epilog="VALUES: start:stop:count (both ends included), start:stop:count:log, or a comma list 0,0.1,0.2.\n"
+        "Runners: link (the scenario's one link, analytic), key (a key run with Eve from [eve]),\n"
+        "network (the whole scenario on the network simulator, as qkdnet simulate), null (a constant).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sweep.add_argument("scenario", metavar="SCENARIO.toml", help="scenario or sweep file (or 'merge')")
+    sweep.add_argument("inputs", nargs="*", metavar="TABLE.parquet", help=argparse.SUPPRESS)
+    sweep.add_argument("--vary", action="append", default=[], metavar="FIELD=VALUES", help="a field and its values")
+    sweep.add_argument("--runner", default=None, metavar="NAME", help="link, key, network, null (default: see below)")
+    sweep.add_argument("--out", type=Path, default=None, metavar="RESULTS.parquet", help="the results table")
+    sweep.add_argument("--workers", type=_positive_int, default=None, metavar="N", help="local worker processes")
+    sweep.add_argument("--scheduler", default=None, metavar="tcp://HOST:8786", help="run on this Dask cluster")
+    sweep.add_argument("--limit", type=_positive_int, default=None, metavar="N", help="stop after N new runs")
+    sweep.add_argument("--retry-errors", action="store_true", help="run again the runs that failed before")
+    sweep.add_argument("--list-fields", action="store_true", help="list the fields --vary can address")
+    sweep.add_argument("--dry-run", action="store_true", help="check the sweep and count its runs; run nothing")
+    plot = sub.add_parser("plot", help="draw a figure of a results table (qkdnet plot KIND RESULTS --out FILE)")
+    plot.add_argument("kind", choices=PLOT_KIND_NAMES, metavar="KIND", help=", ".join(PLOT_KIND_NAMES))
+    plot.add_argument("results", type=Path, metavar="RESULTS.parquet")
+    plot.add_argument("--out", type=Path, required=True, metavar="FILE.png|svg|pdf")
+    report = sub.add_parser("report", help="one self-contained HTML file: figures, tables, every run's config")
+    report.add_argument("results", type=Path, metavar="RESULTS.parquet")
+    report.add_argument("--out", type=Path, required=True, metavar="REPORT.html")
+    report.add_argument("--title", default=None, help="the report's title (default: from the scenarios)")
+
+
+_COMMAND_LIST = "demo, e91, bbm92, presets, link, attack, simulate, sweep, plot, report, kme or pki"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -204,9 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         if args.command is None:
-            raise UsageError(
-                "a command is required: demo, e91, bbm92, presets, link, attack or simulate (see qkdnet --help)"
-            )
+            raise UsageError(f"a command is required: {_COMMAND_LIST} (see qkdnet --help)")
         from qkdnet.cli import commands
 
         return commands.dispatch(args)
