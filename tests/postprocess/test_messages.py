@@ -15,9 +15,12 @@ from qkdnet.postprocess import (
     CascadeDone,
     CascadeSetup,
     CascadeStart,
+    DisclosedOutcomes,
     Message,
     ParityAnswer,
     ParityQuery,
+    SiftSample,
+    SiftSettings,
     VerificationOutcome,
     VerificationTag,
     decode_message,
@@ -48,6 +51,10 @@ SAMPLES: list[Message] = [
     AuthenticatedFrame(b"\x01header, payload and a 16-byte tag"),
     AuthenticatedFrame(b""),
     CascadeSetup(n=10**6, frame_bits=10**4, variant="option8", max_passes=256, permutation_seed=(1 << 128) - 1),
+    SiftSettings(np.array([0, 2, 1, 1, 0], np.uint8)),
+    SiftSettings(np.zeros(0, np.uint8)),
+    SiftSample(np.array([2, 1, 0], np.uint8), np.array([1, 0], np.uint8), np.array([0, 1, 1], np.uint8)),
+    DisclosedOutcomes(np.array([1, 1, 0, 1, 0, 0, 1, 0, 1], np.uint8)),
 ]
 
 
@@ -84,6 +91,9 @@ def test_messages_are_frozen_and_do_not_alias_the_sender() -> None:
         lambda: ParityAnswer(1, [0, 2]),  # type: ignore[arg-type]
         lambda: VerificationTag(np.ones(3, np.uint8), b"\x00", 20),
         lambda: AmplificationSeed(np.ones(3, np.uint8), -1),
+        lambda: SiftSettings(np.zeros((2, 2), np.uint8)),
+        lambda: SiftSample(np.zeros(2, np.uint8), [0, 2], [0]),  # type: ignore[arg-type]
+        lambda: DisclosedOutcomes([3]),  # type: ignore[arg-type]
     ],
 )
 def test_invalid_messages_are_refused(build: object) -> None:
@@ -100,6 +110,9 @@ def test_invalid_messages_are_refused(build: object) -> None:
         encode_message(CascadeDone(1, 2))[:-1],  # truncated
         encode_message(CascadeDone(1, 2)) + b"\x00",  # trailing bytes
         encode_message(CascadeStart(10, (4,), 1))[:2] + (0).to_bytes(8, "little") + b"\x01" + bytes(24),
+        encode_message(SiftSettings(np.zeros(4, np.uint8)))[:-1],  # truncated settings
+        encode_message(SiftSample(np.zeros(2, np.uint8), [1], [0]))[:-1],  # type: ignore[arg-type]
+        encode_message(DisclosedOutcomes(np.ones(9, np.uint8)))[:2] + (1 << 40).to_bytes(8, "little"),
     ],
 )
 def test_malformed_bytes_raise_protocol_error(data: bytes) -> None:

@@ -193,6 +193,44 @@ class CascadeSetup:
             raise InvalidParameter("permutation_seed must fit in 128 bits")
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class SiftSettings:
+    """Alice → Bob: her measurement setting for every record of the block, announced after measuring."""
+
+    settings: npt.NDArray[np.uint8]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "settings", _frozen_array(self.settings, np.uint8, "settings"))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SiftSample:
+    """Bob → Alice: his settings, the sifted positions he sacrifices for estimation, his disclosed outcomes.
+
+    ``sample`` has one bit per sifted pair (in pair order); ``outcomes`` are Bob's outcomes on every
+    disclosed pair (the sampled key pairs and all pairs outside the key bases), in pair order.
+    """
+
+    settings: npt.NDArray[np.uint8]
+    sample: Bits
+    outcomes: Bits
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "settings", _frozen_array(self.settings, np.uint8, "settings"))
+        object.__setattr__(self, "sample", _frozen_bits(self.sample, "sample"))
+        object.__setattr__(self, "outcomes", _frozen_bits(self.outcomes, "outcomes"))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DisclosedOutcomes:
+    """Alice → Bob: her outcomes on the disclosed pairs, in pair order (after Bob's :class:`SiftSample`)."""
+
+    outcomes: Bits
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "outcomes", _frozen_bits(self.outcomes, "outcomes"))
+
+
 Message: TypeAlias = (
     CascadeStart
     | ParityQuery
@@ -204,6 +242,9 @@ Message: TypeAlias = (
     | AmplificationSeed
     | AuthenticatedFrame
     | CascadeSetup
+    | SiftSettings
+    | SiftSample
+    | DisclosedOutcomes
 )
 """Any message of the post-processing protocols."""
 
@@ -218,6 +259,9 @@ MESSAGE_TYPES: tuple[type, ...] = (
     AmplificationSeed,
     AuthenticatedFrame,
     CascadeSetup,
+    SiftSettings,
+    SiftSample,
+    DisclosedOutcomes,
 )
 _TAG_OF: dict[type, int] = {cls: i + 1 for i, cls in enumerate(MESSAGE_TYPES)}
 
@@ -256,6 +300,10 @@ class _Reader:
         (count,) = self.unpack("<Q")
         packed = np.frombuffer(self.take((count + 7) // 8), dtype=np.uint8)
         return np.unpackbits(packed, count=count)
+
+    def u8_array(self) -> npt.NDArray[np.uint8]:
+        (count,) = self.unpack("<Q")
+        return np.frombuffer(self.take(count), dtype=np.uint8)
 
     def ints(self) -> npt.NDArray[np.int64]:
         count, width = self.unpack("<QB")
@@ -298,6 +346,12 @@ def encode_message(message: Message) -> bytes:
             name = message.variant.encode("utf-8")
             body = struct.pack("<QQH", message.n, message.frame_bits, message.max_passes)
             body += message.permutation_seed.to_bytes(16, "little") + struct.pack("<B", len(name)) + name
+        case SiftSettings():
+            body = _pack_bits_u8(message.settings)
+        case SiftSample():
+            body = _pack_bits_u8(message.settings) + _pack_bits(message.sample) + _pack_bits(message.outcomes)
+        case DisclosedOutcomes():
+            body = _pack_bits(message.outcomes)
         case _:  # pragma: no cover - exhaustive over Message
             raise InvalidParameter(f"not a post-processing message: {message!r}")
     return head + body
@@ -325,9 +379,7 @@ def decode_message(data: bytes) -> Message:
             message = CascadeStart(n=n, block_sizes=tuple(sizes), permutation_seed=seed)
         elif cls is ParityQuery:
             (round_index,) = reader.unpack("<I")
-            (count,) = reader.unpack("<Q")
-            passes = np.frombuffer(reader.take(count), dtype=np.uint8)
-            message = ParityQuery(round_index, passes, reader.ints(), reader.ints())
+            message = ParityQuery(round_index, reader.u8_array(), reader.ints(), reader.ints())
         elif cls is ParityAnswer:
             (round_index,) = reader.unpack("<I")
             message = ParityAnswer(round_index, reader.bits())
@@ -350,6 +402,12 @@ def decode_message(data: bytes) -> Message:
         elif cls is AuthenticatedFrame:
             (size,) = reader.unpack("<Q")
             message = AuthenticatedFrame(reader.take(size))
+        elif cls is SiftSettings:
+            message = SiftSettings(reader.u8_array())
+        elif cls is SiftSample:
+            message = SiftSample(reader.u8_array(), reader.bits(), reader.bits())
+        elif cls is DisclosedOutcomes:
+            message = DisclosedOutcomes(reader.bits())
         else:
             n, frame_bits, max_passes = reader.unpack("<QQH")
             seed = int.from_bytes(reader.take(16), "little")
@@ -369,9 +427,12 @@ __all__ = [
     "CascadeDone",
     "CascadeSetup",
     "CascadeStart",
+    "DisclosedOutcomes",
     "Message",
     "ParityAnswer",
     "ParityQuery",
+    "SiftSample",
+    "SiftSettings",
     "VerificationOutcome",
     "VerificationTag",
     "decode_message",

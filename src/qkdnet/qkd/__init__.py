@@ -38,7 +38,6 @@ from qkdnet.qkd.pipeline import (
     KeyRunResult,
     Observer,
     PairSource,
-    PartyRecord,
     SimulatedRecords,
     assess,
     distill,
@@ -52,6 +51,7 @@ from qkdnet.qkd.security import (
     eve_information_from_chsh,
     trusted_key_fraction,
 )
+from qkdnet.qkd.sifting import PartyRecord, PublicEstimate, SiftAlice, SiftBob, estimate_from_disclosed
 
 __all__ = [
     "BBM92",
@@ -75,6 +75,9 @@ __all__ = [
     "PairSource",
     "PartyRecord",
     "ProtocolSpec",
+    "PublicEstimate",
+    "SiftAlice",
+    "SiftBob",
     "SimulatedRecords",
     "assess",
     "chsh",
@@ -83,6 +86,7 @@ __all__ = [
     "device_independent_key_fraction",
     "distill",
     "error_rate",
+    "estimate_from_disclosed",
     "eve_information_from_chsh",
     "eve_report",
     "eve_summary",

@@ -35,25 +35,12 @@ from qkdnet.postprocess import (
     finite_key_mu,
     get_reconciler,
     reconcile_and_amplify,
+    run_protocol,
 )
-from qkdnet.qkd.estimation import (
-    CorrelationTable,
-    Estimate,
-    NoSignalling,
-    choose_sample,
-    chsh,
-    correlation_table,
-    error_rate,
-    no_signalling_test,
-    phase_error,
-    sift,
-)
+from qkdnet.qkd.estimation import CorrelationTable, NoSignalling
 from qkdnet.qkd.protocols import ProtocolSpec
-from qkdnet.qkd.security import (
-    device_independent_key_fraction,
-    eve_information_from_chsh,
-    trusted_key_fraction,
-)
+from qkdnet.qkd.sifting import PartyRecord as PartyRecord
+from qkdnet.qkd.sifting import SiftAlice, SiftBob
 from qkdnet.quantum import PairStates, sample_setting_outcomes
 from qkdnet.rng import SeedTree
 from qkdnet.units import binary_entropy
@@ -139,14 +126,6 @@ class KeyRunConfig:
         if self.key_length is not None:
             return self.key_length
         return "asymptotic" if self.security == "device-independent" else "finite"
-
-
-@dataclass(frozen=True, slots=True)
-class PartyRecord:
-    """One party's own measurement log: settings and outcomes, one per pair."""
-
-    settings: NDArray[np.uint8]
-    outcomes: NDArray[np.uint8]
 
 
 @dataclass(slots=True)
@@ -416,111 +395,50 @@ class Assessment:
 
 
 def assess(protocol: ProtocolSpec, cfg: KeyRunConfig, records: SimulatedRecords, *, tree: SeedTree) -> Assessment:
-    """Sift, estimate QBER, phase error and S from disclosed data, and decide whether to go on."""
-    alice, bob, n_pairs = records.alice, records.bob, records.pairs
-    n_a, n_b = len(protocol.alice_angles_deg), len(protocol.bob_angles_deg)
-    sifting = sift(protocol, alice.settings, bob.settings)  # public: settings only
-    n_sifted = int(sifting.key_index.size)
-    sample = choose_sample(n_sifted, cfg.sample_fraction, rng=tree.generator("bob", "sample"))
-    # Disclosed outcomes: the sampled key pairs, and every pair outside the key bases.
-    disclosed = np.ones(n_pairs, dtype=bool)
-    disclosed[sifting.key_index[~sample]] = False
-    table = correlation_table(
-        n_a,
-        n_b,
-        alice.settings[disclosed],
-        bob.settings[disclosed],
-        alice.outcomes[disclosed],
-        bob.outcomes[disclosed],
-    )
-    sample_index = sifting.key_index[sample]
-    qber = error_rate(alice.outcomes[sample_index], bob.outcomes[sample_index])
-    signalling = no_signalling_test(n_a, n_b, alice.settings, bob.settings, bob.outcomes)
+    """Sift, estimate QBER, phase error and S from disclosed data, and decide whether to go on.
 
-    n_bases = len(protocol.key_settings)
-    key_index = sifting.key_index[~sample]
-    key_basis = sifting.key_basis[~sample]
-    basis_bits = np.bincount(key_basis, minlength=n_bases)
-    sample_basis = sifting.key_basis[sample]
-    r_trusted = 0.0
-    eve_bits_trusted = 0.0
-    phase_estimates: list[Estimate] = []
-    for b in range(n_bases):
-        sel = sample_index[sample_basis == b]
-        e_bit = error_rate(alice.outcomes[sel], bob.outcomes[sel])
-        e_ph = phase_error(protocol, table, b)
-        phase_estimates.append(e_ph)
-        weight = basis_bits[b] / max(int(basis_bits.sum()), 1)
-        if math.isnan(e_bit.value) or math.isnan(e_ph.value):
-            r_trusted = float("-inf")
-            continue
-        r_trusted += weight * trusted_key_fraction(e_bit.value, e_ph.value)
-        e_ph_high = min(0.5, e_ph.value + cfg.statistical_margin_sigmas * e_ph.stderr)
-        eve_bits_trusted += float(basis_bits[b]) * binary_entropy(e_ph_high)
-    phase = _pooled(phase_estimates, basis_bits)
-
-    s_est: Estimate | None = chsh(protocol, table) if protocol.chsh_terms else None
-    r_di: float | None = None
-    if s_est is not None and not math.isnan(qber.value):
-        r_di = device_independent_key_fraction(qber.value, s_est.value)
-
-    deciding = r_di if cfg.security == "device-independent" else r_trusted
-    abort: str | None = None
-    if n_sifted == 0 or math.isnan(qber.value):
-        abort = "no sifted key: too few pairs to estimate the error rate"
-    elif cfg.security == "device-independent" and s_est is not None and s_est.value <= 2.0:
-        abort = f"no Bell violation: S = {s_est.value:.3f} ± {s_est.stderr:.3f} ≤ 2, so the devices certify no secrecy"
-    elif deciding is None or deciding <= 0.0:
-        abort = (
-            f"QBER {100 * qber.value:.2f} % leaves no secret key "
-            f"({'device-independent' if cfg.security == 'device-independent' else 'trusted-device'} "
-            f"bound {deciding:.3f} ≤ 0): an eavesdropper or too much noise"
-        )
-
+    Alice and Bob run as the two sans-I/O parties of :mod:`qkdnet.qkd.sifting`, each reading only its own
+    log, exactly as the node daemon runs them over TCP; only the observer below looks at both keys.
+    """
+    alice = SiftAlice(protocol, cfg, records.alice)
+    bob = SiftBob(protocol, cfg, records.bob, rng=tree.generator("bob", "sample"))
+    run_protocol(alice, bob, serialize=False)
+    est = bob.estimate
+    s_est = est.chsh_s
     result = KeyRunResult(
         protocol=protocol.name,
-        pairs=n_pairs,
+        pairs=records.pairs,
         duration_s=records.duration_s,
         security=cfg.security,
-        sifted_bits=n_sifted,
-        sample_bits=int(sample.sum()),
-        qber=qber.value,
-        qber_stderr=qber.stderr,
-        phase_error=phase.value,
-        phase_error_stderr=phase.stderr,
+        sifted_bits=est.sifted_bits,
+        sample_bits=est.sample_bits,
+        qber=est.qber.value,
+        qber_stderr=est.qber.stderr,
+        phase_error=est.phase.value,
+        phase_error_stderr=est.phase.stderr,
         chsh_s=None if s_est is None else s_est.value,
         chsh_s_stderr=None if s_est is None else s_est.stderr,
-        key_fraction_trusted=r_trusted,
-        key_fraction_device_independent=r_di,
-        key_fraction_bound=float("nan") if deciding is None else deciding,
+        key_fraction_trusted=est.key_fraction_trusted,
+        key_fraction_device_independent=est.key_fraction_device_independent,
+        key_fraction_bound=est.key_fraction_bound,
         secure=False,
-        abort_reason=abort,
+        abort_reason=est.abort_reason,
         final_key_bits=0,
-        no_signalling=signalling,
-        correlations=table,
-        alice_records=alice,
-        bob_records=bob,
+        no_signalling=bob.no_signalling,
+        correlations=est.correlations,
+        alice_records=records.alice,
+        bob_records=records.bob,
     )
-    alice_key = alice.outcomes[key_index]
-    bob_key = bob.outcomes[key_index]
+    alice_key, bob_key = alice.key, bob.key
+    key_index = est.key_index
     result.observer = Observer(
         true_qber=float(np.mean(alice_key != bob_key)) if key_index.size else float("nan"),
         eve_attacked_pairs=records.attacked_pairs,
         eve=None if records.eve is None else records.eve.take(key_index),
         key_index=key_index,
     )
-    if cfg.security == "device-independent" and s_est is not None:
-        s_low = s_est.value - cfg.statistical_margin_sigmas * s_est.stderr
-        eve_bits = float(key_index.size) * eve_information_from_chsh(s_low)
-    else:
-        eve_bits = eve_bits_trusted
     return Assessment(
-        result,
-        alice_key,
-        bob_key,
-        eve_bits,
-        int(sample.sum()),
-        max(qber.value, 1.0 / max(qber.samples, 1)) if qber.samples else 0.0,
+        result, alice_key, bob_key, est.eve_information_bits, est.sample_bits, est.qber_for_reconciliation
     )
 
 
@@ -630,14 +548,3 @@ def _no_key_reason(assessed: Assessment, rule: KeyLengthRule, ledger: LeakageLed
         eve = assessed.eve_information_bits
         body = f" and privacy amplification must remove {eve:,.0f} for Eve's possible information"
     return f"{head}{body}: {exc}"
-
-
-def _pooled(estimates: list[Estimate], weights: NDArray[np.int64]) -> Estimate:
-    """Weighted mean of per-basis estimates (weights: key bits per basis)."""
-    w = np.asarray(weights, dtype=np.float64)
-    vals = np.array([e.value for e in estimates])
-    errs = np.array([e.stderr for e in estimates])
-    if w.sum() == 0 or np.any(np.isnan(vals)):
-        return Estimate(float("nan"), float("nan"), 0)
-    w = w / w.sum()
-    return Estimate(float(w @ vals), float(math.sqrt(float((w**2) @ errs**2))), sum(e.samples for e in estimates))
