@@ -59,6 +59,22 @@ class MessageRejected(QkdnetError):
     """A one-time-pad ciphertext failed its authentication tag: it was tampered with."""
 
 
+class KeyPoolError(QkdnetError):
+    """The key pool refuses an operation: a block rewritten with a different key, a bad key ID, a bad size..."""
+
+
+class KeyPoolExhausted(KeyPoolError):
+    """Fewer unused key bytes remain in the pool than the request asks for."""
+
+
+class KeyNotFound(KeyPoolError):
+    """A key ID names no key this KME can deliver: unknown, never reserved, or already delivered."""
+
+
+class KeyNotEntitled(KeyPoolError):
+    """A key exists but was reserved for another pair of SAEs than the one asking for it."""
+
+
 class SimulationError(QkdnetError):
     """The discrete-event run cannot go on: an event failed and nothing handled it, or run() was misused."""
 
@@ -97,6 +113,10 @@ __all__ = [
     "ChshBelowThreshold",
     "ConfigError",
     "InvalidParameter",
+    "KeyNotEntitled",
+    "KeyNotFound",
+    "KeyPoolError",
+    "KeyPoolExhausted",
     "MessageRejected",
     "NoSecretKey",
     "PadExhausted",

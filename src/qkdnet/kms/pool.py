@@ -1,0 +1,417 @@
+"""The KME's durable key pool: the storage interface and its embedded SQLite implementation.
+
+The node daemon commits each block of final key with :meth:`KeyPool.commit_block` (on both KMEs); the ETSI
+GS QKD 014 service only takes keys out. Every block is split in two halves, one per direction
+(:func:`~qkdnet.kms.keyid.split_block`); the master KME takes keys from the front of its direction's unused
+bytes (:meth:`KeyPool.take_new_keys`), tells the slave KME which key IDs it handed to which pair of SAEs
+(:meth:`KeyPool.reserve_keys`), and the slave KME hands exactly those keys to the slave SAE
+(:meth:`KeyPool.take_keys_by_id`). Keys never span blocks: a key that does not fit in the rest of a half
+starts in the next block, and the rest stays available for smaller keys.
+
+SQLite runs in WAL mode with ``synchronous=FULL``: a transaction is on disk when ``COMMIT`` returns. Every
+operation is one ``BEGIN IMMEDIATE`` transaction, which takes the database's write lock first, so concurrent
+takers (threads or processes) are serialised and never get overlapping bytes; a process killed at any point
+leaves either the whole take recorded or none of it. Delivered bytes are overwritten with zeros inside the
+same transaction (``secure_delete`` also zeroes freed pages); a digest of each block, not the block, is kept
+to check that a repeated commit carries the same key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+from uuid import UUID
+
+from qkdnet.errors import InvalidParameter, KeyNotEntitled, KeyNotFound, KeyPoolError, KeyPoolExhausted
+from qkdnet.kms.keyid import (
+    LINK_SEPARATOR,
+    MAX_BLOCK_ID,
+    MAX_SIZE_BYTES,
+    Direction,
+    KeyPosition,
+    decode_key_id,
+    encode_key_id,
+    split_block,
+)
+
+SCHEMA_VERSION = 1
+_BUSY_TIMEOUT_S = 30.0
+_DELIVERED = "delivered"
+_RESERVED = "reserved"
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveredKey:
+    """One key handed out of the pool: its ID (a position, not a secret) and its bytes (hidden from repr)."""
+
+    key_id: UUID
+    key: bytes = field(repr=False)
+
+
+@runtime_checkable
+class KeyPool(Protocol):
+    """Durable storage of the key a KME shares with its peer KME (the contract of /work/notes/kms_interface.md)."""
+
+    def commit_block(self, *, link_id: str, block_id: int, key: bytes) -> None:
+        """Durably store one block of final key shared with the peer KME (on disk before return).
+
+        Idempotent: the same (link_id, block_id, key) again is a no-op; a different key for an existing block
+        raises KeyPoolError (never overwrites); block IDs increase from one committed block to the next.
+        """
+        ...
+
+    def last_committed_block(self, link_id: str) -> int | None:
+        """The highest committed block ID of the link, or None before the first block."""
+        ...
+
+    def stored_key_count(self, *, link_id: str, direction: Direction, size_bits: int) -> int:
+        """How many keys of ``size_bits`` :meth:`take_new_keys` could still hand out in this direction."""
+        ...
+
+    def take_new_keys(
+        self, *, link_id: str, direction: Direction, master_sae: str, slave_sae: str, number: int, size_bits: int
+    ) -> list[DeliveredKey]:
+        """Master side (enc_keys): atomically take ``number`` keys of ``size_bits`` and mark them delivered.
+
+        Raises KeyPoolExhausted if there are not enough; never returns a byte twice, also under concurrent
+        callers and across crashes.
+        """
+        ...
+
+    def reserve_keys(
+        self, *, link_id: str, direction: Direction, master_sae: str, slave_sae: str, key_ids: Sequence[UUID]
+    ) -> None:
+        """Slave side, called for the master KME: record that these keys belong to (master_sae, slave_sae).
+
+        Repeating the same reservation is a no-op; a key ID overlapping any other reserved or delivered key
+        raises KeyPoolError.
+        """
+        ...
+
+    def take_keys_by_id(
+        self, *, link_id: str, direction: Direction, master_sae: str, slave_sae: str, key_ids: Sequence[UUID]
+    ) -> list[DeliveredKey]:
+        """Slave side (dec_keys): return exactly these keys, durably marked delivered (each at most once).
+
+        Unknown, unreserved, not yet committed or already delivered IDs raise KeyNotFound; a key reserved for
+        another pair of SAEs raises KeyNotEntitled. All or nothing.
+        """
+        ...
+
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID",
+    # One row per committed block: a digest to check a repeated commit (the key itself lives in the halves).
+    "CREATE TABLE IF NOT EXISTS blocks ("
+    " link_id TEXT NOT NULL, block_id INTEGER NOT NULL, size_bytes INTEGER NOT NULL, digest BLOB NOT NULL,"
+    " PRIMARY KEY (link_id, block_id)) WITHOUT ROWID",
+    # One row per direction's half of a block; bytes below `cursor` are spent (delivered, reserved or skipped).
+    "CREATE TABLE IF NOT EXISTS halves ("
+    " id INTEGER PRIMARY KEY, link_id TEXT NOT NULL, direction INTEGER NOT NULL, block_id INTEGER NOT NULL,"
+    " size_bytes INTEGER NOT NULL, cursor INTEGER NOT NULL, material BLOB NOT NULL,"
+    " UNIQUE (link_id, direction, block_id))",
+    # One row per key handed out (master: delivered) or announced by the master KME (slave: reserved, delivered).
+    "CREATE TABLE IF NOT EXISTS keys ("
+    " link_id TEXT NOT NULL, direction INTEGER NOT NULL, block_id INTEGER NOT NULL, offset_bytes INTEGER NOT NULL,"
+    " size_bytes INTEGER NOT NULL, key_id TEXT NOT NULL, master_sae TEXT NOT NULL, slave_sae TEXT NOT NULL,"
+    " state TEXT NOT NULL CHECK (state IN ('reserved', 'delivered')),"
+    " PRIMARY KEY (link_id, direction, block_id, offset_bytes)) WITHOUT ROWID",
+)
+
+
+def _check_link_id(link_id: str) -> None:
+    parts = link_id.split(LINK_SEPARATOR) if isinstance(link_id, str) else []
+    if len(parts) != 2 or not all(parts) or parts[0] >= parts[1]:
+        raise InvalidParameter(f"link_id: expected 'KMEA|KMEB' with the two KME IDs sorted, got {link_id!r}")
+
+
+def _check_size_bits(size_bits: int) -> int:
+    if isinstance(size_bits, bool) or not isinstance(size_bits, int) or size_bits <= 0 or size_bits % 8:
+        raise InvalidParameter(f"size_bits: expected a positive multiple of 8, got {size_bits!r}")
+    if size_bits // 8 > MAX_SIZE_BYTES:
+        raise InvalidParameter(f"size_bits: at most {8 * MAX_SIZE_BYTES} bits per key, got {size_bits}")
+    return size_bits // 8
+
+
+def _block_digest(link_id: str, block_id: int, key: bytes) -> bytes:
+    prefix = f"qkdnet.kms.block|{link_id}|{block_id}|".encode()
+    return hashlib.sha256(prefix + key).digest()
+
+
+class SqliteKeyPool:
+    """The embedded :class:`KeyPool`: one SQLite file per KME (WAL, synchronous=FULL, one transaction per call).
+
+    Safe to share between threads of one process (calls are serialised by a lock) and between processes
+    opening the same file (``BEGIN IMMEDIATE`` serialises writers). Do not carry an open pool across ``fork``.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout_s: float = _BUSY_TIMEOUT_S) -> None:
+        self.path = Path(path)
+        try:
+            self._conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_s
+            )
+            mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.execute("PRAGMA secure_delete=ON")
+            with self._transaction():
+                for statement in _SCHEMA:
+                    self._conn.execute(statement)
+                self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+                version = self._conn.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()[0]
+        except sqlite3.Error as exc:
+            raise KeyPoolError(f"{self.path}: cannot open the key pool: {exc}") from None
+        if str(mode).lower() != "wal":
+            raise KeyPoolError(f"{self.path}: SQLite refused WAL mode (got {mode!r}); the pool needs WAL")
+        if version != SCHEMA_VERSION:
+            raise KeyPoolError(f"{self.path}: key pool schema version {version}, this qkdnet reads {SCHEMA_VERSION}")
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"SqliteKeyPool(path={str(self.path)!r})"
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._conn.close()
+
+    def __enter__(self) -> SqliteKeyPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, committed (durably) on success and rolled back on any exception."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._commit()
+
+    def _commit(self) -> None:
+        self._conn.execute("COMMIT")
+
+    @contextmanager
+    def _locked(self) -> Iterator[sqlite3.Connection]:
+        with self._lock, self._transaction() as conn:
+            yield conn
+
+    def commit_block(self, *, link_id: str, block_id: int, key: bytes) -> None:
+        """Durably store one block of final key (see :class:`KeyPool`); block IDs must increase."""
+        _check_link_id(link_id)
+        if isinstance(block_id, bool) or not isinstance(block_id, int) or not 0 <= block_id <= MAX_BLOCK_ID:
+            raise InvalidParameter(f"block_id: expected an integer in [0, {MAX_BLOCK_ID}], got {block_id!r}")
+        if not isinstance(key, bytes | bytearray) or not key:
+            raise InvalidParameter("key: expected non-empty bytes")
+        digest = _block_digest(link_id, block_id, bytes(key))
+        with self._locked() as conn:
+            row = conn.execute(
+                "SELECT digest FROM blocks WHERE link_id = ? AND block_id = ?", (link_id, block_id)
+            ).fetchone()
+            if row is not None:
+                if not hmac.compare_digest(row[0], digest):
+                    raise KeyPoolError(f"block {block_id} of {link_id} is already committed with a different key")
+                return
+            last = conn.execute("SELECT MAX(block_id) FROM blocks WHERE link_id = ?", (link_id,)).fetchone()[0]
+            if last is not None and block_id < last:
+                raise KeyPoolError(f"block {block_id} of {link_id} comes after block {last}: block IDs must increase")
+            conn.execute("INSERT INTO blocks VALUES (?, ?, ?, ?)", (link_id, block_id, len(key), digest))
+            for direction, half in zip(Direction, split_block(bytes(key)), strict=True):
+                # Keys the master KME announced before this block arrived here are already spent.
+                reserved_end = conn.execute(
+                    "SELECT MAX(offset_bytes + size_bytes) FROM keys"
+                    " WHERE link_id = ? AND direction = ? AND block_id = ?",
+                    (link_id, int(direction), block_id),
+                ).fetchone()[0]
+                conn.execute(
+                    "INSERT INTO halves (link_id, direction, block_id, size_bytes, cursor, material)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (link_id, int(direction), block_id, len(half), min(reserved_end or 0, len(half)), half),
+                )
+
+    def last_committed_block(self, link_id: str) -> int | None:
+        """The highest committed block ID of the link, or None before the first block."""
+        _check_link_id(link_id)
+        with self._lock:
+            row = self._conn.execute("SELECT MAX(block_id) FROM blocks WHERE link_id = ?", (link_id,)).fetchone()
+        return None if row[0] is None else int(row[0])
+
+    def stored_key_count(self, *, link_id: str, direction: Direction, size_bits: int) -> int:
+        """How many keys of ``size_bits`` :meth:`take_new_keys` could still hand out in this direction."""
+        _check_link_id(link_id)
+        size_bytes = _check_size_bits(size_bits)
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT COALESCE(SUM((size_bytes - cursor) / ?), 0) FROM halves WHERE link_id = ? AND direction = ?",
+                (size_bytes, link_id, int(Direction(direction))),
+            ).fetchone()
+        return int(row[0])
+
+    def take_new_keys(
+        self, *, link_id: str, direction: Direction, master_sae: str, slave_sae: str, number: int, size_bits: int
+    ) -> list[DeliveredKey]:
+        """Master side: take ``number`` keys of ``size_bits`` from the front of the direction's unused bytes."""
+        _check_link_id(link_id)
+        direction = Direction(direction)
+        size_bytes = _check_size_bits(size_bits)
+        if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+            raise InvalidParameter(f"number: expected a positive integer, got {number!r}")
+        with self._locked() as conn:
+            halves = conn.execute(
+                "SELECT id, block_id, size_bytes, cursor FROM halves"
+                " WHERE link_id = ? AND direction = ? AND size_bytes - cursor >= ? ORDER BY block_id",
+                (link_id, int(direction), size_bytes),
+            ).fetchall()
+            plan: list[tuple[int, int, int, int]] = []  # (half row, block, first offset, keys taken there)
+            left = number
+            for row_id, block_id, half_bytes, cursor in halves:
+                count = min(left, (half_bytes - cursor) // size_bytes)
+                plan.append((row_id, block_id, cursor, count))
+                left -= count
+                if left == 0:
+                    break
+            if left:
+                have = number - left
+                raise KeyPoolExhausted(
+                    f"{link_id}: {number} keys of {size_bits} bits asked, {have} available in this direction"
+                )
+            delivered: list[DeliveredKey] = []
+            for row_id, block_id, start, count in plan:
+                material = self._spend(conn, row_id, start, count * size_bytes)
+                conn.execute("UPDATE halves SET cursor = ? WHERE id = ?", (start + count * size_bytes, row_id))
+                for i in range(count):
+                    position = KeyPosition(direction, block_id, start + i * size_bytes, size_bytes)
+                    key_id = encode_key_id(position, link_id=link_id)
+                    self._record(conn, link_id, position, key_id, master_sae, slave_sae, _DELIVERED)
+                    delivered.append(DeliveredKey(key_id, material[i * size_bytes : (i + 1) * size_bytes]))
+            return delivered
+
+    def reserve_keys(
+        self, *, link_id: str, direction: Direction, master_sae: str, slave_sae: str, key_ids: Sequence[UUID]
+    ) -> None:
+        """Slave side: record the master KME's keys for (master_sae, slave_sae); see :class:`KeyPool`."""
+        _check_link_id(link_id)
+        positions = self._positions(link_id, Direction(direction), key_ids)
+        with self._locked() as conn:
+            for key_id, position in positions:
+                row = self._row(conn, link_id, position)
+                if row is not None:
+                    if row == (str(key_id), master_sae, slave_sae, _RESERVED):
+                        continue  # the master KME repeated its reservation
+                    raise KeyPoolError(f"key {key_id} overlaps a key already reserved or delivered")
+                before = conn.execute(
+                    "SELECT offset_bytes + size_bytes FROM keys WHERE link_id = ? AND direction = ? AND block_id = ?"
+                    " AND offset_bytes < ? ORDER BY offset_bytes DESC LIMIT 1",
+                    (link_id, int(position.direction), position.block_id, position.end_bytes),
+                ).fetchone()
+                if before is not None and before[0] > position.offset_bytes:  # ranges are disjoint and sorted
+                    raise KeyPoolError(f"key {key_id} overlaps a key already reserved or delivered")
+                self._record(conn, link_id, position, key_id, master_sae, slave_sae, _RESERVED)
+                conn.execute(
+                    "UPDATE halves SET cursor = MIN(size_bytes, MAX(cursor, ?))"
+                    " WHERE link_id = ? AND direction = ? AND block_id = ?",
+                    (position.end_bytes, link_id, int(position.direction), position.block_id),
+                )
+
+    def take_keys_by_id(
+        self, *, link_id: str, direction: Direction, master_sae: str, slave_sae: str, key_ids: Sequence[UUID]
+    ) -> list[DeliveredKey]:
+        """Slave side: hand out exactly the reserved keys ``key_ids``, each at most once; all or nothing."""
+        _check_link_id(link_id)
+        positions = self._positions(link_id, Direction(direction), key_ids)
+        with self._locked() as conn:
+            delivered: list[DeliveredKey] = []
+            for key_id, position in positions:
+                row = self._row(conn, link_id, position)
+                if row is None or row[0] != str(key_id) or row[3] != _RESERVED:
+                    raise KeyNotFound(f"key {key_id} is not available: never reserved here or already delivered")
+                if not (hmac.compare_digest(row[1], master_sae) and hmac.compare_digest(row[2], slave_sae)):
+                    raise KeyNotEntitled(f"key {key_id} was not reserved for {master_sae} -> {slave_sae}")
+                half = conn.execute(
+                    "SELECT id, size_bytes FROM halves WHERE link_id = ? AND direction = ? AND block_id = ?",
+                    (link_id, int(position.direction), position.block_id),
+                ).fetchone()
+                if half is None or position.end_bytes > half[1]:
+                    raise KeyNotFound(f"key {key_id} lies in a block not committed at this KME")
+                material = self._spend(conn, half[0], position.offset_bytes, position.size_bytes)
+                conn.execute(
+                    "UPDATE keys SET state = ? WHERE link_id = ? AND direction = ? AND block_id = ?"
+                    " AND offset_bytes = ?",
+                    (_DELIVERED, link_id, int(position.direction), position.block_id, position.offset_bytes),
+                )
+                delivered.append(DeliveredKey(key_id, material))
+            return delivered
+
+    @staticmethod
+    def _positions(link_id: str, direction: Direction, key_ids: Sequence[UUID]) -> list[tuple[UUID, KeyPosition]]:
+        if not key_ids:
+            raise InvalidParameter("key_ids: expected at least one key ID")
+        out = []
+        for key_id in key_ids:
+            if not isinstance(key_id, UUID):
+                raise InvalidParameter(f"key_ids: expected UUIDs, got {key_id!r}")
+            position = decode_key_id(key_id, link_id=link_id)
+            if position.direction != direction:
+                raise KeyNotFound(f"key {key_id} belongs to the other direction of {link_id}")
+            out.append((key_id, position))
+        if len({k for k, _ in out}) != len(out):
+            raise KeyNotFound("the same key ID is asked for twice")
+        return out
+
+    @staticmethod
+    def _row(conn: sqlite3.Connection, link_id: str, position: KeyPosition) -> tuple[str, str, str, str] | None:
+        row = conn.execute(
+            "SELECT key_id, master_sae, slave_sae, state FROM keys"
+            " WHERE link_id = ? AND direction = ? AND block_id = ? AND offset_bytes = ?",
+            (link_id, int(position.direction), position.block_id, position.offset_bytes),
+        ).fetchone()
+        return None if row is None else (row[0], row[1], row[2], row[3])
+
+    @staticmethod
+    def _record(
+        conn: sqlite3.Connection,
+        link_id: str,
+        position: KeyPosition,
+        key_id: UUID,
+        master_sae: str,
+        slave_sae: str,
+        state: str,
+    ) -> None:
+        conn.execute(
+            "INSERT INTO keys VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                link_id,
+                int(position.direction),
+                position.block_id,
+                position.offset_bytes,
+                position.size_bytes,
+                str(key_id),
+                master_sae,
+                slave_sae,
+                state,
+            ),
+        )
+
+    @staticmethod
+    def _spend(conn: sqlite3.Connection, half_row: int, offset_bytes: int, size_bytes: int) -> bytes:
+        """Read bytes of a half and overwrite them with zeros in the same transaction."""
+        with conn.blobopen("halves", "material", half_row) as blob:
+            blob.seek(offset_bytes)
+            material = blob.read(size_bytes)
+            blob.seek(offset_bytes)
+            blob.write(bytes(size_bytes))
+        return material
+
+
+__all__ = ["DeliveredKey", "KeyPool", "SqliteKeyPool"]
