@@ -113,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
             )
     _add_link_commands(sub)
     _add_attack(sub)
+    from qkdnet.cli.daemons import add_daemon_commands
+
+    add_daemon_commands(sub)
     return parser
 
 

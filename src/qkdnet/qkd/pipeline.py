@@ -32,15 +32,18 @@ from qkdnet.postprocess import (
     KeyLengthRule,
     LeakageLedger,
     PartyTagKeys,
+    PostprocessAlice,
+    PostprocessBob,
     finite_key_mu,
     get_reconciler,
     reconcile_and_amplify,
     run_protocol,
 )
+from qkdnet.postprocess.protocol import Side
 from qkdnet.qkd.estimation import CorrelationTable, NoSignalling
 from qkdnet.qkd.protocols import ProtocolSpec
 from qkdnet.qkd.sifting import PartyRecord as PartyRecord
-from qkdnet.qkd.sifting import SiftAlice, SiftBob
+from qkdnet.qkd.sifting import PublicEstimate, SiftAlice, SiftBob
 from qkdnet.quantum import PairStates, sample_setting_outcomes
 from qkdnet.rng import SeedTree
 from qkdnet.units import binary_entropy
@@ -507,6 +510,10 @@ def distill(
 
 
 def _key_length_rule(assessed: Assessment, cfg: KeyRunConfig) -> KeyLengthRule:
+    return key_length_rule(assessed.result.phase_error, assessed.eve_information_bits, cfg)
+
+
+def key_length_rule(phase_error: float, eve_information_bits: float, cfg: KeyRunConfig) -> KeyLengthRule:
     """The finite-key rule on the estimated phase error (QberAboveThreshold above tolerance), or the asymptotic one.
 
     TLGR's test error is the key bits' error in the conjugate basis, i.e. their phase error, estimated
@@ -515,15 +522,44 @@ def _key_length_rule(assessed: Assessment, cfg: KeyRunConfig) -> KeyLengthRule:
     with k = the sample is an approximation of the TLGR setting, not its theorem.
     """
     if cfg.key_length_method == "asymptotic":
-        return AsymptoticKeyLength(assessed.eve_information_bits, cfg.eps_pa)
-    phase = assessed.result.phase_error
+        return AsymptoticKeyLength(eve_information_bits, cfg.eps_pa)
     if cfg.qber_tolerance is None:
-        return FiniteKeyLength.adaptive(phase, eps_sec=cfg.eps_sec)
-    if phase > cfg.qber_tolerance:
+        return FiniteKeyLength.adaptive(phase_error, eps_sec=cfg.eps_sec)
+    if phase_error > cfg.qber_tolerance:
         raise QberAboveThreshold(
-            f"phase error {100 * phase:.2f} % is above the tolerance {100 * cfg.qber_tolerance:.2f} %: the run aborts"
+            f"phase error {100 * phase_error:.2f} % is above the tolerance {100 * cfg.qber_tolerance:.2f} %: "
+            "the run aborts"
         )
     return FiniteKeyLength(cfg.qber_tolerance, cfg.eps_sec)
+
+
+def postprocess_party(
+    side: Side, estimate: PublicEstimate, key: NDArray[np.uint8], cfg: KeyRunConfig, *, rng: np.random.Generator
+) -> PostprocessAlice | PostprocessBob:
+    """One party's post-processing of a block after estimation, as :func:`distill` runs it for both.
+
+    The ledger starts with the estimation sample, the final length follows :func:`key_length_rule` (which
+    may raise QberAboveThreshold), the reconciler is ``cfg.reconciler``; ``rng`` is this party's public
+    randomness. The node daemon drives the two returned parties over TCP.
+    """
+    ledger = LeakageLedger()
+    ledger.record(ESTIMATION_SAMPLE, estimate.sample_bits, charged=False)
+    rule = key_length_rule(estimate.phase.value, estimate.eve_information_bits, cfg)
+    if side == "alice":
+        return PostprocessAlice(
+            key, ledger=ledger, rng=rng, key_length=rule, reconciler=cfg.reconciler, eps_cor=cfg.eps_cor
+        )
+    if side == "bob":
+        return PostprocessBob(
+            key,
+            qber_estimate=estimate.qber_for_reconciliation,
+            ledger=ledger,
+            rng=rng,
+            key_length=rule,
+            reconciler=cfg.reconciler,
+            eps_cor=cfg.eps_cor,
+        )
+    raise InvalidParameter(f"side must be 'alice' or 'bob', got {side!r}")
 
 
 def _bootstrap_tag_keys(cfg: KeyRunConfig, tree: SeedTree) -> tuple[PartyTagKeys, PartyTagKeys]:
