@@ -127,7 +127,8 @@ class LinkEmulator:
 
     async def _start_server(self, party: str, address: str) -> asyncio.Server:
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            await self._on_connect(party, reader, writer)
+            with contextlib.suppress(asyncio.CancelledError):  # shutting down
+                await self._on_connect(party, reader, writer)
 
         if address.startswith("tcp://"):
             host, _, port = address[len("tcp://") :].rpartition(":")

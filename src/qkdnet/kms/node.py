@@ -64,6 +64,8 @@ log = logging.getLogger("qkdnet.node")
 T = TypeVar("T")
 #: Raw blocks a node keeps while its peer catches up (each ~10 bytes per pair).
 RAW_BUFFER_BLOCKS: Final = 3
+#: Seconds a session waits for a raw block before telling the peer it has none (then both drop theirs).
+RESYNC_WAIT_S: Final = 2.0
 #: Seconds allowed for a peer's preamble.
 PREAMBLE_TIMEOUT_S: Final = 10.0
 #: Reserve bits below which the node warns that authentication key is running out.
@@ -123,6 +125,12 @@ class RawBuffer:
         if not self._blocks or self._epoch is None:
             return None
         return self._epoch, self._blocks[0].seq
+
+    async def drop_all(self) -> None:
+        """Forget every block held (the peer cannot have them); the device stream resumes."""
+        async with self._changed:
+            self._blocks.clear()
+            self._changed.notify_all()
 
     async def wait_for_any(self, timeout_s: float) -> bool:
         """Wait until a block is held; False on timeout."""
@@ -356,8 +364,7 @@ class NodeDaemon:
     # ----------------------------------------------------------------------------------------- sessions
     async def _session(self, conn: _Conn) -> None:
         """One block: hello, block start, sifting and estimation, post-processing, two-phase commit."""
-        if not await self.raw.wait_for_any(self._device_wait_s):
-            raise SessionFailed(f"no raw records from the device in {self._device_wait_s:.0f} s")
+        await self.raw.wait_for_any(RESYNC_WAIT_S)  # without a block after that, say so in the hello
         sid = session_id(conn.alice_nonce, conn.bob_nonce, conn.sessions)
         conn.sessions += 1
         end = self.state.tag_keys.channel_end(block_id=sid)
@@ -389,9 +396,14 @@ class NodeDaemon:
         self._resolve(alice, bob)
         block_id = 0 if alice.last_committed is None else alice.last_committed + 1
 
-        if alice.raw_epoch is None or alice.raw_epoch != bob.raw_epoch or alice.raw_seq is None or bob.raw_seq is None:
-            await asyncio.sleep(0.5)
-            raise SessionFailed("the two devices' raw streams differ (a device restarted?): waiting for them to agree")
+        if alice.raw_seq is None or bob.raw_seq is None or alice.raw_epoch != bob.raw_epoch:
+            # One side has no block (it restarted) or the devices restarted: the blocks held here can never be
+            # matched, and holding them stalls the device for both. Drop them and try again with fresh ones.
+            await self.raw.drop_all()
+            log.info("block %d: waiting for both devices to deliver a common raw block", block_id)
+            await asyncio.sleep(RESYNC_WAIT_S / 4)
+            return
+        assert alice.raw_epoch is not None  # noqa: S101 - equal to bob's, and one of them is set
         epoch, seq = alice.raw_epoch, max(alice.raw_seq, bob.raw_seq)
         self.state.mark_raw_used(epoch, seq)  # before anything of it is disclosed: never processed twice
         raw = await self.raw.take(epoch, seq, self._device_wait_s)
@@ -405,8 +417,11 @@ class NodeDaemon:
             0 if raw is None else raw.last_tag_ps,
         )
         other = await link.exchange(start, BlockStart, first=self.role == "alice")
-        if raw is None or other != start:
-            raise SessionFailed(f"block {block_id}: the two nodes do not hold the same raw block {seq}")
+        if raw is None or other.records is None:
+            log.info("block %d: raw block %d is gone on one side; trying a newer one", block_id, seq)
+            return
+        if other != start:
+            raise SessionFailed(f"block {block_id}: the two nodes hold different raw blocks numbered {seq}")
         log.info("block %d: raw block %d, %s pairs", block_id, seq, f"{raw.records:,}")
 
         record = PartyRecord(raw.settings, raw.outcomes)
