@@ -71,6 +71,10 @@ class KeyNotFound(KeyPoolError):
     """A key ID names no key this KME can deliver: unknown, never reserved, or already delivered."""
 
 
+class KeyNotYetCommitted(KeyNotFound):
+    """A key was announced by the master KME but its block is not yet committed at this KME: retry later."""
+
+
 class KeyNotEntitled(KeyPoolError):
     """A key exists but was reserved for another pair of SAEs than the one asking for it."""
 
@@ -115,6 +119,7 @@ __all__ = [
     "InvalidParameter",
     "KeyNotEntitled",
     "KeyNotFound",
+    "KeyNotYetCommitted",
     "KeyPoolError",
     "KeyPoolExhausted",
     "MessageRejected",

@@ -13,7 +13,14 @@ from uuid import UUID
 
 import pytest
 
-from qkdnet.errors import InvalidParameter, KeyNotEntitled, KeyNotFound, KeyPoolError, KeyPoolExhausted
+from qkdnet.errors import (
+    InvalidParameter,
+    KeyNotEntitled,
+    KeyNotFound,
+    KeyNotYetCommitted,
+    KeyPoolError,
+    KeyPoolExhausted,
+)
 from qkdnet.kms import DeliveredKey, Direction, KeyPool, SqliteKeyPool, decode_key_id, link_id_for
 
 LINK = link_id_for("KME_A", "KME_B")
@@ -48,7 +55,7 @@ def test_is_a_keypool_with_wal_and_full_sync(pool: SqliteKeyPool) -> None:
     conn = sqlite3.connect(pool.path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
-    assert pool._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert pool._reader.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL, set on every connection
 
 
 def test_halves_follow_the_contract_split(pool: SqliteKeyPool) -> None:
@@ -103,7 +110,9 @@ def test_delivered_bytes_are_zeroed_on_disk(pool: SqliteKeyPool) -> None:
     key = block(0, 64)
     pool.commit_block(link_id=LINK, block_id=0, key=key)
     take(pool, 2, 128)
-    material = pool._conn.execute("SELECT material FROM halves WHERE direction = 0").fetchone()[0]
+    conn = sqlite3.connect(pool.path)
+    material = conn.execute("SELECT material FROM halves WHERE direction = 0").fetchone()[0]
+    conn.close()
     assert material == bytes(32)
     assert key[:32] not in pool.path.read_bytes()
 
@@ -113,6 +122,33 @@ def test_exhausted_take_changes_nothing(pool: SqliteKeyPool) -> None:
     with pytest.raises(KeyPoolExhausted, match="3 keys of 128 bits asked, 2 available"):
         take(pool, 3, 128)
     assert len(take(pool, 2, 128)) == 2
+
+
+def test_a_failing_operation_in_a_group_commit_fails_alone(pool: SqliteKeyPool) -> None:
+    pool.commit_block(link_id=LINK, block_id=0, key=block(0, 64))  # 4 keys of 8 bytes per direction
+    common = {"link_id": LINK, "master_sae": "A1", "slave_sae": "B1", "size_bits": 64}
+    futures = [
+        pool.submit_take_new_keys(**common, direction=FWD, number=3),  # type: ignore[arg-type]
+        pool.submit_take_new_keys(**common, direction=FWD, number=2),  # type: ignore[arg-type]  # only 1 left
+        pool.submit_take_new_keys(**common, direction=FWD, number=1),  # type: ignore[arg-type]
+        pool.submit_commit_block(link_id=LINK, block_id=0, key=block(9, 64)),
+        pool.submit_take_new_keys(**common, direction=BWD, number=4),  # type: ignore[arg-type]
+    ]
+    assert len(futures[0].result()) == 3
+    with pytest.raises(KeyPoolExhausted):
+        futures[1].result()
+    assert futures[2].result()[0].key == block(0, 64)[24:32]  # the failed take left its bytes in place
+    with pytest.raises(KeyPoolError, match="different key"):
+        futures[3].result()
+    assert b"".join(k.key for k in futures[4].result()) == block(0, 64)[32:]
+
+
+def test_closed_pool_refuses_work(tmp_path: Path) -> None:
+    p = SqliteKeyPool(tmp_path / "x.sqlite")
+    p.close()
+    p.close()  # idempotent
+    with pytest.raises(KeyPoolError, match="closed"):
+        p.commit_block(link_id=LINK, block_id=0, key=b"ab")
 
 
 @pytest.mark.parametrize(
@@ -181,7 +217,7 @@ def test_reservation_may_arrive_before_the_block(tmp_path: Path) -> None:
         sent = take(alice, 1, 128)
         common = {"link_id": LINK, "direction": FWD, "master_sae": "A1", "slave_sae": "B1"}
         bob.reserve_keys(**common, key_ids=[sent[0].key_id])
-        with pytest.raises(KeyNotFound, match="not committed"):
+        with pytest.raises(KeyNotYetCommitted, match="not yet committed"):
             bob.take_keys_by_id(**common, key_ids=[sent[0].key_id])
         bob.commit_block(link_id=LINK, block_id=0, key=block(0))
         assert bob.take_keys_by_id(**common, key_ids=[sent[0].key_id]) == sent

@@ -35,6 +35,10 @@ def dispatch(args: argparse.Namespace) -> int:
         from qkdnet.cli.attack import run_attack_command
 
         return run_attack_command(args)
+    if args.command in ("kme", "pki"):
+        from qkdnet.cli.kme import run_kme, run_pki
+
+        return run_kme(args) if args.command == "kme" else run_pki(args)
     return run_protocol_command(args)
 
 

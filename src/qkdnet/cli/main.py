@@ -114,7 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_link_commands(sub)
     _add_attack(sub)
     from qkdnet.cli.daemons import add_daemon_commands
+    from qkdnet.cli.kme import add_kme_commands
 
+    add_kme_commands(sub)
     add_daemon_commands(sub)
     return parser
 

@@ -8,29 +8,39 @@ bytes (:meth:`KeyPool.take_new_keys`), tells the slave KME which key IDs it hand
 (:meth:`KeyPool.take_keys_by_id`). Keys never span blocks: a key that does not fit in the rest of a half
 starts in the next block, and the rest stays available for smaller keys.
 
-SQLite runs in WAL mode with ``synchronous=FULL``: a transaction is on disk when ``COMMIT`` returns. Every
-operation is one ``BEGIN IMMEDIATE`` transaction, which takes the database's write lock first, so concurrent
-takers (threads or processes) are serialised and never get overlapping bytes; a process killed at any point
-leaves either the whole take recorded or none of it. Delivered bytes are overwritten with zeros inside the
-same transaction (``secure_delete`` also zeroes freed pages); a digest of each block, not the block, is kept
-to check that a repeated commit carries the same key.
+SQLite runs in WAL mode with ``synchronous=FULL``: a transaction is on disk when ``COMMIT`` returns. Writes
+run in ``BEGIN IMMEDIATE`` transactions, which take the database's write lock first, so concurrent takers
+(threads or processes) are serialised and never get overlapping bytes; a process killed at any point leaves
+either the whole take recorded or none of it. One writer thread group-commits the operations that wait
+together (one fsync for many takes; an fsync costs milliseconds on a virtual disk). Delivered bytes are
+overwritten with zeros inside the same transaction (``secure_delete`` also zeroes freed pages); a digest of
+each block, not the block, is kept to check that a repeated commit carries the same key.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
+import queue
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 from uuid import UUID
 
-from qkdnet.errors import InvalidParameter, KeyNotEntitled, KeyNotFound, KeyPoolError, KeyPoolExhausted
+from qkdnet.errors import (
+    InvalidParameter,
+    KeyNotEntitled,
+    KeyNotFound,
+    KeyNotYetCommitted,
+    KeyPoolError,
+    KeyPoolExhausted,
+)
 from qkdnet.kms.keyid import (
     LINK_SEPARATOR,
     MAX_BLOCK_ID,
@@ -46,6 +56,7 @@ SCHEMA_VERSION = 1
 _BUSY_TIMEOUT_S = 30.0
 _DELIVERED = "delivered"
 _RESERVED = "reserved"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +112,9 @@ class KeyPool(Protocol):
     ) -> list[DeliveredKey]:
         """Slave side (dec_keys): return exactly these keys, durably marked delivered (each at most once).
 
-        Unknown, unreserved, not yet committed or already delivered IDs raise KeyNotFound; a key reserved for
-        another pair of SAEs raises KeyNotEntitled. All or nothing.
+        Unknown, unreserved or already delivered IDs raise KeyNotFound (KeyNotYetCommitted, a subclass, if the
+        key's block is not committed here yet); a key reserved for another pair of SAEs raises KeyNotEntitled.
+        All or nothing.
         """
         ...
 
@@ -146,41 +158,77 @@ def _block_digest(link_id: str, block_id: int, key: bytes) -> bytes:
     return hashlib.sha256(prefix + key).digest()
 
 
-class SqliteKeyPool:
-    """The embedded :class:`KeyPool`: one SQLite file per KME (WAL, synchronous=FULL, one transaction per call).
+class _Stop:
+    """Tells the writer thread to finish."""
 
-    Safe to share between threads of one process (calls are serialised by a lock) and between processes
-    opening the same file (``BEGIN IMMEDIATE`` serialises writers). Do not carry an open pool across ``fork``.
+
+@dataclass(slots=True)
+class _Op:
+    """One write operation for the writer thread: a function of the open transaction, and its caller's future."""
+
+    run: Callable[[sqlite3.Connection], Any]
+    future: Future[Any]
+
+
+class SqliteKeyPool:
+    """The embedded :class:`KeyPool`: one SQLite file per KME (WAL, synchronous=FULL).
+
+    All writes go through one writer thread that *group-commits*: it runs the operations waiting in its queue
+    one after another, each inside its own ``SAVEPOINT`` (a failing operation is undone alone), in one
+    ``BEGIN IMMEDIATE`` transaction, and answers the callers only after the ``COMMIT`` is on disk. One fsync
+    then serves many concurrent takers, and a crash at any moment leaves every operation wholly recorded or
+    wholly absent -- never delivered (answered) but unrecorded. The ``submit_*`` methods return a
+    :class:`concurrent.futures.Future` for callers that must not block (the ETSI service's event loop).
+
+    Safe to share between threads, and between processes opening the same file (``BEGIN IMMEDIATE`` takes the
+    database's write lock first). Do not carry an open pool across ``fork``.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, busy_timeout_s: float = _BUSY_TIMEOUT_S) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, busy_timeout_s: float = _BUSY_TIMEOUT_S, max_batch: int = 256
+    ) -> None:
         self.path = Path(path)
+        self._max_batch = max_batch
         try:
-            self._conn = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_s
-            )
-            mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            self._conn.execute("PRAGMA synchronous=FULL")
-            self._conn.execute("PRAGMA secure_delete=ON")
-            with self._transaction():
-                for statement in _SCHEMA:
-                    self._conn.execute(statement)
-                self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
-                version = self._conn.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()[0]
+            self._conn = self._connect(busy_timeout_s)
+            self._reader = self._connect(busy_timeout_s)
+            self._conn.execute("BEGIN IMMEDIATE")
+            for statement in _SCHEMA:
+                self._conn.execute(statement)
+            self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+            version = self._conn.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()[0]
+            self._conn.execute("COMMIT")
         except sqlite3.Error as exc:
             raise KeyPoolError(f"{self.path}: cannot open the key pool: {exc}") from None
-        if str(mode).lower() != "wal":
-            raise KeyPoolError(f"{self.path}: SQLite refused WAL mode (got {mode!r}); the pool needs WAL")
         if version != SCHEMA_VERSION:
             raise KeyPoolError(f"{self.path}: key pool schema version {version}, this qkdnet reads {SCHEMA_VERSION}")
-        self._lock = threading.Lock()
+        self._read_lock = threading.Lock()
+        self._queue: queue.SimpleQueue[_Op | _Stop] = queue.SimpleQueue()
+        self._closed = False
+        self._writer = threading.Thread(target=self._write_loop, name=f"keypool-writer:{self.path.name}", daemon=True)
+        self._writer.start()
+
+    def _connect(self, busy_timeout_s: float) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_s)
+        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise KeyPoolError(f"{self.path}: SQLite refused WAL mode (got {mode!r}); the pool needs WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA secure_delete=ON")
+        return conn
 
     def __repr__(self) -> str:
         return f"SqliteKeyPool(path={str(self.path)!r})"
 
     def close(self) -> None:
-        """Close the database connection."""
+        """Finish the queued writes, stop the writer thread and close the database."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(_Stop())
+        self._writer.join()
         self._conn.close()
+        self._reader.close()
 
     def __enter__(self) -> SqliteKeyPool:
         return self
@@ -188,34 +236,94 @@ class SqliteKeyPool:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, committed (durably) on success and rolled back on any exception."""
-        self._conn.execute("BEGIN IMMEDIATE")
+    # -- the writer thread ------------------------------------------------------------------------------------
+
+    def _submit(self, run: Callable[[sqlite3.Connection], T]) -> Future[T]:
+        if self._closed:
+            raise KeyPoolError(f"{self.path}: the key pool is closed")
+        future: Future[T] = Future()
+        self._queue.put(_Op(run, future))
+        return future
+
+    def _write_loop(self) -> None:
+        stop = False
+        while not stop:
+            first = self._queue.get()
+            if isinstance(first, _Stop):
+                return
+            batch = [first]
+            while len(batch) < self._max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if isinstance(item, _Stop):
+                    stop = True
+                    break
+                batch.append(item)
+            self._run_batch(batch)
+
+    def _run_batch(self, batch: list[_Op]) -> None:
+        """Run a batch in one transaction, each operation in its own savepoint; answer after COMMIT."""
+        outcomes: list[tuple[_Op, Any, BaseException | None]] = []
+        conn = self._conn
         try:
-            yield self._conn
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._commit()
+            conn.execute("BEGIN IMMEDIATE")
+            for op in batch:
+                if not op.future.set_running_or_notify_cancel():
+                    continue
+                conn.execute("SAVEPOINT op")
+                try:
+                    value = op.run(conn)
+                except Exception as exc:
+                    conn.execute("ROLLBACK TO op")
+                    conn.execute("RELEASE op")
+                    if isinstance(exc, sqlite3.Error):
+                        exc = KeyPoolError(f"{self.path}: {exc}")
+                    outcomes.append((op, None, exc))
+                else:
+                    conn.execute("RELEASE op")
+                    outcomes.append((op, value, None))
+            self._commit()
+        except Exception as exc:  # the transaction itself failed (disk full, lock timeout...): nothing happened
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            failure = KeyPoolError(f"{self.path}: the key pool could not commit: {exc}")
+            for op in batch:
+                if op.future.running():
+                    op.future.set_exception(failure)
+            return
+        for op, value, error in outcomes:
+            if error is None:
+                op.future.set_result(value)
+            else:
+                op.future.set_exception(error)
 
     def _commit(self) -> None:
         self._conn.execute("COMMIT")
 
-    @contextmanager
-    def _locked(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, self._transaction() as conn:
-            yield conn
+    def _read(self, sql: str, params: tuple[object, ...]) -> tuple[Any, ...]:
+        with self._read_lock:
+            row = self._reader.execute(sql, params).fetchone()
+        return tuple(row)
+
+    # -- the KeyPool interface ----------------------------------------------------------------------------------
 
     def commit_block(self, *, link_id: str, block_id: int, key: bytes) -> None:
         """Durably store one block of final key (see :class:`KeyPool`); block IDs must increase."""
+        self.submit_commit_block(link_id=link_id, block_id=block_id, key=key).result()
+
+    def submit_commit_block(self, *, link_id: str, block_id: int, key: bytes) -> Future[None]:
+        """:meth:`commit_block` without waiting: the future completes when the block is on disk."""
         _check_link_id(link_id)
         if isinstance(block_id, bool) or not isinstance(block_id, int) or not 0 <= block_id <= MAX_BLOCK_ID:
             raise InvalidParameter(f"block_id: expected an integer in [0, {MAX_BLOCK_ID}], got {block_id!r}")
         if not isinstance(key, bytes | bytearray) or not key:
             raise InvalidParameter("key: expected non-empty bytes")
-        digest = _block_digest(link_id, block_id, bytes(key))
-        with self._locked() as conn:
+        material = bytes(key)
+        digest = _block_digest(link_id, block_id, material)
+
+        def run(conn: sqlite3.Connection) -> None:
             row = conn.execute(
                 "SELECT digest FROM blocks WHERE link_id = ? AND block_id = ?", (link_id, block_id)
             ).fetchone()
@@ -226,8 +334,8 @@ class SqliteKeyPool:
             last = conn.execute("SELECT MAX(block_id) FROM blocks WHERE link_id = ?", (link_id,)).fetchone()[0]
             if last is not None and block_id < last:
                 raise KeyPoolError(f"block {block_id} of {link_id} comes after block {last}: block IDs must increase")
-            conn.execute("INSERT INTO blocks VALUES (?, ?, ?, ?)", (link_id, block_id, len(key), digest))
-            for direction, half in zip(Direction, split_block(bytes(key)), strict=True):
+            conn.execute("INSERT INTO blocks VALUES (?, ?, ?, ?)", (link_id, block_id, len(material), digest))
+            for direction, half in zip(Direction, split_block(material), strict=True):
                 # Keys the master KME announced before this block arrived here are already spent.
                 reserved_end = conn.execute(
                     "SELECT MAX(offset_bytes + size_bytes) FROM keys"
@@ -240,34 +348,48 @@ class SqliteKeyPool:
                     (link_id, int(direction), block_id, len(half), min(reserved_end or 0, len(half)), half),
                 )
 
+        return self._submit(run)
+
     def last_committed_block(self, link_id: str) -> int | None:
         """The highest committed block ID of the link, or None before the first block."""
         _check_link_id(link_id)
-        with self._lock:
-            row = self._conn.execute("SELECT MAX(block_id) FROM blocks WHERE link_id = ?", (link_id,)).fetchone()
-        return None if row[0] is None else int(row[0])
+        (last,) = self._read("SELECT MAX(block_id) FROM blocks WHERE link_id = ?", (link_id,))
+        return None if last is None else int(last)
 
     def stored_key_count(self, *, link_id: str, direction: Direction, size_bits: int) -> int:
         """How many keys of ``size_bits`` :meth:`take_new_keys` could still hand out in this direction."""
         _check_link_id(link_id)
         size_bytes = _check_size_bits(size_bits)
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT COALESCE(SUM((size_bytes - cursor) / ?), 0) FROM halves WHERE link_id = ? AND direction = ?",
-                (size_bytes, link_id, int(Direction(direction))),
-            ).fetchone()
-        return int(row[0])
+        (count,) = self._read(
+            "SELECT COALESCE(SUM((size_bytes - cursor) / ?), 0) FROM halves WHERE link_id = ? AND direction = ?",
+            (size_bytes, link_id, int(Direction(direction))),
+        )
+        return int(count)
 
     def take_new_keys(
         self, *, link_id: str, direction: Direction, master_sae: str, slave_sae: str, number: int, size_bits: int
     ) -> list[DeliveredKey]:
         """Master side: take ``number`` keys of ``size_bits`` from the front of the direction's unused bytes."""
+        return self.submit_take_new_keys(
+            link_id=link_id,
+            direction=direction,
+            master_sae=master_sae,
+            slave_sae=slave_sae,
+            number=number,
+            size_bits=size_bits,
+        ).result()
+
+    def submit_take_new_keys(
+        self, *, link_id: str, direction: Direction, master_sae: str, slave_sae: str, number: int, size_bits: int
+    ) -> Future[list[DeliveredKey]]:
+        """:meth:`take_new_keys` without waiting: the future holds the keys once their delivery is on disk."""
         _check_link_id(link_id)
         direction = Direction(direction)
         size_bytes = _check_size_bits(size_bits)
         if isinstance(number, bool) or not isinstance(number, int) or number < 1:
             raise InvalidParameter(f"number: expected a positive integer, got {number!r}")
-        with self._locked() as conn:
+
+        def run(conn: sqlite3.Connection) -> list[DeliveredKey]:
             halves = conn.execute(
                 "SELECT id, block_id, size_bytes, cursor FROM halves"
                 " WHERE link_id = ? AND direction = ? AND size_bytes - cursor >= ? ORDER BY block_id",
@@ -282,30 +404,40 @@ class SqliteKeyPool:
                 if left == 0:
                     break
             if left:
-                have = number - left
                 raise KeyPoolExhausted(
-                    f"{link_id}: {number} keys of {size_bits} bits asked, {have} available in this direction"
+                    f"{link_id}: {number} keys of {size_bits} bits asked, {number - left} available in this direction"
                 )
             delivered: list[DeliveredKey] = []
             for row_id, block_id, start, count in plan:
-                material = self._spend(conn, row_id, start, count * size_bytes)
+                material = _spend(conn, row_id, start, count * size_bytes)
                 conn.execute("UPDATE halves SET cursor = ? WHERE id = ?", (start + count * size_bytes, row_id))
                 for i in range(count):
                     position = KeyPosition(direction, block_id, start + i * size_bytes, size_bytes)
                     key_id = encode_key_id(position, link_id=link_id)
-                    self._record(conn, link_id, position, key_id, master_sae, slave_sae, _DELIVERED)
+                    _record(conn, link_id, position, key_id, master_sae, slave_sae, _DELIVERED)
                     delivered.append(DeliveredKey(key_id, material[i * size_bytes : (i + 1) * size_bytes]))
             return delivered
+
+        return self._submit(run)
 
     def reserve_keys(
         self, *, link_id: str, direction: Direction, master_sae: str, slave_sae: str, key_ids: Sequence[UUID]
     ) -> None:
         """Slave side: record the master KME's keys for (master_sae, slave_sae); see :class:`KeyPool`."""
+        self.submit_reserve_keys(
+            link_id=link_id, direction=direction, master_sae=master_sae, slave_sae=slave_sae, key_ids=key_ids
+        ).result()
+
+    def submit_reserve_keys(
+        self, *, link_id: str, direction: Direction, master_sae: str, slave_sae: str, key_ids: Sequence[UUID]
+    ) -> Future[None]:
+        """:meth:`reserve_keys` without waiting: the future completes when the reservation is on disk."""
         _check_link_id(link_id)
-        positions = self._positions(link_id, Direction(direction), key_ids)
-        with self._locked() as conn:
+        positions = _positions(link_id, Direction(direction), key_ids)
+
+        def run(conn: sqlite3.Connection) -> None:
             for key_id, position in positions:
-                row = self._row(conn, link_id, position)
+                row = _row(conn, link_id, position)
                 if row is not None:
                     if row == (str(key_id), master_sae, slave_sae, _RESERVED):
                         continue  # the master KME repeated its reservation
@@ -317,23 +449,34 @@ class SqliteKeyPool:
                 ).fetchone()
                 if before is not None and before[0] > position.offset_bytes:  # ranges are disjoint and sorted
                     raise KeyPoolError(f"key {key_id} overlaps a key already reserved or delivered")
-                self._record(conn, link_id, position, key_id, master_sae, slave_sae, _RESERVED)
+                _record(conn, link_id, position, key_id, master_sae, slave_sae, _RESERVED)
                 conn.execute(
                     "UPDATE halves SET cursor = MIN(size_bytes, MAX(cursor, ?))"
                     " WHERE link_id = ? AND direction = ? AND block_id = ?",
                     (position.end_bytes, link_id, int(position.direction), position.block_id),
                 )
 
+        return self._submit(run)
+
     def take_keys_by_id(
         self, *, link_id: str, direction: Direction, master_sae: str, slave_sae: str, key_ids: Sequence[UUID]
     ) -> list[DeliveredKey]:
         """Slave side: hand out exactly the reserved keys ``key_ids``, each at most once; all or nothing."""
+        return self.submit_take_keys_by_id(
+            link_id=link_id, direction=direction, master_sae=master_sae, slave_sae=slave_sae, key_ids=key_ids
+        ).result()
+
+    def submit_take_keys_by_id(
+        self, *, link_id: str, direction: Direction, master_sae: str, slave_sae: str, key_ids: Sequence[UUID]
+    ) -> Future[list[DeliveredKey]]:
+        """:meth:`take_keys_by_id` without waiting: the future holds the keys once their delivery is on disk."""
         _check_link_id(link_id)
-        positions = self._positions(link_id, Direction(direction), key_ids)
-        with self._locked() as conn:
+        positions = _positions(link_id, Direction(direction), key_ids)
+
+        def run(conn: sqlite3.Connection) -> list[DeliveredKey]:
             delivered: list[DeliveredKey] = []
             for key_id, position in positions:
-                row = self._row(conn, link_id, position)
+                row = _row(conn, link_id, position)
                 if row is None or row[0] != str(key_id) or row[3] != _RESERVED:
                     raise KeyNotFound(f"key {key_id} is not available: never reserved here or already delivered")
                 if not (hmac.compare_digest(row[1], master_sae) and hmac.compare_digest(row[2], slave_sae)):
@@ -343,8 +486,8 @@ class SqliteKeyPool:
                     (link_id, int(position.direction), position.block_id),
                 ).fetchone()
                 if half is None or position.end_bytes > half[1]:
-                    raise KeyNotFound(f"key {key_id} lies in a block not committed at this KME")
-                material = self._spend(conn, half[0], position.offset_bytes, position.size_bytes)
+                    raise KeyNotYetCommitted(f"key {key_id} lies in a block not yet committed at this KME")
+                material = _spend(conn, half[0], position.offset_bytes, position.size_bytes)
                 conn.execute(
                     "UPDATE keys SET state = ? WHERE link_id = ? AND direction = ? AND block_id = ?"
                     " AND offset_bytes = ?",
@@ -353,65 +496,67 @@ class SqliteKeyPool:
                 delivered.append(DeliveredKey(key_id, material))
             return delivered
 
-    @staticmethod
-    def _positions(link_id: str, direction: Direction, key_ids: Sequence[UUID]) -> list[tuple[UUID, KeyPosition]]:
-        if not key_ids:
-            raise InvalidParameter("key_ids: expected at least one key ID")
-        out = []
-        for key_id in key_ids:
-            if not isinstance(key_id, UUID):
-                raise InvalidParameter(f"key_ids: expected UUIDs, got {key_id!r}")
-            position = decode_key_id(key_id, link_id=link_id)
-            if position.direction != direction:
-                raise KeyNotFound(f"key {key_id} belongs to the other direction of {link_id}")
-            out.append((key_id, position))
-        if len({k for k, _ in out}) != len(out):
-            raise KeyNotFound("the same key ID is asked for twice")
-        return out
+        return self._submit(run)
 
-    @staticmethod
-    def _row(conn: sqlite3.Connection, link_id: str, position: KeyPosition) -> tuple[str, str, str, str] | None:
-        row = conn.execute(
-            "SELECT key_id, master_sae, slave_sae, state FROM keys"
-            " WHERE link_id = ? AND direction = ? AND block_id = ? AND offset_bytes = ?",
-            (link_id, int(position.direction), position.block_id, position.offset_bytes),
-        ).fetchone()
-        return None if row is None else (row[0], row[1], row[2], row[3])
 
-    @staticmethod
-    def _record(
-        conn: sqlite3.Connection,
-        link_id: str,
-        position: KeyPosition,
-        key_id: UUID,
-        master_sae: str,
-        slave_sae: str,
-        state: str,
-    ) -> None:
-        conn.execute(
-            "INSERT INTO keys VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                link_id,
-                int(position.direction),
-                position.block_id,
-                position.offset_bytes,
-                position.size_bytes,
-                str(key_id),
-                master_sae,
-                slave_sae,
-                state,
-            ),
-        )
+def _positions(link_id: str, direction: Direction, key_ids: Sequence[UUID]) -> list[tuple[UUID, KeyPosition]]:
+    if not key_ids:
+        raise InvalidParameter("key_ids: expected at least one key ID")
+    out = []
+    for key_id in key_ids:
+        if not isinstance(key_id, UUID):
+            raise InvalidParameter(f"key_ids: expected UUIDs, got {key_id!r}")
+        position = decode_key_id(key_id, link_id=link_id)
+        if position.direction != direction:
+            raise KeyNotFound(f"key {key_id} belongs to the other direction of {link_id}")
+        out.append((key_id, position))
+    if len({k for k, _ in out}) != len(out):
+        raise KeyNotFound("the same key ID is asked for twice")
+    return out
 
-    @staticmethod
-    def _spend(conn: sqlite3.Connection, half_row: int, offset_bytes: int, size_bytes: int) -> bytes:
-        """Read bytes of a half and overwrite them with zeros in the same transaction."""
-        with conn.blobopen("halves", "material", half_row) as blob:
-            blob.seek(offset_bytes)
-            material = blob.read(size_bytes)
-            blob.seek(offset_bytes)
-            blob.write(bytes(size_bytes))
-        return material
+
+def _row(conn: sqlite3.Connection, link_id: str, position: KeyPosition) -> tuple[str, str, str, str] | None:
+    row = conn.execute(
+        "SELECT key_id, master_sae, slave_sae, state FROM keys"
+        " WHERE link_id = ? AND direction = ? AND block_id = ? AND offset_bytes = ?",
+        (link_id, int(position.direction), position.block_id, position.offset_bytes),
+    ).fetchone()
+    return None if row is None else (row[0], row[1], row[2], row[3])
+
+
+def _record(
+    conn: sqlite3.Connection,
+    link_id: str,
+    position: KeyPosition,
+    key_id: UUID,
+    master_sae: str,
+    slave_sae: str,
+    state: str,
+) -> None:
+    conn.execute(
+        "INSERT INTO keys VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            link_id,
+            int(position.direction),
+            position.block_id,
+            position.offset_bytes,
+            position.size_bytes,
+            str(key_id),
+            master_sae,
+            slave_sae,
+            state,
+        ),
+    )
+
+
+def _spend(conn: sqlite3.Connection, half_row: int, offset_bytes: int, size_bytes: int) -> bytes:
+    """Read bytes of a half and overwrite them with zeros in the same transaction."""
+    with conn.blobopen("halves", "material", half_row) as blob:
+        blob.seek(offset_bytes)
+        material = blob.read(size_bytes)
+        blob.seek(offset_bytes)
+        blob.write(bytes(size_bytes))
+    return material
 
 
 __all__ = ["DeliveredKey", "KeyPool", "SqliteKeyPool"]

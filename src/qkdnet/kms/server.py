@@ -1,0 +1,133 @@
+"""Serve a KME's ETSI GS QKD 014 API with uvicorn over mutual TLS (``qkdnet kme --config node.toml``).
+
+uvicorn verifies the client certificate (``ssl_cert_reqs=CERT_REQUIRED`` against the node's CA, TLS 1.2 or
+higher) but does not hand it to the application; :func:`tls_protocol` wraps uvicorn's HTTP protocol so every
+request carries the ASGI TLS extension (``scope["extensions"]["tls"]["client_cert_chain"]``), from which the
+application reads the caller's CN. The access log shows method, path and status; key material travels only
+in response bodies, which are never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import ssl
+from typing import TYPE_CHECKING, Any
+
+from qkdnet.kms.config import NodeConfig
+from qkdnet.kms.pool import SqliteKeyPool
+
+if TYPE_CHECKING:
+    import uvicorn
+    from fastapi import FastAPI
+
+logger = logging.getLogger("qkdnet.kms.server")
+
+
+def tls_protocol(base: type[asyncio.Protocol]) -> type[asyncio.Protocol]:
+    """``base`` (a uvicorn HTTP protocol) that adds the peer's verified certificate to every request's scope."""
+
+    class TlsClientCertProtocol(base):  # type: ignore[valid-type,misc]
+        app: Any
+
+        def connection_made(self, transport: asyncio.Transport) -> None:
+            super().connection_made(transport)
+            ssl_object = transport.get_extra_info("ssl_object")
+            der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+            if der is None:
+                return
+            tls = {
+                "server_cert": None,
+                "client_cert_chain": [ssl.DER_cert_to_PEM_cert(der)],
+                "client_cert_name": None,
+                "client_cert_error": None,
+                "tls_version": None,
+                "cipher_suite": None,
+            }
+            inner = self.app
+
+            async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+                scope.setdefault("extensions", {})["tls"] = tls
+                await inner(scope, receive, send)
+
+            self.app = app
+
+    TlsClientCertProtocol.__name__ = f"TlsClientCert{base.__name__}"
+    return TlsClientCertProtocol
+
+
+def _http_protocol() -> type[asyncio.Protocol]:
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+        return tls_protocol(HttpToolsProtocol)
+    except ImportError:  # httptools is optional: h11 is pure Python and always there
+        from uvicorn.protocols.http.h11_impl import H11Protocol
+
+        return tls_protocol(H11Protocol)
+
+
+def uvicorn_config(
+    app: FastAPI,
+    config: NodeConfig,
+    *,
+    port: int | None = None,
+    access_log: bool = True,
+    log_level: str = "info",
+    configure_logging: bool = True,
+) -> uvicorn.Config:
+    """uvicorn's settings for the node: its address, mutual TLS with the node's CA, our TLS-aware protocol."""
+    import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
+
+    def context(cfg: uvicorn.Config, default: Any) -> ssl.SSLContext:
+        ctx: ssl.SSLContext = default()
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2  # ETSI GS QKD 014 clause 5.1
+        return ctx
+
+    return uvicorn.Config(
+        app,
+        host=config.api.host,
+        port=config.api.port if port is None else port,
+        ssl_certfile=str(config.api.cert),
+        ssl_keyfile=str(config.api.key),
+        ssl_ca_certs=str(config.api.ca),
+        ssl_cert_reqs=ssl.CERT_REQUIRED,
+        ssl_context_factory=context,
+        http=_http_protocol(),
+        lifespan="on",
+        access_log=access_log,
+        log_level=log_level,
+        timeout_keep_alive=30,
+        server_header=False,
+        log_config=LOGGING_CONFIG if configure_logging else None,
+    )
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def serve(config: NodeConfig, *, access_log: bool = True) -> None:
+    """Open the node's key pool and serve its API until SIGINT or SIGTERM; then return normally.
+
+    uvicorn finishes the requests in flight, then re-raises the signal it caught; both signals end here as a
+    clean return (exit code 0), after the pool's pending writes are on disk. Call it from the main thread.
+    """
+    import uvicorn
+
+    from qkdnet.kms.api import create_app
+
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        with SqliteKeyPool(config.kme.db) as pool:
+            server = uvicorn.Server(uvicorn_config(create_app(config, pool), config, access_log=access_log))
+            with contextlib.suppress(KeyboardInterrupt):
+                server.run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+__all__ = ["serve", "tls_protocol", "uvicorn_config"]
