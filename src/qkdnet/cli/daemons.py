@@ -48,6 +48,7 @@ def add_daemon_commands(sub: argparse._SubParsersAction[Any]) -> None:
         "GS QKD 014 API when qkdnet.kms.api is available.",
     )
     node.add_argument("--config", type=Path, required=True, metavar="FILE", help="node config (TOML)")
+    node.add_argument("--no-api", action="store_true", help="do not serve the ETSI API (run `qkdnet kme` beside it)")
     node.add_argument("--log-level", choices=["debug", "info", "warning"], default="info")
 
 
@@ -131,8 +132,8 @@ async def _node(args: argparse.Namespace) -> None:
     from qkdnet.kms import load_node_config
     from qkdnet.kms.node import NodeDaemon
 
-    config = load_node_config(args.config, check_files=False)
-    daemon = NodeDaemon(config)
+    config = load_node_config(args.config, check_files=False)  # a missing certificate stops the API, not the node
+    daemon = NodeDaemon(config, serve_api=not args.no_api)
     await daemon.run()
 
 

@@ -32,9 +32,9 @@ import os
 import secrets
 import signal
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 import numpy as np
 
@@ -177,7 +177,7 @@ class _Conn:
 class NodeDaemon:
     """One node of a QKD link (see the module docstring). ``run()`` until cancelled."""
 
-    def __init__(self, config: NodeConfig, *, pool: KeyPool | None = None) -> None:
+    def __init__(self, config: NodeConfig, *, pool: KeyPool | None = None, serve_api: bool = True) -> None:
         if config.node is None or config.peer is None or config.device is None or config.auth is None:
             missing = [f"[{n}]" for n in ("node", "peer", "device", "auth") if getattr(config, n) is None]
             raise ConfigError([f"the node config lacks the daemon's sections: {', '.join(missing)}"])
@@ -186,6 +186,7 @@ class NodeDaemon:
         self.role = config.node.role
         self.link_id = config.link_id
         self.pool: KeyPool = pool if pool is not None else SqliteKeyPool(config.kme.db)
+        self._serve_api = serve_api
         self.state = NodeState(config.node.state, side=self.role, bootstrap_key_file=config.auth.bootstrap_key_file)
         pp = config.postprocess
         self.protocol = get_protocol(pp.protocol)
@@ -242,17 +243,56 @@ class NodeDaemon:
             log.info("listening for the peer on %s:%d", peer.host, peer.port)
         else:
             tasks.append(asyncio.create_task(self._dial_loop(), name="dial"))
+        api = self._start_api() if self._serve_api else None
+        if api is not None:
+            tasks.append(asyncio.create_task(api.serve(), name="etsi-api"))
         if ready is not None:
             ready()
         try:
             await asyncio.gather(*tasks)
         finally:
+            if api is not None:  # let the API finish the requests in flight
+                api.should_exit = True
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await asyncio.wait_for(asyncio.shield(tasks[-1]), 5.0)
             for task in tasks:
                 task.cancel()
             if self._active is not None:
                 self._active.cancel()
             if server is not None:
                 server.close()
+
+    def _start_api(self) -> Any:
+        """The ETSI GS QKD 014 service (:mod:`qkdnet.kms.api`) on the pool, or None (logged) if it cannot run."""
+        api = self.config.api
+        missing = [f"api.{name} ({getattr(api, name)})" for name in ("cert", "key", "ca")
+                   if not os.access(getattr(api, name), os.R_OK)]  # fmt: skip
+        if missing:
+            log.error("ETSI API not served: cannot read %s; key exchange goes on", ", ".join(missing))
+            return None
+        if not isinstance(self.pool, SqliteKeyPool):
+            log.error("ETSI API not served: it needs the SQLite key pool")
+            return None
+        try:
+            import uvicorn
+
+            from qkdnet.kms.api import create_app
+            from qkdnet.kms.server import uvicorn_config
+        except ImportError as exc:  # pragma: no cover - fastapi and uvicorn are dependencies
+            log.error("ETSI API not served: %s", exc)
+            return None
+
+        class EmbeddedServer(uvicorn.Server):
+            """uvicorn inside the daemon's event loop: the daemon owns the signals."""
+
+            @contextlib.contextmanager
+            def capture_signals(self) -> Iterator[None]:
+                yield
+
+        app = create_app(self.config, self.pool)
+        server = EmbeddedServer(uvicorn_config(app, self.config, configure_logging=False, log_level="warning"))
+        log.info("serving the ETSI GS QKD 014 API on https://%s:%d (mutual TLS)", api.host, api.port)
+        return server
 
     # ------------------------------------------------------------------------------------------ device
     async def _device_loop(self) -> None:
