@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -9,6 +10,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,9 +37,16 @@ id = "{kme}"
 peer_id = "{peer_kme}"
 db = "{role}-keys.sqlite"
 [api]
-cert = "{role}.crt"
-key = "{role}.key"
-ca = "ca.crt"
+port = {api_port}
+cert = "pki/{kme}.crt"
+key = "pki/{kme}.key"
+ca = "pki/ca.crt"
+peer_url = "https://127.0.0.1:{peer_api_port}"
+[saes.SAE_A]
+kme = "KME_A"
+partners = ["SAE_B"]
+[saes.SAE_B]
+kme = "KME_B"
 [node]
 role = "{role}"
 state = "{role}-state.sqlite"
@@ -75,18 +84,62 @@ def wait_until(check: Callable[[], bool], timeout_s: float, what: str, poll_s: f
 class KeyNetwork:
     """Emulator and nodes as subprocesses of this test, in ``root``; everything is stopped by :meth:`stop`."""
 
-    def __init__(self, root: Path, *, protocol: str = "bbm92", pairs_per_block: int = 200_000, seed: int = 7) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        protocol: str = "bbm92",
+        pairs_per_block: int = 200_000,
+        seed: int = 7,
+        alice_dials: int | None = None,
+    ) -> None:
+        from qkdnet.kms.pki import init_pki
+
         self.root = root
         self.protocol = protocol
         self.pairs_per_block = pairs_per_block
         self.seed = seed
         self.bob_port = free_port()
+        self.api_ports = {"alice": free_port(), "bob": free_port()}
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        init_pki(root / "pki", kme_ids=("KME_A", "KME_B"), sae_ids=("SAE_A", "SAE_B"))
         (root / "link.toml").write_text(SCENARIO)
         (root / "bootstrap.key").write_bytes(os.urandom(1 << 14))
-        for role, kme, peer in (("alice", "KME_A", "KME_B"), ("bob", "KME_B", "KME_A")):
-            text = NODE.format(role=role, kme=kme, peer_kme=peer, port=self.bob_port, protocol=protocol)
+        for role, kme, peer, other in (("alice", "KME_A", "KME_B", "bob"), ("bob", "KME_B", "KME_A", "alice")):
+            port = alice_dials if role == "alice" and alice_dials else self.bob_port
+            text = NODE.format(
+                role=role,
+                kme=kme,
+                peer_kme=peer,
+                port=port,
+                protocol=protocol,
+                api_port=self.api_ports[role],
+                peer_api_port=self.api_ports[other],
+            )
             self.write_config(role, text)
+
+    def url(self, role: str) -> str:
+        """The ETSI API of ``role``'s KME."""
+        return f"https://127.0.0.1:{self.api_ports[role]}"
+
+    def cli(
+        self, *args: str, env: dict[str, str] | None = None, timeout_s: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``qkdnet ARGS`` in the network's directory and wait for it."""
+        full_env = {**os.environ, "PYTHONPATH": str(Path(qkdnet.__file__).parents[1]), **(env or {})}
+        return subprocess.run(
+            [sys.executable, "-m", "qkdnet", *args],
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            env=full_env,
+            timeout=timeout_s,
+            check=False,
+        )
+
+    def spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        """Start ``qkdnet ARGS`` in the background (output in NAME.log)."""
+        return self._spawn(name, list(args))
 
     def write_config(self, role: str, text: str) -> None:
         (self.root / f"{role}.toml").write_text(text)
@@ -186,3 +239,94 @@ class KeyNetwork:
         assert len(set(alice) - set(bob)) <= 1 and (not alice or set(alice) - set(bob) <= {max(alice)})
         assert sorted(alice) == list(range(len(alice))), f"alice's block IDs have gaps: {sorted(alice)}"
         return alice
+
+
+class FrameProxy:
+    """A TCP relay between Alice and Bob that can forge, truncate or record the frames Alice sends.
+
+    ``mode`` acts on the first connection only: ``forge`` flips a byte inside frame ``frame``; ``truncate``
+    relays half of it and closes both sides; ``record`` keeps every byte Alice sent in :attr:`recorded`.
+    """
+
+    PREAMBLE = 22
+
+    def __init__(self, target_port: int, mode: str, *, port: int, frame: int = 3) -> None:
+        self.port = port
+        self.target_port = target_port
+        self.mode = mode
+        self.frame = frame
+        self.recorded = bytearray()
+        self.acted = threading.Event()
+        self._connections = 0
+        self._server = socket.create_server(("127.0.0.1", self.port))
+        self._stop = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._server.close()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            first = self._connections == 0
+            self._connections += 1
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:
+                client.close()
+                continue
+            threading.Thread(target=self._pump_frames, args=(client, upstream, first), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(1 << 16):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+    def _pump_frames(self, src: socket.socket, dst: socket.socket, first: bool) -> None:
+        def exact(n: int) -> bytes:
+            buf = b""
+            while len(buf) < n:
+                part = src.recv(n - len(buf))
+                if not part:
+                    raise ConnectionError
+                buf += part
+            return buf
+
+        try:
+            data = exact(self.PREAMBLE)
+            if first and self.mode == "record":
+                self.recorded += data
+            dst.sendall(data)
+            index = 0
+            while True:
+                head = exact(4)
+                body = exact(int.from_bytes(head, "little"))
+                if first and self.mode == "record":
+                    self.recorded += head + body
+                if first and index == self.frame and self.mode == "forge":
+                    body = body[:50] + bytes([body[50] ^ 1]) + body[51:]
+                    self.acted.set()
+                if first and index == self.frame and self.mode == "truncate":
+                    dst.sendall(head + body[: len(body) // 2])
+                    self.acted.set()
+                    raise ConnectionError
+                dst.sendall(head + body)
+                index += 1
+        except (OSError, ConnectionError):
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)

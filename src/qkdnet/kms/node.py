@@ -136,7 +136,8 @@ class RawBuffer:
         """Wait until a block is held; False on timeout."""
         async with self._changed:
             try:
-                await asyncio.wait_for(self._changed.wait_for(lambda: bool(self._blocks)), timeout_s)
+                async with asyncio.timeout(timeout_s):
+                    await self._changed.wait_for(lambda: bool(self._blocks))
             except TimeoutError:
                 return False
             return True
@@ -152,7 +153,8 @@ class RawBuffer:
 
         async with self._changed:
             try:
-                await asyncio.wait_for(self._changed.wait_for(ready), timeout_s)
+                async with asyncio.timeout(timeout_s):
+                    await self._changed.wait_for(ready)
             except TimeoutError:
                 return None
             if self._epoch != epoch or self._blocks[0].seq != seq:
@@ -204,6 +206,7 @@ class NodeDaemon:
         self._io_timeout_s = float(config.peer.io_timeout_s)
         self._device_wait_s = float(config.device.wait_s)
         self._active: asyncio.Task[None] | None = None
+        self._active_conn: _Conn | None = None
         self._crash = _crash_point(os.environ.get(CRASH_ENV, ""), self.role)
 
     # ----------------------------------------------------------------------------------------- startup
@@ -244,17 +247,16 @@ class NodeDaemon:
         else:
             tasks.append(asyncio.create_task(self._dial_loop(), name="dial"))
         api = self._start_api() if self._serve_api else None
-        if api is not None:
-            tasks.append(asyncio.create_task(api.serve(), name="etsi-api"))
+        api_task = None if api is None else asyncio.create_task(api.serve(), name="etsi-api")
         if ready is not None:
             ready()
         try:
             await asyncio.gather(*tasks)
         finally:
-            if api is not None:  # let the API finish the requests in flight
+            if api is not None and api_task is not None:  # let the API finish its requests and its lifespan
                 api.should_exit = True
                 with contextlib.suppress(Exception, asyncio.CancelledError):
-                    await asyncio.wait_for(asyncio.shield(tasks[-1]), 5.0)
+                    await asyncio.wait_for(asyncio.shield(api_task), 5.0)
             for task in tasks:
                 task.cancel()
             if self._active is not None:
@@ -353,25 +355,30 @@ class NodeDaemon:
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         name = _peer_name(writer)
         try:
-            alice_nonce = await asyncio.wait_for(read_preamble(reader, expect_role="alice"), PREAMBLE_TIMEOUT_S)
+            async with asyncio.timeout(PREAMBLE_TIMEOUT_S):
+                alice_nonce = await read_preamble(reader, expect_role="alice")
         except (ProtocolError, OSError, TimeoutError) as exc:
             log.warning("connection from %s: %s; dropped", name, exc or "no preamble in time")
             writer.close()
             return
         nonce = secrets.token_bytes(16)
         writer.write(encode_preamble("bob", nonce))
-        previous = self._active
+        previous, previous_conn = self._active, self._active_conn
         if previous is not None and not previous.done():
             log.info("a new connection from %s replaces the current one", name)
+            if previous_conn is not None:
+                previous_conn.writer.transport.abort()  # its session fails at once, whatever it awaits
             previous.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await previous
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                async with asyncio.timeout(PREAMBLE_TIMEOUT_S):
+                    await asyncio.shield(previous)
         self._active = asyncio.current_task()
         with contextlib.suppress(asyncio.CancelledError):  # replaced by a newer connection, or shutting down
             await self._serve(_Conn(reader, writer, alice_nonce, nonce, peer=name))
 
     async def _serve(self, conn: _Conn) -> None:
         """Run sessions on a connection until it fails; one line in the log says why it ended."""
+        self._active_conn = conn
         self.stats.connections += 1
         log.info("peer connected: %s", conn.peer)
         try:
@@ -588,10 +595,12 @@ class _Link:
         write_frame(self.conn.writer, self.end.seal(encode_payload(message)))
 
     async def drain(self) -> None:
-        await asyncio.wait_for(self.conn.writer.drain(), self._timeout_s)
+        async with asyncio.timeout(self._timeout_s):
+            await self.conn.writer.drain()
 
     async def receive_any(self) -> Control | Message:
-        frame = await asyncio.wait_for(read_frame(self.conn.reader), self._timeout_s)
+        async with asyncio.timeout(self._timeout_s):
+            frame = await read_frame(self.conn.reader)
         message = decode_payload(self.end.open(frame))
         if isinstance(message, Abort):
             raise PeerAborted(f"the peer aborted the block: {message.reason}")
