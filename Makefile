@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/postprocess_pipeline.py
 	$(BIN)/python benchmarks/reference_sequence.py
 	$(BIN)/python benchmarks/engine.py
+	$(BIN)/python benchmarks/kms_load.py
 
 # SeQUeNCe's BB84 beside qkdnet, in a throwaway venv outside the repo (never in qkdnet's dependencies).
 bench-reference: $(STAMP)

@@ -118,11 +118,8 @@ def test_unentitled_callers_get_401(network: Network, sae: str, kme: str, method
     network.share_blocks(1)
     body = {"key_IDs": [{"key_ID": "00000000-0000-8000-8000-000021c56a25"}]} if "dec_keys" in path else {}
     if "reservations" in path:
-        body = {
-            "master_SAE_ID": "SAE_A1",
-            "slave_SAE_ID": "SAE_B1",
-            "key_IDs": ["00000000-0000-8000-8000-000021c56a25"],
-        }
+        group = {"master_SAE_ID": "SAE_A1", "slave_SAE_ID": "SAE_B1", "key_IDs": [str(UUID(int=1))]}
+        body = {"reservations": [group]}
     with network.client(sae, getattr(network, kme)) as client:
         r = client.request(method, path, json=body if method == "POST" else None)
     assert r.status_code == 401, r.text

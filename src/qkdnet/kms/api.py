@@ -56,6 +56,7 @@ from qkdnet.kms.etsi import (
     KeyIds,
     KeyRequest,
     Reservation,
+    Reservations,
     Status,
     error_json,
     key_container_json,
@@ -66,6 +67,7 @@ from qkdnet.kms.pool import DeliveredKey, SqliteKeyPool
 
 logger = logging.getLogger("qkdnet.kms.api")
 RESERVATIONS_PATH = "/qkdnet/v1/reservations"
+_MAX_GROUPS = 512  # reservations per request to the peer KME
 _NO_STORE = {"Cache-Control": "no-store"}
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": Error, "description": "Bad request format"},
@@ -91,7 +93,11 @@ class PeerKme(Protocol):
 
 
 class HttpsPeerKme:
-    """The peer KME's reservation endpoint over mutual TLS (keep-alive connections); checks the peer's CN."""
+    """The peer KME's reservation endpoint over mutual TLS; checks the peer's CN; coalesces concurrent calls.
+
+    Reservations that arrive while one request to the peer is in flight wait and leave together in the next
+    request (one HTTPS round trip and one fsync at the peer for many enc_keys), as a database group-commits.
+    """
 
     def __init__(self, config: NodeConfig) -> None:
         import httpx
@@ -105,16 +111,43 @@ class HttpsPeerKme:
             base_url=config.api.peer_url,
             verify=client_context(config.api.cert, config.api.key, config.api.ca),
             timeout=config.api.peer_timeout_s,
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
+            limits=httpx.Limits(max_connections=4, max_keepalive_connections=4),
         )
+        self._waiting: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self._sender: asyncio.Task[None] | None = None
 
     async def reserve(self, *, master_sae: str, slave_sae: str, key_ids: Sequence[UUID]) -> None:
-        """POST the reservation; any failure becomes PeerUnavailable (the keys stay spent, never delivered)."""
+        """Have the peer record the keys; any failure becomes PeerUnavailable (the keys stay spent, undelivered)."""
+        group = {"master_SAE_ID": master_sae, "slave_SAE_ID": slave_sae, "key_IDs": [str(k) for k in key_ids]}
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((group, done))
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.create_task(self._send_waiting())
+        await done
+
+    async def _send_waiting(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[:_MAX_GROUPS], self._waiting[_MAX_GROUPS:]
+            try:
+                results = await self._post([group for group, _ in batch])
+            except PeerUnavailable as exc:
+                for _, done in batch:
+                    if not done.done():  # a caller that went away was cancelled
+                        done.set_exception(PeerUnavailable(str(exc)))
+                continue
+            for (_, done), result in zip(batch, results, strict=True):
+                if done.done():
+                    continue
+                if "error" in result:
+                    done.set_exception(PeerUnavailable(f"peer KME {self._peer_id} refused: {result['error']}"))
+                else:
+                    done.set_result(None)
+
+    async def _post(self, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
         import httpx
 
-        body = {"master_SAE_ID": master_sae, "slave_SAE_ID": slave_sae, "key_IDs": [str(k) for k in key_ids]}
         try:
-            response = await self._client.post(RESERVATIONS_PATH, json=body)
+            response = await self._client.post(RESERVATIONS_PATH, json={"reservations": groups})
         except httpx.HTTPError as exc:
             raise PeerUnavailable(f"peer KME {self._peer_id} unreachable: {type(exc).__name__}") from None
         stream = response.extensions.get("network_stream")
@@ -124,6 +157,10 @@ class HttpsPeerKme:
             raise PeerUnavailable(f"the server at the peer URL is not {self._peer_id}")
         if response.status_code != 200:
             raise PeerUnavailable(f"peer KME {self._peer_id} refused the reservation ({response.status_code})")
+        results = response.json().get("results")
+        if not isinstance(results, list) or len(results) != len(groups):
+            raise PeerUnavailable(f"peer KME {self._peer_id} answered the reservation with something else")
+        return results
 
     async def aclose(self) -> None:
         """Close the connections to the peer."""
@@ -283,32 +320,47 @@ class KmeService:
             raise ApiError(400, KEYS_NOT_FOUND, [{"reason": str(exc)}]) from None
         return key_container_json([(str(k.key_id), k.key) for k in keys])
 
-    async def reserve(self, caller: str, master: str, slave: str, key_ids: Sequence[str]) -> None:
-        """The peer KME announces keys it handed to ``master`` for ``slave`` (an SAE of this KME)."""
+    async def reserve(self, caller: str, groups: Sequence[Reservation]) -> list[dict[str, Any]]:
+        """The peer KME announces keys it handed to master SAEs for SAEs of this KME; one result per group."""
         if caller != self.config.kme.peer_id:
             raise ApiError(401, UNAUTHORIZED, [{"reason": f"only {self.config.kme.peer_id} may reserve keys"}])
         saes = self.config.saes
-        if (
-            saes.get(slave) is None
-            or saes[slave].kme != self.config.kme.id
-            or saes.get(master) is None
-            or saes[master].kme != self.config.kme.peer_id
-            or not self.config.entitled(master, slave)
-        ):
-            raise ApiError(401, UNAUTHORIZED, [{"reason": f"{master} and {slave} may not share keys here"}])
-        try:
-            uuids = [UUID(k) for k in key_ids]
-            await _wait(
-                self.pool.submit_reserve_keys(
-                    link_id=self.link_id,
-                    direction=self.slave_direction,
-                    master_sae=master,
-                    slave_sae=slave,
-                    key_ids=uuids,
+        pending: list[Any] = []
+        for group in groups:
+            master, slave = group.master_SAE_ID, group.slave_SAE_ID
+            if (
+                saes.get(slave) is None
+                or saes[slave].kme != self.config.kme.id
+                or saes.get(master) is None
+                or saes[master].kme != self.config.kme.peer_id
+                or not self.config.entitled(master, slave)
+            ):
+                pending.append(f"{master} and {slave} may not share keys here")
+                continue
+            try:
+                pending.append(
+                    self.pool.submit_reserve_keys(
+                        link_id=self.link_id,
+                        direction=self.slave_direction,
+                        master_sae=master,
+                        slave_sae=slave,
+                        key_ids=[UUID(k) for k in group.key_IDs],
+                    )
                 )
-            )
-        except (ValueError, KeyPoolError) as exc:
-            raise ApiError(400, f"reservation refused: {exc}") from None
+            except (ValueError, KeyPoolError) as exc:
+                pending.append(f"reservation refused: {exc}")
+        results: list[dict[str, Any]] = []
+        for group, item in zip(groups, pending, strict=True):
+            if isinstance(item, str):
+                results.append({"error": item})
+                continue
+            try:
+                await _wait(item)
+            except KeyPoolError as exc:
+                results.append({"error": f"reservation refused: {exc}"})
+            else:
+                results.append({"reserved": len(group.key_IDs)})
+        return results
 
 
 def _json(content: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -426,11 +478,9 @@ def create_app(
         return _json(await service.dec_keys(caller_id(request), master_SAE_ID, key_ids), headers=_NO_STORE)
 
     @app.post(RESERVATIONS_PATH, responses=_ERRORS, tags=["qkdnet KME to KME"])
-    async def reserve_keys(request: Request, body: Reservation) -> JSONResponse:
-        """The peer KME announces the keys it handed to its master SAE (accepted only from the peer KME)."""
-
-        await service.reserve(caller_id(request), body.master_SAE_ID, body.slave_SAE_ID, body.key_IDs)
-        return _json({"reserved": len(body.key_IDs)})
+    async def reserve_keys(request: Request, body: Reservations) -> JSONResponse:
+        """The peer KME announces the keys it handed to master SAEs (accepted only from the peer KME)."""
+        return _json({"results": await service.reserve(caller_id(request), body.reservations)})
 
     return app
 

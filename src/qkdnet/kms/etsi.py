@@ -101,6 +101,12 @@ class Reservation(_Message):
     key_IDs: Annotated[list[StrictStr], Field(min_length=1, max_length=10_000)]
 
 
+class Reservations(_Message):
+    """Not in the spec: several reservations in one request (the master's KME coalesces concurrent ones)."""
+
+    reservations: Annotated[list[Reservation], Field(min_length=1, max_length=512)]
+
+
 def key_container_json(keys: list[tuple[str, bytes]]) -> dict[str, Any]:
     """The Key container for ``(key_ID, key bytes)`` pairs, keys in base64."""
     return {"keys": [{"key_ID": key_id, "key": base64.b64encode(key).decode("ascii")} for key_id, key in keys]}
@@ -124,6 +130,7 @@ __all__ = [
     "KeyIds",
     "KeyRequest",
     "Reservation",
+    "Reservations",
     "Status",
     "error_json",
     "key_container_json",

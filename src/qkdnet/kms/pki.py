@@ -15,7 +15,7 @@ import ipaddress
 import os
 import ssl
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from qkdnet.errors import InvalidParameter
@@ -26,10 +26,10 @@ _TLS_MIN = ssl.TLSVersion.TLSv1_2  # ETSI GS QKD 014 clause 5.1: HTTPS over TLS 
 
 @dataclass(frozen=True)
 class Credential:
-    """A certificate and its private key, as PEM file paths."""
+    """A certificate and its private key, as PEM file paths (the key's path too stays out of reprs)."""
 
     cert: Path
-    key: Path
+    key: Path = field(repr=False)
 
 
 @dataclass(frozen=True)
