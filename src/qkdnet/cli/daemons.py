@@ -134,7 +134,11 @@ async def _node(args: argparse.Namespace) -> None:
 
     config = load_node_config(args.config, check_files=False)  # a missing certificate stops the API, not the node
     daemon = NodeDaemon(config, serve_api=not args.no_api)
-    await daemon.run()
+    try:
+        await daemon.run()
+    finally:
+        daemon.close()
+        logging.getLogger("qkdnet.node").info("node stopped")
 
 
 __all__ = ["add_daemon_commands", "run_daemon_command"]

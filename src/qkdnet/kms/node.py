@@ -65,7 +65,7 @@ T = TypeVar("T")
 #: Raw blocks a node keeps while its peer catches up (each ~10 bytes per pair).
 RAW_BUFFER_BLOCKS: Final = 3
 #: Seconds a session waits for a raw block before telling the peer it has none (then both drop theirs).
-RESYNC_WAIT_S: Final = 2.0
+RESYNC_WAIT_S: Final = 1.0
 #: Seconds allowed for a peer's preamble.
 PREAMBLE_TIMEOUT_S: Final = 10.0
 #: Reserve bits below which the node warns that authentication key is running out.
@@ -187,6 +187,7 @@ class NodeDaemon:
         self.node, self.peer, self.device = config.node, config.peer, config.device
         self.role = config.node.role
         self.link_id = config.link_id
+        self._owns_pool = pool is None
         self.pool: KeyPool = pool if pool is not None else SqliteKeyPool(config.kme.db)
         self._serve_api = serve_api
         self.state = NodeState(config.node.state, side=self.role, bootstrap_key_file=config.auth.bootstrap_key_file)
@@ -210,6 +211,12 @@ class NodeDaemon:
         self._crash = _crash_point(os.environ.get(CRASH_ENV, ""), self.role)
 
     # ----------------------------------------------------------------------------------------- startup
+    def close(self) -> None:
+        """Close the state file, and the pool if this daemon opened it (after :meth:`run` has returned)."""
+        self.state.close()
+        if self._owns_pool and isinstance(self.pool, SqliteKeyPool):
+            self.pool.close()
+
     def recover(self) -> None:
         """Finish what a crash interrupted: finalise a prepared block the pool has; Alice drops an uncommitted one."""
         block = self.state.prepared()
@@ -238,6 +245,7 @@ class NodeDaemon:
             self.pool.last_committed_block(self.link_id),
             self.state.reserve_bits,
         )
+        warm = asyncio.create_task(asyncio.to_thread(warm_up, self.run_config), name="warm-up")
         tasks = [asyncio.create_task(self._device_loop(), name="device")]
         server: asyncio.Server | None = None
         peer = self.peer
@@ -246,7 +254,7 @@ class NodeDaemon:
             log.info("listening for the peer on %s:%d", peer.host, peer.port)
         else:
             tasks.append(asyncio.create_task(self._dial_loop(), name="dial"))
-        api = self._start_api() if self._serve_api else None
+        api = await asyncio.to_thread(self._start_api) if self._serve_api else None  # importing FastAPI takes a while
         api_task = None if api is None else asyncio.create_task(api.serve(), name="etsi-api")
         if ready is not None:
             ready()
@@ -257,7 +265,7 @@ class NodeDaemon:
                 api.should_exit = True
                 with contextlib.suppress(Exception, asyncio.CancelledError):
                     await asyncio.wait_for(asyncio.shield(api_task), 5.0)
-            for task in tasks:
+            for task in (*tasks, warm):
                 task.cancel()
             if self._active is not None:
                 self._active.cancel()
@@ -637,6 +645,21 @@ class _Link:
             await self.drain()
 
 
+def warm_up(config: KeyRunConfig) -> None:
+    """Load now what the first block would load mid-protocol: scipy's statistics, the compiled reconciler."""
+    import scipy.stats  # noqa: F401 - the no-signalling test's import
+
+    from qkdnet.postprocess import LeakageLedger, reconcile_and_amplify
+
+    rng = np.random.default_rng(0)
+    alice = rng.integers(0, 2, 20_000, dtype=np.uint8)
+    bob = alice ^ (rng.random(alice.size) < 0.02).astype(np.uint8)
+    reconcile_and_amplify(
+        alice, bob, qber_estimate=0.02, eve_information_bits=4000.0, ledger=LeakageLedger(), rng=rng,
+        reconciler=config.reconciler,
+    )  # fmt: skip
+
+
 def _crash_point(spec: str, role: str) -> tuple[str, int | None] | None:
     parts = spec.split(":") if spec else []
     if len(parts) < 2 or parts[0] != role:
@@ -649,4 +672,4 @@ def _peer_name(writer: asyncio.StreamWriter) -> str:
     return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else str(peer)
 
 
-__all__ = ["CRASH_ENV", "NodeDaemon", "NodeStats", "PeerAborted", "RawBuffer", "SessionFailed"]
+__all__ = ["CRASH_ENV", "NodeDaemon", "NodeStats", "PeerAborted", "RawBuffer", "SessionFailed", "warm_up"]
