@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -10,6 +11,8 @@ from typing import TypeVar
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qkdnet.errors import ConfigError, ProtocolError
 from qkdnet.kms.device import RawBlock, encode_block, encode_hello, read_block, read_hello
@@ -218,3 +221,18 @@ def test_the_emulator_deals_matching_records_with_the_link_s_error_rate(protocol
         assert abs(q - expected) < 5 * math.sqrt(expected * (1 - expected) / count)
     second, _ = emulator.sample(1)
     assert second.start_ps == int(alice.time_tags_ps[-1])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=80))
+def test_any_bytes_decode_to_a_message_or_a_protocol_error(data: bytes) -> None:
+    """A peer's authentic but garbled payload can only ever be refused as a ProtocolError, never crash the node."""
+    with contextlib.suppress(ProtocolError):
+        decode_payload(data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=64))
+def test_any_bytes_on_the_wire_are_a_preamble_or_a_protocol_error(data: bytes) -> None:
+    with contextlib.suppress(ProtocolError):
+        _read(read_preamble, data, expect_role="alice")
