@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/reference_sequence.py
 	$(BIN)/python benchmarks/engine.py
 	$(BIN)/python benchmarks/kms_load.py
+	$(BIN)/python benchmarks/node_loopback.py
 
 # SeQUeNCe's BB84 beside qkdnet, in a throwaway venv outside the repo (never in qkdnet's dependencies).
 bench-reference: $(STAMP)

@@ -76,7 +76,7 @@ socket = "{role}.sock"
 [auth]
 bootstrap_key_file = "bootstrap.key"
 [postprocess]
-protocol = "e91"
+protocol = "{protocol}"
 """
 
 
@@ -86,12 +86,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class _System:
-    """The processes of one run, in one directory; stopped by :meth:`stop` (SIGTERM, then SIGKILL)."""
+class LoopbackSystem:
+    """A key network in ``root``: PKI, configs, then emulator and nodes as processes; :meth:`stop` ends them all."""
 
-    def __init__(self, root: Path, console: Console) -> None:
+    def __init__(self, root: Path, *, pairs_per_block: int = PAIRS_PER_BLOCK, protocol: str = "e91") -> None:
         self.root = root
-        self.console = console
+        self.pairs_per_block = pairs_per_block
+        self.protocol = protocol
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.api_ports = {"alice": _free_port(), "bob": _free_port()}
         peer_port = _free_port()
@@ -109,6 +110,7 @@ class _System:
                 api_port=self.api_ports[role],
                 peer_api_port=self.api_ports[other],
                 peer_port=peer_port,
+                protocol=protocol,
             )
             (root / f"{role}.toml").write_text(text)
 
@@ -127,7 +129,8 @@ class _System:
         )
 
     def start(self, eve: str | None) -> None:
-        emulator = ["link-emulator", "--scenario", "link.toml", "--pairs-per-block", str(PAIRS_PER_BLOCK)]
+        emulator = ["link-emulator", "--scenario", "link.toml", "--pairs-per-block", str(self.pairs_per_block)]
+        emulator += ["--protocol", self.protocol]
         self.spawn("emulator", *emulator, *(["--eve", eve] if eve else []))
         self.spawn("bob", "node", "--config", "bob.toml")
         self.spawn("alice", "node", "--config", "alice.toml")
@@ -208,7 +211,7 @@ def run_system_demo(console: Console) -> bool:
 
 def _honest_run(root: Path, console: Console) -> bool:
     root.mkdir()
-    system = _System(root, console)
+    system = LoopbackSystem(root)
     console.print(
         f"\n[bold]1. Start[/bold] (in {root.parent}): a test PKI for {', '.join(KMES + SAES)}; the link emulator "
         f"({PAIRS_PER_BLOCK:,} pairs per block, E91); nodes alice (KME_A) and bob (KME_B), each serving ETSI 014"
@@ -243,7 +246,7 @@ def _honest_run(root: Path, console: Console) -> bool:
         console.print(f"   stopped: KME_A {a[0]} blocks, KME_B {b[0]} blocks; every process ended on SIGTERM: {clean}")
 
 
-def _send_file(system: _System, root: Path, console: Console) -> bool:
+def _send_file(system: LoopbackSystem, root: Path, console: Console) -> bool:
     console.print("\n[bold]3. A file crosses the insecure network under a one-time pad[/bold]")
     (root / "message.txt").write_bytes(MESSAGE)
     port = _free_port()
@@ -268,7 +271,7 @@ def _eve_run(root: Path, console: Console) -> bool:
     from qkdnet.kms.client import EtsiError
 
     root.mkdir()
-    system = _System(root, console)
+    system = LoopbackSystem(root)
     console.print(f"\n[bold]4. Again, with Eve on the fiber[/bold] ({EVE}: she measures every photon and resends it)")
     system.start(eve=EVE)
     try:
@@ -305,4 +308,4 @@ def _node_lines(log: str) -> list[str]:
     return out
 
 
-__all__ = ["run_system_demo"]
+__all__ = ["LoopbackSystem", "run_system_demo"]
