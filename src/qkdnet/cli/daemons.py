@@ -124,8 +124,8 @@ async def _emulator(args: argparse.Namespace) -> None:
         await emulator.serve({"alice": args.alice, "bob": args.bob})
     finally:
         s = emulator.stats
-        log.info("emulator stopped: %d blocks, %s pairs, %s attacked by Eve", s.blocks, f"{s.pairs:,}",
-                 f"{s.attacked_pairs:,}")  # fmt: skip
+        log.info("emulator stopped: %d blocks, %s pairs, %s attacked by Eve, %d blocks dropped for a lagging node",
+                 s.blocks, f"{s.pairs:,}", f"{s.attacked_pairs:,}", s.dropped)  # fmt: skip
 
 
 async def _node(args: argparse.Namespace) -> None:

@@ -33,6 +33,10 @@ from qkdnet.rng import SeedTree
 
 log = logging.getLogger("qkdnet.emulator")
 PARTIES = ("alice", "bob")
+#: The next block is made when some node has at most this many blocks unread in its socket buffer.
+PACE_BACKLOG_BLOCKS = 1
+#: A node with more blocks than this unread loses the new ones (its peer must not wait for it).
+DROP_BACKLOG_BLOCKS = 6
 
 
 @dataclass(slots=True)
@@ -42,6 +46,8 @@ class EmulatorStats:
     blocks: int = 0
     pairs: int = 0
     attacked_pairs: int = 0
+    dropped: int = 0
+    """Blocks not sent to a node that had fallen too far behind."""
 
 
 class LinkEmulator:
@@ -164,17 +170,34 @@ class LinkEmulator:
                 writer.close()
 
     async def _deal(self, blocks: dict[str, RawBlock]) -> None:
-        async def send(party: str, block: RawBlock) -> None:
+        """Send each node its block, then wait until some node can take more.
+
+        A node that reads nothing while its peer goes on (it restarted and the other still holds old blocks, or
+        it hangs) does not stall the link: past ``DROP_BACKLOG_BLOCKS`` unread blocks, its records are dropped,
+        as a real device's buffer would overflow.
+        """
+        size = len(encode_block(next(iter(blocks.values())))) if blocks else 0
+        for party, block in blocks.items():
             writer = self._writers.get(party)
             if writer is None:
-                return  # that node left while the block was sampled: its records are lost, as on a real device
+                continue  # that node left while the block was sampled: its records are lost, as on a real device
+            if writer.transport.get_write_buffer_size() > DROP_BACKLOG_BLOCKS * size:
+                self.stats.dropped += 1
+                log.debug(
+                    "%s's node is %d blocks behind: block %d dropped for it", party, DROP_BACKLOG_BLOCKS, block.seq
+                )
+                continue
             try:
                 writer.write(encode_block(block))
-                await writer.drain()
             except (ConnectionError, OSError):
                 log.info("%s's node went away while receiving block %d", party, block.seq)
 
-        await asyncio.gather(*(send(p, b) for p, b in blocks.items()))
+        def some_node_keeps_up() -> bool:
+            sizes = [w.transport.get_write_buffer_size() for w in self._writers.values() if not w.is_closing()]
+            return not sizes or min(sizes) <= PACE_BACKLOG_BLOCKS * size
+
+        while not some_node_keeps_up():
+            await asyncio.sleep(0.01)
 
 
-__all__ = ["PARTIES", "EmulatorStats", "LinkEmulator"]
+__all__ = ["DROP_BACKLOG_BLOCKS", "PACE_BACKLOG_BLOCKS", "PARTIES", "EmulatorStats", "LinkEmulator"]

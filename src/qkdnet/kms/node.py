@@ -64,8 +64,8 @@ log = logging.getLogger("qkdnet.node")
 T = TypeVar("T")
 #: Raw blocks a node keeps while its peer catches up (each ~10 bytes per pair).
 RAW_BUFFER_BLOCKS: Final = 3
-#: Seconds a session waits for a raw block before telling the peer it has none (then both drop theirs).
-RESYNC_WAIT_S: Final = 1.0
+#: Seconds before retrying when the two devices' streams differ (doubling up to 8 s while they do).
+RESYNC_WAIT_S: Final = 0.5
 #: Seconds allowed for a peer's preamble.
 PREAMBLE_TIMEOUT_S: Final = 10.0
 #: Reserve bits below which the node warns that authentication key is running out.
@@ -205,6 +205,7 @@ class NodeDaemon:
         self.raw.set_floor(self.state.raw_used())
         self.stats = NodeStats()
         self._io_timeout_s = float(config.peer.io_timeout_s)
+        self._resync_s = RESYNC_WAIT_S
         self._device_wait_s = float(config.device.wait_s)
         self._active: asyncio.Task[None] | None = None
         self._active_conn: _Conn | None = None
@@ -419,7 +420,8 @@ class NodeDaemon:
     # ----------------------------------------------------------------------------------------- sessions
     async def _session(self, conn: _Conn) -> None:
         """One block: hello, block start, sifting and estimation, post-processing, two-phase commit."""
-        await self.raw.wait_for_any(RESYNC_WAIT_S)  # without a block after that, say so in the hello
+        while not await self.raw.wait_for_any(self._device_wait_s):  # no session (no tag key spent) without data
+            log.info("no raw records from the device for %.0f s", self._device_wait_s)
         sid = session_id(conn.alice_nonce, conn.bob_nonce, conn.sessions)
         conn.sessions += 1
         end = self.state.tag_keys.channel_end(block_id=sid)
@@ -452,12 +454,14 @@ class NodeDaemon:
         block_id = 0 if alice.last_committed is None else alice.last_committed + 1
 
         if alice.raw_seq is None or bob.raw_seq is None or alice.raw_epoch != bob.raw_epoch:
-            # One side has no block (it restarted) or the devices restarted: the blocks held here can never be
-            # matched, and holding them stalls the device for both. Drop them and try again with fresh ones.
+            # The devices restarted (a new epoch on one side only, for now): the blocks held here can never be
+            # matched. Drop them and try again later with fresh ones, backing off so as to spend little tag key.
             await self.raw.drop_all()
-            log.info("block %d: waiting for both devices to deliver a common raw block", block_id)
-            await asyncio.sleep(RESYNC_WAIT_S / 4)
+            log.info("block %d: the two devices' streams differ; waiting for a common raw block", block_id)
+            await asyncio.sleep(self._resync_s)
+            self._resync_s = min(2 * self._resync_s, 8.0)
             return
+        self._resync_s = RESYNC_WAIT_S
         assert alice.raw_epoch is not None  # noqa: S101 - equal to bob's, and one of them is set
         epoch, seq = alice.raw_epoch, max(alice.raw_seq, bob.raw_seq)
         self.state.mark_raw_used(epoch, seq)  # before anything of it is disclosed: never processed twice
