@@ -272,13 +272,13 @@ class FrameProxy:
                 client, _ = self._server.accept()
             except OSError:
                 return
-            first = self._connections == 0
-            self._connections += 1
             try:
                 upstream = socket.create_connection(("127.0.0.1", self.target_port))
-            except OSError:
+            except OSError:  # Bob is not listening yet: this connection does not count
                 client.close()
                 continue
+            first = self._connections == 0
+            self._connections += 1
             threading.Thread(target=self._pump_frames, args=(client, upstream, first), daemon=True).start()
             threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
 
