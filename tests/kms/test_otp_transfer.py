@@ -55,7 +55,7 @@ def test_a_file_crosses_under_a_one_time_pad(net: KeyNetwork) -> None:
         _journal_ids(net.root / "pki" / "SAE_A.journal"),
         _journal_ids(net.root / "pki" / "SAE_B.journal"),
     )
-    assert sender == receiver and len(set(sender)) == len(sender) == 6  # 1074 pad bytes a chunk: two 1 kB keys
+    assert sender == receiver and len(set(sender)) == len(sender) == 6  # 1074 pad bytes a chunk: two keys
 
 
 class _Tamper:

@@ -208,9 +208,10 @@ def _send(args: argparse.Namespace, sae: SaeFiles) -> int:
             for index, chunk in _chunks(data, size):
                 plaintext = _PLAIN.pack(transfer, index, n_chunks, len(data), len(name)) + name + chunk
                 need_bits = 8 * pad_bytes_needed(len(plaintext))
-                # One key of just the size needed if the KME allows it; otherwise keys of the largest size.
-                key_bits = max(min_bits, need_bits) if need_bits <= max_bits else max_bits
-                number = -(-need_bits // key_bits)
+                # As few keys as the KME's largest size allows, each just big enough (a multiple of 8 bits).
+                number = -(-need_bits // max_bits)
+                per_key = -(-need_bits // number)
+                key_bits = max(min_bits, -(-per_key // 8) * 8)
                 if number > per_request:
                     raise UsageError(f"--chunk-bytes: a chunk needs {number} keys, the KME gives {per_request}")
                 keys = kme.enc_keys(args.to, number=number, size_bits=key_bits)
