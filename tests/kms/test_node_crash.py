@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +24,12 @@ def test_two_nodes_fill_both_pools_with_the_same_keys(net: KeyNetwork) -> None:
     net.stop()
     alice = net.assert_pools_agree()
     assert len(alice) >= 3
-    assert "committed" in net.log("alice") and "Traceback" not in net.log("alice") + net.log("bob")
+    logs = net.log("alice") + net.log("bob") + net.log("emulator")
+    assert "committed" in logs and "Traceback" not in logs
+    conn = sqlite3.connect(net.root / "alice-keys.sqlite")
+    halves = [bytes(m) for (m,) in conn.execute("SELECT material FROM halves")]
+    conn.close()
+    assert halves and not any(h[i : i + 6].hex() in logs.lower() for h in halves for i in range(0, len(h) - 6, 97))
 
 
 @pytest.mark.parametrize("victim", ["alice", "bob"])
