@@ -236,3 +236,11 @@ def test_any_bytes_decode_to_a_message_or_a_protocol_error(data: bytes) -> None:
 def test_any_bytes_on_the_wire_are_a_preamble_or_a_protocol_error(data: bytes) -> None:
     with contextlib.suppress(ProtocolError):
         _read(read_preamble, data, expect_role="alice")
+
+
+def test_time_tags_wrap_like_a_64_bit_counter_and_still_match_across_the_wire() -> None:
+    tags = np.array([5, 20], dtype=np.int64)
+    block = RawBlock(1, (1 << 64) - 10, tags, np.zeros(2, np.uint8), np.zeros(2, np.uint8))
+    assert (block.first_tag_ps, block.last_tag_ps) == ((1 << 64) - 5, 10)
+    start = BlockStart(0, 1, 1, block.records, block.first_tag_ps, block.last_tag_ps)
+    assert decode_payload(encode_payload(start)) == start

@@ -99,3 +99,19 @@ def test_a_missing_certificate_stops_the_api_not_the_node(tmp_path: Path) -> Non
     net.wait_blocks("bob", 1)
     net.stop()
     net.assert_pools_agree()
+
+
+def test_pools_that_cannot_be_reconciled_stop_key_exchange_not_the_node(tmp_path: Path) -> None:
+    """Bob's pool holds a block Alice never committed (e.g. a database from another link): both stop making key."""
+    from qkdnet.kms import SqliteKeyPool
+
+    net = KeyNetwork(tmp_path)
+    with SqliteKeyPool(tmp_path / "bob-keys.sqlite") as pool:
+        pool.commit_block(link_id="KME_A|KME_B", block_id=0, key=bytes(64))
+    net.start()
+    net.wait_log("alice", r"the pools disagree beyond repair: alice's last block None, bob's 0")
+    net.wait_log("bob", r"key exchange stops until an operator fixes it")
+    time.sleep(1.0)
+    assert net.procs["alice"].poll() is None and net.procs["bob"].poll() is None
+    assert net.log("alice").count("pools disagree") == 1  # no retries that would spend authentication key
+    net.stop()

@@ -138,7 +138,6 @@ async def _node(args: argparse.Namespace) -> None:
         await daemon.run()
     finally:
         daemon.close()
-        logging.getLogger("qkdnet.node").info("node stopped")
 
 
 __all__ = ["add_daemon_commands", "run_daemon_command"]

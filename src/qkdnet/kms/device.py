@@ -30,6 +30,8 @@ from qkdnet.errors import InvalidParameter, ProtocolError
 HELLO_MAGIC: Final = b"QDV1"
 BLOCK_MAGIC: Final = b"QBLK"
 MAX_BLOCK_RECORDS: Final = 1 << 26
+#: Time tags are a 64-bit picosecond counter (213 days), which wraps like a hardware time tagger's.
+TAG_WRAP_PS: Final = 1 << 64
 _BLOCK_HEADER: Final = struct.Struct("<4sQQQ")
 _MAX_HELLO_BYTES: Final = 1 << 16
 
@@ -56,13 +58,13 @@ class RawBlock:
 
     @property
     def first_tag_ps(self) -> int:
-        """Time tag of the first record (``start_ps`` + offset), 0 for an empty block."""
-        return self.start_ps + int(self.time_tags_ps[0]) if self.records else 0
+        """Time tag of the first record (``start_ps`` + offset, a 64-bit counter that wraps), 0 for an empty block."""
+        return (self.start_ps + int(self.time_tags_ps[0])) % TAG_WRAP_PS if self.records else 0
 
     @property
     def last_tag_ps(self) -> int:
-        """Time tag of the last record, 0 for an empty block."""
-        return self.start_ps + int(self.time_tags_ps[-1]) if self.records else 0
+        """Time tag of the last record (wrapping like :attr:`first_tag_ps`), 0 for an empty block."""
+        return (self.start_ps + int(self.time_tags_ps[-1])) % TAG_WRAP_PS if self.records else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +104,7 @@ def encode_hello(info: DeviceInfo) -> bytes:
 
 def encode_block(block: RawBlock) -> bytes:
     """The wire form of one block."""
-    header = _BLOCK_HEADER.pack(BLOCK_MAGIC, block.seq, block.start_ps % (1 << 64), block.records)
+    header = _BLOCK_HEADER.pack(BLOCK_MAGIC, block.seq, block.start_ps % TAG_WRAP_PS, block.records)
     return b"".join(
         (
             header,

@@ -26,7 +26,7 @@ import numpy as np
 
 from qkdnet.attacks import Attack
 from qkdnet.errors import InvalidParameter
-from qkdnet.kms.device import DeviceInfo, RawBlock, encode_block, encode_hello
+from qkdnet.kms.device import TAG_WRAP_PS, DeviceInfo, RawBlock, encode_block, encode_hello
 from qkdnet.qkd import PairSource, ProtocolSpec
 from qkdnet.qkd.pipeline import measure_block
 from qkdnet.rng import SeedTree
@@ -104,7 +104,7 @@ class LinkEmulator:
         tags = np.asarray(block.herald_times_ps, dtype=np.int64)
         start = self._elapsed_ps
         if tags.size:
-            self._elapsed_ps += int(tags[-1])
+            self._elapsed_ps = (self._elapsed_ps + int(tags[-1])) % TAG_WRAP_PS
         self.stats.blocks += 1
         self.stats.pairs += self._pairs
         if eve is not None:

@@ -79,7 +79,14 @@ class PeerAborted(QkdnetError):
 
 
 class SessionFailed(QkdnetError):
-    """The session cannot go on for a reason both sides see (different raw streams, inconsistent pools)."""
+    """The session cannot go on for a reason both sides see (different raw streams, a missing raw block)."""
+
+
+class PoolsDisagree(SessionFailed):
+    """The two pools' last blocks cannot come from this protocol (e.g. a node started on another's database).
+
+    Key exchange stops (every retry would spend authentication key for nothing); the ETSI service goes on.
+    """
 
 
 @dataclass(slots=True)
@@ -209,11 +216,17 @@ class NodeDaemon:
         self._device_wait_s = float(config.device.wait_s)
         self._active: asyncio.Task[None] | None = None
         self._active_conn: _Conn | None = None
+        self._halted: str | None = None
         self._crash = _crash_point(os.environ.get(CRASH_ENV, ""), self.role)
 
     # ----------------------------------------------------------------------------------------- startup
     def close(self) -> None:
         """Close the state file, and the pool if this daemon opened it (after :meth:`run` has returned)."""
+        s = self.stats
+        log.info(
+            "node stopped: %d blocks committed here (%s bytes of key), %d aborted, %d sessions failed, %d connections",
+            s.committed, f"{s.key_bytes:,}", s.aborted, s.failed_sessions, s.connections,
+        )  # fmt: skip
         self.state.close()
         if self._owns_pool and isinstance(self.pool, SqliteKeyPool):
             self.pool.close()
@@ -337,7 +350,7 @@ class NodeDaemon:
     async def _dial_loop(self) -> None:
         peer = self.peer
         delay = 0.2
-        while True:
+        while self._halted is None:
             try:
                 reader, writer = await asyncio.wait_for(
                     asyncio.open_connection(peer.host, peer.port, limit=1 << 20), self._io_timeout_s
@@ -363,6 +376,10 @@ class NodeDaemon:
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         name = _peer_name(writer)
+        if self._halted is not None:
+            log.error("connection from %s refused: key exchange stopped (%s)", name, self._halted)
+            writer.close()
+            return
         try:
             async with asyncio.timeout(PREAMBLE_TIMEOUT_S):
                 alice_nonce = await read_preamble(reader, expect_role="alice")
@@ -402,6 +419,10 @@ class NodeDaemon:
         except SecurityAbort as exc:
             self.stats.failed_sessions += 1
             log.warning("peer %s: %s: %s; block discarded, connection dropped", conn.peer, type(exc).__name__, exc)
+        except PoolsDisagree as exc:
+            self.stats.failed_sessions += 1
+            self._halted = str(exc)
+            log.error("peer %s: %s; key exchange stops until an operator fixes it", conn.peer, exc)
         except (ProtocolError, PeerAborted, SessionFailed) as exc:
             self.stats.failed_sessions += 1
             log.warning("peer %s: %s; connection dropped", conn.peer, exc)
@@ -429,7 +450,7 @@ class NodeDaemon:
         try:
             await self._run_block(link)
         except (SecurityAbort, ProtocolError) as exc:
-            if not end.failed and not isinstance(exc, PeerAborted):
+            if not end.failed:  # tell the peer, unless the channel itself is broken
                 with contextlib.suppress(Exception):
                     link.send(Abort(f"{type(exc).__name__}: {exc}"))
                     await link.drain()
@@ -531,7 +552,7 @@ class NodeDaemon:
         behind = a_last is not None and (b_last is None or a_last > b_last)
         expected = 0 if b_last is None else b_last + 1
         if not behind or a_last != expected or bob.prepared != a_last:
-            raise SessionFailed(
+            raise PoolsDisagree(
                 f"the pools disagree beyond repair: alice's last block {a_last}, bob's {b_last} "
                 f"(bob prepared {bob.prepared}); check that each node uses its own database"
             )
@@ -676,4 +697,13 @@ def _peer_name(writer: asyncio.StreamWriter) -> str:
     return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else str(peer)
 
 
-__all__ = ["CRASH_ENV", "NodeDaemon", "NodeStats", "PeerAborted", "RawBuffer", "SessionFailed", "warm_up"]
+__all__ = [
+    "CRASH_ENV",
+    "NodeDaemon",
+    "NodeStats",
+    "PeerAborted",
+    "PoolsDisagree",
+    "RawBuffer",
+    "SessionFailed",
+    "warm_up",
+]
