@@ -54,7 +54,7 @@ def _read(read: Callable[..., Awaitable[T]], data: bytes, **kwargs: object) -> T
     "message",
     [
         Hello(None, None, None, None),
-        Hello(41, 42, (1 << 63) - 1, 17),
+        Hello(41, 42, (1 << 63) - 1, 17, 1024, 2048, 65536),
         BlockStart(3, 9, 12, 200_000, 5, (1 << 64) - 2),
         BlockStart(3, 9, 12, None, 0, 0),
         Prepared(7, 1234),
@@ -244,3 +244,18 @@ def test_time_tags_wrap_like_a_64_bit_counter_and_still_match_across_the_wire() 
     assert (block.first_tag_ps, block.last_tag_ps) == ((1 << 64) - 5, 10)
     start = BlockStart(0, 1, 1, block.records, block.first_tag_ps, block.last_tag_ps)
     assert decode_payload(encode_payload(start)) == start
+
+
+def test_top_up_restores_the_lower_reserve_to_the_shared_target_from_half_the_key_at_most() -> None:
+    from qkdnet.kms.node import top_up_slots
+
+    alice = Hello(3, None, 1, 5, reserve_a2b_bits=60_000, reserve_b2a_bits=65_536, reserve_target_bits=65_536)
+    bob = Hello(3, None, 1, 5, reserve_a2b_bits=65_536, reserve_b2a_bits=50_000, reserve_target_bits=65_536)
+    assert top_up_slots(alice, bob, spare_bits=100_000) == (-(-5536 // 128), -(-15536 // 128))
+    assert top_up_slots(bob, alice, spare_bits=100_000) == top_up_slots(alice, bob, spare_bits=100_000)
+    assert sum(top_up_slots(alice, bob, spare_bits=4_000)) == 4_000 // 2 // 128  # at most half the spare key
+    assert top_up_slots(alice, bob, spare_bits=-5) == (0, 0)
+    full = Hello(3, None, 1, 5, 65_536, 65_536, 65_536)
+    assert top_up_slots(full, full, spare_bits=100_000) == (0, 0)
+    settling = Hello(4, None, 1, 5, 60_000, 60_000, 65_536)  # alice committed a block bob only prepared
+    assert top_up_slots(settling, bob, spare_bits=100_000) == (0, 0)

@@ -15,7 +15,9 @@ durable reserves (:class:`~qkdnet.kms.node_state.NodeState`). A session runs:
    amplification to the finite-key length);
 5. **two-phase commit** — Bob durably *prepares* the block and says so; Alice, the coordinator, commits it
    to her pool (her commit is the decision), finalises it and says so; Bob commits it to his. A crash
-   anywhere is resolved by the next hello: a block is committed on both sides or on neither.
+   anywhere is resolved by the next hello: a block is committed on both sides or on neither. Finalising
+   refills the tag-key reserves with what the session used, plus a top-up agreed from both hellos that
+   brings them back to the bootstrap level after crashes and aborted blocks (:func:`top_up_slots`).
 
 The CPU-heavy protocol steps run in a worker thread, so the event loop (and an ETSI service in the same
 process) keeps answering. Failures — a forged, replayed or truncated frame, garbage, a silent peer, a
@@ -58,6 +60,7 @@ from qkdnet.kms.wire import (
     write_frame,
 )
 from qkdnet.postprocess import Abort, AuthenticatedChannelEnd, Message, Party, Usage
+from qkdnet.postprocess.auth import SLOT_BITS
 from qkdnet.qkd import KeyRunConfig, PartyRecord, SiftAlice, SiftBob, get_protocol, postprocess_party
 
 log = logging.getLogger("qkdnet.node")
@@ -463,11 +466,15 @@ class NodeDaemon:
     async def _run_block(self, link: _Link) -> None:
         prepared = self.state.prepared()
         offer = self.raw.offer()
+        a2b, b2a = self.state.reserve_levels
         mine = Hello(
             last_committed=self.pool.last_committed_block(self.link_id),
             prepared=None if prepared is None else prepared.block_id,
             raw_epoch=None if offer is None else offer[0],
             raw_seq=None if offer is None else offer[1],
+            reserve_a2b_bits=a2b,
+            reserve_b2a_bits=b2a,
+            reserve_target_bits=self.state.reserve_target_bits,
         )
         theirs = await link.exchange(mine, Hello, first=self.role == "alice")
         alice, bob = (mine, theirs) if self.role == "alice" else (theirs, mine)
@@ -537,8 +544,10 @@ class NodeDaemon:
             return
         self._crash_if("postprocessed", block_id)
         amplified = party.key
-        usage = link.end.usage
-        usage = Usage(usage.alice_to_bob + 1, usage.bob_to_alice + 1)  # the Prepared and Committed frames to come
+        used = link.end.usage
+        used = Usage(used.alice_to_bob + 1, used.bob_to_alice + 1)  # and the Prepared and Committed frames to come
+        extra = top_up_slots(alice, bob, spare_bits=int(amplified.size) - used.key_bits)
+        usage = Usage(used.alice_to_bob + extra[0], used.bob_to_alice + extra[1])
         await self._commit(link, block_id, amplified, usage)
 
     def _resolve(self, alice: Hello, bob: Hello) -> None:
@@ -601,7 +610,8 @@ class NodeDaemon:
         self.state.finalize(block)
         self.stats.committed += 1
         self.stats.key_bytes += len(key)
-        log.info("block %d committed: %s bytes of key", block.block_id, f"{len(key):,}")
+        log.info("block %d committed: %s bytes of key (authentication reserve %s bits)", block.block_id,
+                 f"{len(key):,}", f"{self.state.reserve_bits:,}")  # fmt: skip
 
     def _no_net_key(self, block_id: int) -> None:
         self.stats.aborted += 1
@@ -670,6 +680,32 @@ class _Link:
             await self.drain()
 
 
+def top_up_slots(alice: Hello, bob: Hello, *, spare_bits: int) -> tuple[int, int]:
+    """Extra tag-key slots per direction (Alice → Bob, Bob → Alice) a block deposits beyond what it used.
+
+    Crashes burn leased slots and aborted blocks spend slots they never refill; without a top-up the reserves
+    would drain over a long life. Both sides compute this from the two hellos, so they deposit the same: each
+    direction is brought back to the lower of the two targets, from at most half of ``spare_bits`` (the key
+    left after refilling what the block used), so a block never gives up its whole key. The lower of the two
+    reported levels is the true one (a receiver may not yet have burned slots its peer skipped). No top-up in a
+    session that settled an interrupted commit: one side's level then lacks that block's refill.
+    """
+    if alice.last_committed != bob.last_committed:
+        return 0, 0
+    target = min(alice.reserve_target_bits, bob.reserve_target_bits)
+    levels = (
+        min(alice.reserve_a2b_bits, bob.reserve_a2b_bits),
+        min(alice.reserve_b2a_bits, bob.reserve_b2a_bits),
+    )
+    budget = max(0, spare_bits) // 2 // SLOT_BITS
+    extra = []
+    for level in levels:
+        slots = min(-(-max(0, target - level) // SLOT_BITS), budget)
+        budget -= slots
+        extra.append(slots)
+    return extra[0], extra[1]
+
+
 def warm_up(config: KeyRunConfig) -> None:
     """Load now what the first block would load mid-protocol: scipy's statistics, the compiled reconciler."""
     import scipy.stats  # noqa: F401 - the no-signalling test's import
@@ -705,5 +741,6 @@ __all__ = [
     "PoolsDisagree",
     "RawBuffer",
     "SessionFailed",
+    "top_up_slots",
     "warm_up",
 ]

@@ -129,6 +129,7 @@ class NodeState:
             why = f"the bootstrap key must be a non-empty multiple of {2 * _SLOT_BYTES} bytes, got {len(data)}"
             raise ConfigError([f"{key_file}: {why}"])
         half = len(data) // 2
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('reserve_target_bits', ?)", (8 * half,))
         conn.execute("INSERT INTO reserve VALUES (?, 0, ?)", ("alice_to_bob", data[:half]))
         conn.execute("INSERT INTO reserve VALUES (?, 0, ?)", ("bob_to_alice", data[half:]))
 
@@ -167,6 +168,17 @@ class NodeState:
     def reserve_bits(self) -> int:
         """Unused authentication-key bits in both directions."""
         return self.tag_keys.bits_available
+
+    @property
+    def reserve_levels(self) -> tuple[int, int]:
+        """Unused authentication-key bits (Alice → Bob, Bob → Alice)."""
+        return self._reserves["alice_to_bob"].bits_available, self._reserves["bob_to_alice"].bits_available
+
+    @property
+    def reserve_target_bits(self) -> int:
+        """The level each direction's reserve is topped up to: half the bootstrap key."""
+        row = self._conn.execute("SELECT value FROM meta WHERE name = 'reserve_target_bits'").fetchone()
+        return 0 if row is None else int(row[0])
 
     def prepare(self, block_id: int, amplified: NDArray[np.uint8], usage: Usage) -> PreparedBlock:
         """Durably record a finished block (replacing any older prepared block, which was abandoned)."""

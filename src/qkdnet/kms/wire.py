@@ -34,13 +34,17 @@ class Hello:
     """Either side, first in a session: where its pool and its device stand.
 
     ``last_committed`` and ``prepared`` are block IDs (None: none); ``raw_epoch`` and ``raw_seq`` name the
-    oldest raw block it can still offer (None: no device data yet).
+    oldest raw block it can still offer (None: no device data yet). The reserve fields are its unused
+    authentication-key bits per direction and the level it wants them kept at (they set the top-up).
     """
 
     last_committed: int | None
     prepared: int | None
     raw_epoch: int | None
     raw_seq: int | None
+    reserve_a2b_bits: int = 0
+    reserve_b2a_bits: int = 0
+    reserve_target_bits: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +91,8 @@ def encode_payload(message: Control | Message) -> bytes:
     match message:
         case Hello():
             fields = (message.last_committed, message.prepared, message.raw_epoch, message.raw_seq)
-            body = struct.pack("<QQQQ", *(_opt(v) for v in fields))
+            reserves = (message.reserve_a2b_bits, message.reserve_b2a_bits, message.reserve_target_bits)
+            body = struct.pack("<QQQQQQQ", *(_opt(v) for v in fields), *reserves)
         case BlockStart():
             body = struct.pack(
                 "<QQQQQQ",
@@ -115,7 +120,8 @@ def decode_payload(data: bytes) -> Control | Message:
         kind = _TYPES[data[1]]
         body = data[2:]
         if kind is Hello:
-            return Hello(*(_unopt(v) for v in struct.unpack("<QQQQ", body)))
+            last, prepared, epoch, seq, a2b, b2a, target = struct.unpack("<QQQQQQQ", body)
+            return Hello(_unopt(last), _unopt(prepared), _unopt(epoch), _unopt(seq), a2b, b2a, target)
         if kind is BlockStart:
             block_id, epoch, seq, records, first, last = struct.unpack("<QQQQQQ", body)
             return BlockStart(block_id, epoch, seq, _unopt(records), first, last)
