@@ -15,6 +15,8 @@ They sit beside the KME's ``[kme]``, ``[api]`` and ``[saes]`` (:mod:`qkdnet.kms.
 
     [auth]
     bootstrap_key_file = "bootstrap.key"   # the pre-shared authentication key, read once into the state
+                                           # (never start a new state file from a key used before: its tag
+                                           # keys would be used twice; make a new bootstrap key instead)
 
     [postprocess]
     protocol = "e91"              # or "bbm92"; must match the device
