@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench bench-reference clean
+.PHONY: demo test lint typecheck pytest bench bench-reference browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,15 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+# The HTML report is tested in headless Chromium: Debian's package, installed here when missing and apt can.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+	      || echo "apt-get could not install chromium: the report's browser test will be skipped"; \
+	  else echo "no chromium and no way to install it: the report's browser test will be skipped"; fi; }
+
+pytest: $(STAMP) browser
 	$(BIN)/python -m pytest -n auto -q
 
 test: lint typecheck pytest
@@ -33,10 +41,13 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/postprocess_pipeline.py
+	$(BIN)/python benchmarks/reconciliation_ldpc.py
 	$(BIN)/python benchmarks/reference_sequence.py
 	$(BIN)/python benchmarks/engine.py
+	$(BIN)/python benchmarks/network_chain.py
 	$(BIN)/python benchmarks/kms_load.py
 	$(BIN)/python benchmarks/node_loopback.py
+	$(BIN)/python benchmarks/sweep.py
 
 # SeQUeNCe's BB84 beside qkdnet, in a throwaway venv outside the repo (never in qkdnet's dependencies).
 bench-reference: $(STAMP)

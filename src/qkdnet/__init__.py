@@ -12,7 +12,7 @@ True
 """
 
 from qkdnet._version import __version__
-from qkdnet.attacks import EveRecord, InterceptResend
+from qkdnet.attacks import EveRecord, InterceptResend, ManInTheMiddle
 from qkdnet.errors import (
     AlreadyConsumed,
     AuthenticationFailed,
@@ -59,6 +59,7 @@ __all__ = [
     "KeyRunConfig",
     "KeyRunResult",
     "LeakageLedger",
+    "ManInTheMiddle",
     "MessageRejected",
     "NoSecretKey",
     "PadExhausted",

@@ -107,6 +107,11 @@ class ConfigError(InvalidParameter):
         self.lines = tuple(lines)
 
 
+class RouteError(InvalidParameter):
+    """No route can serve a request: an unknown node, no chain of working links, or a forced route that is
+    not a simple path along links (a cycle)."""
+
+
 def _rebuild_process_failed(message: str, process_name: str, t_ps: int) -> ProcessFailed:
     return ProcessFailed(message, process_name=process_name, t_ps=t_ps)
 
@@ -130,6 +135,7 @@ __all__ = [
     "QberAboveThreshold",
     "QkdnetError",
     "ReconciliationFailed",
+    "RouteError",
     "SecurityAbort",
     "SimulationError",
     "VerificationFailed",

@@ -651,3 +651,14 @@ def test_reprs_say_the_state() -> None:
 def test_negative_initial_time_is_refused() -> None:
     with pytest.raises(InvalidParameter, match="initial_time_ps"):
         Environment(initial_time_ps=-1)
+
+
+def test_call_at_runs_callbacks_at_absolute_times() -> None:
+    env = Environment()
+    seen: list[tuple[int, object]] = []
+    env.call_at(30, lambda e: seen.append((env.now, e.value)), "b")
+    env.call_at(10, lambda e: seen.append((env.now, e.value)), "a")
+    env.run()
+    assert seen == [(10, "a"), (30, "b")]
+    with pytest.raises(InvalidParameter, match="before the current time"):
+        env.call_at(5, lambda e: None)

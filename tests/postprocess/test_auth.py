@@ -14,6 +14,7 @@ from qkdnet.postprocess import (
     AuthenticatedFrame,
     AuthenticatedParty,
     CascadeDone,
+    FrameHeader,
     LeakageLedger,
     Message,
     OneTimeTagKey,
@@ -156,6 +157,48 @@ def test_a_new_block_resynchronises_after_an_aborted_one() -> None:
     a2, b2 = alice.channel_end(block_id=2), bob.channel_end(block_id=2)
     assert b2.open(a2.seal(b"hello again")) == b"hello again"
     assert a2.open(b2.seal(b"welcome back")) == b"welcome back"
+
+
+def test_a_rejected_frame_uses_no_slot_of_the_receiver() -> None:
+    """The receiver reads the slots to check a tag and uses them only if it checks: its reserve never runs ahead
+    of the sender's, whatever slot a forged header names."""
+    bits = _preshared(16)
+    a2b_alice, a2b_bob = TagKeyReserve(bits), TagKeyReserve(bits.copy())
+    alice = AuthenticatedChannelEnd("alice", send=a2b_alice, receive=TagKeyReserve(), block_id=5)
+    bob = AuthenticatedChannelEnd("bob", send=TagKeyReserve(), receive=a2b_bob, block_id=5)
+    frame = alice.seal(b"genuine")
+    assert a2b_alice.next_index == 2
+    forged = HEADER.pack(1, 0, 5, 0, 9, 7) + b"genuine" + frame[-16:]  # claims slots 8 and 9
+    with pytest.raises(AuthenticationFailed, match="tag mismatch"):
+        bob.open(forged)
+    assert a2b_bob.next_index == 0 and a2b_bob.slots_available == 16
+    assert bytes(a2b_bob.peek(3)) == bytes(a2b_bob.peek(3)) and a2b_bob.next_index == 0  # peeking uses nothing
+    fresh = AuthenticatedChannelEnd("bob", send=TagKeyReserve(), receive=a2b_bob, block_id=5)
+    assert fresh.open(frame) == b"genuine" and a2b_bob.next_index == 2  # only now are r and the pad used
+
+
+def test_frame_header_splits_and_packs_the_public_format() -> None:
+    frame = _ends(block_id=11)[0].seal(b"payload")
+    header, payload, tag = FrameHeader.split(frame)
+    assert header == FrameHeader(1, 0, 11, 0, 1, 7) and payload == b"payload" and len(tag) == 16
+    assert header.pack() + payload + tag == frame
+    with pytest.raises(InvalidParameter):
+        FrameHeader.split(frame[:20])
+    with pytest.raises(InvalidParameter):
+        FrameHeader(1, 0, -1, 0, 1, 7).pack()
+
+
+def test_a_timeout_fails_the_block_unless_the_party_was_done() -> None:
+    a_end, b_end = _ends()
+    waiting = AuthenticatedParty(_PingPong(asks=False, count=2), b_end)
+    with pytest.raises(AuthenticationFailed, match="dropped or withheld"):
+        waiting.time_out()
+    assert b_end.failed
+    with pytest.raises(AuthenticationFailed, match="aborted"):
+        b_end.open(a_end.seal(b"late"))
+    finished = AuthenticatedParty(_PingPong(asks=False, count=0), _ends()[1])
+    finished.time_out()  # nothing was missing
+    assert not finished.end.failed
 
 
 def test_refill_keeps_the_reserves_in_step_and_returns_the_net_key() -> None:

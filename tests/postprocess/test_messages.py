@@ -12,21 +12,21 @@ from qkdnet.postprocess import (
     Abort,
     AmplificationSeed,
     AuthenticatedFrame,
+    BasisAnnouncement,
     CascadeDone,
     CascadeSetup,
     CascadeStart,
-    DisclosedOutcomes,
     Message,
+    OutcomeDisclosure,
     ParityAnswer,
     ParityQuery,
-    SiftSample,
-    SiftSettings,
+    SampleChoice,
     VerificationOutcome,
     VerificationTag,
     decode_message,
     encode_message,
 )
-from qkdnet.postprocess.messages import MESSAGE_TYPES
+from qkdnet.postprocess.messages import MESSAGE_TYPES, LdpcFeedback, LdpcReveal, LdpcStart, LdpcSyndrome
 
 
 def _fields(message: Message) -> dict[str, object]:
@@ -51,10 +51,17 @@ SAMPLES: list[Message] = [
     AuthenticatedFrame(b"\x01header, payload and a 16-byte tag"),
     AuthenticatedFrame(b""),
     CascadeSetup(n=10**6, frame_bits=10**4, variant="option8", max_passes=256, permutation_seed=(1 << 128) - 1),
-    SiftSettings(np.array([0, 2, 1, 1, 0], np.uint8)),
-    SiftSettings(np.zeros(0, np.uint8)),
-    SiftSample(np.array([2, 1, 0], np.uint8), np.array([1, 0], np.uint8), np.array([0, 1, 1], np.uint8)),
-    DisclosedOutcomes(np.array([1, 1, 0, 1, 0, 0, 1, 0, 1], np.uint8)),
+    LdpcStart("elkouss2009", 0.85, 10_000, 3, 123_456, 13, 481),
+    LdpcSyndrome(np.array([1, 0, 0, 1, 1, 1, 0, 1, 0, 1, 1], np.uint8)),
+    LdpcFeedback(2, np.array([0, 5, 12]), 62, 26_000),
+    LdpcFeedback(1, np.zeros(0, np.int64), 0, 26_000),
+    LdpcReveal(2, np.array([1, 1, 0, 1, 0, 0], np.uint8)),
+    BasisAnnouncement(np.array([0, 2, 1, 2, 0, 1, 1, 0, 2], np.uint8)),  # E91's three settings: 2 bits each
+    BasisAnnouncement(np.array([1, 0, 0, 1, 1], np.uint8)),  # BBM92's two: 1 bit each
+    BasisAnnouncement(np.array([255, 7, 16], np.uint8)),
+    BasisAnnouncement(np.zeros(0, np.uint8)),
+    SampleChoice(np.array([0, 0, 1, 0, 1, 1, 0, 0, 0, 1], np.uint8)),
+    OutcomeDisclosure(np.array([1, 1, 0], np.uint8)),
 ]
 
 
@@ -91,9 +98,15 @@ def test_messages_are_frozen_and_do_not_alias_the_sender() -> None:
         lambda: ParityAnswer(1, [0, 2]),  # type: ignore[arg-type]
         lambda: VerificationTag(np.ones(3, np.uint8), b"\x00", 20),
         lambda: AmplificationSeed(np.ones(3, np.uint8), -1),
-        lambda: SiftSettings(np.zeros((2, 2), np.uint8)),
-        lambda: SiftSample(np.zeros(2, np.uint8), [0, 2], [0]),  # type: ignore[arg-type]
-        lambda: DisclosedOutcomes([3]),  # type: ignore[arg-type]
+        lambda: LdpcStart("", 0.5, 1000, 0, 10, 1, 0),
+        lambda: LdpcStart("elkouss2009", 1, 1000, 0, 10, 1, 0),  # type: ignore[arg-type]
+        lambda: LdpcStart("elkouss2009", 0.5, 1000, 0, 0, 1, 0),
+        lambda: LdpcFeedback(0, np.zeros(0, np.int64), 0, 0),
+        lambda: LdpcFeedback(1, np.zeros(0, np.int64), -1, 0),
+        lambda: LdpcReveal(1, [2]),  # type: ignore[arg-type]
+        lambda: BasisAnnouncement(np.zeros((2, 2), np.uint8)),
+        lambda: SampleChoice([0, 2]),  # type: ignore[arg-type]
+        lambda: OutcomeDisclosure([1, -1]),  # type: ignore[arg-type]
     ],
 )
 def test_invalid_messages_are_refused(build: object) -> None:
@@ -110,14 +123,21 @@ def test_invalid_messages_are_refused(build: object) -> None:
         encode_message(CascadeDone(1, 2))[:-1],  # truncated
         encode_message(CascadeDone(1, 2)) + b"\x00",  # trailing bytes
         encode_message(CascadeStart(10, (4,), 1))[:2] + (0).to_bytes(8, "little") + b"\x01" + bytes(24),
-        encode_message(SiftSettings(np.zeros(4, np.uint8)))[:-1],  # truncated settings
-        encode_message(SiftSample(np.zeros(2, np.uint8), [1], [0]))[:-1],  # type: ignore[arg-type]
-        encode_message(DisclosedOutcomes(np.ones(9, np.uint8)))[:2] + (1 << 40).to_bytes(8, "little"),
+        encode_message(BasisAnnouncement(np.zeros(3, np.uint8)))[:10] + b"\x03\x00",  # 3 bits per setting
+        encode_message(BasisAnnouncement(np.ones(9, np.uint8)))[:-1],  # truncated
     ],
 )
 def test_malformed_bytes_raise_protocol_error(data: bytes) -> None:
     with pytest.raises(ProtocolError):
         decode_message(data)
+
+
+def test_settings_travel_in_as_few_bits_as_they_need() -> None:
+    """Two settings: one bit each; three: two bits each (count, width, then the packed bit planes)."""
+    bbm92 = BasisAnnouncement(np.ones(1000, np.uint8))
+    e91 = BasisAnnouncement(np.full(1000, 2, np.uint8))
+    assert len(encode_message(bbm92)) == 2 + 9 + 125
+    assert len(encode_message(e91)) == 2 + 9 + 250
 
 
 def test_positions_are_packed_in_four_bytes_when_they_fit() -> None:

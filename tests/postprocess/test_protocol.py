@@ -92,6 +92,59 @@ def test_stall_and_runaway_are_errors() -> None:
         run_protocol(PingPong(initiator=False, count=50), PingPong(initiator=True, count=50), max_messages=10)
 
 
+class Swap:
+    """A wire that turns every CascadeDone(i, j) into CascadeDone(i, j + 1) and reflects nothing."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int]] = []
+
+    def intercept(self, sender: str, messages: list[Message]) -> list[tuple[str, Message]]:
+        self.calls.append((sender, len(messages)))
+        out: list[tuple[str, Message]] = []
+        for m in messages:
+            out.append((sender, CascadeDone(m.rounds, m.disclosed_bits + 1) if isinstance(m, CascadeDone) else m))
+        return out
+
+
+class Waiter(PingPong):
+    """A responder that, told of a timeout, raises."""
+
+    timed_out = False
+
+    def time_out(self) -> None:
+        Waiter.timed_out = True
+        raise NoSecretKey("timed out")
+
+
+def test_an_interceptor_sees_every_batch_and_decides_what_arrives() -> None:
+    wire = Swap()
+    bob = Burst(initiator=True, count=3)
+    alice = Burst(initiator=False, count=3)
+    got: list[Message] = []
+    original = alice.receive
+
+    def receive(message: Message) -> list[Message]:
+        got.append(message)
+        return original(message)
+
+    alice.receive = receive  # type: ignore[method-assign]
+    run_protocol(alice, bob, interceptor=wire)
+    assert [m.disclosed_bits for m in got] == [1, 2, 3]  # type: ignore[union-attr]
+    assert wire.calls[:2] == [("alice", 0), ("bob", 3)]
+    with pytest.raises(InvalidParameter, match="interceptor"):
+        run_protocol(alice, bob, interceptor=object())  # type: ignore[arg-type]
+
+
+def test_a_stall_is_a_timeout_for_the_parties_that_can_be_told() -> None:
+    class Drop:
+        def intercept(self, sender: str, messages: list[Message]) -> list[tuple[str, Message]]:
+            return []
+
+    with pytest.raises(NoSecretKey, match="timed out"):
+        run_protocol(Waiter(initiator=False, count=1), PingPong(initiator=True, count=1), interceptor=Drop())
+    assert Waiter.timed_out
+
+
 class OneShot:
     """Sends one message at start and is done; or waits for one message."""
 

@@ -87,7 +87,8 @@ def test_classical_time_counts_round_trips_over_the_fiber() -> None:
     slow = KeyRunConfig(authenticate=False, key_length="asymptotic", classical_channel=ClassicalChannel(0.5, 0.01))
     s = run_key_exchange(link, E91, 200_000, seed=5, config=slow)
     assert s.final_key_bits == r.final_key_bits
-    assert s.classical_time_s >= s.classical_messages * 0.01 + s.round_trips * 2 * 0.5
+    # announcements included; the bound is met exactly, up to the rounding of a sum of ~100 floats
+    assert s.classical_time_s >= (s.classical_messages * 0.01 + s.round_trips * 2 * 0.5) * (1 - 1e-12)
 
 
 def test_summary_keeps_the_old_fields_and_adds_the_new_ones(finite_run) -> None:

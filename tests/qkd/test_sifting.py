@@ -11,10 +11,10 @@ from qkdnet.attacks import make_attack
 from qkdnet.errors import InvalidParameter, ProtocolError
 from qkdnet.network import WernerSource, link_from_preset
 from qkdnet.postprocess import (
-    DisclosedOutcomes,
+    BasisAnnouncement,
     Message,
-    SiftSample,
-    SiftSettings,
+    OutcomeDisclosure,
+    SampleChoice,
     decode_message,
     encode_message,
     run_protocol,
@@ -82,7 +82,7 @@ def test_parties_match_the_reference_that_reads_both_logs(
     alice = SiftAlice(protocol, cfg, alice_rec)
     bob = SiftBob(protocol, cfg, bob_rec, rng=np.random.default_rng(seed))
     transcript = run_protocol(alice, bob)  # through the byte codec
-    assert transcript.messages == 3 and alice.done and bob.done
+    assert transcript.messages == 5 and alice.done and bob.done
     ref = _reference(protocol, cfg, alice_rec, bob_rec, seed)
     for est in (alice.estimate, bob.estimate):
         assert est.qber.value == ref["qber"]
@@ -120,7 +120,7 @@ def test_kept_key_bits_never_cross_the_channel() -> None:
 
     honest, q1 = run(bob_rec.outcomes)
     probe = SiftBob(E91, cfg, bob_rec, rng=np.random.default_rng(7))
-    probe.receive(SiftSettings(alice_rec.settings))
+    probe.receive(BasisAnnouncement(alice_rec.settings))
     flipped = bob_rec.outcomes.copy()
     kept = sift(E91, alice_rec.settings, bob_rec.settings).key_index
     sample = choose_sample(kept.size, cfg.sample_fraction, rng=np.random.default_rng(7))
@@ -142,21 +142,24 @@ def _setup(protocol: ProtocolSpec = BBM92) -> tuple[SiftAlice, SiftBob, PartyRec
 
 def test_malformed_announcements_are_protocol_errors() -> None:
     alice, bob, a, _ = _setup()
-    with pytest.raises(ProtocolError, match="settings for a block"):
-        bob.receive(SiftSettings(a.settings[:-1]))
-    with pytest.raises(ProtocolError, match="outside"):
-        bob.receive(SiftSettings(np.full(a.settings.size, 7, np.uint8)))
-    (reply,) = bob.receive(SiftSettings(a.settings))
-    assert isinstance(reply, SiftSample)
+    with pytest.raises(ProtocolError, match="announced"):
+        bob.receive(BasisAnnouncement(a.settings[:-1]))
+    with pytest.raises(ProtocolError, match="announced"):
+        bob.receive(BasisAnnouncement(np.full(a.settings.size, 7, np.uint8)))
+    settings, sample, disclosure = bob.receive(BasisAnnouncement(a.settings))
+    assert isinstance(settings, BasisAnnouncement) and isinstance(sample, SampleChoice)
+    assert isinstance(disclosure, OutcomeDisclosure)
     alice.start()
-    with pytest.raises(ProtocolError, match="sample covers"):
-        alice.receive(SiftSample(reply.settings, reply.sample[:-1], reply.outcomes))
-    with pytest.raises(ProtocolError, match="disclosed"):
-        alice.receive(SiftSample(reply.settings, reply.sample, reply.outcomes[:-1]))
-    with pytest.raises(ProtocolError, match="disclosed"):
-        bob.receive(DisclosedOutcomes(np.zeros(3, np.uint8)))
-    with pytest.raises(ProtocolError, match="unexpected"):
-        bob.receive(SiftSettings(a.settings))  # a second announcement
+    alice.receive(settings)
+    with pytest.raises(ProtocolError, match="sample choice"):
+        alice.receive(SampleChoice(sample.sample[:-1]))
+    alice.receive(sample)
+    with pytest.raises(ProtocolError, match="disclosure"):
+        alice.receive(OutcomeDisclosure(disclosure.outcomes[:-1]))
+    with pytest.raises(ProtocolError, match="disclosure"):
+        bob.receive(OutcomeDisclosure(np.zeros(3, np.uint8)))
+    with pytest.raises(ProtocolError, match="did not expect"):
+        bob.receive(BasisAnnouncement(a.settings))  # a second announcement
     with pytest.raises(ProtocolError, match="not finished"):
         _ = SiftAlice(BBM92, KeyRunConfig(), a).estimate
 

@@ -1,5 +1,8 @@
 """Every attack by name, with what its one strength parameter means: for the CLI, sweeps and scenario files.
 
+The ``mitm-*`` kinds are men in the middle on the classical channel (:class:`ManInTheMiddle`); the others act on
+the photons.
+
 >>> make_attack("cloner", 0.1)
 PhaseCovariantCloner(disturbance=0.1, fraction=1.0)
 >>> make_attack("breidbart", 1.0, key_bases_deg=(22.5, 45.0)).bases_deg
@@ -10,13 +13,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 from qkdnet.attacks.base import Attack
+from qkdnet.attacks.classical import ManInTheMiddle, Manipulation
 from qkdnet.attacks.cloner import PhaseCovariantCloner
 from qkdnet.attacks.intercept_resend import RANDOM_BASES_DEG, InterceptResend
 from qkdnet.attacks.loss import LossHiding
 from qkdnet.attacks.source import SourceReplacement
 from qkdnet.errors import InvalidParameter
+
+_MITM_STRENGTH = "fraction of the classical messages she manipulates, from the first on, evenly spaced (0: she reads)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +34,8 @@ class AttackKind:
     summary: str
     strength: str
     max_strength: float = 1.0
+    classical: bool = False
+    """True for a man in the middle on the classical channel (the photons pass untouched)."""
 
 
 ATTACK_KINDS: dict[str, AttackKind] = {
@@ -63,6 +72,21 @@ ATTACK_KINDS: dict[str, AttackKind] = {
             "Eve swaps the fiber for a lossless one and takes photons that would have been lost anyway",
             "fraction of the fiber's loss budget 1 − T she takes (Bob's herald rate unchanged)",
         ),
+        *(
+            AttackKind(
+                f"mitm-{manipulation}",
+                f"a man in the middle on the classical channel who {what} messages (announcements included)",
+                _MITM_STRENGTH,
+                classical=True,
+            )
+            for manipulation, what in (
+                ("alter", "rewrites"),
+                ("replay", "repeats"),
+                ("drop", "deletes"),
+                ("reorder", "holds back and reorders"),
+                ("inject", "forges and inserts"),
+            )
+        ),
     )
 }
 
@@ -96,8 +120,11 @@ def make_attack(
             return PhaseCovariantCloner(s)
         case "source-replacement":
             return SourceReplacement(s)
-        case _:
+        case "loss-hiding":
             return LossHiding(s, fiber_transmission)
+        case _:
+            manipulation = cast(Manipulation, kind.removeprefix("mitm-"))
+            return ManInTheMiddle(manipulation, fraction=s, limit=None)
 
 
 __all__ = ["ATTACK_KINDS", "AttackKind", "make_attack"]

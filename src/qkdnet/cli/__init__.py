@@ -1,4 +1,4 @@
-"""The ``qkdnet`` command: ``demo``, ``e91``, ``bbm92``, ``presets`` and ``link``.
+"""The ``qkdnet`` command: ``demo``, ``e91``, ``bbm92``, ``presets``, ``link`` and ``simulate``.
 
 Bad flags give one line on stderr and exit code 2.
 """

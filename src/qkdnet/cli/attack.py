@@ -15,7 +15,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from qkdnet.attacks import ATTACK_KINDS, Attack, make_attack
+from qkdnet.attacks import ATTACK_KINDS, Attack, ManInTheMiddle, make_attack
 from qkdnet.cli.commands import build_source, pm, print_result, progress_bar
 from qkdnet.cli.main import UsageError, print_json
 from qkdnet.network import link_from_preset
@@ -82,21 +82,32 @@ def run_attack_command(args: argparse.Namespace) -> int:
             source, protocol, args.pairs, seed=args.seed, config=config, attack=attack, progress=update
         )
     report = eve_report(result)
+    tampered = attack.manipulated if isinstance(attack, ManInTheMiddle) else None
     if args.json:
         out = result.summary()
+        about: dict[str, object] = {
+            "kind": args.kind,
+            "strength": args.strength,
+            "strength_means": ATTACK_KINDS[args.kind].strength,
+        }
+        if tampered is not None:
+            about["messages_manipulated"] = len(tampered)
         out.update(
             preset=args.preset,
             length_km=getattr(source, "length_km", args.length_km),
             visibility=None if args.physical_link else args.visibility,
             eve_fraction=result.observer.eve_attacked_pairs / result.pairs,
             seed=args.seed,
-            attack={"kind": args.kind, "strength": args.strength, "strength_means": ATTACK_KINDS[args.kind].strength},
+            attack=about,
         )
         out.update(eve_summary(report))
         print_json(out)
     else:
         console = Console(highlight=False)
         console.print(f"Eve: [bold]{args.kind}[/bold] at strength {args.strength:g} (see qkdnet attack --help)")
+        if tampered is not None:
+            first = f", first: {tampered[0]}" if tampered else ""
+            console.print(f"  Eve on the classical channel manipulated {len(tampered)} message(s){first}")
         print_result(console, result)
         print_eve(console, report)
     return 0

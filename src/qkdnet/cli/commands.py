@@ -39,10 +39,19 @@ def dispatch(args: argparse.Namespace) -> int:
         from qkdnet.cli.attack import run_attack_command
 
         return run_attack_command(args)
+    if args.command == "simulate":
+        from qkdnet.cli.simulate import run_simulate
+
+        return run_simulate(args)
     if args.command in ("kme", "pki"):
         from qkdnet.cli.kme import run_kme, run_pki
 
         return run_kme(args) if args.command == "kme" else run_pki(args)
+    if args.command in ("sweep", "plot", "report"):
+        from qkdnet.cli.sweep import run_plot_command, run_report_command, run_sweep_command
+
+        commands = {"sweep": run_sweep_command, "plot": run_plot_command, "report": run_report_command}
+        return commands[args.command](args)
     return run_protocol_command(args)
 
 

@@ -5,6 +5,7 @@ expected, got what`` (:class:`~qkdnet.errors.ConfigError`, an InvalidParameter).
 from a ``[generate]`` table or from :func:`random_geometric_document` (written out with :func:`dump_toml`).
 """
 
+from qkdnet.config.build import build_network, build_policies, build_requests, link_physics
 from qkdnet.config.generate import dump_toml, random_geometric_document
 from qkdnet.config.load import load_scenario, parse_scenario, random_geometric_scenario
 from qkdnet.config.schema import (
@@ -33,7 +34,11 @@ __all__ = [
     "RoutingMetric",
     "Scenario",
     "SkippedRequest",
+    "build_network",
+    "build_policies",
+    "build_requests",
     "dump_toml",
+    "link_physics",
     "load_scenario",
     "parse_scenario",
     "random_geometric_document",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import TYPE_CHECKING, Annotated, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -22,13 +22,13 @@ from pydantic import (
     model_validator,
 )
 
-from qkdnet.hardware.presets import preset_names
+from qkdnet.hardware.presets import SCHEMES, Scheme, preset_names
 
 if TYPE_CHECKING:
     import networkx as nx
 
-Heralding = Literal["two-photon", "single-click", "emission-absorption", "state-transfer"]
-HERALDING_SCHEMES: tuple[str, ...] = get_args(Heralding)
+Heralding = Scheme  # the hardware presets' vocabulary: one set of scheme names everywhere
+HERALDING_SCHEMES: tuple[str, ...] = SCHEMES
 RoutingMetric = Literal["length", "rate"]
 PurificationSchemeName = Literal["bbpssw", "dejmps"]
 
@@ -112,6 +112,10 @@ class PolicySpec(_Spec):
     purification_rounds: Annotated[StrictInt, Field(ge=0)] = 0
     purification_scheme: PurificationSchemeName = "dejmps"
     routing_metric: RoutingMetric = "length"
+    swap_efficiency: Probability = 1.0
+    """Probability that a repeater's Bell measurement succeeds (a failure loses both pairs)."""
+    swap_fidelity: Probability = 1.0
+    """Probability that the Bell measurement reports the right outcome (each wrong one: (1 − f)/3)."""
 
 
 class SkippedRequest(_Spec):

@@ -116,7 +116,7 @@ def _defaults(numbers: Numbers, *, scheme: Scheme) -> None:
         defaults[f"{node}.t1_s"] = choice(math.inf, "population relaxation negligible on these time scales")
         defaults[f"{node}.photon_decay_time_s"] = choice(0.0, "photon duration not needed (no detection gate)")
         defaults[f"{node}.readout_fidelity"] = choice(1.0, "readout errors folded into the node fidelities")
-        if scheme in ("two_photon", "single_click"):
+        if scheme in ("two-photon", "single-click"):
             defaults[f"{node}.photon_absorption_efficiency"] = choice(1.0, "unused: the scheme absorbs no photon")
             defaults[f"{node}.photon_absorption_fidelity"] = choice(1.0, "unused: the scheme absorbs no photon")
     for key, record in defaults.items():
@@ -217,7 +217,7 @@ def _ritter2012() -> Preset:
         "ritter2012",
         "Ritter et al. 2012: two single-atom cavity nodes in labs 21 m apart (the seed experiment)",
         RITTER2012,
-        "emit_absorb",
+        "emission-absorption",
         ("A", "B"),
         numbers,
         headline,
@@ -272,7 +272,7 @@ def _nolleke2013() -> Preset:
         "nolleke2013",
         "Nölleke et al. 2013: teleportation between single atoms in cavities in distant labs",
         NOLLEKE2013,
-        "two_photon",
+        "two-photon",
         ("Alice", "Bob"),
         numbers,
         headline,
@@ -344,7 +344,7 @@ def _hofmann2012() -> Preset:
         "hofmann2012",
         "Hofmann et al. 2012: heralded entanglement of two single atoms 20 m apart",
         HOFMANN2012,
-        "two_photon",
+        "two-photon",
         ("Alice", "Bob"),
         numbers,
         headline,
@@ -405,7 +405,7 @@ def _vanleent2022() -> Preset:
         "vanleent2022",
         "van Leent et al. 2022: heralded entanglement of two atoms over 33 km of telecom fiber",
         VANLEENT2022,
-        "two_photon",
+        "two-photon",
         ("Alice", "Bob"),
         numbers,
         headline,
@@ -455,7 +455,7 @@ def _zhang2022() -> Preset:
         "zhang2022",
         "Zhang et al. 2022: device-independent QKD between two single 87Rb atoms in buildings 400 m apart",
         ZHANG2022,
-        "two_photon",
+        "two-photon",
         ("Alice", "Bob"),
         numbers,
         headline,
@@ -512,7 +512,7 @@ def _nadlinger2022() -> Preset:
         "nadlinger2022",
         "Nadlinger et al. 2022: device-independent QKD between two trapped Sr+ ions ≈ 2 m apart",
         NADLINGER2022,
-        "two_photon",
+        "two-photon",
         ("Alice", "Bob"),
         numbers,
         headline,

@@ -23,6 +23,7 @@ True
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -137,10 +138,58 @@ class QuantumMemory:
             population = population * self.dynamical_decoupling.pulse_shrink(t)
         return noise.relaxation(self.coherence(t), population)
 
+    def lambdas_at(self, wait_s: float) -> tuple[float, float, float]:
+        """:meth:`lambdas` for one wait, in plain floats: the network simulator calls it once per stored qubit.
+
+        The same formulas as the array version (the tests hold the two together), without NumPy's
+        per-call overhead.
+        """
+        t = float(wait_s)
+        if not (math.isfinite(t) and t >= 0.0):
+            raise InvalidParameter(f"waiting times must be finite and non-negative, got {wait_s!r}")
+        population = math.exp(-t / self.t1_s)
+        dd = self.dynamical_decoupling
+        if dd is not None:
+            dephasing = math.exp(-((t / dd.coherence_time_s) ** dd.stretch_exponent))
+            shrink = (1.0 - dd.pulse_error) ** math.floor(t / dd.pulse_interval_s)
+        else:
+            x = t / self.t2_s
+            dephasing = math.exp(-(x if self.decay == "exponential" else x * x))
+            shrink = 1.0
+        coherence = dephasing * math.sqrt(population) * shrink
+        population *= shrink
+        return coherence, coherence, population
+
+    def lambdas_function(self) -> Callable[[float], tuple[float, float, float]]:
+        """:meth:`lambdas_at` specialised to this memory (a perfect one returns ones at once): for hot loops."""
+        if self.dynamical_decoupling is None and math.isinf(self.t1_s):
+            if math.isinf(self.t2_s):
+                return _no_decay
+            rate = 1.0 / self.t2_s
+            if self.decay == "exponential":
+
+                def exponential(wait_s: float) -> tuple[float, float, float]:
+                    c = math.exp(-wait_s * rate)
+                    return c, c, 1.0
+
+                return exponential
+
+            def gaussian(wait_s: float) -> tuple[float, float, float]:
+                x = wait_s * rate
+                c = math.exp(-x * x)
+                return c, c, 1.0
+
+            return gaussian
+        return self.lambdas_at
+
     @property
     def readout_lambdas(self) -> FloatArray:
         """Readout error as a depolarizing channel: every component shrinks by 2F_ro − 1."""
         return noise.depolarizing(2.0 * self.readout_fidelity - 1.0)
+
+
+def _no_decay(wait_s: float) -> tuple[float, float, float]:
+    return 1.0, 1.0, 1.0
 
 
 __all__ = ["Decay", "DynamicalDecoupling", "QuantumMemory"]

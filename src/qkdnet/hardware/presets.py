@@ -1,7 +1,7 @@
 """Hardware presets: published atom (and ion) links, every number with its source.
 
-A preset is the description of one published link: its scheme (``emit_absorb``, ``state_transfer``,
-``two_photon`` or ``single_click``), the two nodes, the fiber between them, the detectors, optional
+A preset is the description of one published link: its scheme (``emission-absorption``, ``state-transfer``,
+``two-photon`` or ``single-click``), the two nodes, the fiber between them, the detectors, optional
 frequency conversion and Bell-state-measurement details, and the attempt rate, so the link can be rebuilt
 at another fiber length with :meth:`Preset.with_length`. Every number the preset sets, down to nested
 components (``"emitter.cavity.g_mhz"``), is a :class:`Sourced` record in ``Preset.provenance``;
@@ -26,15 +26,16 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, get_args
 
 from qkdnet.errors import InvalidParameter
 from qkdnet.hardware._checks import as_float, positive, probability
 from qkdnet.hardware.components import AtomCavityNode, Detector, Fiber
 from qkdnet.hardware.photonics import FrequencyConverter
 
-Scheme = Literal["emit_absorb", "state_transfer", "two_photon", "single_click"]
-SCHEMES: tuple[Scheme, ...] = ("emit_absorb", "state_transfer", "two_photon", "single_click")
+#: How a link makes its pairs; the one vocabulary of presets, scenario files, link objects and the CLI.
+Scheme = Literal["two-photon", "single-click", "emission-absorption", "state-transfer"]
+SCHEMES: tuple[Scheme, ...] = get_args(Scheme)
 #: The source of a number that is a modeling default rather than something a paper set.
 MODEL_CHOICE = "qkdnet modeling choice"
 
@@ -66,10 +67,10 @@ class Sourced:
 _LINK_FIELDS: dict[str, tuple[Scheme, ...]] = {
     "attempt_rate_hz": SCHEMES,
     "measurement_delay_s": SCHEMES,
-    "station_position": ("two_photon", "single_click"),
-    "two_photon_overlap": ("two_photon", "single_click"),
-    "resolved_bell_states": ("two_photon",),
-    "bright_population": ("single_click",),
+    "station_position": ("two-photon", "single-click"),
+    "two_photon_overlap": ("two-photon", "single-click"),
+    "resolved_bell_states": ("two-photon",),
+    "bright_population": ("single-click",),
 }
 _COMPONENT_FIELDS = ("emitter", "receiver", "fiber", "detector", "converter")
 
@@ -98,7 +99,7 @@ def numbers_of(component: object, prefix: str) -> dict[str, float]:
 class Preset:
     """A published link: two nodes, the fiber between them, detectors, and how they make pairs (``scheme``).
 
-    ``detector`` is the herald detector at the receiver (emit/absorb, state transfer) or the type of the
+    ``detector`` is the herald detector at the receiver (emission-absorption, state-transfer) or the type of the
     four detectors of the middle station (two-photon, single-click). ``converter`` converts both photons'
     frequency before their fibers; ``station_position`` is the fraction of the fiber on the emitter's side.
     """

@@ -82,7 +82,7 @@ class TwoNodeLink(HeraldedLink):
     preset: Preset | None = field(default=None, compare=False, repr=False)
     """The preset the link was built from, if any: its provenance, for reports (not compared)."""
 
-    scheme = "emit_absorb"
+    scheme = "emission-absorption"
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
@@ -168,7 +168,7 @@ class StateTransferLink(TwoNodeLink):
     right away: attempts every 1/rate. B stores the qubit from absorption until read out after d.
     """
 
-    scheme = "state_transfer"
+    scheme = "state-transfer"
 
     @classmethod
     def from_preset(cls, preset: Preset, *, measurement_delay_s: float = 0.0) -> StateTransferLink:

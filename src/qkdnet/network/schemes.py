@@ -68,7 +68,7 @@ class TwoPhotonLink(HeraldedLink):
     """Frequency conversion applied to both photons before their fibers (None: none)."""
     preset: Preset | None = field(default=None, compare=False, repr=False)
 
-    scheme = "two_photon"
+    scheme = "two-photon"
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
@@ -216,7 +216,7 @@ class SingleClickLink(TwoPhotonLink):
 
     bright_population: float = 0.5
 
-    scheme = "single_click"
+    scheme = "single-click"
 
     def __post_init__(self) -> None:
         TwoPhotonLink.__post_init__(self)
@@ -269,10 +269,10 @@ def _split(fiber: Fiber, position: float) -> tuple[Fiber, Fiber]:
 def link_for_preset(preset: Preset, *, measurement_delay_s: float = 0.0) -> HeraldedLink:
     """The link a preset describes, by its scheme."""
     builders: dict[str, type[TwoNodeLink] | type[TwoPhotonLink]] = {
-        "emit_absorb": TwoNodeLink,
-        "state_transfer": StateTransferLink,
-        "two_photon": TwoPhotonLink,
-        "single_click": SingleClickLink,
+        "emission-absorption": TwoNodeLink,
+        "state-transfer": StateTransferLink,
+        "two-photon": TwoPhotonLink,
+        "single-click": SingleClickLink,
     }
     try:
         builder = builders[preset.scheme]

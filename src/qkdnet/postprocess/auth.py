@@ -7,15 +7,18 @@ both parties hold: ``r`` (the polynomial hash key, 128 bits) is drawn once per b
 construction with Poly1305-AES's AES outputs replaced by uniformly random one-time pads, so by
 Bernstein's Theorem 3.3 a forgery attempt on a frame of L bytes succeeds with probability at most
 ``8⌈L/16⌉/2^106`` (below 10⁻²⁵ for a megabyte); the tags, padded by fresh ``s``, reveal nothing of
-``r``. The first failed check aborts the block, so each ``r`` faces at most one forgery attempt.
+``r``. The first failed check aborts the block, so Eve gets one verification attempt per block.
 
 The header holds the format version, the direction, the block id, the frame's sequence number in
 its direction, the index of its pad in the reserve and the payload length; the receiver demands the
-next sequence number and the next pad, so a forged, altered, replayed, reordered, dropped or
-injected frame raises :class:`~qkdnet.errors.AuthenticationFailed`, and the channel end refuses
-everything after that: nothing of the block is kept. Keys are one-shot (:class:`OneTimeTagKey`
-raises AlreadyConsumed on reuse), wiped after use and never shown in a repr; tags are compared with
-:func:`hmac.compare_digest`.
+next sequence number and the next pad, so a forged, altered, replayed, reordered or injected frame
+raises :class:`~qkdnet.errors.AuthenticationFailed`, and the channel end refuses everything after
+that: nothing of the block is kept. A dropped frame is caught by the next frame's sequence number or,
+if none follows, by the timeout of the party still waiting (:meth:`AuthenticatedParty.time_out`). The
+receiver uses its copy of a slot only once the frame's tag checks, so its reserve never runs ahead
+of the sender's and whatever Eve did to one block, the next one starts in step. A sender's slots
+are one-shot (:class:`OneTimeTagKey` raises AlreadyConsumed on reuse), wiped after use and never
+shown in a repr; tags are compared with :func:`hmac.compare_digest`.
 
 A block costs ``128·(1 + frames)`` key bits per direction that carried frames. The parties refill
 their reserves with that many bits of the block's fresh final key (:meth:`PartyTagKeys.refill`), so
@@ -37,7 +40,7 @@ from __future__ import annotations
 import hmac
 import struct
 from dataclasses import dataclass
-from typing import Final
+from typing import ClassVar, Final
 
 import numpy as np
 from cryptography.hazmat.primitives.poly1305 import Poly1305
@@ -55,6 +58,39 @@ _SLOT_BYTES: Final = SLOT_BITS // 8
 _HEADER: Final = struct.Struct("<BBQQQQ")  # version, direction, block id, sequence, pad index, payload length
 _DIRECTION: Final[dict[Side, int]] = {"alice": 0, "bob": 1}
 _U64_MAX: Final = (1 << 64) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class FrameHeader:
+    """The clear header of a sealed frame. The format is public (only the tag needs the key), so anyone on the
+    wire can read it, and rewrite it: :meth:`split` and :meth:`pack` are what a man in the middle works with."""
+
+    version: int
+    direction: int
+    block_id: int
+    sequence: int
+    pad_index: int
+    payload_bytes: int
+
+    SIZE: ClassVar[int] = _HEADER.size
+
+    def pack(self) -> bytes:
+        """The header's bytes (InvalidParameter if a field does not fit)."""
+        try:
+            return _HEADER.pack(
+                self.version, self.direction, self.block_id, self.sequence, self.pad_index, self.payload_bytes
+            )
+        except struct.error as exc:
+            raise InvalidParameter(f"header field out of range: {exc}") from None
+
+    @classmethod
+    def split(cls, frame: bytes) -> tuple[FrameHeader, bytes, bytes]:
+        """Header, payload and tag of ``frame`` as its header describes it (InvalidParameter if it cannot)."""
+        if len(frame) < _HEADER.size + TAG_BYTES:
+            raise InvalidParameter(f"a frame has at least {_HEADER.size + TAG_BYTES} bytes, got {len(frame)}")
+        header = cls(*_HEADER.unpack_from(frame))
+        end = _HEADER.size + header.payload_bytes
+        return header, bytes(frame[_HEADER.size : end]), bytes(frame[end:])
 
 
 class OneTimeTagKey:
@@ -122,13 +158,23 @@ class TagKeyReserve:
             raise InvalidParameter(f"tag key bits come in slots of {SLOT_BITS}, got {arr.size} bits")
         self._buffer += np.packbits(arr).tobytes()
 
-    def take(self, index: int) -> bytearray:
-        """Slot ``index`` (16 bytes, the caller's to wipe); every earlier unused slot is burned."""
+    def peek(self, index: int) -> bytearray:
+        """A copy of slot ``index`` (the caller's to wipe) that leaves the reserve as it is: to check a tag."""
+        i = self._check_index(index)
+        start = (i - self._first) * _SLOT_BYTES
+        return bytearray(self._buffer[start : start + _SLOT_BYTES])
+
+    def _check_index(self, index: int) -> int:
         i = check_int(index, name="slot index")
         if i < self._first:
             raise AlreadyConsumed(f"tag key slot {i} was already used or burned")
         if i >= self._first + self.slots_available:
             raise PadExhausted(f"tag key slot {i} is beyond the reserve ({self.slots_available} slots left)")
+        return i
+
+    def take(self, index: int) -> bytearray:
+        """Slot ``index`` (16 bytes, the caller's to wipe); every earlier unused slot is burned."""
+        i = self._check_index(index)
         cut = (i + 1 - self._first) * _SLOT_BYTES
         slot = bytearray(self._buffer[cut - _SLOT_BYTES : cut])
         self._buffer[:cut] = bytes(cut)  # wipe before dropping
@@ -182,6 +228,24 @@ class _Direction:
             return OneTimeTagKey(self.hash_key, pad)
         finally:
             pad[:] = bytes(len(pad))
+
+    def check_key(self, pad_index: int) -> OneTimeTagKey:
+        """The key to check a received frame with, read without using the slots (see :meth:`commit`)."""
+        hash_key = self.hash_key if self.hash_key is not None else self.reserve.peek(pad_index - 1)
+        pad = self.reserve.peek(pad_index)
+        try:
+            return OneTimeTagKey(hash_key, pad)
+        finally:
+            pad[:] = bytes(len(pad))
+            if hash_key is not self.hash_key:
+                hash_key[:] = bytes(len(hash_key))
+
+    def commit(self, pad_index: int) -> None:
+        """The frame with pad ``pad_index`` checked: use its slots (and ``r`` for the first frame)."""
+        if self.hash_key is None:
+            self.hash_key = self.reserve.take(pad_index - 1)
+        pad = self.reserve.take(pad_index)
+        pad[:] = bytes(len(pad))
 
     def wipe(self) -> None:
         if self.hash_key is not None:
@@ -277,9 +341,10 @@ class AuthenticatedChannelEnd:
             if bad:
                 raise AuthenticationFailed(why)
         body = frame[: _HEADER.size + length]
-        mine = into.key_for(pad_index).tag(body)
+        mine = into.check_key(pad_index).tag(body)
         if not hmac.compare_digest(mine, frame[_HEADER.size + length :]):
             raise AuthenticationFailed("tag mismatch: the frame was forged or altered")
+        into.commit(pad_index)
         into.frames += 1
         into.next_pad = pad_index + 1
         return frame[_HEADER.size : _HEADER.size + length]
@@ -287,6 +352,16 @@ class AuthenticatedChannelEnd:
     def _refuse_if_failed(self) -> None:
         if self._failure is not None:
             raise AuthenticationFailed(f"the block was aborted: {self._failure}")
+
+    def time_out(self) -> None:
+        """The peer's frames stopped while the protocol still expected one: fail the block for good (raises)."""
+        self._refuse_if_failed()
+        self._failure = AuthenticationFailed(
+            f"timed out after {self._in.frames} frame(s) from the peer, with the protocol still waiting: "
+            "a frame was dropped or withheld"
+        )
+        self.close()
+        raise self._failure
 
     def close(self) -> None:
         """Wipe the block's hash keys (the reserve keeps its unused slots)."""
@@ -397,6 +472,11 @@ class AuthenticatedParty:
             raise ProtocolError(f"authenticated frame holds no valid message: {exc}") from exc
         return self._seal(self._inner.receive(inner_message))
 
+    def time_out(self) -> None:
+        """The channel went quiet before the inner party was done: its frames were dropped (AuthenticationFailed)."""
+        if not self._inner.done:
+            self._end.time_out()
+
     def _seal(self, messages: list[Message]) -> list[Message]:
         return [AuthenticatedFrame(self._end.seal(encode_message(m))) for m in messages]
 
@@ -407,6 +487,7 @@ __all__ = [
     "TAG_BYTES",
     "AuthenticatedChannelEnd",
     "AuthenticatedParty",
+    "FrameHeader",
     "OneTimeTagKey",
     "PartyTagKeys",
     "TagKeyReserve",

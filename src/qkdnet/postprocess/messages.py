@@ -193,37 +193,103 @@ class CascadeSetup:
             raise InvalidParameter("permutation_seed must fit in 128 bits")
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class SiftSettings:
-    """Alice → Bob: her measurement setting for every record of the block, announced after measuring."""
+@dataclass(frozen=True, slots=True)
+class LdpcStart:
+    """Bob → Alice: the LDPC code by name, and how the key is cut into frames and punctured.
 
-    settings: npt.NDArray[np.uint8]
+    The code is ``(family, rate, n, code_seed)`` of the ladder; the key's ``key_bits`` bits go into
+    ``frames`` frames of near-equal size; ``punctured`` symbols of each frame are punctured.
+    """
+
+    family: str
+    rate: float
+    n: int
+    code_seed: int
+    key_bits: int
+    frames: int
+    punctured: int
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "settings", _frozen_array(self.settings, np.uint8, "settings"))
+        if not isinstance(self.family, str) or not self.family:
+            raise InvalidParameter("family must be a non-empty string")
+        if isinstance(self.rate, bool) or not isinstance(self.rate, float) or not 0.0 < self.rate < 1.0:
+            raise InvalidParameter(f"rate must be a float in (0, 1), got {self.rate!r}")
+        check_int(self.n, name="n", minimum=1)
+        check_int(self.code_seed, name="code_seed")
+        check_int(self.key_bits, name="key_bits", minimum=1)
+        check_int(self.frames, name="frames", minimum=1)
+        check_int(self.punctured, name="punctured")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class SiftSample:
-    """Bob → Alice: his settings, the sifted positions he sacrifices for estimation, his disclosed outcomes.
+class LdpcSyndrome:
+    """Alice → Bob: the syndrome of every frame, frame after frame."""
 
-    ``sample`` has one bit per sifted pair (in pair order); ``outcomes`` are Bob's outcomes on every
-    disclosed pair (the sampled key pairs and all pairs outside the key bases), in pair order.
+    syndromes: Bits
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "syndromes", _frozen_bits(self.syndromes, "syndromes"))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LdpcFeedback:
+    """Bob → Alice: after decoding round ``round_index``, the frames not yet decoded.
+
+    Alice answers with the next ``reveal`` punctured bits of each; with no failed frame the
+    reconciliation is over and Alice checks that both ledgers count ``disclosed_bits``.
+    """
+
+    round_index: int
+    failed_frames: npt.NDArray[np.int64]
+    reveal: int
+    disclosed_bits: int
+
+    def __post_init__(self) -> None:
+        check_int(self.round_index, name="round_index", minimum=1)
+        object.__setattr__(self, "failed_frames", _frozen_array(self.failed_frames, np.int64, "failed_frames"))
+        check_int(self.reveal, name="reveal")
+        check_int(self.disclosed_bits, name="disclosed_bits")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LdpcReveal:
+    """Alice → Bob: values of the punctured bits asked after round ``round_index``, frame after frame."""
+
+    round_index: int
+    values: Bits
+
+    def __post_init__(self) -> None:
+        check_int(self.round_index, name="round_index", minimum=1)
+        object.__setattr__(self, "values", _frozen_bits(self.values, "values"))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class BasisAnnouncement:
+    """Either party → the other: the setting it measured every pair of the block in, announced after measuring.
+
+    Both announcements together are the sifting information: a pair is kept where the settings align.
     """
 
     settings: npt.NDArray[np.uint8]
-    sample: Bits
-    outcomes: Bits
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "settings", _frozen_array(self.settings, np.uint8, "settings"))
-        object.__setattr__(self, "sample", _frozen_bits(self.sample, "sample"))
-        object.__setattr__(self, "outcomes", _frozen_bits(self.outcomes, "outcomes"))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class DisclosedOutcomes:
-    """Alice → Bob: her outcomes on the disclosed pairs, in pair order (after Bob's :class:`SiftSample`)."""
+class SampleChoice:
+    """Bob → Alice: which sifted pairs are sacrificed to estimate the error rate (one bit per sifted pair)."""
+
+    sample: Bits
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sample", _frozen_bits(self.sample, "sample"))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class OutcomeDisclosure:
+    """Either party → the other: its outcomes on the disclosed pairs (every pair outside the key, and the
+    sample), in pair order; parameter estimation uses nothing else."""
 
     outcomes: Bits
 
@@ -242,9 +308,13 @@ Message: TypeAlias = (
     | AmplificationSeed
     | AuthenticatedFrame
     | CascadeSetup
-    | SiftSettings
-    | SiftSample
-    | DisclosedOutcomes
+    | LdpcStart
+    | LdpcSyndrome
+    | LdpcFeedback
+    | LdpcReveal
+    | BasisAnnouncement
+    | SampleChoice
+    | OutcomeDisclosure
 )
 """Any message of the post-processing protocols."""
 
@@ -259,10 +329,15 @@ MESSAGE_TYPES: tuple[type, ...] = (
     AmplificationSeed,
     AuthenticatedFrame,
     CascadeSetup,
-    SiftSettings,
-    SiftSample,
-    DisclosedOutcomes,
+    LdpcStart,
+    LdpcSyndrome,
+    LdpcFeedback,
+    LdpcReveal,
+    BasisAnnouncement,
+    SampleChoice,
+    OutcomeDisclosure,
 )
+"""Every message type, in the order of their type tags on the wire (new types go at the end)."""
 _TAG_OF: dict[type, int] = {cls: i + 1 for i, cls in enumerate(MESSAGE_TYPES)}
 
 
@@ -301,16 +376,21 @@ class _Reader:
         packed = np.frombuffer(self.take((count + 7) // 8), dtype=np.uint8)
         return np.unpackbits(packed, count=count)
 
-    def u8_array(self) -> npt.NDArray[np.uint8]:
-        (count,) = self.unpack("<Q")
-        return np.frombuffer(self.take(count), dtype=np.uint8)
-
     def ints(self) -> npt.NDArray[np.int64]:
         count, width = self.unpack("<QB")
         if width not in (4, 8):
             raise ProtocolError(f"bad integer width {width}")
         raw = np.frombuffer(self.take(count * width), dtype="<u8" if width == 8 else "<u4")
         return raw.astype(np.int64)
+
+    def small_ints(self) -> npt.NDArray[np.uint8]:
+        count, width = self.unpack("<QB")
+        if width not in (1, 2, 4, 8):
+            raise ProtocolError(f"bad value width {width}")
+        packed = np.frombuffer(self.take((count * width + 7) // 8), dtype=np.uint8)
+        planes = np.unpackbits(packed, count=count * width).reshape(count, width)
+        weights = (1 << np.arange(width)).astype(np.uint16)
+        return (planes.astype(np.uint16) @ weights).astype(np.uint8)
 
     def finish(self) -> None:
         if self._pos != len(self._data):
@@ -346,11 +426,24 @@ def encode_message(message: Message) -> bytes:
             name = message.variant.encode("utf-8")
             body = struct.pack("<QQH", message.n, message.frame_bits, message.max_passes)
             body += message.permutation_seed.to_bytes(16, "little") + struct.pack("<B", len(name)) + name
-        case SiftSettings():
-            body = _pack_bits_u8(message.settings)
-        case SiftSample():
-            body = _pack_bits_u8(message.settings) + _pack_bits(message.sample) + _pack_bits(message.outcomes)
-        case DisclosedOutcomes():
+        case LdpcStart():
+            name = message.family.encode("utf-8")
+            body = struct.pack("<I", len(name)) + name + struct.pack("<d", message.rate)
+            body += struct.pack(
+                "<QQQQQ", message.n, message.code_seed, message.key_bits, message.frames, message.punctured
+            )
+        case LdpcSyndrome():
+            body = _pack_bits(message.syndromes)
+        case LdpcFeedback():
+            body = struct.pack("<I", message.round_index) + _pack_ints(message.failed_frames)
+            body += struct.pack("<QQ", message.reveal, message.disclosed_bits)
+        case LdpcReveal():
+            body = struct.pack("<I", message.round_index) + _pack_bits(message.values)
+        case BasisAnnouncement():
+            body = _pack_small_ints(message.settings)
+        case SampleChoice():
+            body = _pack_bits(message.sample)
+        case OutcomeDisclosure():
             body = _pack_bits(message.outcomes)
         case _:  # pragma: no cover - exhaustive over Message
             raise InvalidParameter(f"not a post-processing message: {message!r}")
@@ -359,6 +452,14 @@ def encode_message(message: Message) -> bytes:
 
 def _pack_bits_u8(values: npt.NDArray[np.uint8]) -> bytes:
     return struct.pack("<Q", values.size) + values.astype(np.uint8).tobytes()
+
+
+def _pack_small_ints(values: npt.NDArray[np.uint8]) -> bytes:
+    """Count, bits per value (1, 2, 4 or 8: the fewest that hold the largest), then the values packed."""
+    top = int(values.max()) if values.size else 0
+    width = next(w for w in (1, 2, 4, 8) if top < 1 << w)
+    planes = (values[:, None] >> np.arange(width, dtype=np.uint8)) & 1
+    return struct.pack("<QB", values.size, width) + np.packbits(planes.astype(np.uint8).ravel()).tobytes()
 
 
 def decode_message(data: bytes) -> Message:
@@ -379,7 +480,9 @@ def decode_message(data: bytes) -> Message:
             message = CascadeStart(n=n, block_sizes=tuple(sizes), permutation_seed=seed)
         elif cls is ParityQuery:
             (round_index,) = reader.unpack("<I")
-            message = ParityQuery(round_index, reader.u8_array(), reader.ints(), reader.ints())
+            (count,) = reader.unpack("<Q")
+            passes = np.frombuffer(reader.take(count), dtype=np.uint8)
+            message = ParityQuery(round_index, passes, reader.ints(), reader.ints())
         elif cls is ParityAnswer:
             (round_index,) = reader.unpack("<I")
             message = ParityAnswer(round_index, reader.bits())
@@ -402,17 +505,31 @@ def decode_message(data: bytes) -> Message:
         elif cls is AuthenticatedFrame:
             (size,) = reader.unpack("<Q")
             message = AuthenticatedFrame(reader.take(size))
-        elif cls is SiftSettings:
-            message = SiftSettings(reader.u8_array())
-        elif cls is SiftSample:
-            message = SiftSample(reader.u8_array(), reader.bits(), reader.bits())
-        elif cls is DisclosedOutcomes:
-            message = DisclosedOutcomes(reader.bits())
-        else:
+        elif cls is CascadeSetup:
             n, frame_bits, max_passes = reader.unpack("<QQH")
             seed = int.from_bytes(reader.take(16), "little")
             (size,) = reader.unpack("<B")
             message = CascadeSetup(n, frame_bits, reader.take(size).decode("utf-8"), max_passes, seed)
+        elif cls is LdpcStart:
+            (size,) = reader.unpack("<I")
+            family = reader.take(size).decode("utf-8")
+            (rate,) = reader.unpack("<d")
+            message = LdpcStart(family, rate, *reader.unpack("<QQQQQ"))
+        elif cls is LdpcSyndrome:
+            message = LdpcSyndrome(reader.bits())
+        elif cls is LdpcFeedback:
+            (round_index,) = reader.unpack("<I")
+            failed = reader.ints()
+            message = LdpcFeedback(round_index, failed, *reader.unpack("<QQ"))
+        elif cls is LdpcReveal:
+            (round_index,) = reader.unpack("<I")
+            message = LdpcReveal(round_index, reader.bits())
+        elif cls is BasisAnnouncement:
+            message = BasisAnnouncement(reader.small_ints())
+        elif cls is SampleChoice:
+            message = SampleChoice(reader.bits())
+        else:
+            message = OutcomeDisclosure(reader.bits())
     except (InvalidParameter, UnicodeDecodeError, struct.error) as exc:
         raise ProtocolError(f"malformed {cls.__name__}: {exc}") from exc
     reader.finish()
@@ -424,15 +541,19 @@ __all__ = [
     "Abort",
     "AmplificationSeed",
     "AuthenticatedFrame",
+    "BasisAnnouncement",
     "CascadeDone",
     "CascadeSetup",
     "CascadeStart",
-    "DisclosedOutcomes",
+    "LdpcFeedback",
+    "LdpcReveal",
+    "LdpcStart",
+    "LdpcSyndrome",
     "Message",
+    "OutcomeDisclosure",
     "ParityAnswer",
     "ParityQuery",
-    "SiftSample",
-    "SiftSettings",
+    "SampleChoice",
     "VerificationOutcome",
     "VerificationTag",
     "decode_message",

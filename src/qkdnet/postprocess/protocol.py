@@ -51,6 +51,29 @@ class Party(Protocol):
         ...
 
 
+@runtime_checkable
+class TimesOut(Protocol):
+    """A party that can be told the channel went quiet while it still expected messages (a timeout)."""
+
+    def time_out(self) -> None:
+        """React to the timeout: raise the error that ends the block (or do nothing)."""
+        ...
+
+
+@runtime_checkable
+class Interceptor(Protocol):
+    """Whoever holds the wire (a man in the middle): sees every message a party sends and decides what goes on.
+
+    The driver hands it each batch a party sends, in order; it returns the messages to put on the wire, each
+    with the side it claims to come from (it is delivered to the other side). It may alter, drop, hold back,
+    repeat, reflect or add messages; what it holds back when the protocol ends is lost.
+    """
+
+    def intercept(self, sender: Side, messages: list[Message]) -> list[tuple[Side, Message]]:
+        """The messages that travel on, with their apparent senders, in place of ``messages``."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Transcript:
     """What crossed the public channel: counts of messages, flights, round trips and bytes.
@@ -169,19 +192,34 @@ class ChannelRun:
     elapsed_s: float
 
 
-def run_protocol(alice: Party, bob: Party, *, max_messages: int = 1_000_000, serialize: bool = True) -> Transcript:
+def run_protocol(
+    alice: Party,
+    bob: Party,
+    *,
+    max_messages: int = 1_000_000,
+    serialize: bool = True,
+    interceptor: Interceptor | None = None,
+) -> Transcript:
     """Drive two parties in memory until both are done; count what crossed the channel.
 
     With ``serialize=True`` every message goes through :func:`encode_message` and
     :func:`decode_message`, as on a socket, so the parties share no object. Exceptions raised by a
     party (a failed check, a protocol error) propagate. A stall (no message in flight while a party
-    is not done) raises ProtocolError.
+    is not done) is a timeout: each waiting party that can (:class:`TimesOut`) is told, and if none
+    raises, ProtocolError. An ``interceptor`` sits on the wire between the two.
     """
-    return _drive(alice, bob, ClassicalChannel(), max_messages=max_messages, serialize=serialize).transcript
+    run = _drive(alice, bob, ClassicalChannel(), max_messages=max_messages, serialize=serialize, tap=interceptor)
+    return run.transcript
 
 
 def run_over_channel(
-    alice: Party, bob: Party, channel: ClassicalChannel, *, max_messages: int = 1_000_000, serialize: bool = True
+    alice: Party,
+    bob: Party,
+    channel: ClassicalChannel,
+    *,
+    max_messages: int = 1_000_000,
+    serialize: bool = True,
+    interceptor: Interceptor | None = None,
 ) -> ChannelRun:
     """Drive two parties over ``channel``; the transcript and the elapsed simulated time.
 
@@ -190,11 +228,15 @@ def run_over_channel(
     """
     if not isinstance(channel, ClassicalChannel):
         raise InvalidParameter("channel must be a ClassicalChannel")
-    return _drive(alice, bob, channel, max_messages=max_messages, serialize=serialize)
+    return _drive(alice, bob, channel, max_messages=max_messages, serialize=serialize, tap=interceptor)
 
 
-def _drive(alice: Party, bob: Party, channel: ClassicalChannel, *, max_messages: int, serialize: bool) -> ChannelRun:
+def _drive(
+    alice: Party, bob: Party, channel: ClassicalChannel, *, max_messages: int, serialize: bool, tap: Interceptor | None
+) -> ChannelRun:
     limit = check_int(max_messages, name="max_messages", minimum=1)
+    if tap is not None and not isinstance(tap, Interceptor):
+        raise InvalidParameter("interceptor must have an intercept(sender, messages) method")
     parties: dict[Side, Party] = {"alice": alice, "bob": bob}
     # In flight: (arrival time, send order, sender, encoded message, message).
     queue: list[tuple[float, int, Side, bytes, Message]] = []
@@ -204,11 +246,12 @@ def _drive(alice: Party, bob: Party, channel: ClassicalChannel, *, max_messages:
 
     def send(sender: Side, messages: list[Message], ready_s: float) -> None:
         nonlocal sent
-        for message in messages:
+        routed = [(sender, m) for m in messages] if tap is None else tap.intercept(sender, list(messages))
+        for origin, message in routed:
             data = encode_message(message)
             leaves = max(wire_free[sender], ready_s) + 8 * len(data) / channel.bit_rate_bps
             wire_free[sender] = leaves
-            heapq.heappush(queue, (leaves + channel.one_way_delay_s, sent, sender, data, message))
+            heapq.heappush(queue, (leaves + channel.one_way_delay_s, sent, origin, data, message))
             sent += 1
 
     send("alice", alice.start(), 0.0)
@@ -236,6 +279,9 @@ def _drive(alice: Party, bob: Party, channel: ClassicalChannel, *, max_messages:
         busy_until[receiver] = elapsed = max(elapsed, done_s)
         send(receiver, parties[receiver].receive(message), done_s)
     if not (alice.done and bob.done):
+        for party in (alice, bob):
+            if not party.done and isinstance(party, TimesOut):
+                party.time_out()
         raise ProtocolError(f"protocol stalled (alice done: {alice.done}, bob done: {bob.done})")
     transcript = Transcript(
         messages=messages,
@@ -251,9 +297,11 @@ def _drive(alice: Party, bob: Party, channel: ClassicalChannel, *, max_messages:
 __all__ = [
     "ChannelRun",
     "ClassicalChannel",
+    "Interceptor",
     "Party",
     "SequentialParty",
     "Side",
+    "TimesOut",
     "Transcript",
     "run_over_channel",
     "run_protocol",

@@ -33,6 +33,7 @@ from qkdnet.postprocess.ledger import LeakageLedger
 from qkdnet.postprocess.privacy import AmplifyAlice, AmplifyBob
 from qkdnet.postprocess.protocol import (
     ClassicalChannel,
+    Interceptor,
     Party,
     SequentialParty,
     Transcript,
@@ -229,6 +230,8 @@ def reconcile_and_amplify(
     channel: ClassicalChannel | None = None,
     tag_keys: tuple[PartyTagKeys, PartyTagKeys] | None = None,
     block_id: int = 0,
+    channel_ends: tuple[AuthenticatedChannelEnd, AuthenticatedChannelEnd] | None = None,
+    interceptor: Interceptor | None = None,
 ) -> PostprocessResult:
     """Reconcile, verify, and privacy-amplify two sifted keys into identical secret keys.
 
@@ -237,9 +240,12 @@ def reconcile_and_amplify(
     length is ``key_length.final_length`` of the reconciled key (or the asymptotic budget for
     ``eve_information_bits``). With ``tag_keys`` (Alice's and Bob's reserves) every message is
     authenticated, and the key bits spent on tags are refilled from the front of the amplified key
-    before it is handed out. ``channel`` sets the latency (ideal by default). Raises
-    ReconciliationFailed, VerificationFailed, AuthenticationFailed or NoSecretKey (the bits already
-    disclosed stay in ``ledger``; nothing of the block is kept).
+    before it is handed out. ``channel_ends`` (made from ``tag_keys``) continue a block whose earlier
+    messages (the public announcements) were already sealed on them, so the refill pays for those too;
+    without them the block ``block_id`` starts here. ``channel`` sets the latency (ideal by default);
+    an ``interceptor`` sits on the wire. Raises ReconciliationFailed, VerificationFailed,
+    AuthenticationFailed or NoSecretKey (the bits already disclosed stay in ``ledger``; nothing of the
+    block is kept).
     """
     a = as_bits(alice_key, name="alice_key", min_len=1)
     b = as_bits(bob_key, name="bob_key", min_len=1)
@@ -256,11 +262,11 @@ def reconcile_and_amplify(
         b, qber_estimate=qber_estimate, ledger=ledger, rng=bob_rng, key_length=rule, reconciler=reconciler,
         eps_cor=eps_cor,
     )  # fmt: skip
-    ends = _channel_ends(tag_keys, block_id)
+    ends = _channel_ends(tag_keys, block_id, channel_ends)
     alice_party: Party = alice if ends is None else AuthenticatedParty(alice, ends[0])
     bob_party: Party = bob if ends is None else AuthenticatedParty(bob, ends[1])
     try:
-        run = run_over_channel(alice_party, bob_party, channel or ClassicalChannel())
+        run = run_over_channel(alice_party, bob_party, channel or ClassicalChannel(), interceptor=interceptor)
     finally:
         for end in ends or ():
             end.close()
@@ -301,9 +307,13 @@ def reconcile_and_amplify(
 
 
 def _channel_ends(
-    tag_keys: tuple[PartyTagKeys, PartyTagKeys] | None, block_id: int
+    tag_keys: tuple[PartyTagKeys, PartyTagKeys] | None,
+    block_id: int,
+    ends: tuple[AuthenticatedChannelEnd, AuthenticatedChannelEnd] | None,
 ) -> tuple[AuthenticatedChannelEnd, AuthenticatedChannelEnd] | None:
     if tag_keys is None:
+        if ends is not None:
+            raise InvalidParameter("channel_ends need the tag_keys they were made from (to refill what they spent)")
         return None
     if (
         not isinstance(tag_keys, tuple)
@@ -312,7 +322,16 @@ def _channel_ends(
         or (tag_keys[0].side, tag_keys[1].side) != ("alice", "bob")
     ):
         raise InvalidParameter("tag_keys must be (Alice's PartyTagKeys, Bob's PartyTagKeys)")
-    return tag_keys[0].channel_end(block_id=block_id), tag_keys[1].channel_end(block_id=block_id)
+    if ends is None:
+        return tag_keys[0].channel_end(block_id=block_id), tag_keys[1].channel_end(block_id=block_id)
+    if (
+        not isinstance(ends, tuple)
+        or len(ends) != 2
+        or not all(isinstance(e, AuthenticatedChannelEnd) for e in ends)
+        or (ends[0].side, ends[1].side) != ("alice", "bob")
+    ):
+        raise InvalidParameter("channel_ends must be (Alice's AuthenticatedChannelEnd, Bob's AuthenticatedChannelEnd)")
+    return ends
 
 
 __all__ = ["PostprocessAlice", "PostprocessBob", "PostprocessResult", "reconcile_and_amplify"]

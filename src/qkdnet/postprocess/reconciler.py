@@ -5,8 +5,8 @@ discloses) and Bob's (he corrects his key towards hers). Bob's party exposes a
 :class:`ReconciliationResult` once done. :data:`RECONCILERS` maps the names a key run may choose
 (``KeyRunConfig.reconciler``) to reconcilers; Cascade variants and LDPC codes join it by name.
 
->>> sorted(RECONCILERS)[:3]
-['cascade', 'cascade-biconf', 'cascade-option7']
+>>> sorted(RECONCILERS)
+['cascade', 'cascade-biconf', 'cascade-option7', 'cascade-option8', 'cascade-original', 'cascade-yanetal', 'ldpc']
 >>> get_reconciler("cascade-option8")
 CascadeReconciler(variant='option8', frame_bits=100000, passes=None)
 """
@@ -24,6 +24,10 @@ from qkdnet.errors import InvalidParameter
 from qkdnet.postprocess._bits import Bits, check_int
 from qkdnet.postprocess.cascade import CascadeAlice, CascadeBob
 from qkdnet.postprocess.cascade_variants import CASCADE_VARIANTS, cascade_variant
+from qkdnet.postprocess.ldpc import DEFAULT_FAMILY as LDPC_FAMILY
+from qkdnet.postprocess.ldpc import DEFAULT_FRAME_BITS as LDPC_FRAME_BITS
+from qkdnet.postprocess.ldpc import FAMILIES as LDPC_FAMILIES
+from qkdnet.postprocess.ldpc import LdpcAlice, LdpcBob
 from qkdnet.postprocess.ledger import LeakageLedger
 from qkdnet.postprocess.protocol import Party
 
@@ -120,8 +124,37 @@ class CascadeReconciler:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class LdpcReconciler:
+    """Blind rate-adaptive LDPC reconciliation (Martinez-Mateo, Elkouss & Martin, QIC 12, 791 (2012)).
+
+    One syndrome message and a few reveal rounds per block, so it costs few authentication tags.
+    """
+
+    frame_bits: int = LDPC_FRAME_BITS
+    family: str = LDPC_FAMILY
+
+    def __post_init__(self) -> None:
+        check_int(self.frame_bits, name="frame_bits", minimum=1)
+        if self.family not in LDPC_FAMILIES:
+            raise InvalidParameter(f"unknown LDPC family {self.family!r}; known: {', '.join(sorted(LDPC_FAMILIES))}")
+
+    def make_alice(self, key: Bits, *, ledger: LeakageLedger, rng: np.random.Generator) -> Party:
+        """:class:`LdpcAlice`, who draws her secret punctured bits from ``rng``."""
+        return LdpcAlice(key, ledger=ledger, rng=rng)
+
+    def make_bob(
+        self, key: Bits, *, qber_estimate: float, ledger: LeakageLedger, rng: np.random.Generator
+    ) -> ReconcilingBob:
+        """:class:`LdpcBob`, which plans the code and the puncturing from ``qber_estimate``."""
+        return LdpcBob(
+            key, qber_estimate=qber_estimate, ledger=ledger, rng=rng, frame_bits=self.frame_bits, family=self.family
+        )
+
+
+_NAMED: dict[str, Reconciler] = {"cascade": CascadeReconciler(), "ldpc": LdpcReconciler()}
 RECONCILERS: Mapping[str, Reconciler] = MappingProxyType(
-    {"cascade": CascadeReconciler()} | {f"cascade-{name}": CascadeReconciler(variant=name) for name in CASCADE_VARIANTS}
+    _NAMED | {f"cascade-{name}": CascadeReconciler(variant=name) for name in CASCADE_VARIANTS}
 )
 """Reconcilers a key run can name."""
 
@@ -138,6 +171,7 @@ __all__ = [
     "DEFAULT_FRAME_BITS",
     "RECONCILERS",
     "CascadeReconciler",
+    "LdpcReconciler",
     "Reconciler",
     "ReconciliationResult",
     "ReconcilingBob",

@@ -7,6 +7,7 @@
 0.4272
 """
 
+from qkdnet.qkd.announce import PublicRecord, announce
 from qkdnet.qkd.detection import (
     QBER_THRESHOLD_DI,
     QBER_THRESHOLD_TRUSTED,
@@ -78,9 +79,11 @@ __all__ = [
     "PartyRecord",
     "ProtocolSpec",
     "PublicEstimate",
+    "PublicRecord",
     "SiftAlice",
     "SiftBob",
     "SimulatedRecords",
+    "announce",
     "assess",
     "chsh",
     "correlation_table",

@@ -130,7 +130,8 @@ class EveReport:
 
     ``final`` is None when the run handed out no key. ``privacy_margin_bits`` counts what privacy amplification
     removed beyond what Eve was measured to know: key bits − Eve's information on them (at its 3σ upper
-    bound) − bits disclosed by error correction and verification − final key bits. A hashed guess is at chance
+    bound) − bits disclosed by error correction and verification − privacy amplification's output (the final
+    key plus the bits that refilled the tag-key reserves, which must be as secret). A hashed guess is at chance
     even when too little was removed, so this is the check on the final length; it must not be negative.
     """
 
@@ -141,11 +142,17 @@ class EveReport:
 
 
 def eve_guess_of_final_key(result: KeyRunResult) -> Bits | None:
-    """Eve's best guess of the sifted key, hashed with the run's public Toeplitz seed (None if no final key)."""
+    """Eve's best guess of the sifted key, hashed like the key was (None if no final key).
+
+    Privacy amplification hashed the key to ``amplified_key_bits`` bits with the public seed; the first
+    ``authentication_key_bits`` of them refilled the tag-key reserves and the rest is the final key, so Eve's
+    guess goes through the same hash and the same cut.
+    """
     obs = result.observer
     if result.alice_key is None or obs.eve is None or obs.key_index is None or obs.amplification_seed is None:
         return None
-    return modified_toeplitz_hash(obs.eve.guess, obs.amplification_seed, int(result.alice_key.size))
+    hashed = modified_toeplitz_hash(obs.eve.guess, obs.amplification_seed, result.amplified_key_bits)
+    return hashed[result.authentication_key_bits :]
 
 
 def eve_report(result: KeyRunResult) -> EveReport:
@@ -164,7 +171,7 @@ def eve_report(result: KeyRunResult) -> EveReport:
         mi = sifted.mutual_information
         eve_bits = sifted.bits * min(1.0, mi.bits + 3.0 * mi.stderr_bits)
         disclosed = sum(bits for kind, bits in result.leakage_by_kind.items() if kind != ESTIMATION_SAMPLE)
-        margin = sifted.bits - eve_bits - disclosed - result.final_key_bits
+        margin = sifted.bits - eve_bits - disclosed - result.amplified_key_bits
     return EveReport(
         sifted=sifted,
         intercepted=eve_information(sifted_truth[hit], eve.guess[hit], eve.confidence[hit]),

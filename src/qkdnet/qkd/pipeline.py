@@ -1,8 +1,11 @@
 """The key run: pairs in bulk → measurement → sifting → estimation → decision → post-processing → key.
 
 Each party draws its own settings from its own random stream; nature draws the outcomes. Only
-announced data (settings, disclosed outcomes, post-processing messages) crosses between the parties.
-The simulator's true error rate is kept apart in :class:`Observer` and never drives a decision.
+announced data crosses between the parties, as messages over the classical channel: the settings,
+Bob's sample and the disclosed outcomes (:mod:`qkdnet.qkd.announce`), then the post-processing
+messages, all sealed in one authenticated block. Estimates and the abort decision use the public
+record of those announcements. The simulator's true error rate is kept apart in :class:`Observer`
+and never drives a decision.
 
 Post-processing runs the road of :mod:`qkdnet.postprocess`: the reconciler named in the config,
 verification, and privacy amplification to the finite-key length of Tomamichel, Lim, Gisin & Renner
@@ -22,13 +25,24 @@ import numpy as np
 from numpy.typing import NDArray
 
 from qkdnet.attacks import Attack, EveGuess
-from qkdnet.errors import InvalidParameter, NoSecretKey, PadExhausted, QberAboveThreshold, SecurityAbort
+from qkdnet.errors import (
+    AuthenticationFailed,
+    InvalidParameter,
+    NoSecretKey,
+    PadExhausted,
+    ProtocolError,
+    QberAboveThreshold,
+    SecurityAbort,
+)
 from qkdnet.network import HeraldedLink
 from qkdnet.postprocess import (
     ESTIMATION_SAMPLE,
     AsymptoticKeyLength,
+    AuthenticatedChannelEnd,
+    ChannelRun,
     ClassicalChannel,
     FiniteKeyLength,
+    Interceptor,
     KeyLengthRule,
     LeakageLedger,
     PartyTagKeys,
@@ -37,13 +51,13 @@ from qkdnet.postprocess import (
     finite_key_mu,
     get_reconciler,
     reconcile_and_amplify,
-    run_protocol,
 )
 from qkdnet.postprocess.protocol import Side
-from qkdnet.qkd.estimation import CorrelationTable, NoSignalling
+from qkdnet.qkd.announce import PublicRecord, announce, public_record
+from qkdnet.qkd.estimation import CorrelationTable, NoSignalling, no_signalling_test
 from qkdnet.qkd.protocols import ProtocolSpec
 from qkdnet.qkd.sifting import PartyRecord as PartyRecord
-from qkdnet.qkd.sifting import PublicEstimate, SiftAlice, SiftBob
+from qkdnet.qkd.sifting import PublicEstimate, estimate_from_disclosed
 from qkdnet.quantum import PairStates, sample_setting_outcomes
 from qkdnet.rng import SeedTree
 from qkdnet.units import binary_entropy
@@ -189,6 +203,8 @@ class KeyRunResult:
     """Simulated time of post-processing on the classical channel (round trips, processing, transmission)."""
     classical_bits: int = 0
     classical_messages: int = 0
+    classical_flights: int = 0
+    """Runs of consecutive messages in one direction (``round_trips`` is half of it), announcements included."""
 
     @property
     def total_time_s(self) -> float:
@@ -368,16 +384,60 @@ def run_key_exchange(
     """Run one entanglement-based key exchange over ``n_pairs`` heralded pairs from ``source``.
 
     Returns the result with identical final keys for both parties, or with ``secure=False`` and an
-    ``abort_reason`` and no key at all.
+    ``abort_reason`` and no key at all. An ``attack`` that also intercepts messages (an
+    :class:`~qkdnet.postprocess.Interceptor`, like :class:`~qkdnet.attacks.ManInTheMiddle`) sits on the
+    classical channel too. A run whose announcements fail reports the estimates the undisturbed
+    announcements would have given (the parties computed none) and the failure as ``abort_reason``.
     """
     cfg = config or KeyRunConfig()
     if cfg.security == "device-independent" and not protocol.chsh_terms:
         raise InvalidParameter(f"device-independent security needs a CHSH test, which {protocol.name} lacks")
     tree = SeedTree(seed)
     records = simulate_records(source, protocol, n_pairs, tree=tree, attack=attack, progress=progress)
-    assessed = assess(protocol, cfg, records, tree=tree)
     channel = cfg.classical_channel or ClassicalChannel(one_way_delay_s=_classical_delay_s(source))
-    return distill(assessed, cfg, tree=tree, channel=channel)
+    interceptor = attack if isinstance(attack, Interceptor) else None
+    tag_keys = _bootstrap_tag_keys(cfg, tree) if cfg.authenticate else None
+    ends = None if tag_keys is None else (tag_keys[0].channel_end(block_id=0), tag_keys[1].channel_end(block_id=0))
+    try:
+        try:
+            announced = announce(
+                protocol,
+                (records.alice.settings, records.alice.outcomes),
+                (records.bob.settings, records.bob.outcomes),
+                sample_fraction=cfg.sample_fraction,
+                rng=tree.generator("bob", "sample"),
+                channel=channel,
+                ends=ends,
+                interceptor=interceptor,
+            )
+        except (SecurityAbort, ProtocolError) as exc:
+            if interceptor is None and not isinstance(exc, SecurityAbort):
+                raise  # without Eve on the wire a protocol error is a bug: let it show
+            result = assess(protocol, cfg, records, tree=tree).result
+            result.key_length_method, result.reconciler = cfg.key_length_method, cfg.reconciler
+            result.secure, result.abort_reason = False, _abort_text("the public announcements", exc)
+            return result
+        assessed = assess(protocol, cfg, records, tree=tree, public=announced.public)
+        return distill(
+            assessed,
+            cfg,
+            tree=tree,
+            channel=channel,
+            tag_keys=tag_keys,
+            channel_ends=ends,
+            interceptor=interceptor,
+            announcements=announced.run,
+        )
+    finally:
+        for end in ends or ():
+            end.close()
+
+
+def _abort_text(stage: str, exc: Exception) -> str:
+    """The abort reason of a run stopped by ``exc`` during ``stage``: the error's kind is named."""
+    if isinstance(exc, AuthenticationFailed | ProtocolError):
+        return f"{type(exc).__name__} during {stage}: {exc}"
+    return f"{stage}: {exc}"
 
 
 def _classical_delay_s(source: PairSource) -> float:
@@ -397,16 +457,34 @@ class Assessment:
     qber_for_reconciliation: float
 
 
-def assess(protocol: ProtocolSpec, cfg: KeyRunConfig, records: SimulatedRecords, *, tree: SeedTree) -> Assessment:
+def assess(
+    protocol: ProtocolSpec,
+    cfg: KeyRunConfig,
+    records: SimulatedRecords,
+    *,
+    tree: SeedTree,
+    public: PublicRecord | None = None,
+) -> Assessment:
     """Sift, estimate QBER, phase error and S from disclosed data, and decide whether to go on.
 
-    Alice and Bob run as the two sans-I/O parties of :mod:`qkdnet.qkd.sifting`, each reading only its own
-    log, exactly as the node daemon runs them over TCP; only the observer below looks at both keys.
+    ``public`` is the record of the announcements (settings, sample, disclosed outcomes) the parties
+    exchanged (:func:`~qkdnet.qkd.announce`); every estimate comes from it, by the same
+    :func:`~qkdnet.qkd.sifting.estimate_from_disclosed` the node daemon's parties use. Without it, it is
+    what honest announcements carry, with Bob's sample drawn from the tree. Only the keys themselves (each
+    party's own undisclosed outcomes) and the observer's truth are read from ``records``.
     """
-    alice = SiftAlice(protocol, cfg, records.alice)
-    bob = SiftBob(protocol, cfg, records.bob, rng=tree.generator("bob", "sample"))
-    run_protocol(alice, bob, serialize=False)
-    est = bob.estimate
+    if public is None:
+        public = public_record(
+            protocol,
+            (records.alice.settings, records.alice.outcomes),
+            (records.bob.settings, records.bob.outcomes),
+            sample_fraction=cfg.sample_fraction,
+            rng=tree.generator("bob", "sample"),
+        )
+    est = estimate_from_disclosed(protocol, cfg, public)
+    n_a, n_b = len(protocol.alice_angles_deg), len(protocol.bob_angles_deg)
+    # Bob's own check: his outcomes against Alice's announced settings
+    signalling = no_signalling_test(n_a, n_b, public.alice_settings, records.bob.settings, records.bob.outcomes)
     s_est = est.chsh_s
     result = KeyRunResult(
         protocol=protocol.name,
@@ -427,13 +505,13 @@ def assess(protocol: ProtocolSpec, cfg: KeyRunConfig, records: SimulatedRecords,
         secure=False,
         abort_reason=est.abort_reason,
         final_key_bits=0,
-        no_signalling=bob.no_signalling,
+        no_signalling=signalling,
         correlations=est.correlations,
         alice_records=records.alice,
         bob_records=records.bob,
     )
-    alice_key, bob_key = alice.key, bob.key
     key_index = est.key_index
+    alice_key, bob_key = records.alice.outcomes[key_index], records.bob.outcomes[key_index]
     result.observer = Observer(
         true_qber=float(np.mean(alice_key != bob_key)) if key_index.size else float("nan"),
         eve_attacked_pairs=records.attacked_pairs,
@@ -446,17 +524,30 @@ def assess(protocol: ProtocolSpec, cfg: KeyRunConfig, records: SimulatedRecords,
 
 
 def distill(
-    assessed: Assessment, cfg: KeyRunConfig, *, tree: SeedTree, channel: ClassicalChannel | None = None
+    assessed: Assessment,
+    cfg: KeyRunConfig,
+    *,
+    tree: SeedTree,
+    channel: ClassicalChannel | None = None,
+    tag_keys: tuple[PartyTagKeys, PartyTagKeys] | None = None,
+    channel_ends: tuple[AuthenticatedChannelEnd, AuthenticatedChannelEnd] | None = None,
+    interceptor: Interceptor | None = None,
+    announcements: ChannelRun | None = None,
 ) -> KeyRunResult:
     """Reconcile, verify and amplify privacy, unless the assessment already aborted the run.
 
     The final length comes from the ledger (finite-key by default); with ``cfg.authenticate`` every
     message is sealed and the tag keys spent are refilled from the new key before it is handed out.
-    ``channel`` (ideal if None) sets the classical channel's latency.
+    ``channel`` (ideal if None) sets the classical channel's latency. ``tag_keys`` and ``channel_ends``
+    continue the block the ``announcements`` were sealed in (without them a fresh bootstrap key opens
+    one); the reported classical time, messages and round trips include the announcements'. An
+    ``interceptor`` sits on the wire.
     """
     result = assessed.result
     result.key_length_method = cfg.key_length_method
     result.reconciler = cfg.reconciler
+    if announcements is not None:
+        _count_classical(result, announcements)
     if result.abort_reason is not None:
         return result
     ledger = LeakageLedger()
@@ -468,7 +559,8 @@ def distill(
         return result
     if isinstance(rule, FiniteKeyLength):
         result.qber_tolerance = rule.qber_tolerance
-    tag_keys = _bootstrap_tag_keys(cfg, tree) if cfg.authenticate else None
+    if cfg.authenticate and tag_keys is None:
+        tag_keys, channel_ends = _bootstrap_tag_keys(cfg, tree), None
     try:
         processed = reconcile_and_amplify(
             assessed.alice_key,
@@ -480,7 +572,9 @@ def distill(
             eps_cor=cfg.eps_cor,
             reconciler=cfg.reconciler,
             channel=channel,
-            tag_keys=tag_keys,
+            tag_keys=tag_keys if cfg.authenticate else None,
+            channel_ends=channel_ends if cfg.authenticate else None,
+            interceptor=interceptor,
         )
     except NoSecretKey as exc:
         result.abort_reason = _no_key_reason(assessed, rule, ledger, exc)
@@ -490,16 +584,15 @@ def distill(
         result.abort_reason = f"post-processing: the authentication key reserve ran out ({exc})"
         result.leakage_by_kind = ledger.by_kind()
         return result
-    except SecurityAbort as exc:
-        result.abort_reason = f"post-processing: {exc}"
+    except (SecurityAbort, ProtocolError) as exc:
+        if interceptor is None and not isinstance(exc, SecurityAbort):
+            raise  # without Eve on the wire a protocol error is a bug: let it show
+        result.abort_reason = _abort_text("post-processing", exc)
         result.leakage_by_kind = ledger.by_kind()
         return result
     result.leakage_by_kind = ledger.by_kind()
     result.observer.amplification_seed = processed.amplification_seed
-    result.round_trips = processed.transcript.round_trips
-    result.classical_time_s = processed.elapsed_s
-    result.classical_bits = processed.transcript.bits_sent
-    result.classical_messages = processed.transcript.messages
+    _count_classical(result, ChannelRun(processed.transcript, processed.elapsed_s))
     result.amplified_key_bits = processed.amplified_bits
     result.authentication_key_bits = processed.authentication_key_bits
     result.alice_key = processed.alice_key
@@ -507,6 +600,15 @@ def distill(
     result.final_key_bits = int(processed.alice_key.size)
     result.secure = True
     return result
+
+
+def _count_classical(result: KeyRunResult, run: ChannelRun) -> None:
+    """Add what crossed the classical channel in ``run`` (one stage of the block) to the result's totals."""
+    result.classical_flights += run.transcript.flights
+    result.round_trips = result.classical_flights // 2
+    result.classical_time_s += run.elapsed_s
+    result.classical_bits += run.transcript.bits_sent
+    result.classical_messages += run.transcript.messages
 
 
 def _key_length_rule(assessed: Assessment, cfg: KeyRunConfig) -> KeyLengthRule:

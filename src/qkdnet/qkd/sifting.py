@@ -1,12 +1,12 @@
 """Sifting and parameter estimation as two sans-I/O parties: each holds only its own measurement log.
 
-Alice announces her settings (:class:`~qkdnet.postprocess.SiftSettings`); Bob sifts, draws the sample of key
-pairs to sacrifice, and answers with his settings, the sample and his outcomes on every disclosed pair
-(:class:`~qkdnet.postprocess.SiftSample`); Alice answers with her outcomes on the same pairs
-(:class:`~qkdnet.postprocess.DisclosedOutcomes`). Both then compute the same :class:`PublicEstimate` from
-public data alone — QBER, phase error, CHSH S, the verdict and what privacy amplification must remove — and
-keep their own sifted key. The simulator drives the pair in memory (:func:`~qkdnet.qkd.assess`), the node
-daemon over TCP: one implementation, two transports.
+The parties are the announcing parties of :mod:`qkdnet.qkd.announce` (settings, Bob's sample and the disclosed
+outcomes as :class:`~qkdnet.postprocess.BasisAnnouncement`, :class:`~qkdnet.postprocess.SampleChoice` and
+:class:`~qkdnet.postprocess.OutcomeDisclosure`) plus what each computes once they are over: the same
+:class:`PublicEstimate` from the public record alone — QBER, phase error, CHSH S, the verdict and what privacy
+amplification must remove — and its own sifted key. The simulator runs the announcing parties in memory
+(:func:`~qkdnet.qkd.announce`, then :func:`estimate_from_disclosed` in :func:`~qkdnet.qkd.assess`), the node
+daemon runs these subclasses over TCP: one implementation, two transports.
 
 >>> import numpy as np
 >>> from qkdnet.postprocess import run_protocol
@@ -32,19 +32,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from qkdnet.errors import InvalidParameter, ProtocolError
-from qkdnet.postprocess import DisclosedOutcomes, Message, SiftSample, SiftSettings
+from qkdnet.postprocess import Message
+from qkdnet.qkd.announce import AnnouncingAlice, AnnouncingBob, PublicRecord
 from qkdnet.qkd.estimation import (
     CorrelationTable,
     Estimate,
     NoSignalling,
-    Sifting,
-    choose_sample,
     chsh,
     correlation_table,
     error_rate,
     no_signalling_test,
     phase_error,
-    sift,
 )
 from qkdnet.qkd.protocols import ProtocolSpec
 from qkdnet.qkd.security import (
@@ -93,25 +91,21 @@ class PublicEstimate:
     qber_for_reconciliation: float
 
 
-def estimate_from_disclosed(
-    protocol: ProtocolSpec,
-    cfg: KeyRunConfig,
-    sifting: Sifting,
-    sample: NDArray[np.bool_],
-    alice_settings: NDArray[np.uint8],
-    bob_settings: NDArray[np.uint8],
-    alice_public: NDArray[np.uint8],
-    bob_public: NDArray[np.uint8],
-) -> PublicEstimate:
-    """The estimate and the verdict from settings and disclosed outcomes (``*_public``: zero where undisclosed).
+def estimate_from_disclosed(protocol: ProtocolSpec, cfg: KeyRunConfig, public: PublicRecord) -> PublicEstimate:
+    """The estimate and the verdict from the public record of the announcements alone.
 
     Error rates come from the sampled key pairs, correlators (hence phase error and S) from every disclosed
     pair; the deciding key fraction is the trusted-device one, or the device-independent one from S and Q.
     """
+    sifting, sample = public.sifting(protocol), public.sample
+    alice_settings, bob_settings = public.alice_settings, public.bob_settings
     n_pairs = int(alice_settings.size)
+    disclosed = public.disclosed(protocol)
+    alice_public = np.zeros(n_pairs, dtype=np.uint8)  # the disclosed outcomes in place, zero where undisclosed
+    bob_public = np.zeros(n_pairs, dtype=np.uint8)
+    alice_public[disclosed], bob_public[disclosed] = public.alice_disclosed, public.bob_disclosed
     n_a, n_b = len(protocol.alice_angles_deg), len(protocol.bob_angles_deg)
     n_sifted = int(sifting.key_index.size)
-    disclosed = _disclosed_mask(n_pairs, sifting, sample)
     table = correlation_table(
         n_a,
         n_b,
@@ -185,13 +179,6 @@ def estimate_from_disclosed(
     )
 
 
-def _disclosed_mask(n_pairs: int, sifting: Sifting, sample: NDArray[np.bool_]) -> NDArray[np.bool_]:
-    """Pairs whose outcomes are disclosed: all but the key pairs kept for the key."""
-    disclosed = np.ones(n_pairs, dtype=bool)
-    disclosed[sifting.key_index[~sample]] = False
-    return disclosed
-
-
 def _pooled(estimates: list[Estimate], weights: NDArray[np.int64]) -> Estimate:
     """Weighted mean of per-basis estimates (weights: key bits per basis)."""
     w = np.asarray(weights, dtype=np.float64)
@@ -214,37 +201,39 @@ def _check_record(record: object, n_settings: int, who: str) -> PartyRecord:
     return PartyRecord(s.astype(np.uint8, copy=False), x.astype(np.uint8, copy=False))
 
 
-def _check_settings(settings: NDArray[np.uint8], n_pairs: int, n_settings: int, who: str) -> None:
-    if settings.size != n_pairs:
-        raise ProtocolError(f"{who} announced {settings.size} settings for a block of {n_pairs} pairs")
-    if settings.size and int(settings.max()) >= n_settings:
-        raise ProtocolError(f"{who} announced a setting outside 0..{n_settings - 1}")
-
-
-def _public(n_pairs: int, disclosed: NDArray[np.bool_], values: NDArray[np.uint8], who: str) -> NDArray[np.uint8]:
-    if values.size != int(disclosed.sum()):
-        raise ProtocolError(f"{who} disclosed {values.size} outcomes, expected {int(disclosed.sum())}")
-    full = np.zeros(n_pairs, dtype=np.uint8)
-    full[disclosed] = values
-    return full
-
-
 class _SiftParty:
-    """What both sides share: the record, the estimate once known, and the sifted key kept for the key."""
+    """What both sides share: their announcing party, the estimate once the announcements are over, the key."""
 
-    def __init__(self, protocol: ProtocolSpec, cfg: KeyRunConfig, record: PartyRecord, n_settings: int, who: str):
-        if not isinstance(protocol, ProtocolSpec):
-            raise InvalidParameter("protocol must be a ProtocolSpec")
-        self._protocol = protocol
-        self._cfg = cfg
-        self._record = _check_record(record, n_settings, who)
+    _record: PartyRecord
+
+    def __init__(self, protocol: ProtocolSpec, cfg: KeyRunConfig, party: AnnouncingAlice | AnnouncingBob) -> None:
+        self._protocol, self._cfg, self._party = protocol, cfg, party
         self._estimate: PublicEstimate | None = None
-        self._done = False
 
     @property
     def done(self) -> bool:
-        """True once the estimate is known."""
-        return self._done
+        """True once the announcements are over and the estimate is known."""
+        return self._estimate is not None
+
+    def start(self) -> list[Message]:
+        """The announcing party's opening messages."""
+        return self._party.start()
+
+    def receive(self, message: Message) -> list[Message]:
+        """One announcement in, the replies out; the estimate once the last one is in."""
+        replies = self._party.receive(message)
+        if self._party.done and self._estimate is None:
+            self._estimate = estimate_from_disclosed(self._protocol, self._cfg, self._party.public)
+            self._settled(self._party.public)
+        return replies
+
+    def _settled(self, public: PublicRecord) -> None:
+        """Hook: the announcements are over."""
+
+    @property
+    def public(self) -> PublicRecord:
+        """The public record of the announcements."""
+        return self._party.public
 
     @property
     def estimate(self) -> PublicEstimate:
@@ -255,99 +244,45 @@ class _SiftParty:
 
     @property
     def key(self) -> NDArray[np.uint8]:
-        """This party's sifted key bits that were not disclosed (empty after an abort is still returned)."""
+        """This party's sifted key bits that were not disclosed."""
         out: NDArray[np.uint8] = self._record.outcomes[self.estimate.key_index]
         return out
 
-    def _finish(
-        self, sifting: Sifting, sample: NDArray[np.bool_], settings: tuple[Bits, Bits], public: tuple[Bits, Bits]
-    ) -> None:
-        self._estimate = estimate_from_disclosed(self._protocol, self._cfg, sifting, sample, *settings, *public)
-        self._done = True
-
 
 class SiftAlice(_SiftParty):
-    """Alice's side: announce settings, then disclose her outcomes where Bob's sample says."""
+    """Alice's side: announce settings, disclose her outcomes where Bob's sample says, then estimate."""
 
     def __init__(self, protocol: ProtocolSpec, cfg: KeyRunConfig, record: PartyRecord) -> None:
-        super().__init__(protocol, cfg, record, len(protocol.alice_angles_deg), "Alice")
-        self._started = False
-
-    def start(self) -> list[Message]:
-        """Announce Alice's settings."""
-        if self._started:
-            raise ProtocolError("SiftAlice already started")
-        self._started = True
-        return [SiftSettings(self._record.settings)]
-
-    def receive(self, message: Message) -> list[Message]:
-        """Bob's settings, sample and disclosed outcomes → Alice's disclosed outcomes, and the estimate."""
-        if self._done or not self._started:
-            raise ProtocolError(f"unexpected {type(message).__name__} in sifting")
-        match message:
-            case SiftSample(settings=bob_settings, sample=sample_bits, outcomes=bob_values):
-                rec = self._record
-                n_pairs = int(rec.settings.size)
-                _check_settings(bob_settings, n_pairs, len(self._protocol.bob_angles_deg), "Bob")
-                sifting = sift(self._protocol, rec.settings, bob_settings)
-                if sample_bits.size != sifting.key_index.size:
-                    sifted = sifting.key_index.size
-                    raise ProtocolError(f"Bob's sample covers {sample_bits.size} pairs, but {sifted} were sifted")
-                sample = sample_bits.astype(bool)
-                disclosed = _disclosed_mask(n_pairs, sifting, sample)
-                b_pub = _public(n_pairs, disclosed, bob_values, "Bob")
-                mine = rec.outcomes[disclosed]
-                a_pub = _public(n_pairs, disclosed, mine, "Alice")
-                self._finish(sifting, sample, (rec.settings, bob_settings), (a_pub, b_pub))
-                return [DisclosedOutcomes(mine)]
-            case _:
-                raise ProtocolError(f"unexpected {type(message).__name__} in sifting")
+        if not isinstance(protocol, ProtocolSpec):
+            raise InvalidParameter("protocol must be a ProtocolSpec")
+        self._record = _check_record(record, len(protocol.alice_angles_deg), "Alice")
+        super().__init__(protocol, cfg, AnnouncingAlice(protocol, self._record.settings, self._record.outcomes))
 
 
 class SiftBob(_SiftParty):
-    """Bob's side: sift on Alice's settings, choose the sample with ``rng``, disclose, and test no-signalling."""
+    """Bob's side: sift on Alice's settings, choose the sample with ``rng``, disclose, estimate, test no-signalling."""
 
     def __init__(self, protocol: ProtocolSpec, cfg: KeyRunConfig, record: PartyRecord, *, rng: np.random.Generator):
-        super().__init__(protocol, cfg, record, len(protocol.bob_angles_deg), "Bob")
+        if not isinstance(protocol, ProtocolSpec):
+            raise InvalidParameter("protocol must be a ProtocolSpec")
         if not isinstance(rng, np.random.Generator):
             raise InvalidParameter("rng must be a numpy.random.Generator")
-        self._rng = rng
-        self._state: tuple[Sifting, NDArray[np.bool_], NDArray[np.bool_], NDArray[np.uint8]] | None = None
+        self._record = rec = _check_record(record, len(protocol.bob_angles_deg), "Bob")
+        party = AnnouncingBob(protocol, rec.settings, rec.outcomes, sample_fraction=cfg.sample_fraction, rng=rng)
+        super().__init__(protocol, cfg, party)
         self._signalling: NoSignalling | None = None
 
     @property
     def no_signalling(self) -> NoSignalling:
         """Bob's outcome statistics under each of Alice's settings (he knows all his outcomes and her settings)."""
         if self._signalling is None:
-            raise ProtocolError("Bob has not seen Alice's settings yet")
+            raise ProtocolError("the announcements are not over")
         return self._signalling
 
-    def start(self) -> list[Message]:
-        """Bob waits for Alice's settings."""
-        return []
-
-    def receive(self, message: Message) -> list[Message]:
-        """Alice's settings → Bob's sample and disclosure; Alice's disclosure → the estimate."""
+    def _settled(self, public: PublicRecord) -> None:
+        n_a, n_b = len(self._protocol.alice_angles_deg), len(self._protocol.bob_angles_deg)
         rec = self._record
-        n_pairs = int(rec.settings.size)
-        match message:
-            case SiftSettings(settings=alice_settings) if self._state is None and not self._done:
-                _check_settings(alice_settings, n_pairs, len(self._protocol.alice_angles_deg), "Alice")
-                sifting = sift(self._protocol, alice_settings, rec.settings)
-                sample = choose_sample(int(sifting.key_index.size), self._cfg.sample_fraction, rng=self._rng)
-                disclosed = _disclosed_mask(n_pairs, sifting, sample)
-                self._state = (sifting, sample, disclosed, alice_settings)
-                n_a, n_b = len(self._protocol.alice_angles_deg), len(self._protocol.bob_angles_deg)
-                self._signalling = no_signalling_test(n_a, n_b, alice_settings, rec.settings, rec.outcomes)
-                return [SiftSample(rec.settings, sample.astype(np.uint8), rec.outcomes[disclosed])]
-            case DisclosedOutcomes(outcomes=alice_values) if self._state is not None and not self._done:
-                sifting, sample, disclosed, alice_settings = self._state
-                a_pub = _public(n_pairs, disclosed, alice_values, "Alice")
-                b_pub = _public(n_pairs, disclosed, rec.outcomes[disclosed], "Bob")
-                self._finish(sifting, sample, (alice_settings, rec.settings), (a_pub, b_pub))
-                return []
-            case _:
-                raise ProtocolError(f"unexpected {type(message).__name__} in sifting")
+        self._signalling = no_signalling_test(n_a, n_b, public.alice_settings, rec.settings, rec.outcomes)
 
 
 __all__ = ["PartyRecord", "PublicEstimate", "SiftAlice", "SiftBob", "estimate_from_disclosed"]

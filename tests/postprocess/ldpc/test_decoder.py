@@ -1,0 +1,123 @@
+"""Syndrome decoders against a brute-force maximum-likelihood oracle, and against each other."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import sparse
+
+from qkdnet.errors import InvalidParameter
+from qkdnet.postprocess.ldpc import (
+    LayeredBeliefPropagation,
+    LdpcPackageDecoder,
+    SyndromeDecoder,
+    ldpc_code,
+    peg_matrix,
+)
+
+from .oracles import ml_decode
+
+DECODERS = [LayeredBeliefPropagation, LdpcPackageDecoder]
+
+
+def _small_code() -> sparse.csr_matrix:
+    # (3,6)-regular, 18 bits, 9 checks, built by PEG (no 4-cycles at this size).
+    return peg_matrix(np.full(18, 3), np.full(9, 6), rng=np.random.default_rng(3))
+
+
+@pytest.mark.parametrize("factory", DECODERS, ids=lambda f: f.__name__)
+def test_every_single_error_is_decoded_as_the_ml_oracle_does(factory: type) -> None:
+    H = _small_code()
+    decoder = factory(H)
+    assert isinstance(decoder, SyndromeDecoder)
+    rng = np.random.default_rng(0)
+    q = 0.02
+    for i in range(18):
+        x = rng.integers(0, 2, 18, dtype=np.uint8)
+        y = x.copy()
+        y[i] ^= 1
+        priors = np.where(y == 1, 1 - q, q)
+        s = (H @ x) % 2
+        word, ok = decoder.decode(s, priors)
+        expected = ml_decode(H.toarray(), s, priors)
+        np.testing.assert_array_equal(expected, x)  # the oracle corrects one error on this code
+        assert ok
+        np.testing.assert_array_equal(word, expected)
+
+
+@pytest.mark.parametrize("factory", DECODERS, ids=lambda f: f.__name__)
+def test_punctured_and_shortened_priors_follow_the_oracle(factory: type) -> None:
+    H = _small_code()
+    decoder = factory(H)
+    rng = np.random.default_rng(1)
+    agree = 0
+    for _ in range(40):
+        x = rng.integers(0, 2, 18, dtype=np.uint8)
+        x[:3] = 0  # shortened: known zeros
+        priors = np.where(x == 1, 0.97, 0.03)
+        flip = rng.random(18) < 0.03
+        priors[flip] = 1 - priors[flip]
+        priors[:3] = 0.0
+        priors[3:5] = 0.5  # punctured: nothing known
+        s = (H @ x) % 2
+        word, ok = decoder.decode(s, priors)
+        if ok:  # a converged word always meets the syndrome
+            np.testing.assert_array_equal((H @ word) % 2, s)
+        agree += bool(np.array_equal(word, ml_decode(H.toarray(), s, priors)))
+    assert agree >= 36  # BP is not ML, but on a cycle-free-ish short code it nearly always agrees
+
+
+def test_batch_equals_one_by_one_and_both_decoders_agree() -> None:
+    code = ldpc_code("martinez_mateo2012", 0.6, 2000)
+    rng = np.random.default_rng(2)
+    q = 0.04
+    x = rng.integers(0, 2, (40, 2000), dtype=np.uint8)
+    y = x ^ (rng.random(x.shape) < q)
+    priors = np.where(y == 1, 1 - q, q)
+    s = code.syndrome(x)
+    layered = LayeredBeliefPropagation(code.matrix)
+    words, ok = layered.decode_batch(s, priors)
+    for i in (0, 17, 39):  # lanes are independent: packing frames together changes nothing
+        one, one_ok = layered.decode(s[i], priors[i])
+        np.testing.assert_array_equal(one, words[i])
+        assert one_ok == ok[i]
+    assert ok.all() and np.array_equal(words, x)  # far from threshold (f ≈ 1.7): every frame decodes
+    package_words, package_ok = LdpcPackageDecoder(code.matrix).decode_batch(s[:5], priors[:5])
+    assert package_ok.all()
+    np.testing.assert_array_equal(package_words, x[:5])
+
+
+def test_a_hopeless_frame_is_reported_not_converged() -> None:
+    code = ldpc_code("elkouss2009", 0.9, 1000)
+    rng = np.random.default_rng(4)
+    x = rng.integers(0, 2, (2, 1000), dtype=np.uint8)
+    y = x ^ (rng.random(x.shape) < 0.1)  # ten times the code's threshold
+    words, ok = LayeredBeliefPropagation(code.matrix).decode_batch(code.syndrome(x), np.where(y == 1, 0.9, 0.1))
+    assert not ok.any()
+    assert not np.any(np.all(code.syndrome(words) == code.syndrome(x), axis=1))
+
+
+@pytest.mark.parametrize("factory", DECODERS, ids=lambda f: f.__name__)
+def test_bad_inputs_are_refused(factory: type) -> None:
+    H = _small_code()
+    decoder = factory(H)
+    with pytest.raises(InvalidParameter):
+        decoder.decode(np.zeros(8, np.uint8), np.full(18, 0.1))
+    with pytest.raises(InvalidParameter):
+        decoder.decode(np.zeros(9, np.uint8), np.full(17, 0.1))
+    with pytest.raises(InvalidParameter):
+        decoder.decode(np.zeros(9, np.uint8), np.full(18, 1.5))
+    with pytest.raises(InvalidParameter):
+        factory(np.full((3, 4), 2))
+    with pytest.raises(InvalidParameter):
+        factory([[1, 0]])
+
+
+def test_decoder_options_are_checked() -> None:
+    H = _small_code()
+    with pytest.raises(InvalidParameter):
+        LayeredBeliefPropagation(H, max_iterations=0)
+    with pytest.raises(InvalidParameter):
+        LdpcPackageDecoder(H, bp_method="guess")
+    with pytest.raises(InvalidParameter):
+        LdpcPackageDecoder(H, schedule="random")
