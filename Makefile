@@ -1,4 +1,4 @@
-# qkdnet: `make demo` tells the story, `make test` checks everything, `make bench` measures speed.
+# qkdnet: `make demo` tells the story (then runs the whole key network on loopback), `make test` checks everything, `make bench` measures speed.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -16,6 +16,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/qkdnet demo
+	$(BIN)/qkdnet demo --system
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -45,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/engine.py
 	$(BIN)/python benchmarks/network_chain.py
 	$(BIN)/python benchmarks/kms_load.py
+	$(BIN)/python benchmarks/node_loopback.py
 	$(BIN)/python benchmarks/sweep.py
 
 # SeQUeNCe's BB84 beside qkdnet, in a throwaway venv outside the repo (never in qkdnet's dependencies).

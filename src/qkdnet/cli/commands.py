@@ -27,6 +27,14 @@ def dispatch(args: argparse.Namespace) -> int:
         from qkdnet.cli.link import run_link, run_presets
 
         return run_presets(args) if args.command == "presets" else run_link(args)
+    if args.command in ("send", "receive"):
+        from qkdnet.cli.otp_transfer import run_transfer_command
+
+        return run_transfer_command(args)
+    if args.command in ("link-emulator", "node"):
+        from qkdnet.cli.daemons import run_daemon_command
+
+        return run_daemon_command(args)
     if args.command == "attack":
         from qkdnet.cli.attack import run_attack_command
 

@@ -29,7 +29,11 @@ MESSAGE = b"Entanglement shares randomness, never a signal. -- Alice"
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    """Tell the story; with ``--json`` print one object instead."""
+    """Tell the story; with ``--json`` print one object instead; ``--system`` runs the key network instead."""
+    if getattr(args, "system", False):
+        from qkdnet.cli.system_demo import run_system_demo
+
+        return 0 if run_system_demo(Console(highlight=False)) else 1
     console = Console(quiet=args.json, highlight=False)
     attack = InterceptResend(args.eve) if args.eve > 0 else None
     console.print(

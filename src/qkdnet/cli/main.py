@@ -87,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     # 2·10⁶ pairs: the finite-key bound (ε_sec = 10⁻¹⁰) and the authentication cost leave no key below ~1.5·10⁶
     # pairs on today's hardware (QBER ≈ 7 %); 4·10⁵ was enough only for the asymptotic bound.
     _add_common(demo, pairs_default=2_000_000)
+    demo.add_argument(
+        "--system",
+        action="store_true",
+        help="the whole key network on loopback instead: link emulator, node daemons, KMEs, a file under a "
+        "one-time pad, then Eve (real processes in a temp dir)",
+    )
     for name, title in (("e91", "E91 with a CHSH test"), ("bbm92", "BBM92 in the Z/X bases")):
         p = sub.add_parser(name, help=f"one key run on a link: {title}")
         p.add_argument("--preset", default="ritter2012", metavar="NAME", help="hardware preset (default ritter2012)")
@@ -114,9 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_link_commands(sub)
     _add_attack(sub)
     _add_simulate_command(sub)
+    from qkdnet.cli.daemons import add_daemon_commands
     from qkdnet.cli.kme import add_kme_commands
 
     add_kme_commands(sub)
+    add_daemon_commands(sub)
+    from qkdnet.cli.otp_transfer import add_transfer_commands
+
+    add_transfer_commands(sub)
     _add_sweep_commands(sub)
     return parser
 
@@ -236,7 +247,10 @@ def _add_sweep_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     report.add_argument("--title", default=None, help="the report's title (default: from the scenarios)")
 
 
-_COMMAND_LIST = "demo, e91, bbm92, presets, link, attack, simulate, sweep, plot, report, kme or pki"
+_COMMAND_LIST = (
+    "demo, e91, bbm92, presets, link, attack, simulate, sweep, plot, report, kme, pki, link-emulator, node, "
+    "send or receive"
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

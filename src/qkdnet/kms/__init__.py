@@ -19,7 +19,10 @@ once per side. Key IDs are RFC 9562 v8 UUIDs naming the key's position (:mod:`qk
 (['000102030405060708090a0b0c0d0e0f', '101112131415161718191a1b1c1d1e1f'], 0)
 """
 
+from qkdnet.kms.client import EtsiClient, EtsiError
 from qkdnet.kms.config import NodeConfig, load_node_config, parse_node_config
+from qkdnet.kms.device import Device, DeviceInfo, RawBlock, SocketDevice
+from qkdnet.kms.emulator import LinkEmulator
 from qkdnet.kms.keyid import (
     Direction,
     KeyPosition,
@@ -29,14 +32,25 @@ from qkdnet.kms.keyid import (
     link_id_for,
     split_block,
 )
+from qkdnet.kms.node import NodeDaemon
+from qkdnet.kms.node_state import NodeState
 from qkdnet.kms.pool import DeliveredKey, KeyPool, SqliteKeyPool
 
 __all__ = [
     "DeliveredKey",
+    "Device",
+    "DeviceInfo",
     "Direction",
+    "EtsiClient",
+    "EtsiError",
     "KeyPool",
     "KeyPosition",
+    "LinkEmulator",
     "NodeConfig",
+    "NodeDaemon",
+    "NodeState",
+    "RawBlock",
+    "SocketDevice",
     "SqliteKeyPool",
     "decode_key_id",
     "direction_for",

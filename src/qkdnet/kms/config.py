@@ -44,6 +44,7 @@ from pydantic import (
 )
 
 from qkdnet.errors import ConfigError
+from qkdnet.kms.daemon_config import AuthSection, DeviceSection, NodeSection, PeerSection, PostprocessSection
 
 _NAME = r"^[A-Za-z0-9_.:@-]{1,128}$"
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -115,6 +116,12 @@ class NodeConfig(_Section):
     kme: KmeSection
     api: ApiSection
     saes: dict[EntityId, SaeEntry] = Field(default_factory=dict)
+    # The node daemon's sections (qkdnet.kms.daemon_config); `qkdnet node` requires node, peer, device and auth.
+    node: NodeSection | None = None
+    peer: PeerSection | None = None
+    device: DeviceSection | None = None
+    auth: AuthSection | None = None
+    postprocess: PostprocessSection = PostprocessSection()
 
     @property
     def link_id(self) -> str:
@@ -207,7 +214,20 @@ def parse_node_config(
                 ),
             }
         )
+        config = _rebase_daemon_paths(config, base)
     return config
+
+
+def _rebase_daemon_paths(config: NodeConfig, base: Path) -> NodeConfig:
+    """The daemon sections' relative paths, taken from the config file's folder (a tcp:// device stays as is)."""
+    update: dict[str, Any] = {}
+    if config.node is not None:
+        update["node"] = config.node.model_copy(update={"state": base / config.node.state})
+    if config.auth is not None:
+        update["auth"] = config.auth.model_copy(update={"bootstrap_key_file": base / config.auth.bootstrap_key_file})
+    if config.device is not None and not config.device.socket.startswith("tcp://"):
+        update["device"] = config.device.model_copy(update={"socket": str(base / config.device.socket)})
+    return config.model_copy(update=update)
 
 
 def load_node_config(path: str | os.PathLike[str], *, check_files: bool = True) -> NodeConfig:

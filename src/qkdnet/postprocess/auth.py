@@ -126,13 +126,14 @@ class OneTimeTagKey:
 class TagKeyReserve:
     """One party's copy of the secret tag-key bits for one direction, handed out slot by slot, once.
 
-    Slots are numbered from 0 across refills. :meth:`take` gives slot ``index`` and burns every
-    unused slot before it (the sender may have spent them on frames that never arrived).
+    Slots are numbered from ``first_index`` (0 for a new reserve; a reserve reloaded after a restart
+    continues its numbering) across refills. :meth:`take` gives slot ``index`` and burns every unused
+    slot before it (the sender may have spent them on frames that never arrived).
     """
 
-    def __init__(self, bits: object = ()) -> None:
+    def __init__(self, bits: object = (), *, first_index: int = 0) -> None:
         self._buffer = bytearray()
-        self._first = 0  # absolute index of the first slot still in the buffer
+        self._first = check_int(first_index, name="first_index")  # absolute index of the first slot in the buffer
         self.deposit(bits)
 
     @property
@@ -180,6 +181,13 @@ class TagKeyReserve:
         del self._buffer[:cut]
         self._first = i + 1
         return slot
+
+    def export_unused(self) -> tuple[int, bytes]:
+        """``(next_index, the unused slots' bytes)``: what a daemon writes to disk to reload the reserve later.
+
+        The bytes are secret key material: store them like the key pool, never log them.
+        """
+        return self._first, bytes(self._buffer)
 
     def __repr__(self) -> str:
         return f"TagKeyReserve(next_index={self._first}, slots_available={self.slots_available})"

@@ -46,27 +46,18 @@ from qkdnet.postprocess import (
     KeyLengthRule,
     LeakageLedger,
     PartyTagKeys,
+    PostprocessAlice,
+    PostprocessBob,
     finite_key_mu,
     get_reconciler,
     reconcile_and_amplify,
 )
+from qkdnet.postprocess.protocol import Side
 from qkdnet.qkd.announce import PublicRecord, announce, public_record
-from qkdnet.qkd.estimation import (
-    CorrelationTable,
-    Estimate,
-    NoSignalling,
-    chsh,
-    correlation_table,
-    error_rate,
-    no_signalling_test,
-    phase_error,
-)
+from qkdnet.qkd.estimation import CorrelationTable, NoSignalling, no_signalling_test
 from qkdnet.qkd.protocols import ProtocolSpec
-from qkdnet.qkd.security import (
-    device_independent_key_fraction,
-    eve_information_from_chsh,
-    trusted_key_fraction,
-)
+from qkdnet.qkd.sifting import PartyRecord as PartyRecord
+from qkdnet.qkd.sifting import PublicEstimate, estimate_from_disclosed
 from qkdnet.quantum import PairStates, sample_setting_outcomes
 from qkdnet.rng import SeedTree
 from qkdnet.units import binary_entropy
@@ -152,14 +143,6 @@ class KeyRunConfig:
         if self.key_length is not None:
             return self.key_length
         return "asymptotic" if self.security == "device-independent" else "finite"
-
-
-@dataclass(frozen=True, slots=True)
-class PartyRecord:
-    """One party's own measurement log: settings and outcomes, one per pair."""
-
-    settings: NDArray[np.uint8]
-    outcomes: NDArray[np.uint8]
 
 
 @dataclass(slots=True)
@@ -485,117 +468,58 @@ def assess(
     """Sift, estimate QBER, phase error and S from disclosed data, and decide whether to go on.
 
     ``public`` is the record of the announcements (settings, sample, disclosed outcomes) the parties
-    exchanged; every estimate comes from it. Without it, it is what honest announcements carry, with
-    Bob's sample drawn from the tree. Only the keys themselves (each party's own undisclosed outcomes)
-    and the observer's truth are read from ``records``.
+    exchanged (:func:`~qkdnet.qkd.announce`); every estimate comes from it, by the same
+    :func:`~qkdnet.qkd.sifting.estimate_from_disclosed` the node daemon's parties use. Without it, it is
+    what honest announcements carry, with Bob's sample drawn from the tree. Only the keys themselves (each
+    party's own undisclosed outcomes) and the observer's truth are read from ``records``.
     """
-    alice, bob, n_pairs = records.alice, records.bob, records.pairs
-    n_a, n_b = len(protocol.alice_angles_deg), len(protocol.bob_angles_deg)
     if public is None:
         public = public_record(
             protocol,
-            (alice.settings, alice.outcomes),
-            (bob.settings, bob.outcomes),
+            (records.alice.settings, records.alice.outcomes),
+            (records.bob.settings, records.bob.outcomes),
             sample_fraction=cfg.sample_fraction,
             rng=tree.generator("bob", "sample"),
         )
-    sifting = public.sifting(protocol)
-    n_sifted = int(sifting.key_index.size)
-    sample = public.sample
-    # Disclosed outcomes: the sampled key pairs, and every pair outside the key bases, in pair order.
-    disclosed = public.disclosed(protocol)
-    at = np.cumsum(disclosed) - 1  # where each disclosed pair sits in the disclosure lists
-    a_out, b_out = public.alice_disclosed, public.bob_disclosed
-    table = correlation_table(n_a, n_b, public.alice_settings[disclosed], public.bob_settings[disclosed], a_out, b_out)
-    sample_index = sifting.key_index[sample]
-    qber = error_rate(a_out[at[sample_index]], b_out[at[sample_index]])
+    est = estimate_from_disclosed(protocol, cfg, public)
+    n_a, n_b = len(protocol.alice_angles_deg), len(protocol.bob_angles_deg)
     # Bob's own check: his outcomes against Alice's announced settings
-    signalling = no_signalling_test(n_a, n_b, public.alice_settings, public.bob_settings, bob.outcomes)
-
-    n_bases = len(protocol.key_settings)
-    key_index = sifting.key_index[~sample]
-    key_basis = sifting.key_basis[~sample]
-    basis_bits = np.bincount(key_basis, minlength=n_bases)
-    sample_basis = sifting.key_basis[sample]
-    r_trusted = 0.0
-    eve_bits_trusted = 0.0
-    phase_estimates: list[Estimate] = []
-    for b in range(n_bases):
-        sel = at[sample_index[sample_basis == b]]
-        e_bit = error_rate(a_out[sel], b_out[sel])
-        e_ph = phase_error(protocol, table, b)
-        phase_estimates.append(e_ph)
-        weight = basis_bits[b] / max(int(basis_bits.sum()), 1)
-        if math.isnan(e_bit.value) or math.isnan(e_ph.value):
-            r_trusted = float("-inf")
-            continue
-        r_trusted += weight * trusted_key_fraction(e_bit.value, e_ph.value)
-        e_ph_high = min(0.5, e_ph.value + cfg.statistical_margin_sigmas * e_ph.stderr)
-        eve_bits_trusted += float(basis_bits[b]) * binary_entropy(e_ph_high)
-    phase = _pooled(phase_estimates, basis_bits)
-
-    s_est: Estimate | None = chsh(protocol, table) if protocol.chsh_terms else None
-    r_di: float | None = None
-    if s_est is not None and not math.isnan(qber.value):
-        r_di = device_independent_key_fraction(qber.value, s_est.value)
-
-    deciding = r_di if cfg.security == "device-independent" else r_trusted
-    abort: str | None = None
-    if n_sifted == 0 or math.isnan(qber.value):
-        abort = "no sifted key: too few pairs to estimate the error rate"
-    elif cfg.security == "device-independent" and s_est is not None and s_est.value <= 2.0:
-        abort = f"no Bell violation: S = {s_est.value:.3f} ± {s_est.stderr:.3f} ≤ 2, so the devices certify no secrecy"
-    elif deciding is None or deciding <= 0.0:
-        abort = (
-            f"QBER {100 * qber.value:.2f} % leaves no secret key "
-            f"({'device-independent' if cfg.security == 'device-independent' else 'trusted-device'} "
-            f"bound {deciding:.3f} ≤ 0): an eavesdropper or too much noise"
-        )
-
+    signalling = no_signalling_test(n_a, n_b, public.alice_settings, records.bob.settings, records.bob.outcomes)
+    s_est = est.chsh_s
     result = KeyRunResult(
         protocol=protocol.name,
-        pairs=n_pairs,
+        pairs=records.pairs,
         duration_s=records.duration_s,
         security=cfg.security,
-        sifted_bits=n_sifted,
-        sample_bits=int(sample.sum()),
-        qber=qber.value,
-        qber_stderr=qber.stderr,
-        phase_error=phase.value,
-        phase_error_stderr=phase.stderr,
+        sifted_bits=est.sifted_bits,
+        sample_bits=est.sample_bits,
+        qber=est.qber.value,
+        qber_stderr=est.qber.stderr,
+        phase_error=est.phase.value,
+        phase_error_stderr=est.phase.stderr,
         chsh_s=None if s_est is None else s_est.value,
         chsh_s_stderr=None if s_est is None else s_est.stderr,
-        key_fraction_trusted=r_trusted,
-        key_fraction_device_independent=r_di,
-        key_fraction_bound=float("nan") if deciding is None else deciding,
+        key_fraction_trusted=est.key_fraction_trusted,
+        key_fraction_device_independent=est.key_fraction_device_independent,
+        key_fraction_bound=est.key_fraction_bound,
         secure=False,
-        abort_reason=abort,
+        abort_reason=est.abort_reason,
         final_key_bits=0,
         no_signalling=signalling,
-        correlations=table,
-        alice_records=alice,
-        bob_records=bob,
+        correlations=est.correlations,
+        alice_records=records.alice,
+        bob_records=records.bob,
     )
-    alice_key = alice.outcomes[key_index]
-    bob_key = bob.outcomes[key_index]
+    key_index = est.key_index
+    alice_key, bob_key = records.alice.outcomes[key_index], records.bob.outcomes[key_index]
     result.observer = Observer(
         true_qber=float(np.mean(alice_key != bob_key)) if key_index.size else float("nan"),
         eve_attacked_pairs=records.attacked_pairs,
         eve=None if records.eve is None else records.eve.take(key_index),
         key_index=key_index,
     )
-    if cfg.security == "device-independent" and s_est is not None:
-        s_low = s_est.value - cfg.statistical_margin_sigmas * s_est.stderr
-        eve_bits = float(key_index.size) * eve_information_from_chsh(s_low)
-    else:
-        eve_bits = eve_bits_trusted
     return Assessment(
-        result,
-        alice_key,
-        bob_key,
-        eve_bits,
-        int(sample.sum()),
-        max(qber.value, 1.0 / max(qber.samples, 1)) if qber.samples else 0.0,
+        result, alice_key, bob_key, est.eve_information_bits, est.sample_bits, est.qber_for_reconciliation
     )
 
 
@@ -688,6 +612,10 @@ def _count_classical(result: KeyRunResult, run: ChannelRun) -> None:
 
 
 def _key_length_rule(assessed: Assessment, cfg: KeyRunConfig) -> KeyLengthRule:
+    return key_length_rule(assessed.result.phase_error, assessed.eve_information_bits, cfg)
+
+
+def key_length_rule(phase_error: float, eve_information_bits: float, cfg: KeyRunConfig) -> KeyLengthRule:
     """The finite-key rule on the estimated phase error (QberAboveThreshold above tolerance), or the asymptotic one.
 
     TLGR's test error is the key bits' error in the conjugate basis, i.e. their phase error, estimated
@@ -696,15 +624,44 @@ def _key_length_rule(assessed: Assessment, cfg: KeyRunConfig) -> KeyLengthRule:
     with k = the sample is an approximation of the TLGR setting, not its theorem.
     """
     if cfg.key_length_method == "asymptotic":
-        return AsymptoticKeyLength(assessed.eve_information_bits, cfg.eps_pa)
-    phase = assessed.result.phase_error
+        return AsymptoticKeyLength(eve_information_bits, cfg.eps_pa)
     if cfg.qber_tolerance is None:
-        return FiniteKeyLength.adaptive(phase, eps_sec=cfg.eps_sec)
-    if phase > cfg.qber_tolerance:
+        return FiniteKeyLength.adaptive(phase_error, eps_sec=cfg.eps_sec)
+    if phase_error > cfg.qber_tolerance:
         raise QberAboveThreshold(
-            f"phase error {100 * phase:.2f} % is above the tolerance {100 * cfg.qber_tolerance:.2f} %: the run aborts"
+            f"phase error {100 * phase_error:.2f} % is above the tolerance {100 * cfg.qber_tolerance:.2f} %: "
+            "the run aborts"
         )
     return FiniteKeyLength(cfg.qber_tolerance, cfg.eps_sec)
+
+
+def postprocess_party(
+    side: Side, estimate: PublicEstimate, key: NDArray[np.uint8], cfg: KeyRunConfig, *, rng: np.random.Generator
+) -> PostprocessAlice | PostprocessBob:
+    """One party's post-processing of a block after estimation, as :func:`distill` runs it for both.
+
+    The ledger starts with the estimation sample, the final length follows :func:`key_length_rule` (which
+    may raise QberAboveThreshold), the reconciler is ``cfg.reconciler``; ``rng`` is this party's public
+    randomness. The node daemon drives the two returned parties over TCP.
+    """
+    ledger = LeakageLedger()
+    ledger.record(ESTIMATION_SAMPLE, estimate.sample_bits, charged=False)
+    rule = key_length_rule(estimate.phase.value, estimate.eve_information_bits, cfg)
+    if side == "alice":
+        return PostprocessAlice(
+            key, ledger=ledger, rng=rng, key_length=rule, reconciler=cfg.reconciler, eps_cor=cfg.eps_cor
+        )
+    if side == "bob":
+        return PostprocessBob(
+            key,
+            qber_estimate=estimate.qber_for_reconciliation,
+            ledger=ledger,
+            rng=rng,
+            key_length=rule,
+            reconciler=cfg.reconciler,
+            eps_cor=cfg.eps_cor,
+        )
+    raise InvalidParameter(f"side must be 'alice' or 'bob', got {side!r}")
 
 
 def _bootstrap_tag_keys(cfg: KeyRunConfig, tree: SeedTree) -> tuple[PartyTagKeys, PartyTagKeys]:
@@ -729,14 +686,3 @@ def _no_key_reason(assessed: Assessment, rule: KeyLengthRule, ledger: LeakageLed
         eve = assessed.eve_information_bits
         body = f" and privacy amplification must remove {eve:,.0f} for Eve's possible information"
     return f"{head}{body}: {exc}"
-
-
-def _pooled(estimates: list[Estimate], weights: NDArray[np.int64]) -> Estimate:
-    """Weighted mean of per-basis estimates (weights: key bits per basis)."""
-    w = np.asarray(weights, dtype=np.float64)
-    vals = np.array([e.value for e in estimates])
-    errs = np.array([e.stderr for e in estimates])
-    if w.sum() == 0 or np.any(np.isnan(vals)):
-        return Estimate(float("nan"), float("nan"), 0)
-    w = w / w.sum()
-    return Estimate(float(w @ vals), float(math.sqrt(float((w**2) @ errs**2))), sum(e.samples for e in estimates))

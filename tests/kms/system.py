@@ -1,0 +1,332 @@
+"""A key network of real processes in a temp dir, for tests: link emulator, two node daemons, their pools."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import qkdnet
+
+SCENARIO = """
+seed = 2022
+name = "two ion-trap labs"
+[nodes.alice]
+preset = "nadlinger2022"
+[nodes.bob]
+preset = "nadlinger2022"
+[[links]]
+endpoints = ["alice", "bob"]
+length_km = 0.004
+preset = "nadlinger2022"
+heralding = "two-photon"
+"""
+
+NODE = """
+[kme]
+id = "{kme}"
+peer_id = "{peer_kme}"
+db = "{role}-keys.sqlite"
+[api]
+port = {api_port}
+cert = "pki/{kme}.crt"
+key = "pki/{kme}.key"
+ca = "pki/ca.crt"
+peer_url = "https://127.0.0.1:{peer_api_port}"
+[saes.SAE_A]
+kme = "KME_A"
+partners = ["SAE_B"]
+[saes.SAE_B]
+kme = "KME_B"
+[node]
+role = "{role}"
+state = "{role}-state.sqlite"
+[peer]
+port = {port}
+io_timeout_s = 20.0
+[device]
+socket = "{role}.sock"
+wait_s = 20.0
+[auth]
+bootstrap_key_file = "bootstrap.key"
+[postprocess]
+protocol = "{protocol}"
+"""
+
+LINK_ID = "KME_A|KME_B"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(check: Callable[[], bool], timeout_s: float, what: str, poll_s: float = 0.05) -> None:
+    """Poll ``check`` until it holds; fail the test with ``what`` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        time.sleep(poll_s)
+
+
+class KeyNetwork:
+    """Emulator and nodes as subprocesses of this test, in ``root``; everything is stopped by :meth:`stop`."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        protocol: str = "bbm92",
+        pairs_per_block: int = 200_000,
+        seed: int = 7,
+        alice_dials: int | None = None,
+    ) -> None:
+        from qkdnet.kms.pki import init_pki
+
+        self.root = root
+        self.protocol = protocol
+        self.pairs_per_block = pairs_per_block
+        self.seed = seed
+        self.bob_port = free_port()
+        self.api_ports = {"alice": free_port(), "bob": free_port()}
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        init_pki(root / "pki", kme_ids=("KME_A", "KME_B"), sae_ids=("SAE_A", "SAE_B"))
+        (root / "link.toml").write_text(SCENARIO)
+        (root / "bootstrap.key").write_bytes(os.urandom(1 << 14))
+        for role, kme, peer, other in (("alice", "KME_A", "KME_B", "bob"), ("bob", "KME_B", "KME_A", "alice")):
+            port = alice_dials if role == "alice" and alice_dials else self.bob_port
+            text = NODE.format(
+                role=role,
+                kme=kme,
+                peer_kme=peer,
+                port=port,
+                protocol=protocol,
+                api_port=self.api_ports[role],
+                peer_api_port=self.api_ports[other],
+            )
+            self.write_config(role, text)
+
+    def url(self, role: str) -> str:
+        """The ETSI API of ``role``'s KME."""
+        return f"https://127.0.0.1:{self.api_ports[role]}"
+
+    def cli(
+        self, *args: str, env: dict[str, str] | None = None, timeout_s: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``qkdnet ARGS`` in the network's directory and wait for it."""
+        full_env = {**os.environ, "PYTHONPATH": str(Path(qkdnet.__file__).parents[1]), **(env or {})}
+        return subprocess.run(
+            [sys.executable, "-m", "qkdnet", *args],
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            env=full_env,
+            timeout=timeout_s,
+            check=False,
+        )
+
+    def spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        """Start ``qkdnet ARGS`` in the background (output in NAME.log)."""
+        return self._spawn(name, list(args))
+
+    def write_config(self, role: str, text: str) -> None:
+        (self.root / f"{role}.toml").write_text(text)
+
+    def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        log = (self.root / f"{name}.log").open("ab")
+        # The subprocess runs in the temp dir: give it this checkout's source tree, not a relative PYTHONPATH.
+        full_env = {**os.environ, "PYTHONPATH": str(Path(qkdnet.__file__).parents[1]), **(env or {})}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "qkdnet", *args], cwd=self.root, stdout=log, stderr=log, env=full_env
+        )
+        log.close()
+        self.procs[name] = proc
+        return proc
+
+    def start_emulator(self, *, eve: str | None = None, blocks: int | None = None) -> None:
+        args = ["link-emulator", "--scenario", "link.toml", "--protocol", self.protocol, "--seed", str(self.seed)]
+        args += ["--pairs-per-block", str(self.pairs_per_block), "--alice", "alice.sock", "--bob", "bob.sock"]
+        if eve:
+            args += ["--eve", eve]
+        if blocks:
+            args += ["--blocks", str(blocks)]
+        self._spawn("emulator", args)
+
+    def start_node(self, role: str, *, crash_at: str | None = None) -> subprocess.Popen[bytes]:
+        env = {"QKDNET_NODE_CRASH_AT": crash_at} if crash_at else {"QKDNET_NODE_CRASH_AT": ""}
+        return self._spawn(role, ["node", "--config", f"{role}.toml"], env)
+
+    def start(self, **emulator: object) -> None:
+        self.start_emulator(**emulator)  # type: ignore[arg-type]
+        self.start_node("bob")
+        self.start_node("alice")
+
+    def kill(self, name: str) -> None:
+        """kill -9."""
+        proc = self.procs[name]
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        """SIGTERM everything, SIGKILL what does not stop in 10 s."""
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+    def log(self, name: str) -> str:
+        path = self.root / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def wait_log(self, name: str, pattern: str, timeout_s: float = 30.0) -> re.Match[str]:
+        found: list[re.Match[str]] = []
+
+        def check() -> bool:
+            m = re.search(pattern, self.log(name))
+            if m:
+                found.append(m)
+            return m is not None
+
+        wait_until(check, timeout_s, f"/{pattern}/ in {name}'s log:\n{self.log(name)[-3000:]}")
+        return found[0]
+
+    def blocks(self, role: str) -> dict[int, bytes]:
+        """Committed block IDs and their digests in ``role``'s pool (equal digests: equal keys)."""
+        path = self.root / f"{role}-keys.sqlite"
+        if not path.exists():
+            return {}
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        try:
+            rows = conn.execute("SELECT block_id, digest FROM blocks WHERE link_id = ?", (LINK_ID,)).fetchall()
+        except sqlite3.OperationalError:
+            return {}
+        finally:
+            conn.close()
+        return {int(b): bytes(d) for b, d in rows}
+
+    def wait_blocks(self, role: str, count: int, timeout_s: float = 60.0) -> None:
+        def check() -> bool:
+            for name, proc in self.procs.items():
+                if proc.poll() is not None and name != "emulator":
+                    raise AssertionError(f"{name} exited ({proc.returncode}):\n{self.log(name)[-3000:]}")
+            return len(self.blocks(role)) >= count
+
+        wait_until(check, timeout_s, f"{count} blocks in {role}'s pool; alice: {self.log('alice')[-2000:]}")
+
+    def assert_pools_agree(self) -> dict[int, bytes]:
+        """Both pools hold the same keys; Bob may miss only Alice's newest block (its Committed in flight)."""
+        alice, bob = self.blocks("alice"), self.blocks("bob")
+        common = set(alice) & set(bob)
+        assert all(alice[b] == bob[b] for b in common), "the pools hold different keys for the same block"
+        assert set(bob) <= set(alice), f"bob committed blocks alice did not: {sorted(set(bob) - set(alice))}"
+        assert len(set(alice) - set(bob)) <= 1 and (not alice or set(alice) - set(bob) <= {max(alice)})
+        assert sorted(alice) == list(range(len(alice))), f"alice's block IDs have gaps: {sorted(alice)}"
+        return alice
+
+
+class FrameProxy:
+    """A TCP relay between Alice and Bob that can forge, truncate or record the frames Alice sends.
+
+    ``mode`` acts on the first connection only: ``forge`` flips a byte inside frame ``frame``; ``truncate``
+    relays half of it and closes both sides; ``record`` keeps every byte Alice sent in :attr:`recorded`.
+    """
+
+    PREAMBLE = 22
+
+    def __init__(self, target_port: int, mode: str, *, port: int, frame: int = 3) -> None:
+        self.port = port
+        self.target_port = target_port
+        self.mode = mode
+        self.frame = frame
+        self.recorded = bytearray()
+        self.acted = threading.Event()
+        self._connections = 0
+        self._server = socket.create_server(("127.0.0.1", self.port))
+        self._stop = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._server.close()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:  # Bob is not listening yet: this connection does not count
+                client.close()
+                continue
+            first = self._connections == 0
+            self._connections += 1
+            threading.Thread(target=self._pump_frames, args=(client, upstream, first), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(1 << 16):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+    def _pump_frames(self, src: socket.socket, dst: socket.socket, first: bool) -> None:
+        def exact(n: int) -> bytes:
+            buf = b""
+            while len(buf) < n:
+                part = src.recv(n - len(buf))
+                if not part:
+                    raise ConnectionError
+                buf += part
+            return buf
+
+        try:
+            data = exact(self.PREAMBLE)
+            if first and self.mode == "record":
+                self.recorded += data
+            dst.sendall(data)
+            index = 0
+            while True:
+                head = exact(4)
+                body = exact(int.from_bytes(head, "little"))
+                if first and self.mode == "record":
+                    self.recorded += head + body
+                if first and index == self.frame and self.mode == "forge":
+                    body = body[:50] + bytes([body[50] ^ 1]) + body[51:]
+                    self.acted.set()
+                if first and index == self.frame and self.mode == "truncate":
+                    dst.sendall(head + body[: len(body) // 2])
+                    self.acted.set()
+                    raise ConnectionError
+                dst.sendall(head + body)
+                index += 1
+        except (OSError, ConnectionError):
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
