@@ -259,3 +259,32 @@ def test_top_up_restores_the_lower_reserve_to_the_shared_target_from_half_the_ke
     assert top_up_slots(full, full, spare_bits=100_000) == (0, 0)
     settling = Hello(4, None, 1, 5, 60_000, 60_000, 65_536)  # alice committed a block bob only prepared
     assert top_up_slots(settling, bob, spare_bits=100_000) == (0, 0)
+
+
+def test_dec_keys_waits_out_a_block_not_yet_committed_here_but_not_other_errors() -> None:
+    """503 means the slave's KME has not committed the block yet: retried; 400 (not found) is final."""
+    import base64
+    from uuid import UUID
+
+    from qkdnet.kms.client import EtsiClient, EtsiError
+
+    answers: list[object] = [EtsiError(503, "not yet"), EtsiError(503, "not yet")]
+    key_id = UUID(int=7)
+    answers.append({"keys": [{"key_ID": str(key_id), "key": base64.b64encode(b"k" * 32).decode()}]})
+    client = object.__new__(EtsiClient)
+
+    def call(method: str, path: str, body: object = None) -> object:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    client._call = call  # type: ignore[method-assign]
+    (got,) = client.dec_keys("SAE_A", [key_id])
+    assert got.key_id == key_id and got.key == b"k" * 32 and not answers
+    answers.extend([EtsiError(400, "keys not found"), {"keys": []}])
+    with pytest.raises(EtsiError, match="400"):
+        client.dec_keys("SAE_A", [key_id])
+    answers[:] = [EtsiError(503, "down")] * 50
+    with pytest.raises(EtsiError, match="503"):
+        client.dec_keys("SAE_A", [key_id], wait_s=0.2)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -78,10 +79,23 @@ class EtsiClient:
         """Get key (clause 5.3): ``number`` new keys of ``size_bits`` shared with ``slave_sae`` (master side)."""
         return _keys(self._call("POST", f"/api/v1/keys/{slave_sae}/enc_keys", {"number": number, "size": size_bits}))
 
-    def dec_keys(self, master_sae: str, key_ids: Sequence[UUID]) -> list[DeliveredKey]:
-        """Get key with key IDs (clause 5.4): the keys ``master_sae`` was given under these IDs (slave side)."""
+    def dec_keys(self, master_sae: str, key_ids: Sequence[UUID], *, wait_s: float = 10.0) -> list[DeliveredKey]:
+        """Get key with key IDs (clause 5.4): the keys ``master_sae`` was given under these IDs (slave side).
+
+        A 503 (the block holding a key is committed at the master's KME but not yet here) is retried for up to
+        ``wait_s``; any other error raises at once.
+        """
         body = {"key_IDs": [{"key_ID": str(k)} for k in key_ids]}
-        return _keys(self._call("POST", f"/api/v1/keys/{master_sae}/dec_keys", body))
+        deadline = time.monotonic() + wait_s
+        delay = 0.05
+        while True:
+            try:
+                return _keys(self._call("POST", f"/api/v1/keys/{master_sae}/dec_keys", body))
+            except EtsiError as exc:
+                if exc.status != 503 or time.monotonic() + delay > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(2 * delay, 1.0)
 
 
 def _keys(doc: dict[str, Any]) -> list[DeliveredKey]:
