@@ -39,22 +39,29 @@ def peg(var_degrees: Any, check_targets: Any, offsets: Any, bfs_budget: int) -> 
     vdeg = np.zeros(n, dtype=np.int64)
     cadj = np.zeros((m, max(dc_max, 1)), dtype=np.int64)
     cdeg = np.zeros(m, dtype=np.int64)
-    # Checks ordered by remaining room; segment r holds the checks with room r: order[lo[r]:lo[r + 1]].
+    # Checks grouped by target degree (type t, degree types[t]) and, within a type, ordered by remaining
+    # room: order[lo[t, r]:lo[t, r + 1]] holds the checks of type t with room r.
     room = check_targets.copy()
-    r_max = dc_max
-    counts = np.zeros(r_max + 2, dtype=np.int64)
+    types = np.unique(check_targets)
+    n_types = types.shape[0]
+    ctype = np.searchsorted(types, check_targets)
+    counts = np.zeros((n_types, dc_max + 2), dtype=np.int64)
     for c in range(m):
-        counts[room[c]] += 1
-    lo = np.zeros(r_max + 2, dtype=np.int64)
-    for r in range(1, r_max + 2):
-        lo[r] = lo[r - 1] + counts[r - 1]
+        counts[ctype[c], room[c]] += 1
+    lo = np.zeros((n_types, dc_max + 2), dtype=np.int64)
+    base = 0
+    for t in range(n_types):
+        for r in range(dc_max + 2):
+            lo[t, r] = base
+            base += counts[t, r]
     fill = lo.copy()
     order = np.zeros(m, dtype=np.int64)
     where = np.zeros(m, dtype=np.int64)
     for c in range(m):
-        order[fill[room[c]]] = c
-        where[c] = fill[room[c]]
-        fill[room[c]] += 1
+        t = ctype[c]
+        order[fill[t, room[c]]] = c
+        where[c] = fill[t, room[c]]
+        fill[t, room[c]] += 1
     open_checks = m  # checks with room > 0
     for c in range(m):
         if room[c] == 0:
@@ -66,6 +73,10 @@ def peg(var_degrees: Any, check_targets: Any, offsets: Any, bfs_budget: int) -> 
     following = np.zeros(m, dtype=np.int64)
     rows = np.zeros(total, dtype=np.int64)
     cols = np.zeros(total, dtype=np.int64)
+    type_room = np.zeros(n_types, dtype=np.int64)  # free sockets of each type
+    for c in range(m):
+        type_room[ctype[c]] += room[c]
+    tried = np.zeros(n_types, dtype=np.bool_)
     stamp = 0
     edge = 0
     for v in range(n):
@@ -116,37 +127,60 @@ def peg(var_degrees: Any, check_targets: Any, offsets: Any, bfs_budget: int) -> 
                         frontier[f] = following[f]
                     size = nxt
                     level += 1
-            # Choose the open check of most room not reached within `level`; relax the level if none.
+            # Draw a check degree ("type") with probability proportional to its free slots, take its
+            # open check of most room not reached within `level`; another type if none; relax the
+            # level if no type has one (see the module text of peg.py for why types are drawn).
             chosen = -1
             exclude = level
+            draw = offsets[edge]
             while chosen < 0:
-                r = r_max
-                while r >= 1 and chosen < 0:
-                    count = lo[r + 1] - lo[r]
-                    if count > 0:
-                        start = offsets[edge] % count
-                        for i in range(count):
-                            c = order[lo[r] + (start + i) % count]
-                            if cmark[c] == stamp and clevel[c] <= exclude:
-                                continue
-                            chosen = c
-                            break
-                    r -= 1
+                tried[:] = False
+                for _attempt in range(n_types):
+                    free = 0
+                    for t in range(n_types):
+                        if not tried[t]:
+                            free += type_room[t]
+                    if free == 0:
+                        break
+                    draw = (draw * 6364136223846793005 + 1442695040888963407) & 0x7FFFFFFFFFFFFFFF
+                    pick = (draw >> 20) % free
+                    t = 0
+                    while tried[t] or pick >= type_room[t]:
+                        if not tried[t]:
+                            pick -= type_room[t]
+                        t += 1
+                    tried[t] = True
+                    r = types[t]
+                    while r >= 1 and chosen < 0:
+                        count = lo[t, r + 1] - lo[t, r]
+                        if count > 0:
+                            begin = offsets[edge] % count
+                            for i in range(count):
+                                c = order[lo[t, r] + (begin + i) % count]
+                                if cmark[c] == stamp and clevel[c] <= exclude:
+                                    continue
+                                chosen = c
+                                break
+                        r -= 1
+                    if chosen >= 0:
+                        break
                 if chosen < 0:
                     if exclude == 0 or vdeg[v] == 0:
                         return rows, cols, v + 1
                     exclude -= 1
             c = chosen
             # Decrease the room of c by one: swap it to the front of its segment, then shrink that segment.
+            t = ctype[c]
             r = room[c]
-            first = lo[r]
+            first = lo[t, r]
             other = order[first]
             order[first] = c
             order[where[c]] = other
             where[other] = where[c]
             where[c] = first
-            lo[r] += 1
+            lo[t, r] += 1
             room[c] = r - 1
+            type_room[t] -= 1
             if room[c] == 0:
                 open_checks -= 1
             vadj[v, vdeg[v]] = c
