@@ -1,8 +1,9 @@
 """The numba kernels of LDPC reconciliation: PEG construction and frame-parallel belief propagation.
 
 Imported only by the functions that run them (:func:`.peg.peg_matrix`,
-:class:`.decoder.LayeredBeliefPropagation`), so that importing qkdnet does not load numba. Their
-logic is documented, validated and tested through those wrappers.
+:class:`.decoder.LayeredBeliefPropagation`), so that importing qkdnet does not load numba; compiled
+on first use and cached on disk by numba, as the Cascade kernels are. Their logic is documented,
+validated and tested through those wrappers.
 """
 
 from __future__ import annotations
@@ -19,9 +20,14 @@ _A0, _B0 = np.float32(0.69315), np.float32(0.5)
 _A1, _B1 = np.float32(0.58220), np.float32(0.26894)
 _A2, _B2 = np.float32(0.36533), np.float32(0.11920)
 _A3, _B3 = np.float32(0.13234), np.float32(0.02931)
+_SLOT_DRAWS = 8
+"""Random free slots PEG tries per edge before it scans for the open check of most room."""
+_RANDOM_SHARE = 0.75
+"""Share of the edges placed on random free slots; the rest go to the checks of most room, which
+evens the rooms out so that the last, high-degree variables find enough distinct open checks."""
 
 
-@numba.njit(nogil=True)
+@numba.njit(nogil=True, cache=True)
 def peg(var_degrees: Any, check_targets: Any, offsets: Any, bfs_budget: int) -> tuple[Any, Any, int]:
     """PEG on arrays; returns (check of each edge, variable of each edge, status: 0 ok, else the stuck node + 1)."""
     n = var_degrees.shape[0]
@@ -77,6 +83,7 @@ def peg(var_degrees: Any, check_targets: Any, offsets: Any, bfs_budget: int) -> 
     for c in range(m):
         type_room[ctype[c]] += room[c]
     tried = np.zeros(n_types, dtype=np.bool_)
+    random_edges = int(_RANDOM_SHARE * total)
     stamp = 0
     edge = 0
     for v in range(n):
@@ -127,9 +134,10 @@ def peg(var_degrees: Any, check_targets: Any, offsets: Any, bfs_budget: int) -> 
                         frontier[f] = following[f]
                     size = nxt
                     level += 1
-            # Draw a check degree ("type") with probability proportional to its free slots, take its
-            # open check of most room not reached within `level`; another type if none; relax the
-            # level if no type has one (see the module text of peg.py for why types are drawn).
+            # Draw a check degree ("type") with probability proportional to its free slots, then one of
+            # its free slots at random, again if the search reached that check within `level`; after
+            # a few misses, the type's open check of most room not reached; another type if none;
+            # relax the level if no type has one (see the module text of peg.py).
             chosen = -1
             exclude = level
             draw = offsets[edge]
@@ -150,6 +158,17 @@ def peg(var_degrees: Any, check_targets: Any, offsets: Any, bfs_budget: int) -> 
                             pick -= type_room[t]
                         t += 1
                     tried[t] = True
+                    for _draw in range(_SLOT_DRAWS if edge < random_edges else 0):  # a random free slot
+                        draw = (draw * 6364136223846793005 + 1442695040888963407) & 0x7FFFFFFFFFFFFFFF
+                        pick = (draw >> 20) % type_room[t]
+                        r = types[t]
+                        while pick >= (lo[t, r + 1] - lo[t, r]) * r:
+                            pick -= (lo[t, r + 1] - lo[t, r]) * r
+                            r -= 1
+                        c = order[lo[t, r] + pick // r]
+                        if not (cmark[c] == stamp and clevel[c] <= exclude):
+                            chosen = c
+                            break
                     r = types[t]
                     while r >= 1 and chosen < 0:
                         count = lo[t, r + 1] - lo[t, r]
@@ -212,28 +231,32 @@ def _boxplus(a: Any, b: Any) -> Any:
     return low + _correction(abs(a + b)) - _correction(abs(a - b))
 
 
-@numba.njit(nogil=True, fastmath=True)
-def _iterate(
+@numba.njit(nogil=True, fastmath=True, cache=True)
+def bp_lanes(
     rowptr: Any,
     cols: Any,
+    sign: Any,
     post: Any,
     msg: Any,
-    sign: Any,
-    lane: Any,
+    active: Any,
+    iterations: Any,
     best: Any,
     stalled: Any,
-    active: Any,
-    first_iteration: int,
+    hard: Any,
+    converged: Any,
     max_iter: int,
     patience: int,
-    words: Any,
-    converged: Any,
-    iterations: Any,
-) -> tuple[int, int]:
-    """Run layered iterations on ``width`` lanes until every lane stopped or half of them did.
+    min_active: int,
+) -> None:
+    """Layered iterations on ``width`` lanes (one frame each) until at most ``min_active`` are active.
 
-    Returns (last iteration run, lanes still active). Arrays are (node, lane): every inner loop runs
-    over lanes, which LLVM turns into SIMD code (fixed array shapes here keep it that way).
+    Arrays are (node, lane) — ``post`` (n, width), ``msg`` (edges, width), ``sign`` (checks, width) —
+    so that every inner loop runs over lanes, which LLVM turns into SIMD code. ``post`` holds each
+    bit's channel LLR plus its incoming check messages, ``msg`` the check-to-bit messages: the whole
+    state, so a decoding can be resumed later. A lane stops when its syndrome is met, when its count
+    of unmet checks has not dropped for ``patience`` iterations, or after ``max_iter`` iterations of
+    its own; its hard decision then goes to ``hard[lane]`` and its flag to ``converged[lane]``.
+    Stopped lanes keep being iterated (they share the SIMD loops) until the call returns.
     """
     n, width = post.shape
     m = rowptr.shape[0] - 1
@@ -245,9 +268,10 @@ def _iterate(
     bwd = np.empty((dmax, width), dtype=np.float32)
     unmet = np.zeros(width, dtype=np.int64)
     parity = np.zeros(width, dtype=np.int64)
-    remaining = width
-    iteration = first_iteration
-    for iteration in range(first_iteration, max_iter + 1):
+    remaining = 0
+    for w in range(width):
+        remaining += 1 if active[w] else 0
+    while remaining > min_active:
         for r in range(m):
             s0 = rowptr[r]
             d = rowptr[r + 1] - s0
@@ -302,81 +326,16 @@ def _iterate(
         for w in range(width):
             if not active[w]:
                 continue
+            iterations[w] += 1
             if unmet[w] < best[w]:
                 best[w] = unmet[w]
                 stalled[w] = 0
             else:
                 stalled[w] += 1
-            if unmet[w] == 0 or stalled[w] >= patience or iteration == max_iter:
+            if unmet[w] == 0 or stalled[w] >= patience or iterations[w] >= max_iter:
                 active[w] = False
-                frame = lane[w]
-                converged[frame] = unmet[w] == 0
-                iterations[frame] = iteration
+                converged[w] = unmet[w] == 0
                 for v in range(n):
-                    words[frame, v] = 1 if post[v, w] < _F0 else 0
+                    hard[w, v] = 1 if post[v, w] < _F0 else 0
             else:
                 remaining += 1
-        if remaining == 0 or 4 * remaining <= 3 * width:
-            break
-    return iteration, remaining
-
-
-@numba.njit(nogil=True)
-def layered_bp(
-    rowptr: Any,
-    cols: Any,
-    syndromes: Any,
-    llr: Any,
-    max_iter: int,
-    patience: int,
-    words: Any,
-    converged: Any,
-    iterations: Any,
-) -> None:
-    """Decode frames (rows of ``llr``, ``syndromes``) in lock-step; fills ``words``, ``converged``,
-    ``iterations``. Layered schedule; each check's outgoing messages by forward-backward ⊞. A frame
-    stops when its syndrome is met or it stalls; when half the lanes have stopped, the others are
-    packed into fewer lanes.
-    """
-    width = llr.shape[0]
-    m = rowptr.shape[0] - 1
-    post = np.ascontiguousarray(llr.T)
-    msg = np.zeros((cols.shape[0], width), dtype=np.float32)
-    sign = np.empty((m, width), dtype=np.float32)
-    for r in range(m):
-        for w in range(width):
-            sign[r, w] = np.float32(-1.0) if syndromes[w, r] else np.float32(1.0)
-    lane = np.arange(width)
-    best = np.full(width, m + 1, dtype=np.int64)
-    stalled = np.zeros(width, dtype=np.int64)
-    active = np.ones(width, dtype=np.bool_)
-    iteration = 1
-    while True:
-        last, remaining = _iterate(
-            rowptr,
-            cols,
-            post,
-            msg,
-            sign,
-            lane,
-            best,
-            stalled,
-            active,
-            iteration,
-            max_iter,
-            patience,
-            words,
-            converged,
-            iterations,
-        )
-        if remaining == 0 or last >= max_iter:
-            return
-        keep = np.flatnonzero(active)
-        post = np.ascontiguousarray(post[:, keep])
-        msg = np.ascontiguousarray(msg[:, keep])
-        sign = np.ascontiguousarray(sign[:, keep])
-        lane = lane[keep]
-        best = best[keep]
-        stalled = stalled[keep]
-        active = np.ones(keep.size, dtype=np.bool_)
-        iteration = last + 1
