@@ -9,7 +9,10 @@ against Alice's syndrome himself. Frames that fail are listed in :class:`LdpcFee
 reveals the next punctured bits of those frames (:class:`LdpcReveal`) and Bob decodes them again —
 blind reconciliation (Martinez-Mateo, Elkouss & Martin, QIC 12, 791 (2012)) — for at most
 ``max_rounds`` attempts, after which Bob aborts and :attr:`LdpcBob.result` raises
-ReconciliationFailed. A word that meets the syndrome but differs from Alice's is left for the
+ReconciliationFailed. With a :class:`.ResumableDecoder` (the default), a failed decoding is
+continued from its messages rather than started over. How many bits each round reveals is Bob's
+plan (:attr:`.ReconciliationPlan.schedule`); Alice only checks that the request stays within the
+punctured symbols. A word that meets the syndrome but differs from Alice's is left for the
 verification hash to catch.
 
 **What the ledger charges.** A frame's syndrome is ``m`` bits of ``H·(key, punctured, 0)``. The
