@@ -22,6 +22,6 @@ def test_quick_mode_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None
     assert out[0].split()[:3] == ["frame", "n", "QBER"]
     rows = [line.split() for line in out[1:3]]
     for row, qber in zip(rows, ("3.0%", "8.0%"), strict=True):
-        assert row[0] == "10000" and row[1] == qber
+        assert row[0] == "4000" and row[1] == qber
         efficiency = float(row[4])
         assert 1.0 < efficiency < 1.4  # above the Shannon limit, and not absurd

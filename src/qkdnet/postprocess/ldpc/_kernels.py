@@ -1,8 +1,9 @@
 """The numba kernels of LDPC reconciliation: PEG construction and frame-parallel belief propagation.
 
 Imported only by the functions that run them (:func:`.peg.peg_matrix`,
-:class:`.decoder.LayeredBeliefPropagation`), so that importing qkdnet does not load numba. Their
-logic is documented, validated and tested through those wrappers.
+:class:`.decoder.LayeredBeliefPropagation`), so that importing qkdnet does not load numba; compiled
+on first use and cached on disk by numba, as the Cascade kernels are. Their logic is documented,
+validated and tested through those wrappers.
 """
 
 from __future__ import annotations
@@ -19,9 +20,14 @@ _A0, _B0 = np.float32(0.69315), np.float32(0.5)
 _A1, _B1 = np.float32(0.58220), np.float32(0.26894)
 _A2, _B2 = np.float32(0.36533), np.float32(0.11920)
 _A3, _B3 = np.float32(0.13234), np.float32(0.02931)
+_SLOT_DRAWS = 8
+"""Random free slots PEG tries per edge before it scans for the open check of most room."""
+_RANDOM_SHARE = 0.75
+"""Share of the edges placed on random free slots; the rest go to the checks of most room, which
+evens the rooms out so that the last, high-degree variables find enough distinct open checks."""
 
 
-@numba.njit(nogil=True)
+@numba.njit(nogil=True, cache=True)
 def peg(var_degrees: Any, check_targets: Any, offsets: Any, bfs_budget: int) -> tuple[Any, Any, int]:
     """PEG on arrays; returns (check of each edge, variable of each edge, status: 0 ok, else the stuck node + 1)."""
     n = var_degrees.shape[0]
@@ -39,22 +45,29 @@ def peg(var_degrees: Any, check_targets: Any, offsets: Any, bfs_budget: int) -> 
     vdeg = np.zeros(n, dtype=np.int64)
     cadj = np.zeros((m, max(dc_max, 1)), dtype=np.int64)
     cdeg = np.zeros(m, dtype=np.int64)
-    # Checks ordered by remaining room; segment r holds the checks with room r: order[lo[r]:lo[r + 1]].
+    # Checks grouped by target degree (type t, degree types[t]) and, within a type, ordered by remaining
+    # room: order[lo[t, r]:lo[t, r + 1]] holds the checks of type t with room r.
     room = check_targets.copy()
-    r_max = dc_max
-    counts = np.zeros(r_max + 2, dtype=np.int64)
+    types = np.unique(check_targets)
+    n_types = types.shape[0]
+    ctype = np.searchsorted(types, check_targets)
+    counts = np.zeros((n_types, dc_max + 2), dtype=np.int64)
     for c in range(m):
-        counts[room[c]] += 1
-    lo = np.zeros(r_max + 2, dtype=np.int64)
-    for r in range(1, r_max + 2):
-        lo[r] = lo[r - 1] + counts[r - 1]
+        counts[ctype[c], room[c]] += 1
+    lo = np.zeros((n_types, dc_max + 2), dtype=np.int64)
+    base = 0
+    for t in range(n_types):
+        for r in range(dc_max + 2):
+            lo[t, r] = base
+            base += counts[t, r]
     fill = lo.copy()
     order = np.zeros(m, dtype=np.int64)
     where = np.zeros(m, dtype=np.int64)
     for c in range(m):
-        order[fill[room[c]]] = c
-        where[c] = fill[room[c]]
-        fill[room[c]] += 1
+        t = ctype[c]
+        order[fill[t, room[c]]] = c
+        where[c] = fill[t, room[c]]
+        fill[t, room[c]] += 1
     open_checks = m  # checks with room > 0
     for c in range(m):
         if room[c] == 0:
@@ -66,6 +79,11 @@ def peg(var_degrees: Any, check_targets: Any, offsets: Any, bfs_budget: int) -> 
     following = np.zeros(m, dtype=np.int64)
     rows = np.zeros(total, dtype=np.int64)
     cols = np.zeros(total, dtype=np.int64)
+    type_room = np.zeros(n_types, dtype=np.int64)  # free sockets of each type
+    for c in range(m):
+        type_room[ctype[c]] += room[c]
+    tried = np.zeros(n_types, dtype=np.bool_)
+    random_edges = int(_RANDOM_SHARE * total)
     stamp = 0
     edge = 0
     for v in range(n):
@@ -116,37 +134,72 @@ def peg(var_degrees: Any, check_targets: Any, offsets: Any, bfs_budget: int) -> 
                         frontier[f] = following[f]
                     size = nxt
                     level += 1
-            # Choose the open check of most room not reached within `level`; relax the level if none.
+            # Draw a check degree ("type") with probability proportional to its free slots, then one of
+            # its free slots at random, again if the search reached that check within `level`; after
+            # a few misses, the type's open check of most room not reached; another type if none;
+            # relax the level if no type has one (see the module text of peg.py).
             chosen = -1
             exclude = level
+            draw = offsets[edge]
             while chosen < 0:
-                r = r_max
-                while r >= 1 and chosen < 0:
-                    count = lo[r + 1] - lo[r]
-                    if count > 0:
-                        start = offsets[edge] % count
-                        for i in range(count):
-                            c = order[lo[r] + (start + i) % count]
-                            if cmark[c] == stamp and clevel[c] <= exclude:
-                                continue
+                tried[:] = False
+                for _attempt in range(n_types):
+                    free = 0
+                    for t in range(n_types):
+                        if not tried[t]:
+                            free += type_room[t]
+                    if free == 0:
+                        break
+                    draw = (draw * 6364136223846793005 + 1442695040888963407) & 0x7FFFFFFFFFFFFFFF
+                    pick = (draw >> 20) % free
+                    t = 0
+                    while tried[t] or pick >= type_room[t]:
+                        if not tried[t]:
+                            pick -= type_room[t]
+                        t += 1
+                    tried[t] = True
+                    for _draw in range(_SLOT_DRAWS if edge < random_edges else 0):  # a random free slot
+                        draw = (draw * 6364136223846793005 + 1442695040888963407) & 0x7FFFFFFFFFFFFFFF
+                        pick = (draw >> 20) % type_room[t]
+                        r = types[t]
+                        while pick >= (lo[t, r + 1] - lo[t, r]) * r:
+                            pick -= (lo[t, r + 1] - lo[t, r]) * r
+                            r -= 1
+                        c = order[lo[t, r] + pick // r]
+                        if not (cmark[c] == stamp and clevel[c] <= exclude):
                             chosen = c
                             break
-                    r -= 1
+                    r = types[t]
+                    while r >= 1 and chosen < 0:
+                        count = lo[t, r + 1] - lo[t, r]
+                        if count > 0:
+                            begin = offsets[edge] % count
+                            for i in range(count):
+                                c = order[lo[t, r] + (begin + i) % count]
+                                if cmark[c] == stamp and clevel[c] <= exclude:
+                                    continue
+                                chosen = c
+                                break
+                        r -= 1
+                    if chosen >= 0:
+                        break
                 if chosen < 0:
                     if exclude == 0 or vdeg[v] == 0:
                         return rows, cols, v + 1
                     exclude -= 1
             c = chosen
             # Decrease the room of c by one: swap it to the front of its segment, then shrink that segment.
+            t = ctype[c]
             r = room[c]
-            first = lo[r]
+            first = lo[t, r]
             other = order[first]
             order[first] = c
             order[where[c]] = other
             where[other] = where[c]
             where[c] = first
-            lo[r] += 1
+            lo[t, r] += 1
             room[c] = r - 1
+            type_room[t] -= 1
             if room[c] == 0:
                 open_checks -= 1
             vadj[v, vdeg[v]] = c
@@ -178,28 +231,32 @@ def _boxplus(a: Any, b: Any) -> Any:
     return low + _correction(abs(a + b)) - _correction(abs(a - b))
 
 
-@numba.njit(nogil=True, fastmath=True)
-def _iterate(
+@numba.njit(nogil=True, fastmath=True, cache=True)
+def bp_lanes(
     rowptr: Any,
     cols: Any,
+    sign: Any,
     post: Any,
     msg: Any,
-    sign: Any,
-    lane: Any,
+    active: Any,
+    iterations: Any,
     best: Any,
     stalled: Any,
-    active: Any,
-    first_iteration: int,
+    hard: Any,
+    converged: Any,
     max_iter: int,
     patience: int,
-    words: Any,
-    converged: Any,
-    iterations: Any,
-) -> tuple[int, int]:
-    """Run layered iterations on ``width`` lanes until every lane stopped or half of them did.
+    min_active: int,
+) -> None:
+    """Layered iterations on ``width`` lanes (one frame each) until at most ``min_active`` are active.
 
-    Returns (last iteration run, lanes still active). Arrays are (node, lane): every inner loop runs
-    over lanes, which LLVM turns into SIMD code (fixed array shapes here keep it that way).
+    Arrays are (node, lane) — ``post`` (n, width), ``msg`` (edges, width), ``sign`` (checks, width) —
+    so that every inner loop runs over lanes, which LLVM turns into SIMD code. ``post`` holds each
+    bit's channel LLR plus its incoming check messages, ``msg`` the check-to-bit messages: the whole
+    state, so a decoding can be resumed later. A lane stops when its syndrome is met, when its count
+    of unmet checks has not dropped for ``patience`` iterations, or after ``max_iter`` iterations of
+    its own; its hard decision then goes to ``hard[lane]`` and its flag to ``converged[lane]``.
+    Stopped lanes keep being iterated (they share the SIMD loops) until the call returns.
     """
     n, width = post.shape
     m = rowptr.shape[0] - 1
@@ -211,9 +268,10 @@ def _iterate(
     bwd = np.empty((dmax, width), dtype=np.float32)
     unmet = np.zeros(width, dtype=np.int64)
     parity = np.zeros(width, dtype=np.int64)
-    remaining = width
-    iteration = first_iteration
-    for iteration in range(first_iteration, max_iter + 1):
+    remaining = 0
+    for w in range(width):
+        remaining += 1 if active[w] else 0
+    while remaining > min_active:
         for r in range(m):
             s0 = rowptr[r]
             d = rowptr[r + 1] - s0
@@ -268,81 +326,16 @@ def _iterate(
         for w in range(width):
             if not active[w]:
                 continue
+            iterations[w] += 1
             if unmet[w] < best[w]:
                 best[w] = unmet[w]
                 stalled[w] = 0
             else:
                 stalled[w] += 1
-            if unmet[w] == 0 or stalled[w] >= patience or iteration == max_iter:
+            if unmet[w] == 0 or stalled[w] >= patience or iterations[w] >= max_iter:
                 active[w] = False
-                frame = lane[w]
-                converged[frame] = unmet[w] == 0
-                iterations[frame] = iteration
+                converged[w] = unmet[w] == 0
                 for v in range(n):
-                    words[frame, v] = 1 if post[v, w] < _F0 else 0
+                    hard[w, v] = 1 if post[v, w] < _F0 else 0
             else:
                 remaining += 1
-        if remaining == 0 or 4 * remaining <= 3 * width:
-            break
-    return iteration, remaining
-
-
-@numba.njit(nogil=True)
-def layered_bp(
-    rowptr: Any,
-    cols: Any,
-    syndromes: Any,
-    llr: Any,
-    max_iter: int,
-    patience: int,
-    words: Any,
-    converged: Any,
-    iterations: Any,
-) -> None:
-    """Decode frames (rows of ``llr``, ``syndromes``) in lock-step; fills ``words``, ``converged``,
-    ``iterations``. Layered schedule; each check's outgoing messages by forward-backward ⊞. A frame
-    stops when its syndrome is met or it stalls; when half the lanes have stopped, the others are
-    packed into fewer lanes.
-    """
-    width = llr.shape[0]
-    m = rowptr.shape[0] - 1
-    post = np.ascontiguousarray(llr.T)
-    msg = np.zeros((cols.shape[0], width), dtype=np.float32)
-    sign = np.empty((m, width), dtype=np.float32)
-    for r in range(m):
-        for w in range(width):
-            sign[r, w] = np.float32(-1.0) if syndromes[w, r] else np.float32(1.0)
-    lane = np.arange(width)
-    best = np.full(width, m + 1, dtype=np.int64)
-    stalled = np.zeros(width, dtype=np.int64)
-    active = np.ones(width, dtype=np.bool_)
-    iteration = 1
-    while True:
-        last, remaining = _iterate(
-            rowptr,
-            cols,
-            post,
-            msg,
-            sign,
-            lane,
-            best,
-            stalled,
-            active,
-            iteration,
-            max_iter,
-            patience,
-            words,
-            converged,
-            iterations,
-        )
-        if remaining == 0 or last >= max_iter:
-            return
-        keep = np.flatnonzero(active)
-        post = np.ascontiguousarray(post[:, keep])
-        msg = np.ascontiguousarray(msg[:, keep])
-        sign = np.ascontiguousarray(sign[:, keep])
-        lane = lane[keep]
-        best = best[keep]
-        stalled = stalled[keep]
-        active = np.ones(keep.size, dtype=np.bool_)
-        iteration = last + 1

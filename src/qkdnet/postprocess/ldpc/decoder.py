@@ -9,9 +9,12 @@ Two implementations plug in:
 
 * :class:`LayeredBeliefPropagation` (default): sum-product belief propagation with a layered
   (check-serial) schedule, compiled with numba, decoding up to 32 frames in lock-step so that
-  every inner loop runs over frames in SIMD lanes. A check's outgoing messages come from
-  forward-backward ⊞ (the exact sum-product rule a ⊞ b = sign·min(|a|,|b|) + ln(1+e^-|a+b|) −
-  ln(1+e^-|a-b|)), with the logarithm taken as the maximum of four tangents (error < 0.03).
+  every inner loop runs over frames in SIMD lanes; a lane whose frame stops takes the next frame
+  at once, so the lanes stay full. A check's outgoing messages come from forward-backward ⊞ (the
+  exact sum-product rule a ⊞ b = sign·min(|a|,|b|) + ln(1+e^-|a+b|) − ln(1+e^-|a-b|)), with the
+  logarithm taken as the maximum of four tangents (error < 0.03). It is also a
+  :class:`ResumableDecoder`: a decoding that failed can be continued from its messages once some
+  priors changed (blind reconciliation's revealed bits), instead of starting over.
 * :class:`LdpcPackageDecoder`: the ``ldpc`` package's ``BpDecoder`` (Roffe et al.) in syndrome
   mode, with the priors as its per-bit error channel; about 20× slower per frame.
 
@@ -26,6 +29,7 @@ Two implementations plug in:
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -36,6 +40,7 @@ from qkdnet.errors import InvalidParameter
 from qkdnet.postprocess._bits import Bits, check_int
 
 FloatArray = npt.NDArray[np.float64]
+Float32Array = npt.NDArray[np.float32]
 BoolArray = npt.NDArray[np.bool_]
 
 DEFAULT_MAX_ITERATIONS = 50
@@ -44,6 +49,8 @@ DEFAULT_PATIENCE = 6
 """The layered decoder gives up once the count of unmet checks has not dropped for this many iterations."""
 BATCH_FRAMES = 32
 """Frames the layered decoder runs in lock-step (SIMD lanes; beyond 32 the gain is small)."""
+_LANE_FLOATS = 16_000_000
+"""Messages held in the lanes at most (64 MB of float32): long codes run in fewer lanes."""
 _PRIOR_FLOOR = 1e-12
 """Priors are clipped to [1e-12, 1 − 1e-12]: a known bit gets a log-likelihood ratio of ±27.6."""
 
@@ -58,6 +65,35 @@ class SyndromeDecoder(Protocol):
 
     def decode_batch(self, syndromes: Bits, priors: FloatArray) -> tuple[Bits, BoolArray]:
         """Words (frames × n) for syndromes (frames × m) and priors (frames × n), and which converged."""
+        ...
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class BpState:
+    """Where belief propagation left some frames: their channel LLRs, posteriors and check messages.
+
+    ``llr`` and ``post`` have shape (frames, n), ``msg`` (frames, edges) in the CSR order of H.
+    """
+
+    llr: Float32Array
+    post: Float32Array
+    msg: Float32Array
+
+    def take(self, index: npt.ArrayLike) -> BpState:
+        """The state of the frames selected by ``index`` (a mask or indices)."""
+        i = np.asarray(index)
+        return BpState(self.llr[i], self.post[i], self.msg[i])
+
+
+@runtime_checkable
+class ResumableDecoder(SyndromeDecoder, Protocol):
+    """A syndrome decoder that can continue a decoding from where it stopped, with new priors."""
+
+    def decode_resumable(
+        self, syndromes: Bits, priors: FloatArray, state: BpState | None = None, *, patience: int | None = None
+    ) -> tuple[Bits, BoolArray, BpState]:
+        """Like ``decode_batch``, starting from ``state`` (same frames, earlier priors) if given; also
+        returns the state reached. ``patience`` overrides the decoder's own for this call."""
         ...
 
 
@@ -115,32 +151,103 @@ class LayeredBeliefPropagation:
         return words[0], bool(ok[0])
 
     def decode_batch(self, syndromes: Bits, priors: FloatArray) -> tuple[Bits, BoolArray]:
-        """Words and convergence flags for many frames, decoded ``BATCH_FRAMES`` at a time."""
-        from qkdnet.postprocess.ldpc import _kernels  # numba, loaded on first use
+        """Words and convergence flags for many frames, ``BATCH_FRAMES`` lanes at a time."""
+        s, llr = self._inputs(syndromes, priors)
+        words, converged, _ = self._run(s, llr, None, keep_state=False, patience=self._patience)
+        return words, converged
 
+    def decode_resumable(
+        self, syndromes: Bits, priors: FloatArray, state: BpState | None = None, *, patience: int | None = None
+    ) -> tuple[Bits, BoolArray, BpState]:
+        """Words, convergence flags and the state reached; from ``state`` if given.
+
+        Resuming keeps every check message and moves each posterior by the change of its channel LLR
+        (a revealed punctured bit goes from 0 to ±27.6), so a frame that nearly converged needs a few
+        iterations more, not a fresh start.
+        """
+        s, llr = self._inputs(syndromes, priors)
+        if state is not None:
+            edges = self._cols.size
+            if state.llr.shape != llr.shape or state.post.shape != llr.shape or state.msg.shape != (len(s), edges):
+                raise InvalidParameter("the state to resume is not of these frames")
+        wait = self._patience if patience is None else check_int(patience, name="patience", minimum=1)
+        return self._run(s, llr, state, keep_state=True, patience=wait)
+
+    def _inputs(self, syndromes: object, priors: object) -> tuple[Bits, Float32Array]:
         m, n = self._shape
         s, p = _check_batch(m, n, syndromes, priors)
         p = np.clip(p, _PRIOR_FLOOR, 1.0 - _PRIOR_FLOOR)
-        llr = (np.log1p(-p) - np.log(p)).astype(np.float32)
+        return s, (np.log1p(-p) - np.log(p)).astype(np.float32)
+
+    def _run(
+        self, s: Bits, llr: Float32Array, state: BpState | None, *, keep_state: bool, patience: int
+    ) -> tuple[Bits, BoolArray, BpState]:
+        """Decode every frame in a pool of SIMD lanes: a lane whose frame stops takes the next one;
+        once no frame waits, the pool shrinks to its busy lanes whenever half of them are idle."""
+        from qkdnet.postprocess.ldpc import _kernels  # numba, loaded on first use
+
+        m, n = self._shape
+        edges = self._cols.size
         frames = s.shape[0]
         words = np.zeros((frames, n), dtype=np.uint8)
         converged = np.zeros(frames, dtype=np.bool_)
         iterations = np.zeros(frames, dtype=np.int64)
-        for lo in range(0, frames, BATCH_FRAMES):
-            hi = min(lo + BATCH_FRAMES, frames)
-            _kernels.layered_bp(
-                self._rowptr,
-                self._cols,
-                np.ascontiguousarray(s[lo:hi]),
-                np.ascontiguousarray(llr[lo:hi]),
-                self._max_iter,
-                self._patience,
-                words[lo:hi],
-                converged[lo:hi],
-                iterations[lo:hi],
-            )
+        keep = frames if keep_state else 0
+        out = BpState(llr, np.empty((keep, n), np.float32), np.empty((keep, edges), np.float32))
+        width = min(BATCH_FRAMES, frames, max(1, _LANE_FLOATS // max(edges, 1)))
+        signs = np.where(s == 1, np.float32(-1.0), np.float32(1.0)).astype(np.float32)
+        post = np.empty((n, width), np.float32)
+        msg = np.empty((edges, width), np.float32)
+        sign = np.empty((m, width), np.float32)
+        active = np.zeros(width, np.bool_)
+        its = np.zeros(width, np.int64)
+        best = np.zeros(width, np.int64)
+        stalled = np.zeros(width, np.int64)
+        hard = np.zeros((width, n), np.uint8)
+        done = np.zeros(width, np.bool_)
+        lane_frame = np.full(width, -1, np.int64)
+        waiting = 0
+
+        def load(w: int) -> None:
+            nonlocal waiting
+            i = waiting
+            waiting += 1
+            if state is None:
+                post[:, w] = llr[i]
+                msg[:, w] = 0.0
+            else:
+                post[:, w] = state.post[i] + (llr[i] - state.llr[i])
+                msg[:, w] = state.msg[i]
+            sign[:, w] = signs[i]
+            active[w], its[w], best[w], stalled[w], lane_frame[w] = True, 0, m + 1, 0, i
+
+        for w in range(width):
+            load(w)
+        while True:
+            busy = int(np.count_nonzero(lane_frame >= 0))
+            if busy == 0:
+                break
+            min_active = busy - 1 if waiting < frames else busy // 2
+            _kernels.bp_lanes(
+                self._rowptr, self._cols, sign, post, msg, active, its, best, stalled, hard, done,
+                self._max_iter, patience, min_active,
+            )  # fmt: skip
+            for w in np.flatnonzero((lane_frame >= 0) & ~active).tolist():
+                i = int(lane_frame[w])
+                words[i], converged[i], iterations[i] = hard[w], done[w], its[w]
+                if keep_state:
+                    out.post[i], out.msg[i] = post[:, w], msg[:, w]
+                lane_frame[w] = -1
+                if waiting < frames:
+                    load(w)
+            if waiting >= frames:
+                live = np.flatnonzero(lane_frame >= 0)
+                if 0 < live.size < lane_frame.size:  # compact the pool to its busy lanes
+                    post, msg, sign = (np.ascontiguousarray(a[:, live]) for a in (post, msg, sign))
+                    active, its, best, stalled, lane_frame = (a[live] for a in (active, its, best, stalled, lane_frame))
+                    hard, done = hard[live], done[live]
         self.iterations = iterations
-        return words, converged
+        return words, converged, out
 
 
 class LdpcPackageDecoder:
@@ -202,8 +309,10 @@ __all__ = [
     "BATCH_FRAMES",
     "DEFAULT_MAX_ITERATIONS",
     "DEFAULT_PATIENCE",
+    "BpState",
     "DecoderFactory",
     "LayeredBeliefPropagation",
     "LdpcPackageDecoder",
+    "ResumableDecoder",
     "SyndromeDecoder",
 ]

@@ -9,7 +9,10 @@ against Alice's syndrome himself. Frames that fail are listed in :class:`LdpcFee
 reveals the next punctured bits of those frames (:class:`LdpcReveal`) and Bob decodes them again —
 blind reconciliation (Martinez-Mateo, Elkouss & Martin, QIC 12, 791 (2012)) — for at most
 ``max_rounds`` attempts, after which Bob aborts and :attr:`LdpcBob.result` raises
-ReconciliationFailed. A word that meets the syndrome but differs from Alice's is left for the
+ReconciliationFailed. With a :class:`.ResumableDecoder` (the default), a failed decoding is
+continued from its messages rather than started over. How many bits each round reveals is Bob's
+plan (:attr:`.ReconciliationPlan.schedule`); Alice only checks that the request stays within the
+punctured symbols. A word that meets the syndrome but differs from Alice's is left for the
 verification hash to catch.
 
 **What the ledger charges.** A frame's syndrome is ``m`` bits of ``H·(key, punctured, 0)``. The
@@ -55,7 +58,13 @@ from qkdnet.postprocess.ldpc.adaptation import (
     frame_layout,
     plan_reconciliation,
 )
-from qkdnet.postprocess.ldpc.decoder import DecoderFactory, LayeredBeliefPropagation, SyndromeDecoder
+from qkdnet.postprocess.ldpc.decoder import (
+    BpState,
+    DecoderFactory,
+    LayeredBeliefPropagation,
+    ResumableDecoder,
+    SyndromeDecoder,
+)
 from qkdnet.postprocess.ledger import LeakageLedger
 from qkdnet.postprocess.messages import Abort, LdpcFeedback, LdpcReveal, LdpcStart, LdpcSyndrome, Message
 
@@ -258,6 +267,7 @@ class LdpcBob:
         self._ledger = ledger
         self._decoder_factory = decoder
         self._decoder: SyndromeDecoder | None = None
+        self._bp_state: BpState | None = None  # where the pending frames' decoding stopped
         self._q = min(max(q, MIN_QBER), 0.5)
         self._syndromes: npt.NDArray[np.uint8] | None = None
         self._priors: npt.NDArray[np.float64] | None = None
@@ -364,9 +374,16 @@ class LdpcBob:
         assert self._decoded is not None  # noqa: S101
         self._round += 1
         code = self._plan.code
-        words, _ = self._decoder.decode_batch(self._syndromes[frames], self._priors[frames])
+        if isinstance(self._decoder, ResumableDecoder):  # blind rounds continue the failed decodings
+            words, _, state = self._decoder.decode_resumable(
+                self._syndromes[frames], self._priors[frames], self._bp_state
+            )
+        else:
+            words, _ = self._decoder.decode_batch(self._syndromes[frames], self._priors[frames])
         # Bob's own check: the decoder's claim is not trusted.
         met = np.all(code.syndrome(words) == self._syndromes[frames], axis=1)
+        if isinstance(self._decoder, ResumableDecoder):
+            self._bp_state = state.take(~met)
         self._decoded[frames[met]] = words[met]
         failed = frames[~met].tolist()
         self._pending = np.array(failed, dtype=np.int64)

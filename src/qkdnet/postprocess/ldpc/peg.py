@@ -6,9 +6,18 @@ a node goes to a check as far away from it as possible in the graph built so far
 neighbourhood is expanded breadth first, level by level; the new edge goes to a check that is *not*
 reached by the deepest complete level (if every check is reached one level further, to one reached
 only at that last level), so it closes no cycle shorter than twice that distance. Among the
-candidates, Hu et al. take a check of lowest current degree. Here every check also has a target
-degree (from ρ), and the candidate with the most remaining room is taken (the same rule when ρ is
-concentrated; it realises a spread-out ρ exactly). Ties are broken by a seeded random offset.
+candidates, Hu et al. take a check of lowest current degree. Here the choice among them follows
+the random ensemble that density evolution describes, in which an edge's check is independent of
+the variable's other edges: a check degree is drawn with probability proportional to the free edge
+slots of the checks of that degree, then a free slot of that degree at random (so a check with
+more room is likelier), redrawn if the search reached its check; after a few misses the open
+candidate of that degree with the most room is taken. Every check meets its target degree from ρ
+exactly. (Taking the most room across all degrees, the rule first used here, handed runs of
+consecutive variables to checks of a single degree when ρ is spread out: at n = 10⁴ nearly every
+variable of the rate-0.6 and 0.65 codes of Table I sat on checks of one half of ρ, and those codes
+failed 20 % above their thresholds. Taking the most room within a degree, the next version, fills
+the checks in sweeps; the random slot decodes better: at n = 10⁴ and f = 1.08 the rate-0.5 code
+failed 12 of 64 frames instead of 34, rates 0.55-0.65 about 20 instead of 30, 0.7-0.9 alike.)
 
 One deviation, for speed at n = 10⁴–10⁵: the breadth-first expansion stops once it has walked
 ``bfs_budget`` edges (after level 1, which is always completed). A budget stop only means the new
