@@ -41,7 +41,9 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/postprocess_pipeline.py
+	$(BIN)/python benchmarks/reconciliation_cascade.py
 	$(BIN)/python benchmarks/reconciliation_ldpc.py
+	$(BIN)/python benchmarks/key_run_reconcilers.py
 	$(BIN)/python benchmarks/reference_sequence.py
 	$(BIN)/python benchmarks/engine.py
 	$(BIN)/python benchmarks/network_chain.py
