@@ -124,3 +124,24 @@ def test_summary_keeps_the_old_fields_and_adds_the_new_ones(finite_run) -> None:
 def test_bad_configs_are_refused(kwargs: dict[str, object]) -> None:
     with pytest.raises(InvalidParameter):
         KeyRunConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_whole_run_reconciles_with_ldpc_in_few_authenticated_messages() -> None:
+    """The key road with LDPC: identical keys whose length is read from the ledger (the masked part of
+    the syndromes sent but not charged), and far fewer tagged messages than Cascade's."""
+    ldpc = run_key_exchange(WernerPairs(0.9), BBM92, PAIRS, seed=31, config=KeyRunConfig(reconciler="ldpc"))
+    assert ldpc.secure and ldpc.reconciler == "ldpc"
+    assert ldpc.alice_key is not None and ldpc.bob_key is not None and np.array_equal(ldpc.alice_key, ldpc.bob_key)
+    kinds = ldpc.leakage_by_kind
+    assert kinds["ldpc_syndrome"] > 0 and kinds["ldpc_syndrome_masked"] > 0 and "cascade_parity" not in kinds
+    ledger = LeakageLedger()
+    for kind, bits in kinds.items():
+        ledger.record(kind, bits, charged=kind not in ("estimation_sample", "ldpc_syndrome_masked"))
+    n = ldpc.sifted_bits - ldpc.sample_bits
+    assert ldpc.qber_tolerance is not None
+    length = finite_key_length_from_ledger(ledger, key_bits=n, qber_tolerance=ldpc.qber_tolerance, eps_sec=1e-10 / 125)
+    assert ldpc.amplified_key_bits == length
+    assert ldpc.authentication_key_bits == 128 * (ldpc.classical_messages + 2)
+    cascade = run_key_exchange(WernerPairs(0.9), BBM92, PAIRS, seed=31)
+    assert ldpc.classical_messages < cascade.classical_messages / 3
+    assert ldpc.authentication_key_bits < cascade.authentication_key_bits
