@@ -20,6 +20,7 @@ its cause. Nothing is swallowed.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from heapq import heappop, heappush
 from itertools import count
@@ -151,35 +152,23 @@ class Environment:
         clock ends at ``until``. With an event, its value is returned.
         """
         if until is None:
-            self._run_all()
+            self._process_before(math.inf)
             return None
         if isinstance(until, Event):
             return self._run_until_event(until)
         at = index(until)
         if at < self._now:
             raise InvalidParameter(f"until = {at} ps lies before the current time {self._now} ps")
+        self._process_before(at)
+        self._now = at
+        return None
+
+    def _process_before(self, at: float) -> None:
+        """Process every queued event earlier than ``at`` (ps); a failure nobody handled stops the run."""
         queue = self._queue
         n = 0
         try:
             while queue and queue[0][0] < at:
-                self._now, _, _, event = heappop(queue)
-                n += 1
-                callbacks = event.callbacks
-                event.callbacks = None
-                for callback in callbacks:  # type: ignore[union-attr]
-                    callback(event)
-                if not event._ok and not event._defused:
-                    self._raise_failure(event)
-        finally:
-            self.processed_events += n
-        self._now = at
-        return None
-
-    def _run_all(self) -> None:
-        queue = self._queue
-        n = 0
-        try:
-            while queue:
                 self._now, _, _, event = heappop(queue)
                 n += 1
                 callbacks = event.callbacks
