@@ -28,10 +28,10 @@ from qkdnet.hardware.photonics import FrequencyConverter
 
 #: The presets shipped with qkdnet (package data).
 PACKAGED_DIR = Path(__file__).with_name("presets")
-_SUFFIX_UNITS = (("_db_per_km", "dB/km"), ("_per_km", "1/km"), ("_mhz", "MHz"), ("_hz", "Hz"), ("_km", "km"))
-_SUFFIX_UNITS += (("_nm", "nm"), ("_s", "s"))
+_SUFFIX_UNITS: tuple[tuple[str, str], ...] = (("_db_per_km", "dB/km"), ("_per_km", "1/km"), ("_mhz", "MHz"))
+_SUFFIX_UNITS += (("_hz", "Hz"), ("_km", "km"), ("_nm", "nm"), ("_s", "s"))
 _NAMED_UNITS = {"key_bits": "bit", "secret_key_bits_per_event": "bit/event", "resolved_bell_states": "count"}
-_LINK_NAMES = ("attempt_rate_hz", "measurement_delay_s", "station_position", "two_photon_overlap")
+_LINK_NAMES: tuple[str, ...] = ("attempt_rate_hz", "measurement_delay_s", "station_position", "two_photon_overlap")
 _LINK_NAMES += ("resolved_bell_states", "bright_population")
 _Text = Annotated[StrictStr, Field(min_length=1)]
 
@@ -117,7 +117,7 @@ def _node(numbers: Mapping[str, Sourced], prefix: str, name: str, decay: str) ->
     dd_fields = _fields(numbers, f"{prefix}.dynamical_decoupling")
     return AtomCavityNode(
         name,
-        **_fields(numbers, prefix),  # type: ignore[arg-type]
+        **_fields(numbers, prefix),
         coherence_decay=decay,  # type: ignore[arg-type]
         cavity=CavityQED(**cavity_fields) if cavity_fields else None,
         dynamical_decoupling=DynamicalDecoupling(**dd_fields) if dd_fields else None,
@@ -142,7 +142,7 @@ def _problems(spec: PresetFile) -> list[str]:
 def build_preset(spec: PresetFile) -> Preset:
     """The Preset a validated file describes; every number it sets must have exactly one record."""
     numbers = {k: n.record() for k, n in spec.numbers.items()}
-    link = _fields(numbers, "link")
+    link, converter = _fields(numbers, "link"), _fields(numbers, "converter")
     if "attempt_rate_hz" not in link:
         raise InvalidParameter('numbers."link.attempt_rate_hz": required number is missing')
     preset = Preset(
@@ -152,15 +152,15 @@ def build_preset(spec: PresetFile) -> Preset:
         scheme=spec.scheme,
         emitter=_node(numbers, "emitter", spec.nodes[0], spec.coherence_decay),
         receiver=_node(numbers, "receiver", spec.nodes[1], spec.coherence_decay),
-        fiber=Fiber(**_fields(numbers, "fiber")),  # type: ignore[arg-type]
-        detector=Detector(**_fields(numbers, "detector")),  # type: ignore[arg-type]
-        converter=FrequencyConverter(**_fields(numbers, "converter")) if _fields(numbers, "converter") else None,  # type: ignore[arg-type]
+        fiber=Fiber(**_fields(numbers, "fiber")),
+        detector=Detector(**_fields(numbers, "detector")),
+        converter=FrequencyConverter(**converter) if converter else None,
         provenance=numbers,
         headline={k: n.record() for k, n in spec.headline.items()},
         reproduces=spec.reproduces,
         attempt_rate_hz=link.pop("attempt_rate_hz"),
         resolved_bell_states=int(link.pop("resolved_bell_states", 2)),
-        **link,  # type: ignore[arg-type]
+        **link,
     )
     return check_provenance(preset)
 
@@ -211,7 +211,9 @@ def load_directory(directory: Path) -> dict[str, Preset]:
     for path in sorted(directory.glob("*.toml")) if directory.is_dir() else []:
         preset = load_preset_file(path)
         if preset.name != path.stem:
-            raise InvalidParameter(f"{path}: name: the preset {preset.name!r} must be in a file named {preset.name}.toml")
+            raise InvalidParameter(
+                f"{path}: name: the preset {preset.name!r} must be in a file named {preset.name}.toml"
+            )
         presets[preset.name] = preset
     return presets
 

@@ -71,6 +71,11 @@ def _all() -> dict[str, Preset]:
     return {**_packaged(), **_user(directory, signature)} if files else _packaged()
 
 
+def packaged_preset_names() -> tuple[str, ...]:
+    """Names of the presets shipped with qkdnet, sorted."""
+    return tuple(sorted(_packaged()))
+
+
 def preset_names() -> tuple[str, ...]:
     """Names of the available presets (shipped and the user's own), sorted."""
     return tuple(sorted(_all()))
@@ -110,6 +115,7 @@ __all__ = [
     "get_preset",
     "load_preset_file",
     "numbers_of",
+    "packaged_preset_names",
     "preset_names",
     "user_preset_dir",
 ]
