@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from qkdnet.cli.main import main
-from qkdnet.errors import InvalidParameter
+from qkdnet.config import parse_scenario
+from qkdnet.config.presets import read_preset_file
+from qkdnet.errors import ConfigError, InvalidParameter
 from qkdnet.hardware import Preset, Sourced, get_preset, preset_names
 from qkdnet.hardware import presets as presets_module
-from qkdnet.hardware._catalog import PACKAGED_DIR, expected_unit
-from qkdnet.hardware.presets import load_preset_file
+from qkdnet.hardware._catalog import _packaged_texts, expected_unit
 
 
 def test_preset_names() -> None:
@@ -200,8 +201,15 @@ def test_every_number_of_every_file_has_unit_where_and_a_three_way_status() -> N
                 assert "calibrated" in r.note, (name, key)
 
 
+@pytest.fixture(autouse=True)
+def _no_user_presets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with no registered user presets and an empty user preset directory."""
+    monkeypatch.setattr(presets_module, "_registered", {})
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+
+
 def _ritter_text() -> str:
-    return (PACKAGED_DIR / "ritter2012.toml").read_text(encoding="utf-8")
+    return _packaged_texts()["ritter2012"]
 
 
 def _write(tmp_path: Path, text: str, name: str = "mylab") -> Path:
@@ -214,33 +222,31 @@ def _write(tmp_path: Path, text: str, name: str = "mylab") -> Path:
     ("old", "new", "message"),
     [
         ('[numbers."fiber.group_index"]', '[numbers."fiber.group_indx"]', "did you mean 'fiber.group_index'"),
-        ('unit = "MHz"', 'units = "MHz"', "unknown field; did you mean 'unit'"),
+        ('unit = "MHz"', 'units = "MHz"', "unknown field; did you mean 'unit'?"),
         ('unit = "MHz"', 'unit = "GHz"', "unit: expected 'MHz', got 'GHz'"),
-        ('status = "estimate"', 'status = "guess"', "status"),
-        ('scheme = "emission-absorption"', 'scheme = "teleport"', "scheme"),
+        ('status = "estimate"', 'status = "guess"', "status: expected one of"),
+        ('scheme = "emission-absorption"', 'scheme = "teleport"', "scheme: expected one of"),
+        ('title = "', 'titel = "', "unknown field; did you mean 'title'?"),
     ],
 )
 def test_a_bad_preset_file_names_file_field_and_the_closest_name(
     tmp_path: Path, old: str, new: str, message: str
 ) -> None:
-    text = _ritter_text().replace(old, new, 1)
-    path = _write(tmp_path, text)
-    with pytest.raises(InvalidParameter) as info:
-        load_preset_file(path)
-    assert str(path) in str(info.value) and message in str(info.value)
-    assert "\n" not in str(info.value)
+    path = _write(tmp_path, _ritter_text().replace(old, new, 1))
+    with pytest.raises(ConfigError) as info:
+        read_preset_file(path)
+    assert any(line.startswith(f"{path}: ") and message in line for line in info.value.lines), info.value.lines
 
 
 def test_check_provenance_runs_on_a_users_file(tmp_path: Path) -> None:
     head, _, rest = _ritter_text().partition('[numbers."fiber.group_index"]')
     _, _, tail = rest.partition("\n\n")
     path = _write(tmp_path, head + tail)
-    with pytest.raises(InvalidParameter, match=r"missing \['fiber.group_index'\]"):
-        load_preset_file(path)
+    with pytest.raises(ConfigError, match=r"missing \['fiber.group_index'\]"):
+        read_preset_file(path)
 
 
-def test_presets_add_installs_a_users_lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+def test_presets_add_installs_a_users_lab(tmp_path: Path) -> None:
     path = _write(tmp_path, _ritter_text().replace("value = 0.06\n", "value = 0.5\n", 1))
     assert "mylab" not in preset_names()
     assert main(["presets", "--add", str(path)]) == 0
@@ -248,8 +254,38 @@ def test_presets_add_installs_a_users_lab(tmp_path: Path, monkeypatch: pytest.Mo
     assert installed.stat().st_mode & 0o777 == 0o644
     assert "mylab" in preset_names() and get_preset("mylab").fiber.length_km == 0.5
     assert get_preset("mylab").emitter == get_preset("ritter2012").emitter
-    # a shipped name cannot be taken over
-    assert main(["presets", "--add", str(PACKAGED_DIR / "zhang2022.toml")]) == 2
+    assert presets_module.preset_origin("mylab") == str(installed)
+    # a shipped name cannot be taken over, and nothing is installed
+    zhang = tmp_path / "zhang2022.toml"
+    zhang.write_text(_packaged_texts()["zhang2022"], encoding="utf-8")
+    assert main(["presets", "--add", str(zhang)]) == 2
+    assert not (installed.parent / "zhang2022.toml").exists()
+
+
+def test_installed_presets_serve_the_cli_in_a_new_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, _ritter_text())
+    assert main(["presets", "--add", str(path)]) == 0
+    presets_module._registered.clear()  # as a fresh process: only the directory remembers
+    capsys.readouterr()
+    assert main(["link", "--preset", "mylab", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["fidelity"] > 0.5
+
+
+def test_a_scenario_names_its_own_preset_paths(tmp_path: Path) -> None:
+    (tmp_path / "lab").mkdir()
+    _write(tmp_path / "lab", _ritter_text())
+    scenario = tmp_path / "net.toml"
+    scenario.write_text(
+        'seed = 1\npreset_paths = ["lab"]\n[nodes.a]\npreset = "mylab"\n[nodes.b]\npreset = "ritter2012"\n'
+        '[[links]]\nendpoints = ["a", "b"]\nlength_km = 1.0\npreset = "mylab"\nheralding = "emission-absorption"\n',
+        encoding="utf-8",
+    )
+    from qkdnet.config import load_scenario
+
+    loaded = load_scenario(scenario)
+    assert loaded.nodes["a"].preset == "mylab"
+    with pytest.raises(ConfigError, match="preset_paths"):
+        parse_scenario('seed = 1\npreset_paths = "lab"\n[nodes.a]\npreset = "ritter2012"\n')
 
 
 def test_presets_json_keeps_its_fields_and_adds_every_numbers_provenance(capsys: pytest.CaptureFixture[str]) -> None:

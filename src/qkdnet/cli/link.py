@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from qkdnet.cli.main import print_json
-from qkdnet.hardware.presets import Preset, Sourced, add_preset, get_preset, packaged_preset_names, preset_names
+from qkdnet.hardware.presets import Preset, Sourced, get_preset, preset_names, preset_origin
 from qkdnet.network import HeraldedLink, link_from_preset
 from qkdnet.units import PS_PER_S
 
@@ -64,12 +64,14 @@ def _number_rows(records: Mapping[str, Sourced]) -> list[dict[str, object]]:
 
 def run_presets(args: argparse.Namespace) -> int:
     """``qkdnet presets``: every preset with its scheme, length and source (``--preset``: its every number)."""
+    from qkdnet.config.presets import add_preset, load_user_presets
+
     if args.add:
         target = add_preset(args.add)
         print(f"installed preset {target.stem!r} as {target}")
         return 0
+    load_user_presets()
     names = preset_names() if args.preset is None else (get_preset(args.preset).name,)
-    shipped = set(packaged_preset_names())
     rows = []
     for name in names:
         p = get_preset(name)
@@ -82,7 +84,7 @@ def run_presets(args: argparse.Namespace) -> int:
                 "source": p.reference,
                 "estimates": len(p.estimates),
                 "numbers": len(p.provenance),
-                "origin": "shipped" if name in shipped else "user",
+                "origin": preset_origin(name),
                 "calibrated": sum(r.calibrated for r in p.provenance.values()),
                 "parameters": _number_rows(p.provenance),
                 "headline": _number_rows(p.headline),

@@ -1,11 +1,12 @@
-"""Preset files: the TOML schema of a published (or a user's own) link, and the loader that builds its Preset.
+"""Preset files: the TOML schema of a published (or a user's own) link, and what builds its Preset from it.
 
 A preset file (``src/qkdnet/hardware/presets/<name>.toml``, or a user's own) names the link (``name``, ``title``,
 ``reference``, ``scheme``, ``nodes``, ``coherence_decay``, ``reproduces``) and gives every number as a table
 ``[numbers."emitter.t2_s"]`` (or ``[headline.chsh]``) with ``value``, ``unit``, ``source``, ``where`` (figure,
 table, page or abstract), ``status`` (``confirmed``, ``estimate`` or ``calibrated``: a calibrated number's
 ``note`` says what it was fitted to) and optionally ``note`` and ``uncertainty``. The schema is a pydantic model,
-as scenario files are, and an error names the file, the field and the closest valid name.
+as scenario files are; :mod:`qkdnet.config.presets` reads a user's files and words the errors as the scenario
+loader does (file, field, the closest valid name). Nothing here touches the file system but the package's data.
 """
 
 from __future__ import annotations
@@ -14,25 +15,24 @@ import dataclasses
 import difflib
 import tomllib
 from collections.abc import Mapping
-from pathlib import Path
+from importlib import resources
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, ValidationError, model_validator
 
 from qkdnet.errors import InvalidParameter
-from qkdnet.hardware._records import SCHEMES, Preset, Scheme, Sourced, check_provenance
+from qkdnet.hardware._records import Preset, Scheme, Sourced, check_provenance
 from qkdnet.hardware.cavity import CavityQED
 from qkdnet.hardware.components import AtomCavityNode, Detector, Fiber
 from qkdnet.hardware.memory import DynamicalDecoupling
 from qkdnet.hardware.photonics import FrequencyConverter
 
-#: The presets shipped with qkdnet (package data).
-PACKAGED_DIR = Path(__file__).with_name("presets")
 _SUFFIX_UNITS: tuple[tuple[str, str], ...] = (("_db_per_km", "dB/km"), ("_per_km", "1/km"), ("_mhz", "MHz"))
 _SUFFIX_UNITS += (("_hz", "Hz"), ("_km", "km"), ("_nm", "nm"), ("_s", "s"))
 _NAMED_UNITS = {"key_bits": "bit", "secret_key_bits_per_event": "bit/event", "resolved_bell_states": "count"}
 _LINK_NAMES: tuple[str, ...] = ("attempt_rate_hz", "measurement_delay_s", "station_position", "two_photon_overlap")
 _LINK_NAMES += ("resolved_bell_states", "bright_population")
+_NOT_NUMBERS = ("name", "coherence_decay", "cavity", "dynamical_decoupling")  # set by the file's other fields
 _Text = Annotated[StrictStr, Field(min_length=1)]
 
 
@@ -44,7 +44,7 @@ def expected_unit(key: str) -> str:
     return next((unit for suffix, unit in _SUFFIX_UNITS if name.endswith(suffix)), "1")
 
 
-class _Number(BaseModel):
+class PresetNumber(BaseModel):
     """One number of a preset file, with its provenance."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -57,7 +57,7 @@ class _Number(BaseModel):
     uncertainty: StrictFloat | StrictInt | None = None
 
     @model_validator(mode="after")
-    def _explained(self) -> _Number:
+    def _explained(self) -> PresetNumber:
         if self.status != "confirmed" and not self.note.strip():
             raise ValueError(f"an {self.status} number needs a note saying why (a calibrated one: fitted to what)")
         return self
@@ -87,8 +87,8 @@ class PresetFile(BaseModel):
     nodes: tuple[_Text, _Text]
     coherence_decay: Literal["exponential", "gaussian"] = "exponential"
     reproduces: tuple[StrictStr, ...] = ()
-    numbers: dict[str, _Number]
-    headline: dict[str, _Number] = {}
+    numbers: dict[str, PresetNumber]
+    headline: dict[str, PresetNumber] = {}
 
 
 def _field_names(cls: type[Any]) -> list[str]:
@@ -100,7 +100,7 @@ def _valid_numbers() -> list[str]:
     keys = [f"fiber.{n}" for n in _field_names(Fiber)] + [f"detector.{n}" for n in _field_names(Detector)]
     keys += [f"converter.{n}" for n in _field_names(FrequencyConverter)] + [f"link.{n}" for n in _LINK_NAMES]
     for node in ("emitter", "receiver"):
-        keys += [f"{node}.{n}" for n in _field_names(AtomCavityNode)]
+        keys += [f"{node}.{n}" for n in _field_names(AtomCavityNode) if n not in _NOT_NUMBERS]
         keys += [f"{node}.cavity.{n}" for n in _field_names(CavityQED)]
         keys += [f"{node}.dynamical_decoupling.{n}" for n in _field_names(DynamicalDecoupling)]
     return keys
@@ -124,7 +124,7 @@ def _node(numbers: Mapping[str, Sourced], prefix: str, name: str, decay: str) ->
     )
 
 
-def _problems(spec: PresetFile) -> list[str]:
+def preset_problems(spec: PresetFile) -> list[str]:
     """Number names a component does not have, units that do not match the name: one line each."""
     valid = _valid_numbers()
     lines = []
@@ -165,58 +165,44 @@ def build_preset(spec: PresetFile) -> Preset:
     return check_provenance(preset)
 
 
-def _error_lines(error: ValidationError) -> list[str]:
-    """Pydantic's errors as ``field.path: message`` lines, with a 'did you mean' for an unknown field."""
-    lines = []
-    for err in error.errors():
-        loc = [str(part) for part in err["loc"] if not str(part).startswith(("float", "int"))]
-        path = ".".join(f'"{p}"' if "." in p else p for p in loc)
-        if err["type"] == "extra_forbidden":
-            fields = list((_Number if loc[0] in ("numbers", "headline") else PresetFile).model_fields)
-            close = difflib.get_close_matches(loc[-1], fields, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            lines.append(f"{path}: unknown field; {hint}expected one of: {', '.join(fields)}")
-        elif err["type"] == "missing":
-            lines.append(f"{path}: required field is missing")
-        else:
-            lines.append(f"{path}: {err['msg'].replace('Input should be', 'expected')}, got {err['input']!r}")
-    return list(dict.fromkeys(lines))
+def _packaged_texts() -> dict[str, str]:
+    """The shipped preset files' text by file stem (package data, read like the package's own code)."""
+    folder = resources.files("qkdnet.hardware") / "presets"
+    return {
+        f.name[: -len(".toml")]: f.read_text(encoding="utf-8") for f in folder.iterdir() if f.name.endswith(".toml")
+    }
 
 
-def load_preset_file(path: str | Path) -> Preset:
-    """The preset a TOML file describes, validated; one InvalidParameter naming the file and fields otherwise."""
-    path = Path(path)
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidParameter(f"{path}: cannot read preset file ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidParameter(f"{path}: not valid TOML ({exc})") from None
-    try:
-        spec = PresetFile.model_validate(document)
-    except ValidationError as exc:
-        raise InvalidParameter("; ".join(f"{path}: {line}" for line in _error_lines(exc))) from None
-    problems = _problems(spec)
+def preset_from_document(document: Mapping[str, Any], source: str) -> Preset:
+    """The preset a parsed preset file describes (schema, names and units, then :func:`check_provenance`).
+
+    Raises pydantic's ValidationError for a schema error (callers format it like a scenario error) and
+    InvalidParameter, prefixed with ``source``, for everything else.
+    """
+    spec = PresetFile.model_validate(document)
+    problems = preset_problems(spec)
     if problems:
-        raise InvalidParameter("; ".join(f"{path}: {line}" for line in problems))
+        raise InvalidParameter("\n".join(f"{source}: {line}" for line in problems))
     try:
         return build_preset(spec)
     except (InvalidParameter, TypeError, ValueError) as exc:
-        raise InvalidParameter(f"{path}: {exc}") from None
+        raise InvalidParameter(f"{source}: {exc}") from None
 
 
-def load_directory(directory: Path) -> dict[str, Preset]:
-    """Every ``*.toml`` preset in ``directory`` by name (none if it does not exist); a file's name is its preset's."""
+def packaged_presets() -> dict[str, Preset]:
+    """The presets shipped with qkdnet, by name; each file is named after its preset."""
     presets: dict[str, Preset] = {}
-    for path in sorted(directory.glob("*.toml")) if directory.is_dir() else []:
-        preset = load_preset_file(path)
-        if preset.name != path.stem:
-            raise InvalidParameter(
-                f"{path}: name: the preset {preset.name!r} must be in a file named {preset.name}.toml"
-            )
+    for stem, text in sorted(_packaged_texts().items()):
+        source = f"qkdnet/hardware/presets/{stem}.toml"
+        try:
+            preset = preset_from_document(tomllib.loads(text), source)
+        except ValidationError as exc:  # a shipped file is wrong: a bug, say where
+            raise InvalidParameter(f"{source}: {exc}") from None
+        if preset.name != stem:
+            raise InvalidParameter(f"{source}: name: the preset {preset.name!r} must be in a file named {stem}.toml")
         presets[preset.name] = preset
     return presets
 
 
-__all__ = ["PACKAGED_DIR", "SCHEMES", "PresetFile", "build_preset", "expected_unit", "load_directory"]
-__all__ += ["load_preset_file"]
+__all__ = ["PresetFile", "PresetNumber", "build_preset", "expected_unit", "packaged_presets", "preset_from_document"]
+__all__ += ["preset_problems"]

@@ -10,8 +10,9 @@ including numbers chosen so that the model reproduces a published result, is an 
 ``Preset.headline`` holds the paper's published results; ``Preset.reproduces`` names those the model
 is compared with in the tests (:func:`qkdnet.network.model_headline` computes the model's values).
 
-The presets are data: one TOML file each in ``qkdnet/hardware/presets/`` (schema and loader in
-:mod:`qkdnet.hardware._catalog`), and a user's own lab in :func:`user_preset_dir` (``qkdnet presets --add FILE``).
+The presets are data: one TOML file each in ``qkdnet/hardware/presets/`` (schema in
+:mod:`qkdnet.hardware._catalog`). A user's own lab is registered with :func:`register_preset`; its files are
+read at layer 6 by :mod:`qkdnet.config.presets` (``qkdnet presets --add FILE``, a scenario's ``preset_paths``).
 
 >>> preset_names()
 ('hofmann2012', 'nadlinger2022', 'nolleke2013', 'ritter2012', 'vanleent2022', 'zhang2022')
@@ -25,12 +26,9 @@ The presets are data: one TOML file each in ``qkdnet/hardware/presets/`` (schema
 from __future__ import annotations
 
 import functools
-import os
-import shutil
-from pathlib import Path
 
 from qkdnet.errors import InvalidParameter
-from qkdnet.hardware._catalog import PACKAGED_DIR, load_directory, load_preset_file
+from qkdnet.hardware._catalog import packaged_presets
 from qkdnet.hardware._records import (
     MODEL_CHOICE,
     SCHEMES,
@@ -41,34 +39,13 @@ from qkdnet.hardware._records import (
     numbers_of,
 )
 
-
-def user_preset_dir() -> Path:
-    """Where a user's own presets live: ``$XDG_CONFIG_HOME/qkdnet/presets`` (``~/.config`` by default)."""
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "qkdnet" / "presets"
+#: A user's presets registered in this process, by name, with where each came from.
+_registered: dict[str, tuple[Preset, str]] = {}
 
 
 @functools.cache
 def _packaged() -> dict[str, Preset]:
-    return load_directory(PACKAGED_DIR)
-
-
-@functools.lru_cache(maxsize=8)
-def _user(directory: Path, signature: tuple[tuple[str, int, int], ...]) -> dict[str, Preset]:
-    """The user's presets, re-read when a file in the directory changes (``signature``: names, sizes, mtimes)."""
-    del signature
-    presets = load_directory(directory)
-    shadowing = sorted(set(presets) & set(_packaged()))
-    if shadowing:
-        raise InvalidParameter(f"{directory}: user presets {shadowing} shadow presets shipped with qkdnet; rename them")
-    return presets
-
-
-def _all() -> dict[str, Preset]:
-    directory = user_preset_dir()
-    files = sorted(directory.glob("*.toml")) if directory.is_dir() else []
-    signature = tuple((p.name, (st := p.stat()).st_size, st.st_mtime_ns) for p in files)
-    return {**_packaged(), **_user(directory, signature)} if files else _packaged()
+    return packaged_presets()
 
 
 def packaged_preset_names() -> tuple[str, ...]:
@@ -76,8 +53,28 @@ def packaged_preset_names() -> tuple[str, ...]:
     return tuple(sorted(_packaged()))
 
 
+def register_preset(preset: Preset, origin: str) -> None:
+    """Make a user's preset available by name (after :func:`check_provenance`); ``origin`` says where it came from.
+
+    A shipped name cannot be taken; registering the same name again replaces the earlier preset.
+    """
+    if preset.name in _packaged():
+        raise InvalidParameter(f"{origin}: name: {preset.name!r} is a preset shipped with qkdnet; choose another name")
+    _registered[preset.name] = (check_provenance(preset), origin)
+
+
+def preset_origin(name: str) -> str:
+    """``"shipped"`` for a preset of qkdnet, else where the user's preset was read."""
+    get_preset(name)
+    return "shipped" if name in _packaged() else _registered[name][1]
+
+
+def _all() -> dict[str, Preset]:
+    return {**_packaged(), **{name: preset for name, (preset, _) in _registered.items()}}
+
+
 def preset_names() -> tuple[str, ...]:
-    """Names of the available presets (shipped and the user's own), sorted."""
+    """Names of the available presets (shipped and registered), sorted."""
     return tuple(sorted(_all()))
 
 
@@ -90,32 +87,17 @@ def get_preset(name: str) -> Preset:
         raise InvalidParameter(f"unknown hardware preset {name!r}; valid names: {', '.join(sorted(presets))}") from None
 
 
-def add_preset(path: str | os.PathLike[str]) -> Path:
-    """Validate a preset file (schema and :func:`check_provenance`) and install it in :func:`user_preset_dir`."""
-    source = Path(path)
-    preset = load_preset_file(source)
-    if preset.name in _packaged():
-        raise InvalidParameter(f"{source}: name: {preset.name!r} is a preset shipped with qkdnet; choose another name")
-    directory = user_preset_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    target = directory / f"{preset.name}.toml"
-    shutil.copyfile(source, target)
-    target.chmod(0o644)  # no key material: readable is fine
-    return target
-
-
 __all__ = [
     "MODEL_CHOICE",
     "SCHEMES",
     "Preset",
     "Scheme",
     "Sourced",
-    "add_preset",
     "check_provenance",
     "get_preset",
-    "load_preset_file",
     "numbers_of",
     "packaged_preset_names",
     "preset_names",
-    "user_preset_dir",
+    "preset_origin",
+    "register_preset",
 ]
