@@ -28,7 +28,6 @@ from __future__ import annotations
 import functools
 
 from qkdnet.errors import InvalidParameter
-from qkdnet.hardware._catalog import packaged_presets
 from qkdnet.hardware._records import (
     MODEL_CHOICE,
     SCHEMES,
@@ -45,6 +44,8 @@ _registered: dict[str, tuple[Preset, str]] = {}
 
 @functools.cache
 def _packaged() -> dict[str, Preset]:
+    from qkdnet.hardware._catalog import packaged_presets  # pydantic and the files load on first use only
+
     return packaged_presets()
 
 
