@@ -19,6 +19,10 @@ from qkdnet.qkd.pipeline import ProgressCallback, Security
 
 def dispatch(args: argparse.Namespace) -> int:
     """Run the chosen command; return its exit code."""
+    if args.command != "presets" and isinstance(getattr(args, "preset", None), str):
+        from qkdnet.config.presets import load_user_presets
+
+        load_user_presets()  # a --preset may name the user's own lab (qkdnet presets --add)
     if args.command == "demo":
         from qkdnet.cli.demo import run_demo
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from qkdnet.cli.main import print_json
-from qkdnet.hardware import get_preset, preset_names
+from qkdnet.hardware.presets import Preset, Sourced, get_preset, preset_names, preset_origin
 from qkdnet.network import HeraldedLink, link_from_preset
 from qkdnet.units import PS_PER_S
 
@@ -45,10 +46,34 @@ def plob_bits_per_use(transmission: float) -> float:
     return math.inf if transmission >= 1.0 else -math.log2(1.0 - transmission)
 
 
+def _number_rows(records: Mapping[str, Sourced]) -> list[dict[str, object]]:
+    """Each number as a JSON object (an infinite value as the string ``"inf"``: JSON has no infinity)."""
+    return [
+        {
+            "key": key,
+            "value": r.value if math.isfinite(r.value) else str(r.value),
+            "unit": r.unit,
+            "source": r.source,
+            "where": r.where,
+            "status": r.kind,
+        }
+        | {"note": r.note, "uncertainty": r.uncertainty}
+        for key, r in records.items()
+    ]
+
+
 def run_presets(args: argparse.Namespace) -> int:
-    """``qkdnet presets``: every preset with its scheme, length and source."""
+    """``qkdnet presets``: every preset with its scheme, length and source (``--preset``: its every number)."""
+    from qkdnet.config.presets import add_preset, load_user_presets
+
+    if args.add:
+        target = add_preset(args.add)
+        print(f"installed preset {target.stem!r} as {target}")
+        return 0
+    load_user_presets()
+    names = preset_names() if args.preset is None else (get_preset(args.preset).name,)
     rows = []
-    for name in preset_names():
+    for name in names:
         p = get_preset(name)
         rows.append(
             {
@@ -59,18 +84,37 @@ def run_presets(args: argparse.Namespace) -> int:
                 "source": p.reference,
                 "estimates": len(p.estimates),
                 "numbers": len(p.provenance),
+                "origin": preset_origin(name),
+                "calibrated": sum(r.calibrated for r in p.provenance.values()),
+                "parameters": _number_rows(p.provenance),
+                "headline": _number_rows(p.headline),
             }
         )
     if args.json:
         print_json(rows)
         return 0
-    table = Table(title="hardware presets (every number cited; see `qkdnet link --preset NAME`)")
+    if args.preset is not None:
+        _print_numbers(get_preset(args.preset))
+        return 0
+    table = Table(title="hardware presets (every number cited; see `qkdnet presets --preset NAME`)")
     for column in ("name", "scheme", "fiber", "source"):
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(str(row["name"]), str(row["scheme"]), f"{row['length_km']:g} km", str(row["source"]))
     Console().print(table)
     return 0
+
+
+def _print_numbers(preset: Preset) -> None:
+    """One table per preset: each number with its value, unit, source, where in the source and status."""
+    table = Table(title=f"{preset.name}: {preset.title}")
+    for column in ("number", "value", "unit", "status", "source", "where", "note"):
+        table.add_column(column, overflow="fold")
+    for label, records in (("", preset.provenance), ("published ", preset.headline)):
+        for key, r in records.items():
+            pm = "" if r.uncertainty is None else f" ± {r.uncertainty:g}"
+            table.add_row(label + key, f"{r.value:g}{pm}", r.unit, r.kind, r.source, r.where, r.note)
+    Console().print(table)
 
 
 def run_link(args: argparse.Namespace) -> int:

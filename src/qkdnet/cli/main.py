@@ -144,6 +144,8 @@ def _add_link_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     """``presets`` and ``link``: the published hardware and what one link delivers."""
     presets = sub.add_parser("presets", help="list the hardware presets with their sources")
     presets.add_argument("--json", action="store_true", help="print one JSON list instead of a table")
+    presets.add_argument("--preset", metavar="NAME", help="one preset: every number with unit, source, where, status")
+    presets.add_argument("--add", metavar="FILE", help="validate a preset TOML file and install it as your own")
     link = sub.add_parser("link", help="rate, fidelity, QBER, S and key rate of one preset's link")
     link.add_argument("--preset", required=True, metavar="NAME", help="hardware preset (see qkdnet presets)")
     link.add_argument(

@@ -6,20 +6,18 @@ one :class:`~qkdnet.errors.ConfigError`.
 
 from __future__ import annotations
 
-import difflib
-import json
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
 
+from qkdnet.config._schema_errors import show, validation_lines
 from qkdnet.config.checks import link_problems, request_problems, request_reference_problems
 from qkdnet.config.generate import random_geometric_document
+from qkdnet.config.presets import load_preset_path, load_user_presets
 from qkdnet.config.schema import (
     Defaults,
     GenerateSpec,
@@ -34,33 +32,6 @@ from qkdnet.config.schema import (
     SkippedRequest,
 )
 from qkdnet.errors import ConfigError
-
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-#: Every fixed-length array of the schema (endpoints, position_km) has two items.
-_PAIR = 2
-
-
-def _path(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part == "[key]":
-            continue  # pydantic's marker for "the key itself": the path already ends with it
-        elif _BARE_KEY.match(part):
-            out += f".{part}" if out else part
-        else:
-            out += f"[{json.dumps(part)}]"
-    return out or "(top level)"
-
-
-def _show(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _num(value: object) -> str:
-    return format(value, "g") if isinstance(value, float) else str(value)
 
 
 def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
@@ -87,61 +58,6 @@ def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
         case ("defaults", "request"):
             return RequestDefaults
     return None
-
-
-def _describe(err: ErrorDetails, prefix: tuple[int | str, ...] = ()) -> tuple[tuple[int | str, ...], str]:
-    """Where the error is (under ``prefix``) and what was expected, in words."""
-    loc, kind, ctx = prefix + tuple(err["loc"]), err["type"], err.get("ctx", {})
-    got = _show(err["input"])
-    if kind == "missing" and loc and isinstance(loc[-1], int):
-        return loc[:-1], f"expected {_PAIR} items, got {len(err['input'])}"
-    match kind:
-        case "missing":
-            message = "required field is missing"
-        case "extra_forbidden":
-            model = _model_at(loc[:-1])
-            fields = list(model.model_fields) if model else []
-            close = difflib.get_close_matches(str(loc[-1]), fields, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            message = f"unknown field; {hint}expected one of: {', '.join(fields)}" if fields else "unknown field"
-        case "literal_error":
-            message = f"expected one of {ctx['expected']}, got {got}"
-        case "greater_than":
-            message = f"expected a number > {_num(ctx['gt'])}, got {got}"
-        case "greater_than_equal":
-            message = f"expected a number >= {_num(ctx['ge'])}, got {got}"
-        case "less_than_equal":
-            message = f"expected a number <= {_num(ctx['le'])}, got {got}"
-        case "int_type" | "int_parsing" | "int_from_float":
-            message = f"expected an integer, got {got}"
-        case "float_type" | "float_parsing":
-            message = f"expected a number, got {got}"
-        case "finite_number":
-            message = f"expected a finite number, got {got}"
-        case "string_type":
-            message = f"expected a string, got {got}"
-        case "dict_type" | "model_type" | "model_attributes_type":
-            message = f"expected a table, got {got}"
-        case "tuple_type" | "list_type":
-            message = f"expected an array, got {got}"
-        case "too_long" if ctx.get("field_type") == "Tuple":
-            message = f"expected {ctx['max_length']} items, got {ctx['actual_length']}"
-        case "too_short":
-            noun = "entry" if ctx["min_length"] == 1 else "entries"
-            message = f"expected at least {ctx['min_length']} {noun}, got {ctx['actual_length']}"
-        case "value_error":
-            message = str(ctx["error"])
-        case _:
-            message = f"{err['msg'].replace('Input should be', 'expected')}, got {got}"
-    return loc, message
-
-
-def _validation_lines(source: str, error: ValidationError, prefix: tuple[int | str, ...] = ()) -> list[str]:
-    lines = []
-    for err in error.errors():
-        loc, message = _describe(err, prefix)
-        lines.append(f"{source}: {_path(loc)}: {message}")
-    return lines
 
 
 def _merge_defaults(document: dict[str, Any], defaults: Defaults) -> dict[str, Any]:
@@ -173,10 +89,10 @@ def _generated(doc: dict[str, Any], source: str) -> dict[str, Any]:
     try:
         spec = GenerateSpec.model_validate(doc.pop("generate"))
     except ValidationError as exc:
-        raise ConfigError(_validation_lines(source, exc, ("generate",))) from None
+        raise ConfigError(validation_lines(source, exc, ("generate",), _model_at)) from None
     seed = doc.get("seed")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        shown = "required field is missing" if seed is None else f"expected an integer >= 0, got {_show(seed)}"
+        shown = "required field is missing" if seed is None else f"expected an integer >= 0, got {show(seed)}"
         raise ConfigError([f"{source}: seed: {shown}"])
     given = [k for k in ("nodes", "links") if k in doc]
     if given:
@@ -202,10 +118,23 @@ def _generated(doc: dict[str, Any], source: str) -> dict[str, Any]:
     return {**doc, **out}
 
 
+def _register_presets(paths: object, source: str) -> None:
+    """Register a user's presets: the installed ones, then each ``preset_paths`` entry (beside the scenario file)."""
+    if not isinstance(paths, list | tuple) or not all(isinstance(p, str) for p in paths):
+        raise ConfigError([f"{source}: preset_paths: expected an array of paths (strings), got {paths!r}"])
+    load_user_presets()
+    base = Path(source).parent if Path(source).is_file() else Path.cwd()
+    for path in paths:
+        load_preset_path(base / path)
+
+
 def parse_scenario(
     document: str | Mapping[str, Any], *, source: str = "<scenario>", skip_bad_requests: bool = False
 ) -> Scenario:
     """Validate a scenario given as TOML text or as an already parsed document.
+
+    ``preset_paths`` (an array of preset files or directories, relative to the scenario file) registers a
+    user's own presets, as :func:`qkdnet.config.presets.load_preset_path` does, before the nodes name them.
 
     A ``[generate]`` table (``kind = "random-geometric"``, sizes) makes the nodes, links and, unless the
     document lists its own, the requests, from the scenario's seed.
@@ -219,16 +148,17 @@ def parse_scenario(
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError([f"{source}: invalid TOML: {exc}"]) from None
     doc = dict(document)
+    _register_presets(doc.pop("preset_paths", ()), source)
     if "generate" in doc:
         doc = _generated(doc, source)
     try:
         defaults = Defaults.model_validate(doc.pop("defaults", {}))
     except ValidationError as exc:
-        raise ConfigError(_validation_lines(source, exc, ("defaults",))) from None
+        raise ConfigError(validation_lines(source, exc, ("defaults",), _model_at)) from None
     try:
         scenario = Scenario.model_validate(_merge_defaults(doc, defaults))
     except ValidationError as exc:
-        raise ConfigError(_validation_lines(source, exc)) from None
+        raise ConfigError(validation_lines(source, exc, (), _model_at)) from None
     problems = link_problems(scenario) + request_reference_problems(scenario)
     if problems:
         raise ConfigError([f"{source}: {path}: {message}" for path, message in problems])

@@ -10,6 +10,10 @@ including numbers chosen so that the model reproduces a published result, is an 
 ``Preset.headline`` holds the paper's published results; ``Preset.reproduces`` names those the model
 is compared with in the tests (:func:`qkdnet.network.model_headline` computes the model's values).
 
+The presets are data: one TOML file each in ``qkdnet/hardware/presets/`` (schema in
+:mod:`qkdnet.hardware._catalog`). A user's own lab is registered with :func:`register_preset`; its files are
+read at layer 6 by :mod:`qkdnet.config.presets` (``qkdnet presets --add FILE``, a scenario's ``preset_paths``).
+
 >>> preset_names()
 ('hofmann2012', 'nadlinger2022', 'nolleke2013', 'ritter2012', 'vanleent2022', 'zhang2022')
 >>> p = get_preset("ritter2012")
@@ -21,214 +25,67 @@ is compared with in the tests (:func:`qkdnet.network.model_headline` computes th
 
 from __future__ import annotations
 
-import dataclasses
-import math
-from collections.abc import Mapping
-from dataclasses import dataclass
-from types import MappingProxyType
-from typing import Literal, get_args
+import functools
 
 from qkdnet.errors import InvalidParameter
-from qkdnet.hardware._checks import as_float, positive, probability
-from qkdnet.hardware.components import AtomCavityNode, Detector, Fiber
-from qkdnet.hardware.photonics import FrequencyConverter
+from qkdnet.hardware._records import (
+    MODEL_CHOICE,
+    SCHEMES,
+    Preset,
+    Scheme,
+    Sourced,
+    check_provenance,
+    numbers_of,
+)
 
-#: How a link makes its pairs; the one vocabulary of presets, scenario files, link objects and the CLI.
-Scheme = Literal["two-photon", "single-click", "emission-absorption", "state-transfer"]
-SCHEMES: tuple[Scheme, ...] = get_args(Scheme)
-#: The source of a number that is a modeling default rather than something a paper set.
-MODEL_CHOICE = "qkdnet modeling choice"
-
-
-@dataclass(frozen=True, slots=True)
-class Sourced:
-    """A number with its provenance. ``confirmed``: read in the cited source's own text."""
-
-    value: float
-    source: str
-    confirmed: bool
-    note: str = ""
-    uncertainty: float | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "value", as_float(self.value, "Sourced.value"))
-        if not isinstance(self.source, str) or not self.source.strip():
-            raise InvalidParameter("Sourced.source must name where the number comes from")
-        if self.uncertainty is not None:
-            object.__setattr__(self, "uncertainty", as_float(self.uncertainty, "Sourced.uncertainty"))
-
-    @property
-    def status(self) -> str:
-        """``"confirmed"`` or ``"estimate"`` (what a report prints next to the number)."""
-        return "confirmed" if self.confirmed else "estimate"
+#: A user's presets registered in this process, by name, with where each came from.
+_registered: dict[str, tuple[Preset, str]] = {}
 
 
-#: Link-level numbers of a preset, each used by the schemes listed.
-_LINK_FIELDS: dict[str, tuple[Scheme, ...]] = {
-    "attempt_rate_hz": SCHEMES,
-    "measurement_delay_s": SCHEMES,
-    "station_position": ("two-photon", "single-click"),
-    "two_photon_overlap": ("two-photon", "single-click"),
-    "resolved_bell_states": ("two-photon",),
-    "bright_population": ("single-click",),
-}
-_COMPONENT_FIELDS = ("emitter", "receiver", "fiber", "detector", "converter")
+@functools.cache
+def _packaged() -> dict[str, Preset]:
+    from qkdnet.hardware._catalog import packaged_presets  # pydantic and the files load on first use only
+
+    return packaged_presets()
 
 
-def numbers_of(component: object, prefix: str) -> dict[str, float]:
-    """Every number set in a component, recursively: ``{"emitter.cavity.g_mhz": 5.0, ...}``.
+def packaged_preset_names() -> tuple[str, ...]:
+    """Names of the presets shipped with qkdnet, sorted."""
+    return tuple(sorted(_packaged()))
 
-    Numbers are the float and int fields; nested components are walked, ``None`` and text skipped.
+
+def register_preset(preset: Preset, origin: str) -> None:
+    """Make a user's preset available by name (after :func:`check_provenance`); ``origin`` says where it came from.
+
+    A shipped name cannot be taken; registering the same name again replaces the earlier preset.
     """
-    out: dict[str, float] = {}
-    for f in dataclasses.fields(component):  # type: ignore[arg-type]
-        if not f.init:
-            continue
-        value = getattr(component, f.name)
-        key = f"{prefix}.{f.name}"
-        if isinstance(value, bool) or value is None or isinstance(value, str):
-            continue
-        if isinstance(value, int | float):
-            out[key] = float(value)
-        elif dataclasses.is_dataclass(value):
-            out.update(numbers_of(value, key))
-    return out
+    if preset.name in _packaged():
+        raise InvalidParameter(f"{origin}: name: {preset.name!r} is a preset shipped with qkdnet; choose another name")
+    _registered[preset.name] = (check_provenance(preset), origin)
 
 
-@dataclass(frozen=True, slots=True)
-class Preset:
-    """A published link: two nodes, the fiber between them, detectors, and how they make pairs (``scheme``).
-
-    ``detector`` is the herald detector at the receiver (emission-absorption, state-transfer) or the type of the
-    four detectors of the middle station (two-photon, single-click). ``converter`` converts both photons'
-    frequency before their fibers; ``station_position`` is the fraction of the fiber on the emitter's side.
-    """
-
-    name: str
-    title: str
-    reference: str
-    scheme: Scheme
-    emitter: AtomCavityNode
-    receiver: AtomCavityNode
-    fiber: Fiber
-    detector: Detector
-    attempt_rate_hz: float
-    provenance: Mapping[str, Sourced]
-    headline: Mapping[str, Sourced]
-    reproduces: tuple[str, ...] = ()
-    published_length_km: float | None = None
-    """Fiber length of the published link (kept when :meth:`with_length` moves the fiber)."""
-    measurement_delay_s: float = 0.0
-    converter: FrequencyConverter | None = None
-    station_position: float = 0.5
-    two_photon_overlap: float = 1.0
-    resolved_bell_states: int = 2
-    bright_population: float = 0.5
-
-    def __post_init__(self) -> None:
-        if self.scheme not in SCHEMES:
-            raise InvalidParameter(f"Preset.scheme must be one of {', '.join(SCHEMES)}, got {self.scheme!r}")
-        object.__setattr__(self, "attempt_rate_hz", positive(self.attempt_rate_hz, "Preset.attempt_rate_hz"))
-        for name in ("station_position", "two_photon_overlap", "bright_population"):
-            object.__setattr__(self, name, probability(getattr(self, name), f"Preset.{name}"))
-        delay = as_float(self.measurement_delay_s, "Preset.measurement_delay_s")
-        if not math.isfinite(delay) or delay < 0.0:
-            raise InvalidParameter(f"Preset.measurement_delay_s must be finite and ≥ 0, got {delay!r}")
-        if self.published_length_km is None:
-            object.__setattr__(self, "published_length_km", self.fiber.length_km)
-        object.__setattr__(self, "provenance", MappingProxyType(dict(self.provenance)))
-        object.__setattr__(self, "headline", MappingProxyType(dict(self.headline)))
-        missing = [k for k in self.reproduces if k not in self.headline]
-        if missing:
-            raise InvalidParameter(f"Preset {self.name!r}: reproduces unknown headline numbers {missing}")
-
-    def parameters(self) -> dict[str, float]:
-        """Every number the preset sets, keyed like ``provenance`` (``"emitter.t2_s"``...)."""
-        out: dict[str, float] = {}
-        for prefix in _COMPONENT_FIELDS:
-            component = getattr(self, prefix)
-            if component is not None:
-                out.update(numbers_of(component, prefix))
-        for name, schemes in _LINK_FIELDS.items():
-            if self.scheme in schemes:
-                out[f"link.{name}"] = float(getattr(self, name))
-        return out
-
-    @property
-    def estimates(self) -> tuple[str, ...]:
-        """Keys of the parameters that are estimates (not confirmed from the cited text)."""
-        return tuple(k for k, s in self.provenance.items() if not s.confirmed)
-
-    def with_length(self, length_km: float) -> Preset:
-        """The same hardware with a fiber of another length (the headline numbers stay the paper's)."""
-        fiber = self.fiber.with_length(length_km)
-        original = self.provenance["fiber.length_km"]
-        provenance = dict(self.provenance)
-        provenance["fiber.length_km"] = Sourced(
-            fiber.length_km,
-            "set by the caller",
-            confirmed=False,
-            note=f"the published link ({original.source}) used {original.value} km",
-        )
-        return dataclasses.replace(self, fiber=fiber, provenance=provenance)
-
-    def provenance_lines(self) -> list[str]:
-        """Where the numbers come from, one short line each, every estimate marked ``(estimate)``.
-
-        Numbers the two nodes share are printed once as ``nodes.<field>``; modeling defaults (source
-        ``MODEL_CHOICE``) stay in ``provenance`` but are not printed.
-        """
-        lines = [f"source: {self.reference}"]
-        for key, record in self.provenance.items():
-            if record.source == MODEL_CHOICE:
-                continue
-            component, name = key.split(".", 1)
-            if component in ("emitter", "receiver"):
-                other = self.provenance.get(f"{'receiver' if component == 'emitter' else 'emitter'}.{name}")
-                if other is not None and other.value == record.value and other.status == record.status:
-                    if component == "receiver":
-                        continue
-                    key = f"nodes.{name}"
-            lines.append(f"{key} = {record.value:g} ({record.status})")
-        for name, record in self.headline.items():
-            if name in self.reproduces:
-                pm = "" if record.uncertainty is None else f" ± {record.uncertainty:g}"
-                lines.append(f"published {name} = {record.value:g}{pm} ({record.status}), reproduced by the model")
-        return lines
+def preset_origin(name: str) -> str:
+    """``"shipped"`` for a preset of qkdnet, else where the user's preset was read."""
+    get_preset(name)
+    return "shipped" if name in _packaged() else _registered[name][1]
 
 
-def check_provenance(preset: Preset) -> Preset:
-    """The preset, if every number it sets has exactly one matching :class:`Sourced` record; else raise."""
-    params = preset.parameters()
-    missing = sorted(set(params) - set(preset.provenance))
-    unknown = sorted(set(preset.provenance) - set(params))
-    if missing or unknown:
-        raise InvalidParameter(f"preset {preset.name!r}: missing {missing}, unknown {unknown}")
-    wrong = [k for k, v in params.items() if not _same(preset.provenance[k].value, v)]
-    if wrong:
-        raise InvalidParameter(f"preset {preset.name!r}: provenance values differ from the preset's for {wrong}")
-    return preset
-
-
-def _same(a: float, b: float) -> bool:
-    return a == b or math.isclose(a, b, rel_tol=1e-12, abs_tol=0.0)
+def _all() -> dict[str, Preset]:
+    return {**_packaged(), **{name: preset for name, (preset, _) in _registered.items()}}
 
 
 def preset_names() -> tuple[str, ...]:
-    """Names of the available presets, sorted."""
-    from qkdnet.hardware._catalog import PRESETS
-
-    return tuple(sorted(PRESETS))
+    """Names of the available presets (shipped and registered), sorted."""
+    return tuple(sorted(_all()))
 
 
 def get_preset(name: str) -> Preset:
     """The preset called ``name``; InvalidParameter listing the valid names otherwise."""
-    from qkdnet.hardware._catalog import PRESETS
-
+    presets = _all()
     try:
-        return PRESETS[name]
+        return presets[name]
     except (KeyError, TypeError):
-        raise InvalidParameter(f"unknown hardware preset {name!r}; valid names: {', '.join(preset_names())}") from None
+        raise InvalidParameter(f"unknown hardware preset {name!r}; valid names: {', '.join(sorted(presets))}") from None
 
 
 __all__ = [
@@ -240,5 +97,8 @@ __all__ = [
     "check_provenance",
     "get_preset",
     "numbers_of",
+    "packaged_preset_names",
     "preset_names",
+    "preset_origin",
+    "register_preset",
 ]
