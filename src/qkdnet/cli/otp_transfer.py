@@ -33,6 +33,7 @@ from uuid import UUID
 
 from qkdnet.cli.main import UsageError, _checked, _positive_int
 from qkdnet.errors import AlreadyConsumed, MessageRejected, QkdnetError
+from qkdnet.kms.keyfiles import private_dir
 
 MAGIC: Final = b"QOTP"
 VERSION: Final = 1
@@ -147,7 +148,7 @@ class Journal:
                     self.used.update(UUID(k) for k in json.loads(line)["key_ids"])
                 except (ValueError, KeyError, TypeError):
                     continue  # a line torn by a crash: its keys were never used
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
 
     def check(self, key_ids: list[UUID]) -> None:
         """Raise AlreadyConsumed if any of these keys was used before (a replayed message, or a KME fault)."""
@@ -258,7 +259,7 @@ def _receive(args: argparse.Namespace, sae: SaeFiles) -> int:
     from qkdnet.kms.client import EtsiClient
 
     out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
+    private_dir(out)
     journal = Journal(sae.journal)
     with (
         EtsiClient(args.kme, cert=sae.cert, key=sae.key, ca=sae.ca) as kme,
@@ -348,7 +349,16 @@ def _write_atomically(out: Path, name: str, data: bytes) -> Path:
         handle.flush()
         os.fsync(handle.fileno())
     temp.replace(target)
+    _fsync_dir(out)  # the rename itself is durable before the sender is told
     return target
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 __all__ = ["CRASH_ENV", "Journal", "TransferRejected", "add_transfer_commands", "run_transfer_command"]

@@ -44,6 +44,7 @@ from pydantic import (
 )
 
 from qkdnet.errors import ConfigError
+from qkdnet.kms.keyfiles import prepare_private_sqlite, require_private, sqlite_files
 from qkdnet.kms.daemon_config import AuthSection, DeviceSection, NodeSection, PeerSection, PostprocessSection
 
 _NAME = r"^[A-Za-z0-9_.:@-]{1,128}$"
@@ -251,4 +252,27 @@ def load_node_config(path: str | os.PathLike[str], *, check_files: bool = True) 
     return config
 
 
-__all__ = ["ApiSection", "KmeSection", "NodeConfig", "SaeEntry", "load_node_config", "parse_node_config"]
+def prepare_key_files(config: NodeConfig) -> None:
+    """Before serving: refuse key files other users may read (one line each, with the fix); new state DB 0600.
+
+    Covers the TLS private key, the key pool and, for a node daemon, its state and its bootstrap key.
+    """
+    paths: list[Path] = [config.api.key, *sqlite_files(config.kme.db)]
+    if config.auth is not None:
+        paths.append(config.auth.bootstrap_key_file)
+    if config.node is not None:
+        paths.extend(sqlite_files(config.node.state))
+    require_private(paths)
+    if config.node is not None:
+        prepare_private_sqlite(config.node.state)
+
+
+__all__ = [
+    "ApiSection",
+    "KmeSection",
+    "NodeConfig",
+    "SaeEntry",
+    "load_node_config",
+    "parse_node_config",
+    "prepare_key_files",
+]

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qkdnet.errors import InvalidParameter
+from qkdnet.kms.keyfiles import private_dir, write_private
 
 _VALIDITY_DAYS = 365
 _TLS_MIN = ssl.TLSVersion.TLSv1_2  # ETSI GS QKD 014 clause 5.1: HTTPS over TLS 1.2 or higher
@@ -43,12 +44,6 @@ class PkiFiles:
         return self.credentials[entity_id]
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-
-
 def init_pki(
     directory: str | os.PathLike[str],
     *,
@@ -68,8 +63,7 @@ def init_pki(
     for entity in ids:
         if not entity.replace("_", "").replace("-", "").replace(".", "").isalnum():
             raise InvalidParameter(f"kme_ids, sae_ids: {entity!r} is not a plain name (letters, digits, _ - .)")
-    out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
+    out = private_dir(directory)
     now = dt.datetime.now(dt.UTC)
     pem = serialization.Encoding.PEM
     private = serialization.PrivateFormat.PKCS8
@@ -105,7 +99,7 @@ def init_pki(
         .sign(ca_key, hashes.SHA256())
     )
     (out / "ca.crt").write_bytes(ca_cert.public_bytes(pem))
-    _write_private(out / "ca.key", ca_key.private_bytes(pem, private, serialization.NoEncryption()))
+    write_private(out / "ca.key", ca_key.private_bytes(pem, private, serialization.NoEncryption()))
     credentials = {}
     for entity in ids:
         is_kme = entity in kme_ids
@@ -132,7 +126,7 @@ def init_pki(
         cert = builder.sign(ca_key, hashes.SHA256())
         credential = Credential(out / f"{entity}.crt", out / f"{entity}.key")
         credential.cert.write_bytes(cert.public_bytes(pem))
-        _write_private(credential.key, key.private_bytes(pem, private, serialization.NoEncryption()))
+        write_private(credential.key, key.private_bytes(pem, private, serialization.NoEncryption()))
         credentials[entity] = credential
     return PkiFiles(out / "ca.crt", credentials)
 

@@ -41,6 +41,7 @@ from qkdnet.errors import (
     KeyPoolError,
     KeyPoolExhausted,
 )
+from qkdnet.kms.keyfiles import prepare_private_sqlite
 from qkdnet.kms.keyid import (
     LINK_SEPARATOR,
     MAX_BLOCK_ID,
@@ -189,6 +190,7 @@ class SqliteKeyPool:
     ) -> None:
         self.path = Path(path)
         self._max_batch = max_batch
+        prepare_private_sqlite(self.path)
         try:
             self._conn = self._connect(busy_timeout_s)
             self._reader = self._connect(busy_timeout_s)

@@ -16,7 +16,7 @@ import signal
 import ssl
 from typing import TYPE_CHECKING, Any
 
-from qkdnet.kms.config import NodeConfig
+from qkdnet.kms.config import NodeConfig, prepare_key_files
 from qkdnet.kms.pool import SqliteKeyPool
 
 if TYPE_CHECKING:
@@ -120,6 +120,7 @@ def serve(config: NodeConfig, *, access_log: bool = True) -> None:
 
     from qkdnet.kms.api import create_app
 
+    prepare_key_files(config)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         with SqliteKeyPool(config.kme.db) as pool:
