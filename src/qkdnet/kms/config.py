@@ -44,8 +44,8 @@ from pydantic import (
 )
 
 from qkdnet.errors import ConfigError
-from qkdnet.kms.keyfiles import prepare_private_sqlite, require_private, sqlite_files
 from qkdnet.kms.daemon_config import AuthSection, DeviceSection, NodeSection, PeerSection, PostprocessSection
+from qkdnet.kms.keyfiles import prepare_private_sqlite, require_private, sqlite_files
 
 _NAME = r"^[A-Za-z0-9_.:@-]{1,128}$"
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
