@@ -14,7 +14,9 @@ run in ``BEGIN IMMEDIATE`` transactions, which take the database's write lock fi
 either the whole take recorded or none of it. One writer thread group-commits the operations that wait
 together (one fsync for many takes; an fsync costs milliseconds on a virtual disk). Delivered bytes are
 overwritten with zeros inside the same transaction (``secure_delete`` also zeroes freed pages); a digest of
-each block, not the block, is kept to check that a repeated commit carries the same key.
+each block, not the block, is kept to check that a repeated commit carries the same key. A batch that handed
+key out ends with ``wal_checkpoint(TRUNCATE)`` before anyone is answered, so the WAL's older copies of the
+zeroed pages are gone too (what the file system, an SSD or swap may still keep is beyond SQLite's reach).
 """
 
 from __future__ import annotations
@@ -169,6 +171,7 @@ class _Op:
 
     run: Callable[[sqlite3.Connection], Any]
     future: Future[Any]
+    delivers: bool = False  # hands key out: the batch ends with a checkpoint that wipes it from the WAL
 
 
 class SqliteKeyPool:
@@ -240,11 +243,11 @@ class SqliteKeyPool:
 
     # -- the writer thread ------------------------------------------------------------------------------------
 
-    def _submit(self, run: Callable[[sqlite3.Connection], T]) -> Future[T]:
+    def _submit(self, run: Callable[[sqlite3.Connection], T], *, delivers: bool = False) -> Future[T]:
         if self._closed:
             raise KeyPoolError(f"{self.path}: the key pool is closed")
         future: Future[T] = Future()
-        self._queue.put(_Op(run, future))
+        self._queue.put(_Op(run, future, delivers))
         return future
 
     def _write_loop(self) -> None:
@@ -295,6 +298,8 @@ class SqliteKeyPool:
                 if op.future.running():
                     op.future.set_exception(failure)
             return
+        if any(op.delivers and error is None for op, _, error in outcomes):
+            self._wipe_wal()
         for op, value, error in outcomes:
             if error is None:
                 op.future.set_result(value)
@@ -303,6 +308,17 @@ class SqliteKeyPool:
 
     def _commit(self) -> None:
         self._conn.execute("COMMIT")
+
+    def _wipe_wal(self) -> None:
+        """Copy the zeroed pages over the main file and truncate the WAL, so delivered bytes leave the disk.
+
+        The WAL still holds earlier versions of the pages a delivery zeroed; ``wal_checkpoint(TRUNCATE)``
+        writes the newest versions over the database's pages and empties the WAL. It runs before the callers
+        are answered, so no key handed out remains in any file the pool wrote. Another process reading the
+        pool can make it partial (``busy``); the next delivering batch finishes it.
+        """
+        with self._read_lock, contextlib.suppress(sqlite3.Error):  # our reader holds no snapshot meanwhile
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
 
     def _read(self, sql: str, params: tuple[object, ...]) -> tuple[Any, ...]:
         with self._read_lock:
@@ -420,7 +436,7 @@ class SqliteKeyPool:
                     delivered.append(DeliveredKey(key_id, material[i * size_bytes : (i + 1) * size_bytes]))
             return delivered
 
-        return self._submit(run)
+        return self._submit(run, delivers=True)
 
     def reserve_keys(
         self, *, link_id: str, direction: Direction, master_sae: str, slave_sae: str, key_ids: Sequence[UUID]
@@ -498,7 +514,7 @@ class SqliteKeyPool:
                 delivered.append(DeliveredKey(key_id, material))
             return delivered
 
-        return self._submit(run)
+        return self._submit(run, delivers=True)
 
 
 def _positions(link_id: str, direction: Direction, key_ids: Sequence[UUID]) -> list[tuple[UUID, KeyPosition]]:
