@@ -21,7 +21,9 @@ once. If the peer cannot be reached the keys are spent on the master's side, nev
 ("size shall be a multiple of 8", "not all extension_mandatory parameters are supported", "one or more keys
 specified are not found on KME") and qkdnet's for the other limits (number above ``max_key_per_request``,
 size outside ``[min_key_size, max_key_size]``, ``additional_slave_SAE_IDs``, which this KME refuses:
-``max_SAE_ID_count`` is 0); 401 for a caller not entitled to the pair or the keys; 503 when the KME cannot
+``max_SAE_ID_count`` is 0), also for a key ID issued to another pair (the same answer, word for word, as for a
+key that does not exist: an SAE learns nothing of other pairs' keys); 401 for a caller not entitled to the pair;
+413 for a body above ``[api] max_body_bytes``; 503 when the KME cannot
 serve now -- too little key in the pool (the request is valid and may succeed later, so it is the server-side
 503, not a 400), the peer KME unreachable, or a key whose block is not yet committed here. Key material is
 never logged; key responses carry ``Cache-Control: no-store``.
@@ -312,12 +314,10 @@ class KmeService:
                     key_ids=uuids,
                 )
             )
-        except KeyNotEntitled:
-            raise ApiError(401, UNAUTHORIZED, [{"reason": f"the keys were not issued to {caller}"}]) from None
         except KeyNotYetCommitted:
             raise ApiError(503, "the keys' block is not yet committed at this KME; retry") from None
-        except KeyNotFound as exc:
-            raise ApiError(400, KEYS_NOT_FOUND, [{"reason": str(exc)}]) from None
+        except (KeyNotFound, KeyNotEntitled):  # another pair's key looks exactly like a key that does not exist
+            raise ApiError(400, KEYS_NOT_FOUND) from None
         return key_container_json([(str(k.key_id), k.key) for k in keys])
 
     async def reserve(self, caller: str, groups: Sequence[Reservation]) -> list[dict[str, Any]]:
@@ -372,6 +372,36 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return [{"loc": ".".join(str(p) for p in err.get("loc", ())), "msg": err.get("msg", "")} for err in exc.errors()]
 
 
+class BodyLimit:
+    """ASGI middleware: a request body above ``limit`` bytes gets 413 before it is read whole (DoS by size)."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        message = f"request body above the limit of {self.limit} bytes"
+        declared = dict(scope.get("headers") or ()).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await _json(error_json(message), 413)(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Any:  # a chunked body is counted as it arrives
+            nonlocal seen
+            event = await receive()
+            if event["type"] == "http.request":
+                seen += len(event.get("body", b""))
+                if seen > self.limit:
+                    raise StarletteHTTPException(413, detail=message)
+            return event
+
+        await self.app(scope, limited, send)
+
+
 def https_peer(config: NodeConfig) -> PeerKme | None:
     """The default peer link: the peer KME's ``[api] peer_url`` over mutual TLS, or None if there is none."""
     return HttpsPeerKme(config) if config.api.peer_url else None
@@ -400,7 +430,12 @@ def create_app(
         version="1.1.1",
         description="REST-based key delivery API, ETSI GS QKD 014 V1.1.1 (2019-02), over mutual TLS.",
         lifespan=lifespan,
+        # The docs pages load their scripts from a public CDN: served only when [api] docs = true.
+        docs_url="/docs" if config.api.docs else None,
+        redoc_url="/redoc" if config.api.docs else None,
+        openapi_url="/openapi.json" if config.api.docs else None,
     )
+    app.add_middleware(BodyLimit, limit=config.api.max_body_bytes)
     app.state.service = service
 
     @app.exception_handler(ApiError)

@@ -30,7 +30,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -86,6 +86,12 @@ class ApiSection(_Section):
     max_key_per_request: Annotated[StrictInt, Field(ge=1, le=10_000)] = 128
     max_key_count: Annotated[StrictInt, Field(ge=1)] = 1_000_000
     peer_timeout_s: Annotated[float, Field(gt=0, le=300)] = 5.0
+    # Request bodies above this get 413 (a key request or 128 key IDs take about 6 kB).
+    max_body_bytes: Annotated[StrictInt, Field(ge=1024, le=1 << 24)] = 65536
+    # "1.2": TLS 1.2 with ECDHE and AEAD suites only (AES-GCM, ChaCha20-Poly1305), or 1.3; "1.3": 1.3 only.
+    tls_min_version: Literal["1.2", "1.3"] = "1.2"
+    # The interactive /docs, /redoc and /openapi.json pages (their pages load scripts from a CDN): off by default.
+    docs: bool = False
 
     @field_validator("peer_url")
     @classmethod
