@@ -63,7 +63,7 @@ from qkdnet.kms.etsi import (
     error_json,
     key_container_json,
 )
-from qkdnet.kms.keyid import direction_for
+from qkdnet.kms.keyid import KeyPosition, direction_for
 from qkdnet.kms.pki import common_name
 from qkdnet.kms.pool import DeliveredKey, SqliteKeyPool
 
@@ -85,8 +85,15 @@ class PeerUnavailable(Exception):
 class PeerKme(Protocol):
     """How the master's KME announces keys to the slave's KME."""
 
-    async def reserve(self, *, master_sae: str, slave_sae: str, key_ids: Sequence[UUID]) -> None:
-        """Have the peer KME record ``key_ids`` for (master_sae, slave_sae); raise PeerUnavailable if it did not."""
+    async def reserve(
+        self,
+        *,
+        master_sae: str,
+        slave_sae: str,
+        key_ids: Sequence[UUID],
+        positions: Sequence[KeyPosition] | None = None,
+    ) -> None:
+        """Have the peer KME record ``key_ids`` (at ``positions``) for the pair; raise PeerUnavailable if not."""
         ...
 
     async def aclose(self) -> None:
@@ -118,9 +125,22 @@ class HttpsPeerKme:
         self._waiting: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self._sender: asyncio.Task[None] | None = None
 
-    async def reserve(self, *, master_sae: str, slave_sae: str, key_ids: Sequence[UUID]) -> None:
+    async def reserve(
+        self,
+        *,
+        master_sae: str,
+        slave_sae: str,
+        key_ids: Sequence[UUID],
+        positions: Sequence[KeyPosition] | None = None,
+    ) -> None:
         """Have the peer record the keys; any failure becomes PeerUnavailable (the keys stay spent, undelivered)."""
-        group = {"master_SAE_ID": master_sae, "slave_SAE_ID": slave_sae, "key_IDs": [str(k) for k in key_ids]}
+        group: dict[str, Any] = {
+            "master_SAE_ID": master_sae,
+            "slave_SAE_ID": slave_sae,
+            "key_IDs": [str(k) for k in key_ids],
+        }
+        if positions is not None:
+            group["key_positions"] = [[p.block_id, p.offset_bytes, p.size_bytes] for p in positions]
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append((group, done))
         if self._sender is None or self._sender.done():
@@ -285,7 +305,12 @@ class KmeService:
                 [{"stored_key_count": stored}],
             ) from None
         try:
-            await self.peer.reserve(master_sae=caller, slave_sae=slave, key_ids=[k.key_id for k in keys])
+            await self.peer.reserve(
+                master_sae=caller,
+                slave_sae=slave,
+                key_ids=[k.key_id for k in keys],
+                positions=[k.position for k in keys if k.position is not None],
+            )
         except PeerUnavailable as exc:
             logger.warning("enc_keys %s -> %s: %d keys spent undelivered: %s", caller, slave, len(keys), exc)
             raise ApiError(503, f"the peer KME could not record the keys: {exc}") from None
@@ -345,6 +370,9 @@ class KmeService:
                         master_sae=master,
                         slave_sae=slave,
                         key_ids=[UUID(k) for k in group.key_IDs],
+                        positions=None
+                        if group.key_positions is None
+                        else [KeyPosition(self.slave_direction, *p) for p in group.key_positions],
                     )
                 )
             except (ValueError, KeyPoolError) as exc:
