@@ -21,11 +21,10 @@ import contextlib
 import json
 import os
 import secrets
-import signal
 import socket
 import struct
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -41,12 +40,17 @@ MAX_CHUNK_BYTES: Final = 1 << 20
 MAX_CHUNKS: Final = 1 << 20
 MAX_KEYS_PER_CHUNK: Final = 4096
 _PLAIN: Final = struct.Struct(">16sIIQH")  # transfer id, chunk index, chunk count, file size, name length
-#: Test hook: the sender kills itself (SIGKILL) after sending this many chunks.
-CRASH_ENV: Final = "QKDNET_SEND_CRASH_AFTER_CHUNKS"
+#: A seam for tests (e.g. crash points): each is called with a chunk's index once that chunk is sent. The
+#: product registers none; the test suite appends its own in a process it starts.
+CHUNK_SENT_HOOKS: list[Callable[[int], None]] = []
 
 
 class TransferRejected(QkdnetError):
     """The receiver refused the transfer (its reason is in the message)."""
+
+
+class TransferUnconfirmed(QkdnetError):
+    """The receiver's answer never came: the sender cannot tell whether the file was delivered."""
 
 
 def _address(text: str) -> tuple[str, int]:
@@ -72,6 +76,13 @@ def add_transfer_commands(sub: argparse._SubParsersAction[Any]) -> None:
     send.add_argument("--peer", required=True, type=_host_port, metavar="HOST:PORT", help="where the receiver listens")
     send.add_argument(
         "--chunk-bytes", type=_positive_int, default=4096, metavar="N", help="plaintext bytes per message (4096)"
+    )
+    send.add_argument(
+        "--timeout",
+        type=_checked(float, lambda t: 0 < t <= 3600, "seconds in (0, 3600]"),
+        default=30.0,
+        metavar="S",
+        help="give up on a silent receiver after S seconds per step, the final answer included (30)",
     )
     recv = sub.add_parser(
         "receive",
@@ -195,7 +206,6 @@ def _send(args: argparse.Namespace, sae: SaeFiles) -> int:
     n_chunks = max(1, -(-len(data) // size))
     if n_chunks > MAX_CHUNKS or size > MAX_CHUNK_BYTES:
         raise UsageError(f"--chunk-bytes: at most {MAX_CHUNK_BYTES} bytes per chunk and {MAX_CHUNKS} chunks")
-    crash_after = int(os.environ.get(CRASH_ENV) or 0)
     journal = Journal(sae.journal)
     transfer = secrets.token_bytes(16)
     used_keys = used_bits = 0
@@ -203,7 +213,7 @@ def _send(args: argparse.Namespace, sae: SaeFiles) -> int:
         status = kme.status(args.to)
         max_bits, min_bits = int(status["max_key_size"]), int(status["min_key_size"])
         per_request = int(status["max_key_per_request"])
-        with socket.create_connection(args.peer, timeout=30) as conn:
+        with socket.create_connection(args.peer, timeout=args.timeout) as conn:
             conn.sendall(MAGIC + struct.pack(">BB", VERSION, len(sae.sae_id)) + sae.sae_id.encode())
             conn.sendall(struct.pack(">I", n_chunks))
             for index, chunk in _chunks(data, size):
@@ -225,9 +235,15 @@ def _send(args: argparse.Namespace, sae: SaeFiles) -> int:
                 conn.sendall(struct.pack(">I", len(wire)) + wire)
                 used_keys += len(ids)
                 used_bits += number * key_bits
-                if crash_after and index + 1 >= crash_after:
-                    os.kill(os.getpid(), signal.SIGKILL)
-            status_byte, reason = _read_answer(conn)
+                for hook in CHUNK_SENT_HOOKS:
+                    hook(index)
+            try:
+                status_byte, reason = _read_answer(conn)
+            except (OSError, struct.error) as exc:
+                raise TransferUnconfirmed(
+                    f"{path.name}: all {n_chunks} message(s) sent, but {args.peer[0]}:{args.peer[1]} gave no answer "
+                    f"({type(exc).__name__}: {exc or 'closed'}); delivery unknown, its keys stay used"
+                ) from None
     if status_byte != 0:
         raise TransferRejected(f"{args.to} rejected {path.name}: {reason}")
     print(
@@ -361,4 +377,11 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-__all__ = ["CRASH_ENV", "Journal", "TransferRejected", "add_transfer_commands", "run_transfer_command"]
+__all__ = [
+    "CHUNK_SENT_HOOKS",
+    "Journal",
+    "TransferRejected",
+    "TransferUnconfirmed",
+    "add_transfer_commands",
+    "run_transfer_command",
+]
