@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,6 +60,23 @@ def test_a_file_crosses_under_a_one_time_pad(net: KeyNetwork) -> None:
         _journal_ids(net.root / "pki" / "SAE_B.journal"),
     )
     assert sender == receiver and len(set(sender)) == len(sender) == 6  # 1074 pad bytes a chunk: two keys
+
+
+def test_an_idle_sender_does_not_block_another_transfer(net: KeyNetwork) -> None:
+    data = os.urandom(500)
+    (net.root / "meanwhile.bin").write_bytes(data)
+    port, proc = _receiver(net, "recv-busy", "inbox-busy", once=False)
+    idle = socket.create_connection(("127.0.0.1", port))
+    try:
+        idle.sendall(b"QOTP")  # and then nothing: the receiver waits on it for up to a minute
+        time.sleep(0.5)  # the receiver has accepted it before the real sender connects
+        sent = net.cli("send", "meanwhile.bin", "--kme", net.url("alice"), "--to", "SAE_B", "--peer",
+                       f"127.0.0.1:{port}", *SAE_A, timeout_s=20)  # fmt: skip
+        assert sent.returncode == 0, sent.stderr
+        assert (net.root / "inbox-busy" / "meanwhile.bin").read_bytes() == data
+    finally:
+        idle.close()
+        proc.terminate()  # type: ignore[attr-defined]
 
 
 class _Tamper:

@@ -20,9 +20,11 @@ import argparse
 import contextlib
 import json
 import os
+import queue
 import secrets
 import socket
 import struct
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -43,6 +45,9 @@ _PLAIN: Final = struct.Struct(">16sIIQH")  # transfer id, chunk index, chunk cou
 #: A seam for tests (e.g. crash points): each is called with a chunk's index once that chunk is sent. The
 #: product registers none; the test suite appends its own in a process it starts.
 CHUNK_SENT_HOOKS: list[Callable[[int], None]] = []
+
+
+CONNECTION_TIMEOUT_S: Final = 60.0  # the receiver drops a sender silent for this long
 
 
 class TransferRejected(QkdnetError):
@@ -153,6 +158,7 @@ class Journal:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.used: set[UUID] = set()
+        self._lock = threading.Lock()  # receive serves senders in threads
         if path.exists():
             for line in path.read_text().splitlines():
                 try:
@@ -169,6 +175,10 @@ class Journal:
 
     def consume(self, key_ids: list[UUID], **note: object) -> None:
         """Refuse IDs used before; record these as used (on disk before this returns)."""
+        with self._lock:
+            self._consume(key_ids, note)
+
+    def _consume(self, key_ids: list[UUID], note: dict[str, object]) -> None:
         self.check(key_ids)
         line = json.dumps({"t": round(time.time(), 3), "key_ids": [str(k) for k in key_ids], **note}) + "\n"
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -282,30 +292,43 @@ def _receive(args: argparse.Namespace, sae: SaeFiles) -> int:
         socket.create_server(args.listen) as server,
     ):
         print(f"{sae.sae_id} listening on {args.listen[0]}:{args.listen[1]}, files go to {out}", flush=True)
+        outcomes: queue.SimpleQueue[int] = queue.SimpleQueue()
+        server.settimeout(0.2)  # wake up to see whether a --once transfer has finished
         while True:
-            conn, peer = server.accept()
-            with conn:
-                conn.settimeout(60)
-                try:
-                    written, sender = _receive_one(conn, kme, journal, out)
-                except (MessageRejected, TransferRejected, AlreadyConsumed, QkdnetError) as exc:
-                    reason = str(exc)
-                    print(f"rejected a transfer from {peer[0]}: {reason}; nothing written", flush=True)
-                    _answer(conn, 1, reason)
-                    if args.once:
-                        return 1
-                    continue
-                except (OSError, struct.error) as exc:
-                    print(f"transfer from {peer[0]} broke off ({exc}); nothing written", flush=True)
-                    if args.once:
-                        return 1
-                    continue
-                size = written.stat().st_size
-                print(f"received {written.name} from {sender}: {size:,} bytes, every tag verified; "
-                      f"written to {written}", flush=True)  # fmt: skip
-                _answer(conn, 0, f"{sender}'s {written.name} verified and written")
-            if args.once:
-                return 0
+            if args.once and not outcomes.empty():
+                return outcomes.get()
+            try:
+                conn, peer = server.accept()
+            except TimeoutError:
+                continue
+            # One thread per sender: an idle or slow connection never holds up another transfer.
+            worker = threading.Thread(
+                target=lambda c=conn, p=peer: outcomes.put(_serve_one(c, p[0], kme, journal, out)),
+                name=f"receive:{peer[0]}:{peer[1]}",
+                daemon=True,
+            )
+            worker.start()
+
+
+def _serve_one(conn: socket.socket, peer: str, kme: Any, journal: Journal, out: Path) -> int:
+    """One sender's transfer, then its answer (after the file is durably written); 0 if written, else 1."""
+    with conn:
+        conn.settimeout(CONNECTION_TIMEOUT_S)  # per step: a silent sender is dropped, others go on
+        try:
+            written, sender = _receive_one(conn, kme, journal, out)
+        except (MessageRejected, TransferRejected, AlreadyConsumed, QkdnetError) as exc:
+            reason = str(exc)
+            print(f"rejected a transfer from {peer}: {reason}; nothing written", flush=True)
+            _answer(conn, 1, reason)
+            return 1
+        except (OSError, struct.error) as exc:
+            print(f"transfer from {peer} broke off ({exc or type(exc).__name__}); nothing written", flush=True)
+            return 1
+        size = written.stat().st_size
+        print(f"received {written.name} from {sender}: {size:,} bytes, every tag verified; "
+              f"written to {written}", flush=True)  # fmt: skip
+        _answer(conn, 0, f"{sender}'s {written.name} verified and written")
+        return 0
 
 
 def _answer(conn: socket.socket, status: int, reason: str) -> None:
