@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import qkdnet
+from qkdnet.kms.keyfiles import write_private
 
 SCENARIO = """
 seed = 2022
@@ -104,7 +105,7 @@ class KeyNetwork:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         init_pki(root / "pki", kme_ids=("KME_A", "KME_B"), sae_ids=("SAE_A", "SAE_B"))
         (root / "link.toml").write_text(SCENARIO)
-        (root / "bootstrap.key").write_bytes(os.urandom(1 << 14))
+        write_private(root / "bootstrap.key", os.urandom(1 << 14))  # a key file: 0600 or the node refuses
         for role, kme, peer, other in (("alice", "KME_A", "KME_B", "bob"), ("bob", "KME_B", "KME_A", "alice")):
             port = alice_dials if role == "alice" and alice_dials else self.bob_port
             text = NODE.format(

@@ -17,7 +17,6 @@ from uuid import UUID
 import httpx
 import pytest
 
-from qkdnet.kms import decode_key_id
 from qkdnet.kms.pki import PkiFiles
 from tests.kms.conftest import BLOCK_BYTES, Network, sae_client, start_network
 
@@ -41,13 +40,6 @@ def keys_of(response: httpx.Response) -> dict[str, bytes]:
     assert response.status_code == 200, response.text
     assert set(response.json()) == {"keys"}
     return {k["key_ID"]: base64.b64decode(k["key"], validate=True) for k in response.json()["keys"]}
-
-
-def expected_bytes(shared: bytes, key_id: str) -> bytes:
-    """The bytes a key ID names, from the blocks the test committed (KME_A is master: the first halves)."""
-    pos = decode_key_id(UUID(key_id), link_id=LINK)
-    start = pos.block_id * BLOCK_BYTES + (0 if pos.direction == 0 else BLOCK_BYTES // 2)
-    return shared[start + pos.offset_bytes : start + pos.end_bytes]
 
 
 def dec(client: httpx.Client, master: str, ids: list[str]) -> httpx.Response:
@@ -82,9 +74,9 @@ def test_master_and_slave_get_the_same_keys_once(network: Network) -> None:
         assert [len(k) for k in simple.values()] == [32] and [len(k) for k in sized.values()] == [8, 8]
         everything = {**sent, **simple, **sized}
         assert len(everything) == 6  # no key ID twice
-        for kid, key in everything.items():
-            assert UUID(kid).version == 8
-            assert key == expected_bytes(shared, kid)
+        # Key IDs are random (version 4), carrying no position; the keys come from the front of KME_A's halves
+        assert all(UUID(kid).version == 4 for kid in everything)
+        assert b"".join(everything.values()) == shared[: 3 * 64 + 32 + 2 * 8]
         # The slave SAE, at its own KME, gets exactly those bytes: by POST, and by GET ?key_ID=
         got = keys_of(dec(b1, "SAE_A1", list(sent)))
         assert got == sent
@@ -96,7 +88,7 @@ def test_master_and_slave_get_the_same_keys_once(network: Network) -> None:
         assert again.json()["message"] == "one or more keys specified are not found on KME"
         # another slave SAE, even one entitled to SAE_A1, cannot take keys issued to SAE_B1
         other = dec(b2, "SAE_A1", list(sized))
-        assert other.status_code == 401
+        assert other.status_code == 400  # the same answer as a key that does not exist (issue 12 item 6)
         assert keys_of(dec(b1, "SAE_A1", list(sized))) == sized
 
 
@@ -299,16 +291,13 @@ def test_32_concurrent_masters_never_get_overlapping_keys(network: Network) -> N
     assert errors == []
     all_ids = [kid for r in results for kid in r]
     assert len(all_ids) == 32 * 4 * 3 == len(set(all_ids))
-    spans = sorted(
-        (p.block_id, p.offset_bytes, p.end_bytes) for p in (decode_key_id(UUID(k), link_id=LINK) for k in all_ids)
-    )
-    for (b1, _, end1), (b2, start2, _) in itertools.pairwise(spans):
-        assert b1 != b2 or end1 <= start2  # byte ranges disjoint
+    # Where each key lies in the shared blocks (the IDs are random and say nothing): in KME_A's halves, disjoint
+    starts = sorted(shared.find(key) for r in results for key in r.values())
+    assert all(at >= 0 and at % BLOCK_BYTES + 32 <= BLOCK_BYTES // 2 for at in starts)
+    assert all(b - a >= 32 for a, b in itertools.pairwise(starts))  # byte ranges disjoint
     with network.client("SAE_B1", network.b) as b1c, network.client("SAE_B2", network.b) as b2c:
         for i, r in enumerate(results):
             slave = b1c if i % 2 else b2c
-            for kid, key in r.items():
-                assert key == expected_bytes(shared, kid)
             assert keys_of(dec(slave, "SAE_A1", list(r))) == r
 
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+import qkdnet
 from tests.kms.system import KeyNetwork, free_port, wait_until
 
 SAE_A = ("--pki", "pki", "--sae", "SAE_A")
@@ -56,6 +60,23 @@ def test_a_file_crosses_under_a_one_time_pad(net: KeyNetwork) -> None:
         _journal_ids(net.root / "pki" / "SAE_B.journal"),
     )
     assert sender == receiver and len(set(sender)) == len(sender) == 6  # 1074 pad bytes a chunk: two keys
+
+
+def test_an_idle_sender_does_not_block_another_transfer(net: KeyNetwork) -> None:
+    data = os.urandom(500)
+    (net.root / "meanwhile.bin").write_bytes(data)
+    port, proc = _receiver(net, "recv-busy", "inbox-busy", once=False)
+    idle = socket.create_connection(("127.0.0.1", port))
+    try:
+        idle.sendall(b"QOTP")  # and then nothing: the receiver waits on it for up to a minute
+        time.sleep(0.5)  # the receiver has accepted it before the real sender connects
+        sent = net.cli("send", "meanwhile.bin", "--kme", net.url("alice"), "--to", "SAE_B", "--peer",
+                       f"127.0.0.1:{port}", *SAE_A, timeout_s=20)  # fmt: skip
+        assert sent.returncode == 0, sent.stderr
+        assert (net.root / "inbox-busy" / "meanwhile.bin").read_bytes() == data
+    finally:
+        idle.close()
+        proc.terminate()  # type: ignore[attr-defined]
 
 
 class _Tamper:
@@ -118,6 +139,42 @@ def test_a_replayed_message_is_rejected(net: KeyNetwork) -> None:
     proc.terminate()  # type: ignore[attr-defined]
 
 
+CRASHING_SENDER = """
+import os, signal, sys
+from qkdnet.cli import otp_transfer
+from qkdnet.cli.main import main
+after = int(sys.argv[1])
+otp_transfer.CHUNK_SENT_HOOKS.append(lambda i: os.kill(os.getpid(), signal.SIGKILL) if i + 1 >= after else None)
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def _crashing_sender(net: KeyNetwork, *, after_chunks: int, args: list[str]) -> subprocess.CompletedProcess[str]:
+    """``qkdnet ARGS`` with a crash point (the test seam): SIGKILL once ``after_chunks`` chunks are sent."""
+    env = {**os.environ, "PYTHONPATH": str(Path(qkdnet.__file__).parents[1])}
+    command = [sys.executable, "-c", CRASHING_SENDER, str(after_chunks), *args]
+    return subprocess.run(command, cwd=net.root, capture_output=True, text=True, env=env, timeout=60, check=False)
+
+
+def test_a_sender_whose_answer_never_comes_says_so_in_one_line(net: KeyNetwork) -> None:
+    (net.root / "quiet.txt").write_bytes(b"nobody will confirm this")
+    silent = socket.create_server(("127.0.0.1", 0))
+    port = silent.getsockname()[1]
+    held: list[socket.socket] = []
+    accepter = threading.Thread(target=lambda: held.append(silent.accept()[0]), daemon=True)
+    accepter.start()
+    try:
+        args = ["send", "quiet.txt", "--kme", net.url("alice"), "--to", "SAE_B", "--peer", f"127.0.0.1:{port}"]
+        result = net.cli(*args, "--timeout", "2", *SAE_A)
+    finally:
+        for conn in held:
+            conn.close()
+        silent.close()
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert "gave no answer" in line and "delivery unknown" in line and "TimeoutError" in line
+
+
 def test_kill_9_of_the_sender_mid_file_never_reuses_a_pad(net: KeyNetwork) -> None:
     data = os.urandom(4000)
     (net.root / "big.bin").write_bytes(data)
@@ -125,7 +182,7 @@ def test_kill_9_of_the_sender_mid_file_never_reuses_a_pad(net: KeyNetwork) -> No
     journal = net.root / "pki" / "SAE_A.journal"
     before = set(_journal_ids(journal))
     args = ["send", "big.bin", "--kme", net.url("alice"), "--to", "SAE_B", "--peer", f"127.0.0.1:{port}"]
-    crashed = net.cli(*args, "--chunk-bytes", "900", *SAE_A, env={"QKDNET_SEND_CRASH_AFTER_CHUNKS": "2"})
+    crashed = _crashing_sender(net, after_chunks=2, args=[*args, "--chunk-bytes", "900", *SAE_A])
     assert crashed.returncode == -9
     wait_until(lambda: "broke off" in net.log("recv-crash"), 30, "the receiver to drop the broken transfer")
     first_run = set(_journal_ids(journal)) - before

@@ -21,7 +21,8 @@ from qkdnet.errors import (
     KeyPoolError,
     KeyPoolExhausted,
 )
-from qkdnet.kms import DeliveredKey, Direction, KeyPool, SqliteKeyPool, decode_key_id, link_id_for
+from qkdnet.kms import DeliveredKey, Direction, KeyPool, SqliteKeyPool, link_id_for
+from qkdnet.kms.keyid import KeyPosition
 
 LINK = link_id_for("KME_A", "KME_B")
 FWD, BWD = Direction.FIRST_MASTER, Direction.SECOND_MASTER
@@ -48,6 +49,13 @@ def take(pool: SqliteKeyPool, number: int, size_bits: int = 128, direction: Dire
     return pool.take_new_keys(
         link_id=LINK, direction=direction, master_sae="A1", slave_sae="B1", number=number, size_bits=size_bits
     )
+
+
+def where(keys: list[DeliveredKey]) -> list[KeyPosition]:
+    """The positions the master KME sends with a reservation (key IDs are random and carry none)."""
+    positions = [k.position for k in keys if k.position is not None]
+    assert len(positions) == len(keys)
+    return positions
 
 
 def test_is_a_keypool_with_wal_and_full_sync(pool: SqliteKeyPool) -> None:
@@ -77,7 +85,7 @@ def test_keys_never_span_blocks_and_leftovers_serve_smaller_keys(pool: SqliteKey
     pool.commit_block(link_id=LINK, block_id=0, key=block(0, 48))  # 24 bytes per direction
     pool.commit_block(link_id=LINK, block_id=1, key=block(1, 48))
     big = take(pool, 2, 128)  # 16-byte keys: one per block
-    assert [decode_key_id(k.key_id, link_id=LINK).block_id for k in big] == [0, 1]
+    assert [k.position.block_id for k in big if k.position is not None] == [0, 1]
     assert big[0].key == block(0, 48)[:16] and big[1].key == block(1, 48)[:16]
     with pytest.raises(KeyPoolExhausted):
         take(pool, 1, 128)
@@ -185,8 +193,10 @@ def test_slave_gets_exactly_the_masters_keys_once(tmp_path: Path) -> None:
         common = {"link_id": LINK, "direction": FWD, "master_sae": "A1"}
         with pytest.raises(KeyNotFound, match="never reserved"):  # unannounced keys are not handed out
             bob.take_keys_by_id(**common, slave_sae="B1", key_ids=ids[:1])
-        bob.reserve_keys(**common, slave_sae="B1", key_ids=ids)
-        bob.reserve_keys(**common, slave_sae="B1", key_ids=ids)  # a repeated reservation is a no-op
+        bob.reserve_keys(**common, slave_sae="B1", key_ids=ids, positions=where(sent))
+        bob.reserve_keys(
+            **common, slave_sae="B1", key_ids=ids, positions=where(sent)
+        )  # a repeated reservation is a no-op
         with pytest.raises(KeyNotEntitled):
             bob.take_keys_by_id(**common, slave_sae="B2", key_ids=ids[:1])
         got = bob.take_keys_by_id(**common, slave_sae="B1", key_ids=ids[::-1])
@@ -194,16 +204,17 @@ def test_slave_gets_exactly_the_masters_keys_once(tmp_path: Path) -> None:
         with pytest.raises(KeyNotFound):
             bob.take_keys_by_id(**common, slave_sae="B1", key_ids=ids[:1])
         with pytest.raises(KeyPoolError, match="overlaps"):
-            bob.reserve_keys(**common, slave_sae="B2", key_ids=ids[:1])
+            bob.reserve_keys(**common, slave_sae="B2", key_ids=ids[:1], positions=where(sent[:1]))
 
 
 def test_take_by_id_is_all_or_nothing(tmp_path: Path) -> None:
     with SqliteKeyPool(tmp_path / "a.sqlite") as alice, SqliteKeyPool(tmp_path / "b.sqlite") as bob:
         alice.commit_block(link_id=LINK, block_id=0, key=block(0))
         bob.commit_block(link_id=LINK, block_id=0, key=block(0))
-        ids = [k.key_id for k in take(alice, 2, 128)]
+        sent = take(alice, 2, 128)
+        ids = [k.key_id for k in sent]
         common = {"link_id": LINK, "direction": FWD, "master_sae": "A1", "slave_sae": "B1"}
-        bob.reserve_keys(**common, key_ids=ids[:1])
+        bob.reserve_keys(**common, key_ids=ids[:1], positions=where(sent[:1]))
         with pytest.raises(KeyNotFound):
             bob.take_keys_by_id(**common, key_ids=ids)  # the second was never reserved
         assert len(bob.take_keys_by_id(**common, key_ids=ids[:1])) == 1  # the first is still there
@@ -216,7 +227,7 @@ def test_reservation_may_arrive_before_the_block(tmp_path: Path) -> None:
         alice.commit_block(link_id=LINK, block_id=0, key=block(0))
         sent = take(alice, 1, 128)
         common = {"link_id": LINK, "direction": FWD, "master_sae": "A1", "slave_sae": "B1"}
-        bob.reserve_keys(**common, key_ids=[sent[0].key_id])
+        bob.reserve_keys(**common, key_ids=[sent[0].key_id], positions=where(sent))
         with pytest.raises(KeyNotYetCommitted, match="not yet committed"):
             bob.take_keys_by_id(**common, key_ids=[sent[0].key_id])
         bob.commit_block(link_id=LINK, block_id=0, key=block(0))
@@ -226,9 +237,10 @@ def test_reservation_may_arrive_before_the_block(tmp_path: Path) -> None:
 
 
 def test_foreign_and_malformed_key_ids_are_not_found(pool: SqliteKeyPool) -> None:
+    """Unknown, another link's and the other direction's key IDs all get the same answer (no oracle)."""
     pool.commit_block(link_id=LINK, block_id=0, key=block(0))
     common = {"link_id": LINK, "direction": FWD, "master_sae": "A1", "slave_sae": "B1"}
-    with pytest.raises(KeyNotFound, match="version-8"):
+    with pytest.raises(KeyNotFound, match="not available"):
         pool.take_keys_by_id(**common, key_ids=[UUID("12345678-1234-4234-8234-123456789abc")])
     other = SqliteKeyPool(pool.path.with_name("other.sqlite"))
     other_link = link_id_for("KME_A", "KME_C")
@@ -237,10 +249,10 @@ def test_foreign_and_malformed_key_ids_are_not_found(pool: SqliteKeyPool) -> Non
         link_id=other_link, direction=FWD, master_sae="A1", slave_sae="B1", number=1, size_bits=64
     )
     other.close()
-    with pytest.raises(KeyNotFound, match="does not belong"):
+    with pytest.raises(KeyNotFound, match="not available"):
         pool.take_keys_by_id(**common, key_ids=[foreign[0].key_id])
     backwards = take(pool, 1, 64, BWD)[0].key_id
-    with pytest.raises(KeyNotFound, match="other direction"):
+    with pytest.raises(KeyNotFound, match="not available"):
         pool.take_keys_by_id(**common, key_ids=[backwards])
 
 
@@ -279,7 +291,8 @@ def test_concurrent_threads_never_overlap(tmp_path: Path) -> None:
     assert sum(1 for r in results if r) >= 2  # the takers really ran side by side
     # 4 halves of 512 bytes hold 256 keys of 8 bytes; takes of 3 keys leave exactly one behind.
     assert len(keys) == 255
-    positions = [decode_key_id(k.key_id, link_id=LINK) for k in keys]
+    positions = [k.position for k in keys if k.position is not None]
+    assert len(positions) == len(keys)
     assert len({(p.block_id, p.offset_bytes) for p in positions}) == len(positions)
     for k, pos in zip(keys, positions, strict=True):
         assert k.key == block(pos.block_id, 1024)[pos.offset_bytes : pos.end_bytes]
@@ -337,7 +350,7 @@ def test_concurrent_processes_never_overlap(tmp_path: Path) -> None:
     assert len(set(ids)) == len(ids)
     assert sum(1 for out in outputs if out) >= 2  # the processes really took keys side by side
     for kid, hexkey in lines:
-        pos = decode_key_id(UUID(kid), link_id=LINK)
+        pos = _positions_recorded(path)[UUID(kid)]
         assert bytes.fromhex(hexkey) == block(pos.block_id, 8192)[pos.offset_bytes : pos.end_bytes]
     # Three processes drained the direction exactly: every 8-byte key of the 3·4096 bytes, none twice.
     assert len(ids) == 3 * 4096 // 8
@@ -378,6 +391,16 @@ def _start(path: Path, mode: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-c", KILLABLE, str(path), mode], stdout=subprocess.PIPE, text=True, env=_child_env()
     )
+
+
+def _positions_recorded(path: Path) -> dict[UUID, KeyPosition]:
+    """Where the pool recorded each key ID (key IDs are random: the pool's table is the only map)."""
+    conn = sqlite3.connect(path)
+    try:
+        rows = conn.execute("SELECT key_id, direction, block_id, offset_bytes, size_bytes FROM keys").fetchall()
+    finally:
+        conn.close()
+    return {UUID(r[0]): KeyPosition(Direction(r[1]), r[2], r[3], r[4]) for r in rows}
 
 
 def _recorded(path: Path) -> set[UUID]:
@@ -440,6 +463,7 @@ def test_kill_9_at_random_moments_loses_nothing_and_repeats_nothing(tmp_path: Pa
         rest = take(pool, pool.stored_key_count(link_id=LINK, direction=FWD, size_bits=64), 64)
     assert not {k.key_id for k in rest} & set(seen)
     assert len(rest) + len(seen) == total  # no committed key lost
+    recorded_at = _positions_recorded(path)
     for kid, key in [*seen.items(), *((k.key_id, k.key) for k in rest)]:
-        pos = decode_key_id(kid, link_id=LINK)
+        pos = recorded_at[kid]
         assert key in (b"", block(pos.block_id, size)[pos.offset_bytes : pos.end_bytes])

@@ -20,12 +20,13 @@ import argparse
 import contextlib
 import json
 import os
+import queue
 import secrets
-import signal
 import socket
 import struct
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -33,6 +34,7 @@ from uuid import UUID
 
 from qkdnet.cli.main import UsageError, _checked, _positive_int
 from qkdnet.errors import AlreadyConsumed, MessageRejected, QkdnetError
+from qkdnet.kms.keyfiles import private_dir
 
 MAGIC: Final = b"QOTP"
 VERSION: Final = 1
@@ -40,12 +42,20 @@ MAX_CHUNK_BYTES: Final = 1 << 20
 MAX_CHUNKS: Final = 1 << 20
 MAX_KEYS_PER_CHUNK: Final = 4096
 _PLAIN: Final = struct.Struct(">16sIIQH")  # transfer id, chunk index, chunk count, file size, name length
-#: Test hook: the sender kills itself (SIGKILL) after sending this many chunks.
-CRASH_ENV: Final = "QKDNET_SEND_CRASH_AFTER_CHUNKS"
+#: A seam for tests (e.g. crash points): each is called with a chunk's index once that chunk is sent. The
+#: product registers none; the test suite appends its own in a process it starts.
+CHUNK_SENT_HOOKS: list[Callable[[int], None]] = []
+
+
+CONNECTION_TIMEOUT_S: Final = 60.0  # the receiver drops a sender silent for this long
 
 
 class TransferRejected(QkdnetError):
     """The receiver refused the transfer (its reason is in the message)."""
+
+
+class TransferUnconfirmed(QkdnetError):
+    """The receiver's answer never came: the sender cannot tell whether the file was delivered."""
 
 
 def _address(text: str) -> tuple[str, int]:
@@ -71,6 +81,13 @@ def add_transfer_commands(sub: argparse._SubParsersAction[Any]) -> None:
     send.add_argument("--peer", required=True, type=_host_port, metavar="HOST:PORT", help="where the receiver listens")
     send.add_argument(
         "--chunk-bytes", type=_positive_int, default=4096, metavar="N", help="plaintext bytes per message (4096)"
+    )
+    send.add_argument(
+        "--timeout",
+        type=_checked(float, lambda t: 0 < t <= 3600, "seconds in (0, 3600]"),
+        default=30.0,
+        metavar="S",
+        help="give up on a silent receiver after S seconds per step, the final answer included (30)",
     )
     recv = sub.add_parser(
         "receive",
@@ -141,13 +158,14 @@ class Journal:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.used: set[UUID] = set()
+        self._lock = threading.Lock()  # receive serves senders in threads
         if path.exists():
             for line in path.read_text().splitlines():
                 try:
                     self.used.update(UUID(k) for k in json.loads(line)["key_ids"])
                 except (ValueError, KeyError, TypeError):
                     continue  # a line torn by a crash: its keys were never used
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
 
     def check(self, key_ids: list[UUID]) -> None:
         """Raise AlreadyConsumed if any of these keys was used before (a replayed message, or a KME fault)."""
@@ -157,6 +175,10 @@ class Journal:
 
     def consume(self, key_ids: list[UUID], **note: object) -> None:
         """Refuse IDs used before; record these as used (on disk before this returns)."""
+        with self._lock:
+            self._consume(key_ids, note)
+
+    def _consume(self, key_ids: list[UUID], note: dict[str, object]) -> None:
         self.check(key_ids)
         line = json.dumps({"t": round(time.time(), 3), "key_ids": [str(k) for k in key_ids], **note}) + "\n"
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -194,7 +216,6 @@ def _send(args: argparse.Namespace, sae: SaeFiles) -> int:
     n_chunks = max(1, -(-len(data) // size))
     if n_chunks > MAX_CHUNKS or size > MAX_CHUNK_BYTES:
         raise UsageError(f"--chunk-bytes: at most {MAX_CHUNK_BYTES} bytes per chunk and {MAX_CHUNKS} chunks")
-    crash_after = int(os.environ.get(CRASH_ENV) or 0)
     journal = Journal(sae.journal)
     transfer = secrets.token_bytes(16)
     used_keys = used_bits = 0
@@ -202,7 +223,7 @@ def _send(args: argparse.Namespace, sae: SaeFiles) -> int:
         status = kme.status(args.to)
         max_bits, min_bits = int(status["max_key_size"]), int(status["min_key_size"])
         per_request = int(status["max_key_per_request"])
-        with socket.create_connection(args.peer, timeout=30) as conn:
+        with socket.create_connection(args.peer, timeout=args.timeout) as conn:
             conn.sendall(MAGIC + struct.pack(">BB", VERSION, len(sae.sae_id)) + sae.sae_id.encode())
             conn.sendall(struct.pack(">I", n_chunks))
             for index, chunk in _chunks(data, size):
@@ -224,9 +245,15 @@ def _send(args: argparse.Namespace, sae: SaeFiles) -> int:
                 conn.sendall(struct.pack(">I", len(wire)) + wire)
                 used_keys += len(ids)
                 used_bits += number * key_bits
-                if crash_after and index + 1 >= crash_after:
-                    os.kill(os.getpid(), signal.SIGKILL)
-            status_byte, reason = _read_answer(conn)
+                for hook in CHUNK_SENT_HOOKS:
+                    hook(index)
+            try:
+                status_byte, reason = _read_answer(conn)
+            except (OSError, struct.error) as exc:
+                raise TransferUnconfirmed(
+                    f"{path.name}: all {n_chunks} message(s) sent, but {args.peer[0]}:{args.peer[1]} gave no answer "
+                    f"({type(exc).__name__}: {exc or 'closed'}); delivery unknown, its keys stay used"
+                ) from None
     if status_byte != 0:
         raise TransferRejected(f"{args.to} rejected {path.name}: {reason}")
     print(
@@ -258,37 +285,50 @@ def _receive(args: argparse.Namespace, sae: SaeFiles) -> int:
     from qkdnet.kms.client import EtsiClient
 
     out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
+    private_dir(out)
     journal = Journal(sae.journal)
     with (
         EtsiClient(args.kme, cert=sae.cert, key=sae.key, ca=sae.ca) as kme,
         socket.create_server(args.listen) as server,
     ):
         print(f"{sae.sae_id} listening on {args.listen[0]}:{args.listen[1]}, files go to {out}", flush=True)
+        outcomes: queue.SimpleQueue[int] = queue.SimpleQueue()
+        server.settimeout(0.2)  # wake up to see whether a --once transfer has finished
         while True:
-            conn, peer = server.accept()
-            with conn:
-                conn.settimeout(60)
-                try:
-                    written, sender = _receive_one(conn, kme, journal, out)
-                except (MessageRejected, TransferRejected, AlreadyConsumed, QkdnetError) as exc:
-                    reason = str(exc)
-                    print(f"rejected a transfer from {peer[0]}: {reason}; nothing written", flush=True)
-                    _answer(conn, 1, reason)
-                    if args.once:
-                        return 1
-                    continue
-                except (OSError, struct.error) as exc:
-                    print(f"transfer from {peer[0]} broke off ({exc}); nothing written", flush=True)
-                    if args.once:
-                        return 1
-                    continue
-                size = written.stat().st_size
-                print(f"received {written.name} from {sender}: {size:,} bytes, every tag verified; "
-                      f"written to {written}", flush=True)  # fmt: skip
-                _answer(conn, 0, f"{sender}'s {written.name} verified and written")
-            if args.once:
-                return 0
+            if args.once and not outcomes.empty():
+                return outcomes.get()
+            try:
+                conn, peer = server.accept()
+            except TimeoutError:
+                continue
+            # One thread per sender: an idle or slow connection never holds up another transfer.
+            worker = threading.Thread(
+                target=lambda c=conn, p=peer: outcomes.put(_serve_one(c, p[0], kme, journal, out)),
+                name=f"receive:{peer[0]}:{peer[1]}",
+                daemon=True,
+            )
+            worker.start()
+
+
+def _serve_one(conn: socket.socket, peer: str, kme: Any, journal: Journal, out: Path) -> int:
+    """One sender's transfer, then its answer (after the file is durably written); 0 if written, else 1."""
+    with conn:
+        conn.settimeout(CONNECTION_TIMEOUT_S)  # per step: a silent sender is dropped, others go on
+        try:
+            written, sender = _receive_one(conn, kme, journal, out)
+        except (MessageRejected, TransferRejected, AlreadyConsumed, QkdnetError) as exc:
+            reason = str(exc)
+            print(f"rejected a transfer from {peer}: {reason}; nothing written", flush=True)
+            _answer(conn, 1, reason)
+            return 1
+        except (OSError, struct.error) as exc:
+            print(f"transfer from {peer} broke off ({exc or type(exc).__name__}); nothing written", flush=True)
+            return 1
+        size = written.stat().st_size
+        print(f"received {written.name} from {sender}: {size:,} bytes, every tag verified; "
+              f"written to {written}", flush=True)  # fmt: skip
+        _answer(conn, 0, f"{sender}'s {written.name} verified and written")
+        return 0
 
 
 def _answer(conn: socket.socket, status: int, reason: str) -> None:
@@ -348,7 +388,23 @@ def _write_atomically(out: Path, name: str, data: bytes) -> Path:
         handle.flush()
         os.fsync(handle.fileno())
     temp.replace(target)
+    _fsync_dir(out)  # the rename itself is durable before the sender is told
     return target
 
 
-__all__ = ["CRASH_ENV", "Journal", "TransferRejected", "add_transfer_commands", "run_transfer_command"]
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+__all__ = [
+    "CHUNK_SENT_HOOKS",
+    "Journal",
+    "TransferRejected",
+    "TransferUnconfirmed",
+    "add_transfer_commands",
+    "run_transfer_command",
+]

@@ -96,11 +96,12 @@ class LoopbackSystem:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.api_ports = {"alice": _free_port(), "bob": _free_port()}
         peer_port = _free_port()
+        from qkdnet.kms.keyfiles import write_private
         from qkdnet.kms.pki import init_pki
 
         init_pki(root / "pki", kme_ids=KMES, sae_ids=SAES)
         (root / "link.toml").write_text(SCENARIO)
-        (root / "bootstrap.key").write_bytes(os.urandom(1 << 14))  # the pre-shared authentication key
+        write_private(root / "bootstrap.key", os.urandom(1 << 14))  # the pre-shared authentication key, 0600
         for role, kme, peer in (("alice", "KME_A", "KME_B"), ("bob", "KME_B", "KME_A")):
             other = "bob" if role == "alice" else "alice"
             text = NODE.format(

@@ -21,7 +21,9 @@ once. If the peer cannot be reached the keys are spent on the master's side, nev
 ("size shall be a multiple of 8", "not all extension_mandatory parameters are supported", "one or more keys
 specified are not found on KME") and qkdnet's for the other limits (number above ``max_key_per_request``,
 size outside ``[min_key_size, max_key_size]``, ``additional_slave_SAE_IDs``, which this KME refuses:
-``max_SAE_ID_count`` is 0); 401 for a caller not entitled to the pair or the keys; 503 when the KME cannot
+``max_SAE_ID_count`` is 0), also for a key ID issued to another pair (the same answer, word for word, as for a
+key that does not exist: an SAE learns nothing of other pairs' keys); 401 for a caller not entitled to the pair;
+413 for a body above ``[api] max_body_bytes``; 503 when the KME cannot
 serve now -- too little key in the pool (the request is valid and may succeed later, so it is the server-side
 503, not a 400), the peer KME unreachable, or a key whose block is not yet committed here. Key material is
 never logged; key responses carry ``Cache-Control: no-store``.
@@ -61,7 +63,7 @@ from qkdnet.kms.etsi import (
     error_json,
     key_container_json,
 )
-from qkdnet.kms.keyid import direction_for
+from qkdnet.kms.keyid import KeyPosition, direction_for
 from qkdnet.kms.pki import common_name
 from qkdnet.kms.pool import DeliveredKey, SqliteKeyPool
 
@@ -83,8 +85,15 @@ class PeerUnavailable(Exception):
 class PeerKme(Protocol):
     """How the master's KME announces keys to the slave's KME."""
 
-    async def reserve(self, *, master_sae: str, slave_sae: str, key_ids: Sequence[UUID]) -> None:
-        """Have the peer KME record ``key_ids`` for (master_sae, slave_sae); raise PeerUnavailable if it did not."""
+    async def reserve(
+        self,
+        *,
+        master_sae: str,
+        slave_sae: str,
+        key_ids: Sequence[UUID],
+        positions: Sequence[KeyPosition] | None = None,
+    ) -> None:
+        """Have the peer KME record ``key_ids`` (at ``positions``) for the pair; raise PeerUnavailable if not."""
         ...
 
     async def aclose(self) -> None:
@@ -116,9 +125,22 @@ class HttpsPeerKme:
         self._waiting: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self._sender: asyncio.Task[None] | None = None
 
-    async def reserve(self, *, master_sae: str, slave_sae: str, key_ids: Sequence[UUID]) -> None:
+    async def reserve(
+        self,
+        *,
+        master_sae: str,
+        slave_sae: str,
+        key_ids: Sequence[UUID],
+        positions: Sequence[KeyPosition] | None = None,
+    ) -> None:
         """Have the peer record the keys; any failure becomes PeerUnavailable (the keys stay spent, undelivered)."""
-        group = {"master_SAE_ID": master_sae, "slave_SAE_ID": slave_sae, "key_IDs": [str(k) for k in key_ids]}
+        group: dict[str, Any] = {
+            "master_SAE_ID": master_sae,
+            "slave_SAE_ID": slave_sae,
+            "key_IDs": [str(k) for k in key_ids],
+        }
+        if positions is not None:
+            group["key_positions"] = [[p.block_id, p.offset_bytes, p.size_bytes] for p in positions]
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append((group, done))
         if self._sender is None or self._sender.done():
@@ -283,7 +305,12 @@ class KmeService:
                 [{"stored_key_count": stored}],
             ) from None
         try:
-            await self.peer.reserve(master_sae=caller, slave_sae=slave, key_ids=[k.key_id for k in keys])
+            await self.peer.reserve(
+                master_sae=caller,
+                slave_sae=slave,
+                key_ids=[k.key_id for k in keys],
+                positions=[k.position for k in keys if k.position is not None],
+            )
         except PeerUnavailable as exc:
             logger.warning("enc_keys %s -> %s: %d keys spent undelivered: %s", caller, slave, len(keys), exc)
             raise ApiError(503, f"the peer KME could not record the keys: {exc}") from None
@@ -312,12 +339,10 @@ class KmeService:
                     key_ids=uuids,
                 )
             )
-        except KeyNotEntitled:
-            raise ApiError(401, UNAUTHORIZED, [{"reason": f"the keys were not issued to {caller}"}]) from None
         except KeyNotYetCommitted:
             raise ApiError(503, "the keys' block is not yet committed at this KME; retry") from None
-        except KeyNotFound as exc:
-            raise ApiError(400, KEYS_NOT_FOUND, [{"reason": str(exc)}]) from None
+        except (KeyNotFound, KeyNotEntitled):  # another pair's key looks exactly like a key that does not exist
+            raise ApiError(400, KEYS_NOT_FOUND) from None
         return key_container_json([(str(k.key_id), k.key) for k in keys])
 
     async def reserve(self, caller: str, groups: Sequence[Reservation]) -> list[dict[str, Any]]:
@@ -345,6 +370,9 @@ class KmeService:
                         master_sae=master,
                         slave_sae=slave,
                         key_ids=[UUID(k) for k in group.key_IDs],
+                        positions=None
+                        if group.key_positions is None
+                        else [KeyPosition(self.slave_direction, *p) for p in group.key_positions],
                     )
                 )
             except (ValueError, KeyPoolError) as exc:
@@ -370,6 +398,36 @@ def _json(content: dict[str, Any], status: int = 200, headers: dict[str, str] | 
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     """Where the request was malformed and why, without echoing the request's values."""
     return [{"loc": ".".join(str(p) for p in err.get("loc", ())), "msg": err.get("msg", "")} for err in exc.errors()]
+
+
+class BodyLimit:
+    """ASGI middleware: a request body above ``limit`` bytes gets 413 before it is read whole (DoS by size)."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        message = f"request body above the limit of {self.limit} bytes"
+        declared = dict(scope.get("headers") or ()).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await _json(error_json(message), 413)(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Any:  # a chunked body is counted as it arrives
+            nonlocal seen
+            event = await receive()
+            if event["type"] == "http.request":
+                seen += len(event.get("body", b""))
+                if seen > self.limit:
+                    raise StarletteHTTPException(413, detail=message)
+            return event
+
+        await self.app(scope, limited, send)
 
 
 def https_peer(config: NodeConfig) -> PeerKme | None:
@@ -400,7 +458,12 @@ def create_app(
         version="1.1.1",
         description="REST-based key delivery API, ETSI GS QKD 014 V1.1.1 (2019-02), over mutual TLS.",
         lifespan=lifespan,
+        # The docs pages load their scripts from a public CDN: served only when [api] docs = true.
+        docs_url="/docs" if config.api.docs else None,
+        redoc_url="/redoc" if config.api.docs else None,
+        openapi_url="/openapi.json" if config.api.docs else None,
     )
+    app.add_middleware(BodyLimit, limit=config.api.max_body_bytes)
     app.state.service = service
 
     @app.exception_handler(ApiError)

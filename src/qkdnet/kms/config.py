@@ -30,7 +30,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -45,6 +45,7 @@ from pydantic import (
 
 from qkdnet.errors import ConfigError
 from qkdnet.kms.daemon_config import AuthSection, DeviceSection, NodeSection, PeerSection, PostprocessSection
+from qkdnet.kms.keyfiles import prepare_private_sqlite, require_private, sqlite_files
 
 _NAME = r"^[A-Za-z0-9_.:@-]{1,128}$"
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -85,6 +86,12 @@ class ApiSection(_Section):
     max_key_per_request: Annotated[StrictInt, Field(ge=1, le=10_000)] = 128
     max_key_count: Annotated[StrictInt, Field(ge=1)] = 1_000_000
     peer_timeout_s: Annotated[float, Field(gt=0, le=300)] = 5.0
+    # Request bodies above this get 413 (a key request or 128 key IDs take about 6 kB).
+    max_body_bytes: Annotated[StrictInt, Field(ge=1024, le=1 << 24)] = 65536
+    # "1.2": TLS 1.2 with ECDHE and AEAD suites only (AES-GCM, ChaCha20-Poly1305), or 1.3; "1.3": 1.3 only.
+    tls_min_version: Literal["1.2", "1.3"] = "1.2"
+    # The interactive /docs, /redoc and /openapi.json pages (their pages load scripts from a CDN): off by default.
+    docs: bool = False
 
     @field_validator("peer_url")
     @classmethod
@@ -251,4 +258,27 @@ def load_node_config(path: str | os.PathLike[str], *, check_files: bool = True) 
     return config
 
 
-__all__ = ["ApiSection", "KmeSection", "NodeConfig", "SaeEntry", "load_node_config", "parse_node_config"]
+def prepare_key_files(config: NodeConfig) -> None:
+    """Before serving: refuse key files other users may read (one line each, with the fix); new state DB 0600.
+
+    Covers the TLS private key, the key pool and, for a node daemon, its state and its bootstrap key.
+    """
+    paths: list[Path] = [config.api.key, *sqlite_files(config.kme.db)]
+    if config.auth is not None:
+        paths.append(config.auth.bootstrap_key_file)
+    if config.node is not None:
+        paths.extend(sqlite_files(config.node.state))
+    require_private(paths)
+    if config.node is not None:
+        prepare_private_sqlite(config.node.state)
+
+
+__all__ = [
+    "ApiSection",
+    "KmeSection",
+    "NodeConfig",
+    "SaeEntry",
+    "load_node_config",
+    "parse_node_config",
+    "prepare_key_files",
+]

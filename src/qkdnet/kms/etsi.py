@@ -99,6 +99,8 @@ class Reservation(_Message):
     master_SAE_ID: StrictStr
     slave_SAE_ID: StrictStr
     key_IDs: Annotated[list[StrictStr], Field(min_length=1, max_length=10_000)]
+    # Where each key lies, [block_id, offset_bytes, size_bytes] (key IDs are random); absent: position IDs.
+    key_positions: Annotated[list[tuple[StrictInt, StrictInt, StrictInt]], Field(max_length=10_000)] | None = None
 
 
 class Reservations(_Message):

@@ -41,7 +41,7 @@ from typing import Any, Final, TypeVar
 import numpy as np
 
 from qkdnet.errors import ConfigError, ProtocolError, QkdnetError, SecurityAbort
-from qkdnet.kms.config import NodeConfig
+from qkdnet.kms.config import NodeConfig, prepare_key_files
 from qkdnet.kms.device import Device, RawBlock, SocketDevice
 from qkdnet.kms.node_state import NodeState, PreparedBlock
 from qkdnet.kms.pool import KeyPool, SqliteKeyPool
@@ -198,6 +198,7 @@ class NodeDaemon:
         self.role = config.node.role
         self.link_id = config.link_id
         self._owns_pool = pool is None
+        prepare_key_files(config)  # refuse key files others can read; a new state DB is created 0600
         self.pool: KeyPool = pool if pool is not None else SqliteKeyPool(config.kme.db)
         self._serve_api = serve_api
         self.state = NodeState(config.node.state, side=self.role, bootstrap_key_file=config.auth.bootstrap_key_file)

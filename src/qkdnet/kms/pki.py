@@ -19,9 +19,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qkdnet.errors import InvalidParameter
+from qkdnet.kms.keyfiles import private_dir, write_private
 
 _VALIDITY_DAYS = 365
-_TLS_MIN = ssl.TLSVersion.TLSv1_2  # ETSI GS QKD 014 clause 5.1: HTTPS over TLS 1.2 or higher
+# TLS 1.2 suites: forward secret (ECDHE) and AEAD only; TLS 1.3's suites are all AEAD (RFC 8446 clause 9.1).
+TLS12_AEAD_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!SHA1:!SHA256:!SHA384"
+TLS_VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
+
+
+def harden(context: ssl.SSLContext, min_version: str = "1.2") -> ssl.SSLContext:
+    """Restrict ``context`` to TLS ``min_version`` or later and, for TLS 1.2, to ECDHE with AEAD suites."""
+    context.minimum_version = TLS_VERSIONS[min_version]
+    context.set_ciphers(TLS12_AEAD_CIPHERS)
+    return context
 
 
 @dataclass(frozen=True)
@@ -43,12 +53,6 @@ class PkiFiles:
         return self.credentials[entity_id]
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-
-
 def init_pki(
     directory: str | os.PathLike[str],
     *,
@@ -68,8 +72,7 @@ def init_pki(
     for entity in ids:
         if not entity.replace("_", "").replace("-", "").replace(".", "").isalnum():
             raise InvalidParameter(f"kme_ids, sae_ids: {entity!r} is not a plain name (letters, digits, _ - .)")
-    out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
+    out = private_dir(directory)
     now = dt.datetime.now(dt.UTC)
     pem = serialization.Encoding.PEM
     private = serialization.PrivateFormat.PKCS8
@@ -105,7 +108,7 @@ def init_pki(
         .sign(ca_key, hashes.SHA256())
     )
     (out / "ca.crt").write_bytes(ca_cert.public_bytes(pem))
-    _write_private(out / "ca.key", ca_key.private_bytes(pem, private, serialization.NoEncryption()))
+    write_private(out / "ca.key", ca_key.private_bytes(pem, private, serialization.NoEncryption()))
     credentials = {}
     for entity in ids:
         is_kme = entity in kme_ids
@@ -132,7 +135,7 @@ def init_pki(
         cert = builder.sign(ca_key, hashes.SHA256())
         credential = Credential(out / f"{entity}.crt", out / f"{entity}.key")
         credential.cert.write_bytes(cert.public_bytes(pem))
-        _write_private(credential.key, key.private_bytes(pem, private, serialization.NoEncryption()))
+        write_private(credential.key, key.private_bytes(pem, private, serialization.NoEncryption()))
         credentials[entity] = credential
     return PkiFiles(out / "ca.crt", credentials)
 
@@ -157,16 +160,14 @@ def server_context(cert: Path, key: Path, ca: Path) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(ca))
     context.load_cert_chain(str(cert), str(key))
     context.verify_mode = ssl.CERT_REQUIRED
-    context.minimum_version = _TLS_MIN
-    return context
+    return harden(context)
 
 
 def client_context(cert: Path, key: Path, ca: Path) -> ssl.SSLContext:
     """TLS for a client (an SAE, or a KME calling its peer): verify the server by ``ca``, present ``cert``."""
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(ca))
     context.load_cert_chain(str(cert), str(key))
-    context.minimum_version = _TLS_MIN
-    return context
+    return harden(context)
 
 
-__all__ = ["Credential", "PkiFiles", "client_context", "common_name", "init_pki", "server_context"]
+__all__ = ["Credential", "PkiFiles", "client_context", "common_name", "harden", "init_pki", "server_context"]

@@ -14,7 +14,9 @@ run in ``BEGIN IMMEDIATE`` transactions, which take the database's write lock fi
 either the whole take recorded or none of it. One writer thread group-commits the operations that wait
 together (one fsync for many takes; an fsync costs milliseconds on a virtual disk). Delivered bytes are
 overwritten with zeros inside the same transaction (``secure_delete`` also zeroes freed pages); a digest of
-each block, not the block, is kept to check that a repeated commit carries the same key.
+each block, not the block, is kept to check that a repeated commit carries the same key. A batch that handed
+key out ends with ``wal_checkpoint(TRUNCATE)`` before anyone is answered, so the WAL's older copies of the
+zeroed pages are gone too (what the file system, an SSD or swap may still keep is beyond SQLite's reach).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from qkdnet.errors import (
     InvalidParameter,
@@ -41,6 +43,7 @@ from qkdnet.errors import (
     KeyPoolError,
     KeyPoolExhausted,
 )
+from qkdnet.kms.keyfiles import prepare_private_sqlite
 from qkdnet.kms.keyid import (
     LINK_SEPARATOR,
     MAX_BLOCK_ID,
@@ -48,7 +51,6 @@ from qkdnet.kms.keyid import (
     Direction,
     KeyPosition,
     decode_key_id,
-    encode_key_id,
     split_block,
 )
 
@@ -61,10 +63,15 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class DeliveredKey:
-    """One key handed out of the pool: its ID (a position, not a secret) and its bytes (hidden from repr)."""
+    """One key handed out of the pool: its random ID, its bytes and its place in the pool (both hidden from repr).
+
+    The ID says nothing about where the key lies (a version-4 UUID, RFC 9562); the master KME sends the
+    position to the slave KME with the reservation, over their mutually authenticated channel.
+    """
 
     key_id: UUID
     key: bytes = field(repr=False)
+    position: KeyPosition | None = field(default=None, repr=False, compare=False)
 
 
 @runtime_checkable
@@ -98,10 +105,19 @@ class KeyPool(Protocol):
         ...
 
     def reserve_keys(
-        self, *, link_id: str, direction: Direction, master_sae: str, slave_sae: str, key_ids: Sequence[UUID]
+        self,
+        *,
+        link_id: str,
+        direction: Direction,
+        master_sae: str,
+        slave_sae: str,
+        key_ids: Sequence[UUID],
+        positions: Sequence[KeyPosition] | None = None,
     ) -> None:
         """Slave side, called for the master KME: record that these keys belong to (master_sae, slave_sae).
 
+        ``positions`` says where each key lies (the master's :attr:`DeliveredKey.position`); without it the
+        key IDs must be position IDs (:func:`~qkdnet.kms.keyid.encode_key_id`, the format of qkdnet <= 0.x).
         Repeating the same reservation is a no-op; a key ID overlapping any other reserved or delivered key
         raises KeyPoolError.
         """
@@ -136,6 +152,8 @@ _SCHEMA = (
     " size_bytes INTEGER NOT NULL, key_id TEXT NOT NULL, master_sae TEXT NOT NULL, slave_sae TEXT NOT NULL,"
     " state TEXT NOT NULL CHECK (state IN ('reserved', 'delivered')),"
     " PRIMARY KEY (link_id, direction, block_id, offset_bytes)) WITHOUT ROWID",
+    # Key IDs are random: the slave side finds a key by its ID.
+    "CREATE UNIQUE INDEX IF NOT EXISTS keys_by_id ON keys (link_id, key_id)",
 )
 
 
@@ -168,6 +186,7 @@ class _Op:
 
     run: Callable[[sqlite3.Connection], Any]
     future: Future[Any]
+    delivers: bool = False  # hands key out: the batch ends with a checkpoint that wipes it from the WAL
 
 
 class SqliteKeyPool:
@@ -189,6 +208,7 @@ class SqliteKeyPool:
     ) -> None:
         self.path = Path(path)
         self._max_batch = max_batch
+        prepare_private_sqlite(self.path)
         try:
             self._conn = self._connect(busy_timeout_s)
             self._reader = self._connect(busy_timeout_s)
@@ -238,11 +258,11 @@ class SqliteKeyPool:
 
     # -- the writer thread ------------------------------------------------------------------------------------
 
-    def _submit(self, run: Callable[[sqlite3.Connection], T]) -> Future[T]:
+    def _submit(self, run: Callable[[sqlite3.Connection], T], *, delivers: bool = False) -> Future[T]:
         if self._closed:
             raise KeyPoolError(f"{self.path}: the key pool is closed")
         future: Future[T] = Future()
-        self._queue.put(_Op(run, future))
+        self._queue.put(_Op(run, future, delivers))
         return future
 
     def _write_loop(self) -> None:
@@ -293,6 +313,8 @@ class SqliteKeyPool:
                 if op.future.running():
                     op.future.set_exception(failure)
             return
+        if any(op.delivers and error is None for op, _, error in outcomes):
+            self._wipe_wal()
         for op, value, error in outcomes:
             if error is None:
                 op.future.set_result(value)
@@ -301,6 +323,17 @@ class SqliteKeyPool:
 
     def _commit(self) -> None:
         self._conn.execute("COMMIT")
+
+    def _wipe_wal(self) -> None:
+        """Copy the zeroed pages over the main file and truncate the WAL, so delivered bytes leave the disk.
+
+        The WAL still holds earlier versions of the pages a delivery zeroed; ``wal_checkpoint(TRUNCATE)``
+        writes the newest versions over the database's pages and empties the WAL. It runs before the callers
+        are answered, so no key handed out remains in any file the pool wrote. Another process reading the
+        pool can make it partial (``busy``); the next delivering batch finishes it.
+        """
+        with self._read_lock, contextlib.suppress(sqlite3.Error):  # our reader holds no snapshot meanwhile
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
 
     def _read(self, sql: str, params: tuple[object, ...]) -> tuple[Any, ...]:
         with self._read_lock:
@@ -413,30 +446,50 @@ class SqliteKeyPool:
                 conn.execute("UPDATE halves SET cursor = ? WHERE id = ?", (start + count * size_bytes, row_id))
                 for i in range(count):
                     position = KeyPosition(direction, block_id, start + i * size_bytes, size_bytes)
-                    key_id = encode_key_id(position, link_id=link_id)
+                    key_id = uuid4()  # random: the ID tells an SAE nothing about the pool or other pairs
                     _record(conn, link_id, position, key_id, master_sae, slave_sae, _DELIVERED)
-                    delivered.append(DeliveredKey(key_id, material[i * size_bytes : (i + 1) * size_bytes]))
+                    piece = material[i * size_bytes : (i + 1) * size_bytes]
+                    delivered.append(DeliveredKey(key_id, piece, position))
             return delivered
 
-        return self._submit(run)
+        return self._submit(run, delivers=True)
 
     def reserve_keys(
-        self, *, link_id: str, direction: Direction, master_sae: str, slave_sae: str, key_ids: Sequence[UUID]
+        self,
+        *,
+        link_id: str,
+        direction: Direction,
+        master_sae: str,
+        slave_sae: str,
+        key_ids: Sequence[UUID],
+        positions: Sequence[KeyPosition] | None = None,
     ) -> None:
         """Slave side: record the master KME's keys for (master_sae, slave_sae); see :class:`KeyPool`."""
         self.submit_reserve_keys(
-            link_id=link_id, direction=direction, master_sae=master_sae, slave_sae=slave_sae, key_ids=key_ids
+            link_id=link_id,
+            direction=direction,
+            master_sae=master_sae,
+            slave_sae=slave_sae,
+            key_ids=key_ids,
+            positions=positions,
         ).result()
 
     def submit_reserve_keys(
-        self, *, link_id: str, direction: Direction, master_sae: str, slave_sae: str, key_ids: Sequence[UUID]
+        self,
+        *,
+        link_id: str,
+        direction: Direction,
+        master_sae: str,
+        slave_sae: str,
+        key_ids: Sequence[UUID],
+        positions: Sequence[KeyPosition] | None = None,
     ) -> Future[None]:
         """:meth:`reserve_keys` without waiting: the future completes when the reservation is on disk."""
         _check_link_id(link_id)
-        positions = _positions(link_id, Direction(direction), key_ids)
+        placed = _placed(link_id, Direction(direction), key_ids, positions)
 
         def run(conn: sqlite3.Connection) -> None:
-            for key_id, position in positions:
+            for key_id, position in placed:
                 row = _row(conn, link_id, position)
                 if row is not None:
                     if row == (str(key_id), master_sae, slave_sae, _RESERVED):
@@ -471,13 +524,14 @@ class SqliteKeyPool:
     ) -> Future[list[DeliveredKey]]:
         """:meth:`take_keys_by_id` without waiting: the future holds the keys once their delivery is on disk."""
         _check_link_id(link_id)
-        positions = _positions(link_id, Direction(direction), key_ids)
+        direction = Direction(direction)
+        wanted = _distinct(key_ids)
 
         def run(conn: sqlite3.Connection) -> list[DeliveredKey]:
             delivered: list[DeliveredKey] = []
-            for key_id, position in positions:
-                row = _row(conn, link_id, position)
-                if row is None or row[0] != str(key_id) or row[3] != _RESERVED:
+            for key_id in wanted:
+                position, row = _by_id(conn, link_id, key_id)
+                if position is None or row is None or position.direction != direction or row[3] != _RESERVED:
                     raise KeyNotFound(f"key {key_id} is not available: never reserved here or already delivered")
                 if not (hmac.compare_digest(row[1], master_sae) and hmac.compare_digest(row[2], slave_sae)):
                     raise KeyNotEntitled(f"key {key_id} was not reserved for {master_sae} -> {slave_sae}")
@@ -496,23 +550,48 @@ class SqliteKeyPool:
                 delivered.append(DeliveredKey(key_id, material))
             return delivered
 
-        return self._submit(run)
+        return self._submit(run, delivers=True)
 
 
-def _positions(link_id: str, direction: Direction, key_ids: Sequence[UUID]) -> list[tuple[UUID, KeyPosition]]:
+def _distinct(key_ids: Sequence[UUID]) -> list[UUID]:
     if not key_ids:
         raise InvalidParameter("key_ids: expected at least one key ID")
-    out = []
     for key_id in key_ids:
         if not isinstance(key_id, UUID):
             raise InvalidParameter(f"key_ids: expected UUIDs, got {key_id!r}")
-        position = decode_key_id(key_id, link_id=link_id)
+    if len(set(key_ids)) != len(key_ids):
+        raise KeyNotFound("the same key ID is asked for twice")
+    return list(key_ids)
+
+
+def _placed(
+    link_id: str, direction: Direction, key_ids: Sequence[UUID], positions: Sequence[KeyPosition] | None
+) -> list[tuple[UUID, KeyPosition]]:
+    """Each key ID with its position: given by the master KME, or decoded from a position ID."""
+    ids = _distinct(key_ids)
+    if positions is None:
+        places = [decode_key_id(key_id, link_id=link_id) for key_id in ids]
+    else:
+        places = list(positions)
+        if len(places) != len(ids) or not all(isinstance(p, KeyPosition) for p in places):
+            raise InvalidParameter("positions: expected one KeyPosition per key ID")
+    for key_id, position in zip(ids, places, strict=True):
         if position.direction != direction:
             raise KeyNotFound(f"key {key_id} belongs to the other direction of {link_id}")
-        out.append((key_id, position))
-    if len({k for k, _ in out}) != len(out):
-        raise KeyNotFound("the same key ID is asked for twice")
-    return out
+    return list(zip(ids, places, strict=True))
+
+
+def _by_id(
+    conn: sqlite3.Connection, link_id: str, key_id: UUID
+) -> tuple[KeyPosition | None, tuple[str, str, str, str] | None]:
+    row = conn.execute(
+        "SELECT direction, block_id, offset_bytes, size_bytes, key_id, master_sae, slave_sae, state FROM keys"
+        " WHERE link_id = ? AND key_id = ?",
+        (link_id, str(key_id)),
+    ).fetchone()
+    if row is None:
+        return None, None
+    return KeyPosition(Direction(row[0]), row[1], row[2], row[3]), (row[4], row[5], row[6], row[7])
 
 
 def _row(conn: sqlite3.Connection, link_id: str, position: KeyPosition) -> tuple[str, str, str, str] | None:

@@ -16,7 +16,8 @@ import signal
 import ssl
 from typing import TYPE_CHECKING, Any
 
-from qkdnet.kms.config import NodeConfig
+from qkdnet.kms.config import NodeConfig, prepare_key_files
+from qkdnet.kms.pki import harden
 from qkdnet.kms.pool import SqliteKeyPool
 
 if TYPE_CHECKING:
@@ -84,8 +85,7 @@ def uvicorn_config(
 
     def context(cfg: uvicorn.Config, default: Any) -> ssl.SSLContext:
         ctx: ssl.SSLContext = default()
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_2  # ETSI GS QKD 014 clause 5.1
-        return ctx
+        return harden(ctx, config.api.tls_min_version)  # ETSI GS QKD 014 clause 5.1: TLS 1.2 or higher
 
     return uvicorn.Config(
         app,
@@ -120,6 +120,7 @@ def serve(config: NodeConfig, *, access_log: bool = True) -> None:
 
     from qkdnet.kms.api import create_app
 
+    prepare_key_files(config)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         with SqliteKeyPool(config.kme.db) as pool:
