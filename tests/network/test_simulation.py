@@ -251,24 +251,91 @@ def test_bad_inputs_raise_clear_errors() -> None:
         _diamond(True).route("a", "d", metric="fastest")  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("n_nodes", [2, 4])
-def test_shortcuts_match_the_event_by_event_protocol(n_nodes: int) -> None:
-    # Single links (drawn in bulk) and chains without cutoffs (one event per delivery) against the
-    # reference path with one event per herald: same delivery-time and fidelity statistics.
-    node = AtomCavityNode("m", photon_generation_efficiency=1.0, atom_photon_fidelity=1.0, t2_s=5e-4)
-    link = ideal(p=0.05, v=0.97, length_km=2.0, rate_hz=1e5)
-    net = chain([link] * (n_nodes - 1), hardware=node)
-    request = [Request(("n0", f"n{n_nodes - 1}"), pairs=8000)]
-    fast = simulate(net, request, seed=21).outcomes[0]
-    slow = simulate(net, request, seed=22, event_by_event=True).outcomes[0]
+# ---- the shortcuts against the event-by-event reference path --------------------------------------------
+# A link fast enough that an 8-node chain runs in milliseconds, memories whose T2 makes every fidelity depend
+# on how long its qubits waited (so the fidelity distribution tests the timing too).
+_T2_NODE = AtomCavityNode("m", photon_generation_efficiency=1.0, atom_photon_fidelity=1.0, t2_s=1e-4)
+_FAST_LINK = ideal(p=0.3, v=0.98, length_km=1.0, rate_hz=1e6)
+#: Per-test false-alarm probability of a two-sample KS check; the runs are seeded, so this is fixed once.
+_KS_ALPHA = 1e-4
+
+
+def _ks_critical(n: int, m: int) -> float:
+    """Asymptotic two-sample KS critical distance at level _KS_ALPHA (Smirnov): c(α) √((n + m) / (n m))."""
+    c = math.sqrt(-0.5 * math.log(_KS_ALPHA / 2))
+    return c * math.sqrt((n + m) / (n * m))
+
+
+def _ks_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Largest gap between the two empirical distribution functions (written here, not taken from the code)."""
+    grid = np.union1d(a, b)
+    fa = np.searchsorted(np.sort(a), grid, side="right") / len(a)
+    fb = np.searchsorted(np.sort(b), grid, side="right") / len(b)
+    return float(np.max(np.abs(fa - fb)))
+
+
+def _case(name: str, n_nodes: int) -> tuple[Network, Policies]:
+    swap_efficiency = 0.7 if name == "swap failures" else 1.0
+    nodes = [NetworkNode(f"n{i}", 2, _T2_NODE, swap_efficiency=swap_efficiency) for i in range(n_nodes)]
+    net = Network(nodes, [NetworkLink(f"n{i}", f"n{i + 1}", _FAST_LINK) for i in range(n_nodes - 1)])
+    policies = {
+        "plain": Policies(),
+        "cutoff": Policies(cutoff_s=3e-5 * (n_nodes - 1)),
+        "purification": Policies(purification_rounds=1),
+        "swap failures": Policies(),
+    }[name]
+    return net, policies
+
+
+#: Where a shortcut applies: single links without purification (bulk renewal), chains without cutoffs,
+#: swap failures or purification (max-plus recursion). Elsewhere both paths must be the same code.
+_SHORTCUT = {"plain", "cutoff@2", "swap failures@2"}
+_CASES = [(name, n) for name in ("plain", "cutoff", "purification", "swap failures") for n in range(2, 9)]
+
+
+@pytest.mark.parametrize(("name", "n_nodes"), _CASES)
+def test_shortcuts_match_the_event_by_event_protocol(name: str, n_nodes: int) -> None:
+    # Two independent seeded runs, shortcuts on and off: inter-delivery times and delivered fidelities must
+    # be one distribution (two-sample KS, critical distance from the two sample sizes), and so must the
+    # counts of heralds and losses per delivered pair.
+    shortcut = name in _SHORTCUT or f"{name}@{n_nodes}" in _SHORTCUT
+    pairs = 2000 if shortcut else 300
+    net, policies = _case(name, n_nodes)
+    request = [Request(("n0", f"n{n_nodes - 1}"), pairs=pairs)]
+    fast_run = simulate(net, request, policies, seed=21)
+    slow_run = simulate(net, request, policies, seed=22, event_by_event=True)
+    fast, slow = fast_run.outcomes[0], slow_run.outcomes[0]
+    assert fast.delivered == slow.delivered == pairs
+    if shortcut:  # the two really differ in work before their statistics are compared
+        assert fast_run.events < slow_run.events / 2
+    else:  # no shortcut: the flag must change nothing at all, bit for bit, for the same seed
+        same = simulate(net, request, policies, seed=21, event_by_event=True)
+        assert same.events == fast_run.events
+        np.testing.assert_array_equal(same.outcomes[0].delivery_times_ps, fast.delivery_times_ps)
+        np.testing.assert_array_equal(same.outcomes[0].states.weights, fast.states.weights)
+    # Fidelities take a few discrete values (waits are whole attempt periods); the two paths multiply the same
+    # factors in another order, so compare them to 1e-9 lest rounding split one value into two.
     for a, b in (
         (np.diff(fast.delivery_times_ps), np.diff(slow.delivery_times_ps)),
-        (fast.fidelities, slow.fidelities),
+        (fast.fidelities.round(9), slow.fidelities.round(9)),
     ):
-        se = math.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
-        assert abs(a.mean() - b.mean()) < 5 * se
-        assert abs(a.std() - b.std()) <= 0.05 * b.std() + 1e-12
-    assert abs(fast.link_heralds - slow.link_heralds) < 5 * math.sqrt(slow.link_heralds)
+        assert _ks_distance(a, b) < _ks_critical(len(a), len(b))
+    for count in ("link_heralds", "swap_failures", "purification_failures", "discarded_cutoff"):
+        x, y = getattr(fast, count), getattr(slow, count)
+        assert abs(x - y) <= 5 * math.sqrt(x + y) + 1, count  # Poisson-like counts, 5 σ
+
+
+@pytest.mark.parametrize("n_nodes", [2, 3, 8])
+def test_event_by_event_changes_the_number_of_engine_events(n_nodes: int) -> None:
+    # Shortcuts: one event at completion (a single link in bulk) or one per delivery (the recursion); the
+    # reference path: at least one per herald, L heralds per delivered pair on an L-link chain.
+    net, policies = _case("plain", n_nodes)
+    request = [Request(("n0", f"n{n_nodes - 1}"), pairs=500)]
+    fast = simulate(net, request, policies, seed=5)
+    slow = simulate(net, request, policies, seed=5, event_by_event=True)
+    assert fast.events <= 501
+    assert slow.events >= 500 * (n_nodes - 1)
+    assert slow.outcomes[0].link_heralds >= 500 * (n_nodes - 1)
 
 
 def test_a_forced_route_over_a_dead_link_waits_for_its_deadline() -> None:

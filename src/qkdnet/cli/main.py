@@ -138,6 +138,11 @@ def _add_simulate_command(sub: argparse._SubParsersAction[_Parser]) -> None:
     sim.add_argument("scenario", metavar="SCENARIO.toml", help="the scenario file (see examples/)")
     sim.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
     sim.add_argument("--plot", default=None, metavar="DIR", help="write fidelity, delivery and utilisation plots")
+    sim.add_argument(
+        "--event-by-event",
+        action="store_true",
+        help="turn every shortcut off: one engine event per herald (the slower reference path)",
+    )
 
 
 def _add_link_commands(sub: argparse._SubParsersAction[_Parser]) -> None:

@@ -47,7 +47,14 @@ def run_simulate(args: argparse.Namespace) -> int:
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        run = simulate(network, requests, build_policies(scenario), seed=scenario.seed, progress=progress)
+        run = simulate(
+            network,
+            requests,
+            build_policies(scenario),
+            seed=scenario.seed,
+            progress=progress,
+            event_by_event=args.event_by_event,
+        )
     wall_s = time.perf_counter() - start
     summary = run_summary(scenario, network, run, wall_s=wall_s)
     plots: list[Path] = []

@@ -138,6 +138,8 @@ class Session:
         outcome: RequestOutcome,
         ledgers: list[LinkLedger],
         on_finish: Callable[[Session, str], None],
+        *,
+        force_events: bool = False,
     ) -> None:
         self.env = env
         self.request = request
@@ -184,7 +186,7 @@ class Session:
             and all(e == 1.0 for e in self.swap_efficiency)
             and not any(self.dead)
         )
-        self.force_events = False
+        self.force_events = force_events
         self.since = [0] * L
         self.last_attempt = [-(10**18)] * L
         self.seg_right: list[Segment | None] = [None] * (L + 1)

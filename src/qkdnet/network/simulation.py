@@ -297,7 +297,19 @@ class _Run:
         links = [(self.link_model(link), forward) for link, forward in self.network.path_links(route)]
         ledgers = [self.ledgers[model.name] for model, _ in links]
         rng = self.tree.generator("request", str(index))
-        return Session(self.env, request, route, nodes, links, self.policies, rng, outcome, ledgers, self.on_finish)
+        return Session(
+            self.env,
+            request,
+            route,
+            nodes,
+            links,
+            self.policies,
+            rng,
+            outcome,
+            ledgers,
+            self.on_finish,
+            force_events=self.event_by_event,
+        )
 
     def link_model(self, link: NetworkLink) -> LinkModel:
         model = self.link_models.get(link.name)
@@ -413,9 +425,9 @@ def simulate(
     """Serve ``requests`` on ``network`` under ``policies`` (see the module docstring); one outcome each.
 
     ``progress(done, total)`` is called as requests finish. The run ends when every request is done or
-    stopped (deadline, or ``policies.horizon_s`` for requests without one). ``event_by_event`` turns off the
-    shortcut for routes without cutoffs or failures (one event per delivery instead of one per herald): the
-    reference path, slower, with the same statistics.
+    stopped (deadline, or ``policies.horizon_s`` for requests without one). ``event_by_event`` turns every
+    shortcut off (the bulk renewal of single links, the max-plus recursion of chains without cutoffs or
+    failures): one engine event per herald, the reference path, slower, with the same statistics.
     """
     if not isinstance(network, Network):
         raise InvalidParameter("simulate needs a Network")
