@@ -8,19 +8,42 @@ processed; it succeeds with the generator's return value or fails with its excep
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Iterable, Iterator
 from heapq import heappush
 from operator import index
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from qkdnet.errors import InvalidParameter, QkdnetError, SimulationError
-
-if TYPE_CHECKING:
-    from qkdnet.engine.core import Environment
 
 #: Priorities at equal times: lower goes first. Interrupts and process starts are URGENT.
 URGENT = 0
 NORMAL = 1
+
+
+class Scheduler(Protocol):
+    """What events need of the environment that processes them (:class:`qkdnet.engine.Environment`).
+
+    A protocol rather than an import, so the kernel's two modules do not import each other.
+    """
+
+    _active_process: Process | None
+
+    @property
+    def _queue(self) -> list[tuple[int, int, int, Event]]: ...
+
+    @property
+    def _now(self) -> int: ...
+
+    @property
+    def _seq(self) -> Iterator[int]: ...
+
+    @property
+    def now(self) -> int: ...
+
+    @property
+    def active_process(self) -> Process | None: ...
+
+    def schedule(self, event: Event, priority: int = ..., delay_ps: int = ...) -> None: ...
 
 
 class _Pending:
@@ -58,7 +81,7 @@ class Event:
 
     __slots__ = ("_defused", "_ok", "_value", "callbacks", "env")
 
-    def __init__(self, env: Environment) -> None:
+    def __init__(self, env: Scheduler) -> None:
         self.env = env
         self.callbacks: list[Callback] | None = []
         self._value: Any = PENDING
@@ -134,7 +157,7 @@ class Timeout(Event):
 
     __slots__ = ("delay_ps",)
 
-    def __init__(self, env: Environment, delay_ps: int, value: Any = None, priority: int = NORMAL) -> None:
+    def __init__(self, env: Scheduler, delay_ps: int, value: Any = None, priority: int = NORMAL) -> None:
         if type(delay_ps) is not int or delay_ps < 0:
             delay_ps = _delay(delay_ps)
         self.env = env
@@ -167,7 +190,7 @@ class Process(Event):
 
     __slots__ = ("_generator", "_resume_cb", "_target", "name")
 
-    def __init__(self, env: Environment, generator: ProcessGenerator, name: str | None = None) -> None:
+    def __init__(self, env: Scheduler, generator: ProcessGenerator, name: str | None = None) -> None:
         if not hasattr(generator, "throw") or not hasattr(generator, "send"):
             raise InvalidParameter(f"a process needs a generator, got {generator!r}")
         super().__init__(env)
@@ -278,7 +301,7 @@ class Condition(Event):
     __slots__ = ("_count", "_evaluate", "_events")
 
     def __init__(
-        self, env: Environment, evaluate: Callable[[tuple[Event, ...], int], bool], events: Iterable[Event]
+        self, env: Scheduler, evaluate: Callable[[tuple[Event, ...], int], bool], events: Iterable[Event]
     ) -> None:
         super().__init__(env)
         self._events = tuple(events)

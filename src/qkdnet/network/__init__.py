@@ -18,9 +18,9 @@ from qkdnet.network._sampling import HeraldedPairs
 from qkdnet.network.base import HeraldedLink, Link
 from qkdnet.network.headline import MODELED_QUANTITIES, model_headline
 from qkdnet.network.ideal import IdealLink
-from qkdnet.network.link import StateTransferLink, TwoNodeLink, link_from_preset
+from qkdnet.network.link import StateTransferLink, TwoNodeLink
 from qkdnet.network.requests import Policies, Request
-from qkdnet.network.schemes import SingleClickLink, TwoPhotonLink, link_for_preset
+from qkdnet.network.schemes import SingleClickLink, TwoPhotonLink, link_for_preset, link_from_preset
 from qkdnet.network.simulation import (
     DeliveredPairs,
     LinkLedger,

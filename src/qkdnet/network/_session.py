@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -39,13 +39,11 @@ from qkdnet.network import _pauli
 from qkdnet.network._draws import HeraldDraws
 from qkdnet.network._pauli import Lam
 from qkdnet.network._sampling import HeraldClass
+from qkdnet.network.outcomes import LinkLedger, RequestOutcome
 from qkdnet.network.requests import Policies, Request
 from qkdnet.network.topology import NetworkLink, NetworkNode
 from qkdnet.quantum import BellDiagonal, purify
 from qkdnet.units import PS_PER_S, binary_entropy
-
-if TYPE_CHECKING:
-    from qkdnet.network.simulation import LinkLedger, RequestOutcome
 
 MemoryFn = Callable[[float], tuple[float, float, float]]
 #: The deadline of a pair when no cutoff applies.

@@ -22,6 +22,7 @@ Choi state of that transfer (what the transfer does to one half of Φ+), so its 
 process fidelity F_p and the average state fidelity is (2F_p + 1)/3.
 
 >>> import numpy as np
+>>> from qkdnet.network import link_from_preset
 >>> link = link_from_preset("ritter2012")
 >>> pairs = link.generate(1000, rng=np.random.default_rng(1))
 >>> pairs.states.weights.shape, pairs.herald_times_ps.dtype.name
@@ -36,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from qkdnet.errors import InvalidParameter
-from qkdnet.hardware import AtomCavityNode, Detector, Fiber, Preset, get_preset, noise
+from qkdnet.hardware import AtomCavityNode, Detector, Fiber, Preset, noise
 from qkdnet.network._sampling import HeraldClass, HeraldedPairs, Timing, check_delay, check_rate
 from qkdnet.network.base import HeraldedLink
 from qkdnet.units import PS_PER_S
@@ -209,18 +210,4 @@ class StateTransferLink(TwoNodeLink):
         return (2.0 * self.process_fidelity + 1.0) / 3.0
 
 
-def link_from_preset(name: str, length_km: float | None = None, *, measurement_delay_s: float = 0.0) -> HeraldedLink:
-    """The link of hardware preset ``name`` (its own scheme), optionally over ``length_km`` of the same fiber.
-
-    >>> link_from_preset("zhang2022", length_km=0.06).fiber.length_km
-    0.06
-    """
-    from qkdnet.network.schemes import link_for_preset
-
-    preset = get_preset(name)
-    if length_km is not None:
-        preset = preset.with_length(length_km)
-    return link_for_preset(preset, measurement_delay_s=measurement_delay_s)
-
-
-__all__ = ["HeraldedPairs", "StateTransferLink", "TwoNodeLink", "link_from_preset"]
+__all__ = ["HeraldedPairs", "StateTransferLink", "TwoNodeLink"]

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from qkdnet.errors import InvalidParameter
-from qkdnet.hardware import AtomCavityNode, BellStateMeasurement, Fiber, FrequencyConverter, Preset, noise
+from qkdnet.hardware import AtomCavityNode, BellStateMeasurement, Fiber, FrequencyConverter, Preset, get_preset, noise
 from qkdnet.network._sampling import HeraldClass, Timing, check_delay, check_rate
 from qkdnet.network.base import HeraldedLink
 from qkdnet.network.link import _MIXED, StateTransferLink, TwoNodeLink, _check_types, _period_ps
@@ -281,4 +281,16 @@ def link_for_preset(preset: Preset, *, measurement_delay_s: float = 0.0) -> Hera
     return builder.from_preset(preset, measurement_delay_s=measurement_delay_s)
 
 
-__all__ = ["SingleClickLink", "TwoPhotonLink", "link_for_preset"]
+def link_from_preset(name: str, length_km: float | None = None, *, measurement_delay_s: float = 0.0) -> HeraldedLink:
+    """The link of hardware preset ``name`` (its own scheme), optionally over ``length_km`` of the same fiber.
+
+    >>> link_from_preset("zhang2022", length_km=0.06).fiber.length_km
+    0.06
+    """
+    preset = get_preset(name)
+    if length_km is not None:
+        preset = preset.with_length(length_km)
+    return link_for_preset(preset, measurement_delay_s=measurement_delay_s)
+
+
+__all__ = ["SingleClickLink", "TwoPhotonLink", "link_for_preset", "link_from_preset"]
