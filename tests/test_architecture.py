@@ -18,6 +18,7 @@ LAYERS = {
     "units": 0,
     "rng": 0,
     "errors": 0,
+    "checks": 0,
     "_version": 0,
     "quantum": 1,
     "engine": 1,

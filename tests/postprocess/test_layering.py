@@ -11,7 +11,7 @@ import pytest
 import qkdnet.postprocess
 
 PACKAGE = Path(qkdnet.postprocess.__file__).parent
-ALLOWED_QKDNET = {"qkdnet.errors", "qkdnet.rng", "qkdnet.units", "qkdnet.postprocess"}
+ALLOWED_QKDNET = {"qkdnet.checks", "qkdnet.errors", "qkdnet.rng", "qkdnet.units", "qkdnet.postprocess"}
 ALLOWED_THIRD_PARTY = {"numpy", "scipy", "cryptography", "numba"}  # numba: compiled kernels, loaded lazily
 FORBIDDEN_CALLS = {"print", "open", "input", "breakpoint"}
 FORBIDDEN_MODULES = {"socket", "os", "pathlib", "io", "random", "subprocess", "logging", "shutil"}

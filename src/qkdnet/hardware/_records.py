@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal, get_args
 
+from qkdnet.checks import as_float, positive, probability
 from qkdnet.errors import InvalidParameter
-from qkdnet.hardware._checks import as_float, positive, probability
 from qkdnet.hardware.components import AtomCavityNode, Detector, Fiber
 from qkdnet.hardware.photonics import FrequencyConverter
 

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from qkdnet.checks import finite_non_negative, positive, probability
 from qkdnet.errors import InvalidParameter
-from qkdnet.hardware._checks import finite_non_negative, positive, probability
 
 FloatArray = NDArray[np.float64]
 _ANGULAR_PER_MHZ = 2.0 * math.pi * 1e6

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from qkdnet.checks import as_float, finite_non_negative, positive, probability, werner_fidelity
 from qkdnet.errors import InvalidParameter
 from qkdnet.hardware import noise
-from qkdnet.hardware._checks import as_float, finite_non_negative, positive, probability, werner_fidelity
 from qkdnet.hardware.cavity import CavityQED
 from qkdnet.hardware.memory import Decay, DynamicalDecoupling, QuantumMemory
 from qkdnet.units import SPEED_OF_LIGHT_M_PER_S, db_to_transmission, seconds_to_ps

@@ -30,9 +30,9 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from qkdnet.checks import positive, probability
 from qkdnet.errors import InvalidParameter
 from qkdnet.hardware import noise
-from qkdnet.hardware._checks import positive, probability
 
 Decay = Literal["exponential", "gaussian"]
 FloatArray = NDArray[np.float64]

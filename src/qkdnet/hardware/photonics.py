@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from qkdnet.checks import finite_non_negative, positive, probability, werner_fidelity
 from qkdnet.errors import InvalidParameter
 from qkdnet.hardware import noise
-from qkdnet.hardware._checks import finite_non_negative, positive, probability, werner_fidelity
 from qkdnet.hardware.components import Detector, werner_visibility
 from qkdnet.quantum import BellDiagonal
 

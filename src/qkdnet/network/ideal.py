@@ -16,12 +16,13 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from qkdnet.checks import probability
 from qkdnet.errors import InvalidParameter
 from qkdnet.hardware import AtomCavityNode, Fiber, Preset
 from qkdnet.network._sampling import HeraldClass, Timing, check_delay, check_rate
 from qkdnet.network.base import HeraldedLink
 from qkdnet.network.link import _period_ps
-from qkdnet.quantum import BellDiagonal, check_probability
+from qkdnet.quantum import BellDiagonal
 
 _PERFECT = AtomCavityNode.perfect("ideal")
 
@@ -40,9 +41,9 @@ class IdealLink(HeraldedLink):
     scheme = "two-photon"
 
     def __post_init__(self) -> None:
-        p = check_probability(self.herald_probability, "IdealLink.herald_probability")
+        p = probability(self.herald_probability, "IdealLink.herald_probability")
         object.__setattr__(self, "herald_probability", p)
-        object.__setattr__(self, "visibility", check_probability(self.visibility, "IdealLink.visibility"))
+        object.__setattr__(self, "visibility", probability(self.visibility, "IdealLink.visibility"))
         object.__setattr__(self, "attempt_rate_hz", check_rate(self.attempt_rate_hz, "IdealLink.attempt_rate_hz"))
         object.__setattr__(
             self, "measurement_delay_s", check_delay(self.measurement_delay_s, "IdealLink.measurement_delay_s")

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from qkdnet.checks import probability
 from qkdnet.errors import InvalidParameter
-from qkdnet.quantum import BellDiagonal, check_probability
+from qkdnet.quantum import BellDiagonal
 from qkdnet.units import PS_PER_S
 
 
@@ -38,7 +39,7 @@ class WernerSource:
     pair_rate_hz: float
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "visibility", check_probability(self.visibility, "WernerSource.visibility"))
+        object.__setattr__(self, "visibility", probability(self.visibility, "WernerSource.visibility"))
         rate = float(self.pair_rate_hz)
         if not math.isfinite(rate) or rate <= 0.0:
             raise InvalidParameter(f"WernerSource.pair_rate_hz must be finite and positive, got {rate!r}")

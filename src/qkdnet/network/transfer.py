@@ -24,11 +24,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from qkdnet.checks import probability
 from qkdnet.errors import InvalidParameter
 from qkdnet.hardware import QuantumMemory
 from qkdnet.network import _pauli
 from qkdnet.network.link import StateTransferLink
-from qkdnet.quantum import BellDiagonal, check_probability
+from qkdnet.quantum import BellDiagonal
 from qkdnet.units import PS_PER_S
 
 
@@ -139,7 +140,7 @@ def teleport(
     The receiver's half waits ``classical_delay_ps`` (the two bits crossing the route) in
     ``receiver_memory`` before the correction.
     """
-    f = check_probability(bell_fidelity, "bell_fidelity")
+    f = probability(bell_fidelity, "bell_fidelity")
     if isinstance(classical_delay_ps, bool) or not isinstance(classical_delay_ps, int) or classical_delay_ps < 0:
         raise InvalidParameter(f"classical_delay_ps must be an integer >= 0, got {classical_delay_ps!r}")
     w = np.atleast_2d(pairs.weights)

@@ -45,8 +45,9 @@ from typing import ClassVar, Final
 import numpy as np
 from cryptography.hazmat.primitives.poly1305 import Poly1305
 
+from qkdnet.checks import check_int
 from qkdnet.errors import AlreadyConsumed, AuthenticationFailed, InvalidParameter, PadExhausted, ProtocolError
-from qkdnet.postprocess._bits import Bits, as_bits, check_int
+from qkdnet.postprocess._bits import Bits, as_bits
 from qkdnet.postprocess.messages import AuthenticatedFrame, Message, decode_message, encode_message
 from qkdnet.postprocess.protocol import Party, Side
 

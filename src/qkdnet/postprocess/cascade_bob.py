@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from qkdnet.checks import check_int
 from qkdnet.errors import InvalidParameter, ProtocolError, ReconciliationFailed
-from qkdnet.postprocess._bits import Bits, as_bits, check_int
+from qkdnet.postprocess._bits import Bits, as_bits
 from qkdnet.postprocess.cascade_layout import MAX_PASSES, FrameLayout
 from qkdnet.postprocess.cascade_variants import CascadeVariant, cascade_variant, check_qber_estimate
 from qkdnet.postprocess.ledger import CASCADE_PARITY, LeakageLedger

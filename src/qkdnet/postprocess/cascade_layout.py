@@ -13,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from qkdnet.checks import check_int
 from qkdnet.errors import InvalidParameter
-from qkdnet.postprocess._bits import Bits, check_int
+from qkdnet.postprocess._bits import Bits
 
 IntArray = npt.NDArray[np.int64]
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
+from qkdnet.checks import check_int
 from qkdnet.errors import InvalidParameter
-from qkdnet.postprocess._bits import check_int
 
 MIN_QBER_BLOCK = 4
 """Smallest block a QBER-derived rule gives (the original Cascade's floor at very high Q)."""

@@ -22,8 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from qkdnet.checks import check_int, check_nonnegative_real, check_probability
 from qkdnet.errors import InvalidParameter, QberAboveThreshold
-from qkdnet.postprocess._bits import check_int, check_nonnegative_real, check_probability
 from qkdnet.postprocess.ledger import ESTIMATION_SAMPLE, VERIFICATION_HASH, LeakageLedger
 from qkdnet.units import binary_entropy
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from qkdnet.checks import check_int
 from qkdnet.errors import InvalidParameter
-from qkdnet.postprocess._bits import check_int
 
 ESTIMATION_SAMPLE = "estimation_sample"
 """Key bits revealed to estimate the error rate, then removed from the key (uncharged)."""

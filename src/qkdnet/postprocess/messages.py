@@ -21,8 +21,9 @@ from typing import Any, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
+from qkdnet.checks import check_int
 from qkdnet.errors import InvalidParameter, ProtocolError
-from qkdnet.postprocess._bits import Bits, as_bits, check_int
+from qkdnet.postprocess._bits import Bits, as_bits
 
 _FORMAT_VERSION = 1
 

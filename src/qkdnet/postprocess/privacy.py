@@ -32,8 +32,9 @@ import numpy as np
 import numpy.typing as npt
 import scipy.fft
 
+from qkdnet.checks import check_int
 from qkdnet.errors import AlreadyConsumed, InvalidParameter, NoSecretKey, ProtocolError
-from qkdnet.postprocess._bits import Bits, as_bits, check_int
+from qkdnet.postprocess._bits import Bits, as_bits
 from qkdnet.postprocess.messages import AmplificationSeed, Message
 
 _ROUNDING_MARGIN = 0.25

@@ -26,8 +26,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
+from qkdnet.checks import check_int, check_nonnegative_real
 from qkdnet.errors import InvalidParameter, ProtocolError, SecurityAbort
-from qkdnet.postprocess._bits import check_int, check_nonnegative_real
 from qkdnet.postprocess.messages import Message, decode_message, encode_message
 
 Side = Literal["alice", "bob"]

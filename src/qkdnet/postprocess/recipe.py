@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from qkdnet.checks import check_int
 from qkdnet.errors import InvalidParameter, NoSecretKey, ProtocolError
-from qkdnet.postprocess._bits import Bits, as_bits, check_int
+from qkdnet.postprocess._bits import Bits, as_bits
 from qkdnet.postprocess.auth import AuthenticatedChannelEnd, AuthenticatedParty, PartyTagKeys
 from qkdnet.postprocess.keylength import DEFAULT_EPS_PA, AsymptoticKeyLength, KeyLengthRule
 from qkdnet.postprocess.ledger import LeakageLedger

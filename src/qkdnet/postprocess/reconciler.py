@@ -20,8 +20,9 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from qkdnet.checks import check_int
 from qkdnet.errors import InvalidParameter
-from qkdnet.postprocess._bits import Bits, check_int
+from qkdnet.postprocess._bits import Bits
 from qkdnet.postprocess.cascade import CascadeAlice, CascadeBob
 from qkdnet.postprocess.cascade_variants import CASCADE_VARIANTS, cascade_variant
 from qkdnet.postprocess.ldpc import DEFAULT_FAMILY as LDPC_FAMILY

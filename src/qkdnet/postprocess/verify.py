@@ -26,8 +26,9 @@ import math
 import numpy as np
 from cryptography.hazmat.primitives.poly1305 import Poly1305
 
+from qkdnet.checks import check_int, check_probability
 from qkdnet.errors import InvalidParameter, ProtocolError, VerificationFailed
-from qkdnet.postprocess._bits import Bits, as_bits, check_int, check_probability
+from qkdnet.postprocess._bits import Bits, as_bits
 from qkdnet.postprocess.ledger import VERIFICATION_HASH, LeakageLedger
 from qkdnet.postprocess.messages import Message, VerificationOutcome, VerificationTag
 from qkdnet.postprocess.privacy import HashSeed, toeplitz_hash

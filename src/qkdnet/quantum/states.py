@@ -14,6 +14,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from qkdnet.checks import probability as check_probability
 from qkdnet.errors import InvalidParameter
 
 BellName = Literal["phi+", "phi-", "psi+", "psi-"]
@@ -28,14 +29,6 @@ BELL_VECTORS.setflags(write=False)
 
 ComplexArray = NDArray[np.complex128]
 FloatArray = NDArray[np.float64]
-
-
-def check_probability(value: float, name: str) -> float:
-    """Return ``value`` as a float if it is a finite probability in [0, 1], else raise InvalidParameter."""
-    v = float(value)
-    if not np.isfinite(v) or v < 0.0 or v > 1.0:
-        raise InvalidParameter(f"{name} must be a probability in [0, 1], got {value!r}")
-    return v
 
 
 def check_probabilities(values: ArrayLike, name: str) -> FloatArray:

@@ -45,8 +45,8 @@ from statistics import NormalDist
 import numpy as np
 import numpy.typing as npt
 
+from qkdnet.checks import check_int
 from qkdnet.errors import InvalidParameter
-from qkdnet.postprocess._bits import check_int
 from qkdnet.postprocess.ldpc.codes import FAMILIES, LdpcCode, ldpc_code
 from qkdnet.postprocess.ldpc.distributions import DegreeDistribution
 from qkdnet.units import binary_entropy

@@ -31,8 +31,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
+from qkdnet.checks import check_int
 from qkdnet.errors import InvalidParameter
-from qkdnet.postprocess._bits import Bits, check_int
+from qkdnet.postprocess._bits import Bits
 from qkdnet.postprocess.ldpc.distributions import ELKOUSS_2009, MARTINEZ_MATEO_2012, DegreeDistribution
 from qkdnet.postprocess.ldpc.peg import DEFAULT_BFS_BUDGET, peg_matrix
 

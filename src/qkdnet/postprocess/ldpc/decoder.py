@@ -36,8 +36,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
+from qkdnet.checks import check_int
 from qkdnet.errors import InvalidParameter
-from qkdnet.postprocess._bits import Bits, check_int
+from qkdnet.postprocess._bits import Bits
 
 FloatArray = npt.NDArray[np.float64]
 Float32Array = npt.NDArray[np.float32]

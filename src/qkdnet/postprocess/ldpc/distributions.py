@@ -32,8 +32,8 @@ from types import MappingProxyType
 import numpy as np
 import numpy.typing as npt
 
+from qkdnet.checks import check_int
 from qkdnet.errors import InvalidParameter
-from qkdnet.postprocess._bits import check_int
 
 IntArray = npt.NDArray[np.int64]
 

@@ -44,8 +44,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from qkdnet.checks import check_probability
 from qkdnet.errors import InvalidParameter, ProtocolError, ReconciliationFailed
-from qkdnet.postprocess._bits import Bits, as_bits, check_probability
+from qkdnet.postprocess._bits import Bits, as_bits
 from qkdnet.postprocess.ldpc.adaptation import (
     DEFAULT_EFFICIENCY_END,
     DEFAULT_EFFICIENCY_START,

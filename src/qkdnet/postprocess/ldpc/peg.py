@@ -37,8 +37,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
+from qkdnet.checks import check_int
 from qkdnet.errors import InvalidParameter
-from qkdnet.postprocess._bits import check_int
 
 IntArray = npt.NDArray[np.int64]
 
