@@ -26,7 +26,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 from qkdnet.network import link_from_preset
 from qkdnet.network.sources import WernerSource
 from qkdnet.qkd import BBM92, E91, ProtocolSpec
-from qkdnet.qkd.pipeline import KeyRunConfig, KeyRunResult, PairSource, run_key_exchange
+from qkdnet.qkd.config import KeyRunConfig
+from qkdnet.qkd.pipeline import KeyRunResult, PairSource, run_key_exchange
 
 RECONCILERS = ("ldpc", "cascade", "cascade-yanetal", "cascade-biconf")
 RECONCILIATION_KINDS = ("cascade_parity", "ldpc_syndrome", "ldpc_revealed")

@@ -31,7 +31,7 @@ from qkdnet.qkd import (
     get_protocol,
     run_key_exchange,
 )
-from qkdnet.qkd.pipeline import Security
+from qkdnet.qkd.config import Security
 
 #: Werner visibility of the default honest channel of an attack run: Q = 1 %.
 DEFAULT_VISIBILITY = 0.98

@@ -14,7 +14,8 @@ from qkdnet.attacks import InterceptResend
 from qkdnet.cli.main import print_json
 from qkdnet.network import WernerSource, link_from_preset
 from qkdnet.qkd import KeyRunConfig, KeyRunResult, PairSource, get_protocol, run_key_exchange
-from qkdnet.qkd.pipeline import ProgressCallback, Security
+from qkdnet.qkd.config import Security
+from qkdnet.qkd.pipeline import ProgressCallback
 
 
 def dispatch(args: argparse.Namespace) -> int:

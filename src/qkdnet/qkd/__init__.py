@@ -8,6 +8,7 @@
 """
 
 from qkdnet.qkd.announce import PublicRecord, announce
+from qkdnet.qkd.config import KeyRunConfig
 from qkdnet.qkd.detection import (
     QBER_THRESHOLD_DI,
     QBER_THRESHOLD_TRUSTED,
@@ -35,7 +36,6 @@ from qkdnet.qkd.estimation import (
 )
 from qkdnet.qkd.pipeline import (
     Assessment,
-    KeyRunConfig,
     KeyRunResult,
     Observer,
     PairSource,

@@ -22,8 +22,9 @@ from numpy.typing import NDArray
 from qkdnet.attacks import Attack, EveGuess
 from qkdnet.errors import InvalidParameter
 from qkdnet.postprocess import ESTIMATION_SAMPLE, modified_toeplitz_hash
+from qkdnet.qkd.config import KeyRunConfig
 from qkdnet.qkd.estimation import Estimate, error_rate
-from qkdnet.qkd.pipeline import KeyRunConfig, KeyRunResult, PairSource, run_key_exchange
+from qkdnet.qkd.pipeline import KeyRunResult, PairSource, run_key_exchange
 from qkdnet.qkd.protocols import ProtocolSpec
 from qkdnet.qkd.security import TSIRELSON, device_independent_key_fraction, trusted_key_fraction
 

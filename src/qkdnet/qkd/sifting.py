@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,6 +33,7 @@ from numpy.typing import NDArray
 from qkdnet.errors import InvalidParameter, ProtocolError
 from qkdnet.postprocess import Message
 from qkdnet.qkd.announce import AnnouncingAlice, AnnouncingBob, PublicRecord
+from qkdnet.qkd.config import KeyRunConfig
 from qkdnet.qkd.estimation import (
     CorrelationTable,
     Estimate,
@@ -51,9 +51,6 @@ from qkdnet.qkd.security import (
     trusted_key_fraction,
 )
 from qkdnet.units import binary_entropy
-
-if TYPE_CHECKING:
-    from qkdnet.qkd.pipeline import KeyRunConfig
 
 Bits = NDArray[np.uint8]
 
