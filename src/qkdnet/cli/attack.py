@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.table import Table
 
 from qkdnet.attacks import ATTACK_KINDS, Attack, ManInTheMiddle, make_attack
+from qkdnet.cli._common import UsageError, print_json
 from qkdnet.cli.commands import build_source, pm, print_result, progress_bar
-from qkdnet.cli.main import UsageError, print_json
 from qkdnet.network import link_from_preset
 from qkdnet.qkd import (
     DetectionPoint,

@@ -12,7 +12,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
-from qkdnet.cli.main import UsageError, _checked, _positive_int, _seed
+from qkdnet.cli._common import UsageError, _checked, _positive_int, _seed
 
 LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
 _interval = _checked(float, lambda v: 0.0 <= v < 3600.0, "seconds in [0, 3600)")

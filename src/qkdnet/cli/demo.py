@@ -16,8 +16,8 @@ from rich.panel import Panel
 from rich.table import Table
 
 from qkdnet.attacks import InterceptResend
+from qkdnet.cli._common import print_json
 from qkdnet.cli.commands import human_duration, pm, progress_bar
-from qkdnet.cli.main import print_json
 from qkdnet.network import HeraldedLink, link_from_preset
 from qkdnet.otp import Ciphertext, PadLedger, decrypt, encrypt, pad_bytes_needed
 from qkdnet.qkd import E91, KeyRunResult, run_key_exchange

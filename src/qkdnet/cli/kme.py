@@ -50,7 +50,7 @@ def run_kme(args: argparse.Namespace) -> int:
 
 def run_pki(args: argparse.Namespace) -> int:
     """Write the test PKI and list what was written."""
-    from qkdnet.cli.main import UsageError
+    from qkdnet.cli._common import UsageError
     from qkdnet.kms.pki import init_pki
 
     if args.pki_command != "init":

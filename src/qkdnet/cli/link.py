@@ -19,7 +19,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from qkdnet.cli.main import print_json
+from qkdnet.cli._common import print_json
 from qkdnet.hardware.presets import Preset, Sourced, get_preset, preset_names, preset_origin
 from qkdnet.network import HeraldedLink, link_from_preset
 from qkdnet.units import PS_PER_S

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Final
 from uuid import UUID
 
-from qkdnet.cli.main import UsageError, _checked, _positive_int
+from qkdnet.cli._common import UsageError, _checked, _positive_int
 from qkdnet.errors import AlreadyConsumed, MessageRejected, QkdnetError
 from qkdnet.kms.keyfiles import private_dir
 

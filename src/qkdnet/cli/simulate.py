@@ -15,8 +15,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from qkdnet.cli._common import print_json
 from qkdnet.cli.commands import human_duration
-from qkdnet.cli.main import print_json
 from qkdnet.config import build_network, build_policies, build_requests, load_scenario
 from qkdnet.network import simulate
 from qkdnet.report import plot_run, run_summary

@@ -12,7 +12,7 @@ from typing import NoReturn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from qkdnet.cli.main import UsageError
+from qkdnet.cli._common import UsageError
 from qkdnet.sweep import (
     SweepInterrupted,
     SweepOutcome,
