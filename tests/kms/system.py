@@ -16,52 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import qkdnet
+from qkdnet.cli.system_demo import SCENARIO, node_config
 from qkdnet.kms.keyfiles import write_private
-
-SCENARIO = """
-seed = 2022
-name = "two ion-trap labs"
-[nodes.alice]
-preset = "nadlinger2022"
-[nodes.bob]
-preset = "nadlinger2022"
-[[links]]
-endpoints = ["alice", "bob"]
-length_km = 0.004
-preset = "nadlinger2022"
-heralding = "two-photon"
-"""
-
-NODE = """
-[kme]
-id = "{kme}"
-peer_id = "{peer_kme}"
-db = "{role}-keys.sqlite"
-[api]
-port = {api_port}
-cert = "pki/{kme}.crt"
-key = "pki/{kme}.key"
-ca = "pki/ca.crt"
-peer_url = "https://127.0.0.1:{peer_api_port}"
-[saes.SAE_A]
-kme = "KME_A"
-partners = ["SAE_B"]
-[saes.SAE_B]
-kme = "KME_B"
-[node]
-role = "{role}"
-state = "{role}-state.sqlite"
-[peer]
-port = {port}
-io_timeout_s = 20.0
-[device]
-socket = "{role}.sock"
-wait_s = 20.0
-[auth]
-bootstrap_key_file = "bootstrap.key"
-[postprocess]
-protocol = "{protocol}"
-"""
 
 LINK_ID = "KME_A|KME_B"
 
@@ -108,14 +64,16 @@ class KeyNetwork:
         write_private(root / "bootstrap.key", os.urandom(1 << 14))  # a key file: 0600 or the node refuses
         for role, kme, peer, other in (("alice", "KME_A", "KME_B", "bob"), ("bob", "KME_B", "KME_A", "alice")):
             port = alice_dials if role == "alice" and alice_dials else self.bob_port
-            text = NODE.format(
+            text = node_config(
                 role=role,
                 kme=kme,
                 peer_kme=peer,
-                port=port,
+                peer_port=port,
                 protocol=protocol,
                 api_port=self.api_ports[role],
                 peer_api_port=self.api_ports[other],
+                io_timeout_s=20.0,  # the tests' only difference from the demo: patient peers on a loaded machine
+                device_wait_s=20.0,
             )
             self.write_config(role, text)
 

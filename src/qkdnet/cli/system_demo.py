@@ -70,14 +70,40 @@ kme = "KME_B"
 role = "{role}"
 state = "{role}-state.sqlite"
 [peer]
-port = {peer_port}
+port = {peer_port}{peer_extra}
 [device]
-socket = "{role}.sock"
+socket = "{role}.sock"{device_extra}
 [auth]
 bootstrap_key_file = "bootstrap.key"
 [postprocess]
 protocol = "{protocol}"
 """
+
+
+def node_config(
+    *,
+    role: str,
+    kme: str,
+    peer_kme: str,
+    api_port: int,
+    peer_api_port: int,
+    peer_port: int,
+    protocol: str,
+    io_timeout_s: float | None = None,
+    device_wait_s: float | None = None,
+) -> str:
+    """One node's config file of the loopback key network (the demo's, and the tests' with their timeouts)."""
+    return NODE.format(
+        role=role,
+        kme=kme,
+        peer_kme=peer_kme,
+        api_port=api_port,
+        peer_api_port=peer_api_port,
+        peer_port=peer_port,
+        protocol=protocol,
+        peer_extra="" if io_timeout_s is None else f"\nio_timeout_s = {io_timeout_s!r}",
+        device_extra="" if device_wait_s is None else f"\nwait_s = {device_wait_s!r}",
+    )
 
 
 def _free_port() -> int:
@@ -104,7 +130,7 @@ class LoopbackSystem:
         write_private(root / "bootstrap.key", os.urandom(1 << 14))  # the pre-shared authentication key, 0600
         for role, kme, peer in (("alice", "KME_A", "KME_B"), ("bob", "KME_B", "KME_A")):
             other = "bob" if role == "alice" else "alice"
-            text = NODE.format(
+            text = node_config(
                 role=role,
                 kme=kme,
                 peer_kme=peer,
