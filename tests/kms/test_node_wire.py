@@ -57,7 +57,7 @@ def test_replayed_frames_are_refused(proxied: tuple[KeyNetwork, FrameProxy]) -> 
     with socket.create_connection(("127.0.0.1", net.bob_port)) as s:
         s.sendall(replay)
         time.sleep(0.2)
-    net.wait_log("bob", r"AuthenticationFailed: frame of block \d+, expected block \d+")
+    net.wait_log("bob", r"alice's handshake proof is wrong")  # Bob's nonce is fresh: refused before any frame
     before = len(net.blocks("bob"))
     net.wait_blocks("bob", before + 2)
     net.stop()
@@ -71,8 +71,7 @@ def test_garbage_from_a_stranger_is_logged_and_ignored(tmp_path: Path) -> None:
     for payload in (os.urandom(4096), b"GET / HTTP/1.1\r\n\r\n" + bytes(40), b"QKDN\x01"):
         with socket.create_connection(("127.0.0.1", net.bob_port)) as s:
             s.sendall(payload)
-    net.wait_log("bob", r"does not speak the qkdnet node protocol")
-    net.wait_log("bob", r"connection closed after 5 bytes of the preamble")
+    net.wait_log("bob", r"does not speak the qkdnet node protocol")  # the next two: counted, one line per 5 s
     before = len(net.blocks("bob"))
     net.wait_blocks("bob", before + 2)  # the stranger never disturbed Alice's connection
     net.stop()

@@ -33,9 +33,11 @@ import logging
 import os
 import secrets
 import signal
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final, TypeVar
 
 import numpy as np
@@ -51,9 +53,12 @@ from qkdnet.kms.wire import (
     Control,
     Hello,
     Prepared,
+    check_proof,
     decode_payload,
     encode_payload,
     encode_preamble,
+    handshake_key,
+    handshake_proof,
     read_frame,
     read_preamble,
     session_id,
@@ -71,6 +76,8 @@ RAW_BUFFER_BLOCKS: Final = 3
 RESYNC_WAIT_S: Final = 0.5
 #: Seconds allowed for a peer's preamble.
 PREAMBLE_TIMEOUT_S: Final = 10.0
+#: Seconds between two log lines that count the connections refused before they authenticated.
+REFUSED_LOG_S: Final = 5.0
 #: Reserve bits below which the node warns that authentication key is running out.
 LOW_RESERVE_BITS: Final = 1 << 13
 #: Test hook: "ROLE:POINT[:BLOCK]" makes the node kill itself (SIGKILL) at POINT, e.g. "bob:prepared:1".
@@ -202,6 +209,14 @@ class NodeDaemon:
         self.pool: KeyPool = pool if pool is not None else SqliteKeyPool(config.kme.db)
         self._serve_api = serve_api
         self.state = NodeState(config.node.state, side=self.role, bootstrap_key_file=config.auth.bootstrap_key_file)
+        try:
+            shared = Path(config.auth.bootstrap_key_file).read_bytes()
+        except OSError as exc:
+            where = config.auth.bootstrap_key_file
+            raise ConfigError([f"{where}: cannot read the bootstrap key: {exc.strerror or exc}"]) from None
+        self._handshake_key = handshake_key(shared, self.link_id)
+        self._refused = 0
+        self._refused_logged = 0.0
         pp = config.postprocess
         self.protocol = get_protocol(pp.protocol)
         self.run_config = KeyRunConfig(
@@ -368,7 +383,15 @@ class NodeDaemon:
             nonce = secrets.token_bytes(16)
             try:
                 writer.write(encode_preamble("alice", nonce))
-                bob_nonce = await asyncio.wait_for(read_preamble(reader, expect_role="bob"), PREAMBLE_TIMEOUT_S)
+                async with asyncio.timeout(PREAMBLE_TIMEOUT_S):
+                    bob_nonce = await read_preamble(reader, expect_role="bob")
+                    write_frame(writer, handshake_proof(self._handshake_key, "alice", nonce, bob_nonce))
+                    await check_proof(reader, self._handshake_key, "bob", nonce, bob_nonce)
+            except (ConnectionError, asyncio.IncompleteReadError) as exc:
+                log.warning("peer at %s:%d closed the handshake (%s)", peer.host, peer.port, exc or "end of stream")
+                writer.close()
+                await asyncio.sleep(delay)
+                continue
             except (ProtocolError, OSError, TimeoutError) as exc:
                 log.warning("peer at %s:%d: %s; connection dropped", peer.host, peer.port, exc or "timeout")
                 writer.close()
@@ -384,15 +407,17 @@ class NodeDaemon:
             log.error("connection from %s refused: key exchange stopped (%s)", name, self._halted)
             writer.close()
             return
+        nonce = secrets.token_bytes(16)
         try:
             async with asyncio.timeout(PREAMBLE_TIMEOUT_S):
                 alice_nonce = await read_preamble(reader, expect_role="alice")
-        except (ProtocolError, OSError, TimeoutError) as exc:
-            log.warning("connection from %s: %s; dropped", name, exc or "no preamble in time")
+                writer.write(encode_preamble("bob", nonce))
+                await check_proof(reader, self._handshake_key, "alice", alice_nonce, nonce)
+        except (ProtocolError, OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
+            self._refuse(name, str(exc) or "no handshake in time")
             writer.close()
             return
-        nonce = secrets.token_bytes(16)
-        writer.write(encode_preamble("bob", nonce))
+        write_frame(writer, handshake_proof(self._handshake_key, "bob", alice_nonce, nonce))
         previous, previous_conn = self._active, self._active_conn
         if previous is not None and not previous.done():
             log.info("a new connection from %s replaces the current one", name)
@@ -405,6 +430,15 @@ class NodeDaemon:
         self._active = asyncio.current_task()
         with contextlib.suppress(asyncio.CancelledError):  # replaced by a newer connection, or shutting down
             await self._serve(_Conn(reader, writer, alice_nonce, nonce, peer=name))
+
+    def _refuse(self, name: str, why: str) -> None:
+        """Count a connection dropped before it authenticated; log at most one line per REFUSED_LOG_S."""
+        self._refused += 1
+        now = time.monotonic()
+        if now - self._refused_logged >= REFUSED_LOG_S:
+            more = f" ({self._refused - 1} more refused since the last such line)" if self._refused > 1 else ""
+            log.warning("connection from %s: %s; dropped before authenticating%s", name, why, more)
+            self._refused, self._refused_logged = 0, now
 
     async def _serve(self, conn: _Conn) -> None:
         """Run sessions on a connection until it fails; one line in the log says why it ended."""

@@ -1,6 +1,10 @@
 """The node-to-node wire: a cleartext preamble, length-prefixed frames, and the daemon's control messages.
 
-A connection starts with a 22-byte preamble each way, ``b"QKDN" | version u8 | role u8 | nonce[16]``; every
+A connection starts with a 22-byte preamble each way, ``b"QKDN" | version u8 | role u8 | nonce[16]``, then a
+mutual proof of the shared handshake key (wire version 2): Alice sends the frame ``HMAC-SHA256(k, b"alice" |
+alice_nonce | bob_nonce)``, Bob checks it and only then answers with the same MAC over ``b"bob"``, which Alice
+checks. ``k`` is derived once (HKDF-SHA256, RFC 5869) from the pre-shared bootstrap key; no one-time tag key is
+spent, and a stranger or a replayed preamble (the other side's nonce is fresh) never gets past it. Every
 later frame is ``u32 length | bytes`` and holds one Wegman–Carter frame of
 :class:`~qkdnet.postprocess.AuthenticatedChannelEnd`, whose payload is a post-processing message
 (:func:`~qkdnet.postprocess.encode_message`, first byte 1) or a control message below (first byte 0xC1).
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import struct
 from dataclasses import dataclass
 from typing import Final, TypeAlias
@@ -20,7 +25,7 @@ from qkdnet.errors import ProtocolError
 from qkdnet.postprocess import Message, decode_message, encode_message
 
 PREAMBLE_MAGIC: Final = b"QKDN"
-WIRE_VERSION: Final = 1
+WIRE_VERSION: Final = 2
 NONCE_BYTES: Final = 16
 MAX_FRAME_BYTES: Final = 64 << 20
 ROLES: Final = ("alice", "bob")
@@ -153,6 +158,30 @@ async def read_preamble(reader: asyncio.StreamReader, *, expect_role: str) -> by
     return bytes(nonce)
 
 
+def handshake_key(shared: bytes, link_id: str) -> bytes:
+    """The connection handshake's MAC key: HKDF-SHA256 (RFC 5869) of key material both nodes hold from the start."""
+    prk = hmac.digest(b"qkdnet-handshake-v2", shared, "sha256")
+    return hmac.digest(prk, b"handshake|" + link_id.encode() + b"\x01", "sha256")
+
+
+def handshake_proof(key: bytes, role: str, alice_nonce: bytes, bob_nonce: bytes) -> bytes:
+    """What ``role`` sends to prove it knows the handshake key on the connection with these two nonces."""
+    return hmac.digest(key, role.encode() + b"|" + alice_nonce + bob_nonce, "sha256")
+
+
+async def check_proof(
+    reader: asyncio.StreamReader, key: bytes, role: str, alice_nonce: bytes, bob_nonce: bytes
+) -> None:
+    """Read the peer's handshake proof; ProtocolError unless it is right (compared in constant time)."""
+    want = handshake_proof(key, role, alice_nonce, bob_nonce)
+    try:  # exactly one 32-byte frame: a stranger cannot make us buffer a big one
+        got = await reader.readexactly(4 + len(want))
+    except asyncio.IncompleteReadError as exc:
+        raise ProtocolError(f"connection closed after {len(exc.partial)} bytes of the handshake proof") from None
+    if not hmac.compare_digest(got, struct.pack("<I", len(want)) + want):
+        raise ProtocolError(f"{role}'s handshake proof is wrong: it does not know the shared key")
+
+
 def session_id(alice_nonce: bytes, bob_nonce: bytes, index: int) -> int:
     """The 64-bit id of session ``index`` on a connection: fresh for every connection and every session."""
     digest = hashlib.sha256(b"qkdnet-session|" + alice_nonce + bob_nonce + struct.pack("<Q", index)).digest()
@@ -187,9 +216,12 @@ __all__ = [
     "Control",
     "Hello",
     "Prepared",
+    "check_proof",
     "decode_payload",
     "encode_payload",
     "encode_preamble",
+    "handshake_key",
+    "handshake_proof",
     "read_frame",
     "read_preamble",
     "session_id",
