@@ -83,8 +83,8 @@ def test_session_ids_differ_across_connections_and_sessions() -> None:
     ("data", "match"),
     [
         (b"HTTP/1.1 200 OK\r\n\r\n" + bytes(8), "does not speak"),
-        (b"QKDN\x02\x00" + bytes(16), "wire version 2"),
-        (b"QKDN\x01\x01" + bytes(16), "claims role 1, expected alice"),
+        (b"QKDN\x01\x00" + bytes(16), "wire version 1"),  # version 1 had no handshake proof
+        (b"QKDN\x02\x01" + bytes(16), "claims role 1, expected alice"),
         (b"QKDN\x01", "after 5 bytes"),
     ],
 )
