@@ -304,6 +304,8 @@ from qkdnet.kms import Direction, SqliteKeyPool
 from qkdnet.errors import KeyPoolExhausted
 
 pool = SqliteKeyPool(sys.argv[1])
+sys.stderr.write("ready\n")
+sys.stderr.flush()
 sys.stdin.readline()  # start together
 while True:
     try:
@@ -334,11 +336,15 @@ def test_concurrent_processes_never_overlap(tmp_path: Path) -> None:
             [sys.executable, "-c", CHILD, str(path), str(n)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
             env=_child_env(),
         )
         for n in (1, 2, 5)
     ]
+    for p in procs:  # every child has imported and opened the pool before any starts taking keys
+        assert p.stderr is not None
+        assert p.stderr.readline() == "ready\n"
     for p in procs:
         assert p.stdin is not None
         p.stdin.write("go\n")
