@@ -129,3 +129,23 @@ def test_link_time_is_said_in_human_units(seconds: float, text: str) -> None:
     from qkdnet.cli.commands import human_duration
 
     assert human_duration(seconds) == text
+
+
+def test_a_link_of_days_per_pair_runs_on_exact_time(capsys: pytest.CaptureFixture[str]) -> None:
+    """zhang2022 over 10 km heralds about once in 5.5 days: 20,000 pairs are ~300 years of link time."""
+    from qkdnet.network import link_from_preset
+
+    mean_s = link_from_preset("zhang2022", 10.0).mean_time_between_heralds_s
+    n = 20_000
+    out = run_json(capsys, "bbm92", "--preset", "zhang2022", "--length-km", "10", "--pairs", str(n), "--json")
+    assert float(out["duration_s"]) > 2**63 / 1e12  # past the int64-picosecond range that once stopped it
+    # Geometric gaps: the mean's relative standard error is about 1/sqrt(n).
+    assert abs(float(out["duration_s"]) / (n * mean_s) - 1.0) < 5 / n**0.5
+
+
+def test_a_slow_link_is_simulated_in_few_blocks() -> None:
+    """ritter2012 over 10 km: one block once held 3,805 pairs (a quarter of int64 ps); now the memory bound rules."""
+    from qkdnet.network import link_from_preset
+    from qkdnet.qkd.pipeline import BLOCK_PAIRS
+
+    assert link_from_preset("ritter2012", 10.0).max_pairs_per_block >= BLOCK_PAIRS

@@ -34,6 +34,7 @@ from qkdnet.kms.wire import (
 from qkdnet.network import link_from_preset
 from qkdnet.postprocess import Abort, PartyTagKeys, Usage
 from qkdnet.qkd import BBM92, E91
+from qkdnet.rng import SeedTree
 
 T = TypeVar("T")
 
@@ -221,6 +222,21 @@ def test_the_emulator_deals_matching_records_with_the_link_s_error_rate(protocol
         assert abs(q - expected) < 5 * math.sqrt(expected * (1 - expected) / count)
     second, _ = emulator.sample(1)
     assert second.start_ps == int(alice.time_tags_ps[-1])
+
+
+def test_an_emulated_link_of_days_per_pair_keeps_a_time_tagger_s_wrapping_clock() -> None:
+    """zhang2022 over 10 km: a block of 50,000 pairs lasts ~7,000 years, far past the 64-bit tag counter."""
+    link = link_from_preset("zhang2022", 10.0)
+    emulator = LinkEmulator(link, BBM92, pairs_per_block=50_000, seed=5)
+    alice, _ = emulator.sample(0)
+    exact = link.generate(50_000, rng=SeedTree(5).generator("link"))  # the emulator's own link stream
+    assert exact.last_herald_ps > 2**64  # the counter really wraps inside this block
+    assert alice.last_tag_ps == exact.last_herald_ps % 2**64
+    # Every tag is its exact time modulo 2⁶⁴, and consecutive tags differ by the exact gaps modulo 2⁶⁴.
+    gaps = np.diff(exact.herald_periods) * exact.period_ps + np.diff(exact.herald_offsets_ps)
+    assert np.array_equal(np.diff(alice.time_tags_ps), gaps)
+    second, _ = emulator.sample(1)
+    assert second.start_ps == exact.last_herald_ps % 2**64
 
 
 @settings(max_examples=300, deadline=None)

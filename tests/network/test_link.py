@@ -216,10 +216,49 @@ def test_outputs_are_read_only() -> None:
         pairs.states.weights[0, 0] = 0.0
 
 
-def test_too_long_a_batch_is_refused() -> None:
+def exact_herald_times(pairs: HeraldedPairs, restart_ps: int, herald_ps: int) -> list[int]:
+    """Oracle: each herald's time from the attempt counts, in Python's unbounded integers."""
+    times, t = [], pairs.start_ps
+    for i, k in enumerate(pairs.attempts_per_pair.tolist()):
+        t += (k - 1) * pairs.period_ps + (restart_ps if i else 0)
+        times.append(t + herald_ps)
+    return times
+
+
+def test_herald_times_are_exact_integers_inside_int64() -> None:
+    link = make_link(delay_s=3e-6)
+    timing = link._timing()
+    restart = max(timing.period_ps, timing.ready_ps + 3_000_000)
+    pairs = link.generate(2_000, rng=np.random.default_rng(4), start_ps=12_345)
+    expected = exact_herald_times(pairs, restart, timing.herald_ps)
+    assert pairs.herald_times_ps.tolist() == expected
+    assert pairs.ready_times_ps.tolist() == [t + timing.ready_ps - timing.herald_ps for t in expected]
+    assert pairs.last_herald_ps == expected[-1]
+    assert pairs.next_start_ps == expected[-1] - timing.herald_ps + restart
+    np.testing.assert_array_equal(pairs.wrapped_herald_times_ps(), pairs.herald_times_ps)
+    np.testing.assert_allclose(pairs.herald_times_s, np.array(expected) / 1e12, rtol=1e-15)
+
+
+def test_a_batch_of_millennia_keeps_exact_times() -> None:
+    """A link that heralds once in ~3 years: 1,000 pairs span millennia, far past int64 picoseconds."""
     link = make_link(eta_gen=1e-6, eta_abs=1e-6, rate_hz=1.0)
-    with pytest.raises(InvalidParameter, match="int64"):
-        link.generate(1000, rng=np.random.default_rng(0))
+    timing = link._timing()
+    pairs = link.generate(1000, rng=np.random.default_rng(0))
+    expected = exact_herald_times(pairs, max(timing.period_ps, timing.ready_ps), timing.herald_ps)
+    assert expected[-1] > 2**63  # the representation is really tested beyond int64
+    assert pairs.last_herald_ps == expected[-1]
+    assert pairs.wrapped_herald_times_ps().tolist() == [(t + 2**63) % 2**64 - 2**63 for t in expected]
+    np.testing.assert_allclose(pairs.herald_times_s, np.array(expected, dtype=float) / 1e12, rtol=1e-12)
+    with pytest.raises(InvalidParameter, match="beyond int64 picoseconds"):
+        _ = pairs.herald_times_ps
+    assert link.max_pairs_per_block > 500_000  # counted in attempts (in picoseconds it was 1)
+
+
+def test_too_many_attempts_for_one_batch_are_refused() -> None:
+    link = make_link(eta_gen=1e-9, eta_abs=1e-9, rate_hz=1.0)
+    with pytest.raises(InvalidParameter, match="too many to count in int64"):
+        link.generate(100, rng=np.random.default_rng(0))
+    assert link.max_pairs_per_block == 1
 
 
 # ---- pair states ----------------------------------------------------------------------------------
@@ -356,8 +395,11 @@ def test_generate_validation() -> None:
         link.generate(1, np.random.default_rng(0))  # type: ignore[misc]
     with pytest.raises(InvalidParameter):
         HeraldedPairs(
-            herald_times_ps=np.zeros(2, dtype=np.int64),
-            ready_times_ps=np.zeros(1, dtype=np.int64),
+            start_ps=0,
+            period_ps=1,
+            herald_periods=np.zeros(2, dtype=np.int64),
+            herald_offsets_ps=np.zeros(1, dtype=np.int64),
+            ready_delay_ps=0,
             states=link.generate(2, rng=rng).states,
             attempts=2,
             attempts_per_pair=np.ones(2, dtype=np.int64),

@@ -354,3 +354,46 @@ def test_a_request_is_not_admitted_at_the_instant_it_expires() -> None:
     first, second = run.outcomes
     assert first.admitted_ps == 0 and first.status == "deadline"
     assert second.admitted_ps is None and "never admitted" in (second.reason or "")
+
+
+def _slow_pair(mean_gap_s: float) -> tuple[Network, float]:
+    """Two nodes over a link that heralds once per ``mean_gap_s`` on average (its success odds are tiny)."""
+    rate_hz = 1e6
+    link = ideal(p=1.0 / (mean_gap_s * rate_hz), rate_hz=rate_hz)
+    return chain([link]), 1.0 / link.expected_pair_rate_hz
+
+
+def test_a_link_slower_than_the_float_clock_keeps_exact_statistics() -> None:
+    """Gaps of ~5 days event by event, near the engine's 53-day limit: exact, not rounded or capped."""
+    net, mean_s = _slow_pair(4e5)
+    horizon_s = 50 * 86400.0
+    runs = 30
+    total = sum(
+        simulate(net, [Request(("n0", "n1"), pairs=10**6)], Policies(horizon_s=horizon_s), seed=s, event_by_event=True)
+        .outcomes[0]
+        .delivered
+        for s in range(runs)
+    )
+    # The herald count of a renewal process with exponential-like gaps: Poisson, standard error sqrt(mean).
+    expected = runs * horizon_s / mean_s
+    assert abs(total - expected) < 5 * math.sqrt(expected)
+
+
+def test_run_times_beyond_the_engine_clock_are_refused() -> None:
+    with pytest.raises(InvalidParameter, match="beyond the network engine's clock"):
+        Policies(horizon_s=100 * 86400.0)
+    with pytest.raises(InvalidParameter, match=r"Request\.deadline_s"):
+        Request(("n0", "n1"), pairs=1, deadline_s=1e7)
+
+
+def test_the_bulk_path_over_a_slow_link_stops_at_its_horizon() -> None:
+    """Horizons inside 26 days take the bulk path; a slow link's draws near int64 must not wrap around."""
+    net, mean_s = _slow_pair(5e6)
+    horizon_s = 20 * 86400.0
+    runs = 300
+    total = sum(
+        simulate(net, [Request(("n0", "n1"), pairs=10**6)], Policies(horizon_s=horizon_s), seed=s).outcomes[0].delivered
+        for s in range(runs)
+    )
+    expected = runs * horizon_s / mean_s
+    assert abs(total - expected) < 5 * math.sqrt(expected)

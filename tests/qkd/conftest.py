@@ -14,6 +14,10 @@ class Block:
     states: PairStates
     herald_times_ps: np.ndarray
 
+    @property
+    def last_herald_ps(self) -> int:
+        return int(self.herald_times_ps[-1]) if len(self.herald_times_ps) else 0
+
 
 @dataclass(frozen=True)
 class WernerPairs:

@@ -21,14 +21,17 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
 from qkdnet.attacks import Attack
 from qkdnet.errors import InvalidParameter
 from qkdnet.kms.device import TAG_WRAP_PS, DeviceInfo, RawBlock, encode_block, encode_hello
-from qkdnet.qkd import PairSource, ProtocolSpec
+from qkdnet.qkd import ProtocolSpec
 from qkdnet.qkd.pipeline import measure_block
+from qkdnet.quantum import PairStates
 from qkdnet.rng import SeedTree
 
 log = logging.getLogger("qkdnet.emulator")
@@ -37,6 +40,24 @@ PARTIES = ("alice", "bob")
 PACE_BACKLOG_BLOCKS = 1
 #: A node with more blocks than this unread loses the new ones (its peer must not wait for it).
 DROP_BACKLOG_BLOCKS = 6
+
+
+class TaggedBlock(Protocol):
+    """A block of pairs with the time tags a device reports: a 64-bit picosecond counter that wraps."""
+
+    @property
+    def states(self) -> PairStates: ...
+
+    @property
+    def last_herald_ps(self) -> int: ...
+
+    def wrapped_herald_times_ps(self) -> NDArray[np.int64]: ...
+
+
+class TaggedPairSource(Protocol):
+    """A pair source whose blocks carry time tags (a link, or an idealised source)."""
+
+    def generate(self, n_pairs: int, *, rng: np.random.Generator) -> TaggedBlock: ...
 
 
 @dataclass(slots=True)
@@ -55,7 +76,7 @@ class LinkEmulator:
 
     def __init__(
         self,
-        source: PairSource,
+        source: TaggedPairSource,
         protocol: ProtocolSpec,
         *,
         pairs_per_block: int,
@@ -101,10 +122,9 @@ class LinkEmulator:
             rng_nature=self._rngs["nature"],
             rng_eve=self._rngs["eve"],
         )
-        tags = np.asarray(block.herald_times_ps, dtype=np.int64)
+        tags = np.asarray(block.wrapped_herald_times_ps(), dtype=np.int64)
         start = self._elapsed_ps
-        if tags.size:
-            self._elapsed_ps = (self._elapsed_ps + int(tags[-1])) % TAG_WRAP_PS
+        self._elapsed_ps = (self._elapsed_ps + block.last_herald_ps) % TAG_WRAP_PS
         self.stats.blocks += 1
         self.stats.pairs += self._pairs
         if eve is not None:

@@ -22,7 +22,8 @@ from qkdnet.hardware import AtomCavityNode, noise
 from qkdnet.quantum import BellDiagonal
 from qkdnet.units import PS_PER_S, binary_entropy
 
-INT64_SAFE = float(2**62)  # herald times stay well inside int64 picoseconds (~53 days)
+INT64_SAFE = float(2**62)  # sums of attempt periods or of picoseconds stay well inside int64
+INT64_MAX = 2**63 - 1
 FloatArray = NDArray[np.float64]
 _A = TypeVar("_A", bound=np.ndarray)
 
@@ -58,13 +59,20 @@ class Timing:
 class HeraldedPairs:
     """A batch of heralded pairs, one row per pair (arrays are read-only).
 
-    ``states`` is each pair's state when it is measured (after all noise); ``herald_times_ps`` the
-    herald's click; ``ready_times_ps`` when both nodes know of it. ``false_herald`` is simulator
-    truth (dark-count heralds and the like): observers may read it, protocols must not.
+    ``states`` is each pair's state when it is measured (after all noise). Times are exact integers of
+    picoseconds however long the batch lasts (a slow link spends days per pair): herald ``i`` clicks at
+    ``start_ps + herald_periods[i]·period_ps + herald_offsets_ps[i]``, whole attempt periods plus the
+    restarts and the herald's own delay, each part an exact int64. :attr:`herald_times_ps` gives those times
+    as one int64 array while they fit in it (about 106 days), :attr:`last_herald_ps` the end of the batch
+    as a Python int always. ``false_herald`` is simulator truth (dark-count heralds and the like): observers
+    may read it, protocols must not.
     """
 
-    herald_times_ps: NDArray[np.int64]
-    ready_times_ps: NDArray[np.int64]
+    start_ps: int
+    period_ps: int
+    herald_periods: NDArray[np.int64]
+    herald_offsets_ps: NDArray[np.int64]
+    ready_delay_ps: int
     states: BellDiagonal
     attempts: int
     attempts_per_pair: NDArray[np.int64]
@@ -74,9 +82,9 @@ class HeraldedPairs:
     next_start_ps: int
 
     def __post_init__(self) -> None:
-        n = len(self.herald_times_ps)
+        n = len(self.herald_periods)
         arrays = (
-            self.ready_times_ps,
+            self.herald_offsets_ps,
             self.attempts_per_pair,
             self.wait_a_s,
             self.wait_b_s,
@@ -86,7 +94,55 @@ class HeraldedPairs:
             raise InvalidParameter("HeraldedPairs arrays must all have one row per pair")
 
     def __len__(self) -> int:
-        return len(self.herald_times_ps)
+        return len(self.herald_periods)
+
+    @property
+    def last_herald_ps(self) -> int:
+        """Exact time of the last herald (``start_ps`` when there is none), unbounded."""
+        if not len(self):
+            return int(self.start_ps)
+        whole = int(self.herald_periods[-1]) * int(self.period_ps)
+        return int(self.start_ps) + whole + int(self.herald_offsets_ps[-1])
+
+    @property
+    def herald_times_ps(self) -> NDArray[np.int64]:
+        """Each herald's click in ps (int64); InvalidParameter past int64 (see :attr:`herald_times_s`)."""
+        return self._exact_times(0)
+
+    @property
+    def ready_times_ps(self) -> NDArray[np.int64]:
+        """When both nodes know of each herald, in ps (int64, with the limit of :attr:`herald_times_ps`)."""
+        return self._exact_times(self.ready_delay_ps)
+
+    @property
+    def herald_times_s(self) -> FloatArray:
+        """Each herald's click in seconds (float64: rounded, but never out of range)."""
+        whole = self.herald_periods * (self.period_ps / PS_PER_S)
+        return readonly(whole + (self.herald_offsets_ps + float(self.start_ps)) / PS_PER_S)
+
+    def wrapped_herald_times_ps(self) -> NDArray[np.int64]:
+        """Each herald's click modulo 2⁶⁴ ps, as a hardware time tagger's 64-bit counter holds it (int64 bits)."""
+        with np.errstate(over="ignore"):
+            return readonly(
+                self.herald_periods * np.int64(_int64_bits(self.period_ps))
+                + self.herald_offsets_ps
+                + np.int64(_int64_bits(self.start_ps))
+            )
+
+    def _exact_times(self, delay_ps: int) -> NDArray[np.int64]:
+        last = self.last_herald_ps + delay_ps
+        if last > INT64_MAX:
+            raise InvalidParameter(
+                f"these {len(self)} heralds last until {last / PS_PER_S:.3g} s, beyond int64 picoseconds "
+                "(about 106 days): read herald_times_s, last_herald_ps, or generate fewer pairs per call"
+            )
+        offsets = self.herald_offsets_ps + (int(self.start_ps) + delay_ps)
+        return readonly(self.herald_periods * self.period_ps + offsets)
+
+
+def _int64_bits(value: int) -> int:
+    """``value`` modulo 2⁶⁴, as the int64 with the same bits."""
+    return (int(value) + 2**63) % 2**64 - 2**63
 
 
 def as_float(value: object, name: str) -> float:
@@ -195,16 +251,20 @@ def sample(
     restart = np.maximum(period, timing.ready_ps + delay_ps)
 
     k = rng.geometric(min(p, 1.0), size=n).astype(np.int64) if n else np.zeros(0, dtype=np.int64)
-    span = float(start_ps) + float(np.sum(k - 1, dtype=np.float64)) * period + float(np.sum(restart))
-    if span > INT64_SAFE:
+    # Attempt of success i: after the restart that follows success i−1, K_i − 1 failed attempts. The two
+    # parts of its time, whole periods and the restarts, are summed apart so that each stays an exact int64.
+    total_attempts = float(np.sum(k, dtype=np.float64))
+    total_restart = float(np.sum(restart, dtype=np.float64))
+    if total_attempts > INT64_SAFE or total_restart > INT64_SAFE:
         raise InvalidParameter(
-            f"{n} pairs would span {span / PS_PER_S:.3g} s, beyond int64 picoseconds; generate fewer per call"
+            f"{n} pairs would take {total_attempts:.3g} attempts, too many to count in int64; generate fewer per call"
         )
-    # Attempt of success i: after the restart that follows success i−1, K_i − 1 failed attempts.
-    gaps = (k - 1) * period
-    gaps[1:] += restart[:-1]
-    t0 = int(start_ps) + np.cumsum(gaps, dtype=np.int64)
-    next_start = int(t0[-1] + restart[-1]) if n else int(start_ps)
+    periods = np.cumsum(k - 1, dtype=np.int64)
+    offsets = np.zeros(n, dtype=np.int64)
+    if n > 1:
+        np.cumsum(restart[:-1], out=offsets[1:])
+    start = int(start_ps)
+    next_start = start + int(periods[-1]) * period + int(offsets[-1]) + int(restart[-1]) if n else start
 
     # Herald class of each pair, from the classes' conditional probabilities.
     live = [c for c in classes if c.probability > 0.0]
@@ -229,8 +289,11 @@ def sample(
         lam = memory_lambdas(node_a, node_b, wait_a, wait_b)
         weights = noise.apply(BellDiagonal._unchecked(table[kind]), lam).weights
     return HeraldedPairs(
-        herald_times_ps=readonly(t0 + timing.herald_ps),
-        ready_times_ps=readonly(t0 + timing.ready_ps),
+        start_ps=start,
+        period_ps=period,
+        herald_periods=readonly(periods),
+        herald_offsets_ps=readonly(offsets + timing.herald_ps),
+        ready_delay_ps=timing.ready_ps - timing.herald_ps,
         states=BellDiagonal._unchecked(readonly(np.ascontiguousarray(weights))),
         attempts=int(np.sum(k)),
         attempts_per_pair=readonly(k),

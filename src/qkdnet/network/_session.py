@@ -38,7 +38,7 @@ from qkdnet.engine import Environment, Event
 from qkdnet.network import _pauli
 from qkdnet.network._draws import HeraldDraws
 from qkdnet.network._pauli import Lam
-from qkdnet.network._sampling import HeraldClass
+from qkdnet.network._sampling import INT64_SAFE, HeraldClass
 from qkdnet.network.outcomes import LinkLedger, RequestOutcome
 from qkdnet.network.requests import Policies, Request
 from qkdnet.network.topology import NetworkLink, NetworkNode
@@ -205,7 +205,8 @@ class Session:
         """Admitted now: every link of the route starts attempting."""
         self.active = True
         self.outcome.admitted_ps = self.env.now
-        if self.L == 1 and self.rounds == 0 and not self.force_events:
+        # The bulk path counts in int64: it serves stops inside 2⁶¹ ps (26 days); later ones go event by event.
+        if self.L == 1 and self.rounds == 0 and not self.force_events and self.outcome.stop_ps <= INT64_SAFE / 2:
             self.start_bulk()
             return
         if self.recursive and not self.force_events:
@@ -469,6 +470,12 @@ class Session:
         while True:
             extra, kind = draws.draw_block(block)
             block = min(2 * block, _MAX_BULK_BLOCK)
+            if t_next + float(extra.max()) * len(extra) > INT64_SAFE:
+                # A slow link: keep the draws up to the first attempt past the stop (the rest never matter,
+                # and their sum could leave int64).
+                reach = t_next + np.cumsum(extra + float(step))
+                keep = int(np.searchsorted(reach, stop_ps, side="right")) + 1
+                extra, kind = extra[:keep], kind[:keep]
             t0 = t_next + np.cumsum(extra + step, dtype=np.int64) - step
             t_ready = t0 + ready
             inside = t_ready < stop_ps

@@ -189,11 +189,14 @@ class HeraldedLink:
     # ---- sampling ---------------------------------------------------------------------------------
     @property
     def max_pairs_per_block(self) -> int:
-        """Pairs one :meth:`generate` call can safely hold: a quarter of the int64 picosecond range on average."""
-        mean_ps = self.mean_time_between_heralds_s * PS_PER_S
-        if not math.isfinite(mean_ps) or mean_ps <= 0.0:
+        """Pairs one :meth:`generate` call can safely count: a quarter of int64 in attempts, and in restart time."""
+        p, _ = _sampling.mean_weights(self._classes())
+        timing = self._timing()
+        restart_ps = max(timing.period_ps, timing.ready_ps + round(self.measurement_delay_s * PS_PER_S))
+        if not p > 0.0:
             return 1
-        return max(1, min(1 << 40, int(_sampling.INT64_SAFE / 4.0 / mean_ps)))
+        quarter = _sampling.INT64_SAFE / 4.0
+        return max(1, min(1 << 40, int(quarter * min(p, 1.0)), int(quarter / restart_ps)))
 
     def generate(
         self,

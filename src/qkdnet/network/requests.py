@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from qkdnet.errors import InvalidParameter
 from qkdnet.network.topology import ROUTING_METRICS, RoutingMetric
 from qkdnet.quantum import PURIFICATION_SCHEMES, PurificationScheme
+from qkdnet.units import PS_PER_S
 
 
 def _probability(value: object, name: str) -> float:
@@ -16,10 +17,25 @@ def _probability(value: object, name: str) -> float:
     return float(value)
 
 
+#: The network engine counts picoseconds in int64: a run's horizon and deadlines stay inside 2⁶² ps (53 days).
+MAX_RUN_TIME_S = 2**62 / PS_PER_S
+
+
 def _positive_time(value: object, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not (math.isfinite(value) and value > 0.0):
         raise InvalidParameter(f"{name} must be a positive, finite time in seconds, got {value!r}")
     return float(value)
+
+
+def _run_time(value: object, name: str) -> float:
+    """A horizon or deadline: positive, and inside the engine's int64 clock."""
+    seconds = _positive_time(value, name)
+    if seconds > MAX_RUN_TIME_S:
+        raise InvalidParameter(
+            f"{name} = {seconds:.3g} s is beyond the network engine's clock ({MAX_RUN_TIME_S:.3g} s, 53 days "
+            "of int64 picoseconds); for longer link time, run the key pipeline on the link itself"
+        )
+    return seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +66,7 @@ class Request:
                 raise InvalidParameter(f"Request.{field} must be a positive integer, got {value!r}")
         object.__setattr__(self, "min_fidelity", _probability(self.min_fidelity, "Request.min_fidelity"))
         if self.deadline_s is not None:
-            object.__setattr__(self, "deadline_s", _positive_time(self.deadline_s, "Request.deadline_s"))
+            object.__setattr__(self, "deadline_s", _run_time(self.deadline_s, "Request.deadline_s"))
         if self.route is not None:
             object.__setattr__(self, "route", tuple(self.route))
         if not self.name:
@@ -91,7 +107,7 @@ class Policies:
                 f"Policies.routing_metric must be one of {', '.join(ROUTING_METRICS)}, got {self.routing_metric!r}"
             )
         if self.horizon_s is not None:
-            object.__setattr__(self, "horizon_s", _positive_time(self.horizon_s, "Policies.horizon_s"))
+            object.__setattr__(self, "horizon_s", _run_time(self.horizon_s, "Policies.horizon_s"))
 
 
 __all__ = ["Policies", "Request"]

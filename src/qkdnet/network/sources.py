@@ -30,6 +30,15 @@ class WernerBlock:
     def __len__(self) -> int:
         return len(self.herald_times_ps)
 
+    @property
+    def last_herald_ps(self) -> int:
+        """Time of the last pair (0 for an empty block)."""
+        return int(self.herald_times_ps[-1]) if len(self.herald_times_ps) else 0
+
+    def wrapped_herald_times_ps(self) -> NDArray[np.int64]:
+        """The times as a 64-bit time tagger holds them (they fit in int64, so they are their own wrap)."""
+        return self.herald_times_ps
+
 
 @dataclass(frozen=True, slots=True)
 class WernerSource:
