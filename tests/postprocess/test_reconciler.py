@@ -66,6 +66,8 @@ def test_cascade_parties_fit_the_protocols() -> None:
 class _Trusting:
     """A toy reconciler that discloses nothing and changes nothing (right only for equal keys)."""
 
+    frame_bits = None
+
     class Alice:
         done = True
 

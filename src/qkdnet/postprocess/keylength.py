@@ -69,15 +69,22 @@ def finite_key_length(
     aborts when the test QBER exceeds ``qber_tolerance``. The key is ``(ε_sec + ε_cor)``-secure. When
     ``Q_tol + μ ≥ 1/2`` Eve may know everything and the length is 0.
     """
+    eps_c = check_probability(eps_cor, name="eps_cor")
+    return _tlgr_length(n, k, qber_tolerance, leak_ec_bits, eps_sec, -math.log2(eps_c))
+
+
+def _tlgr_length(
+    n: int, k: int, qber_tolerance: float, leak_ec_bits: float, eps_sec: float, log2_inv_eps_cor: float
+) -> int:
+    """The TLGR length with ``log2(1/ε_cor)`` given directly (a long tag's 2⁻ᵗ underflows a float)."""
     mu = finite_key_mu(n, k, eps_sec)
     q_tol = check_probability(qber_tolerance, name="qber_tolerance", open_low=False, open_high=False)
     leak = check_nonnegative_real(leak_ec_bits, name="leak_ec_bits")
     eps_s = check_probability(eps_sec, name="eps_sec")
-    eps_c = check_probability(eps_cor, name="eps_cor")
     q = q_tol + mu
     if q >= 0.5:
         return 0
-    length = n * (1.0 - binary_entropy(q)) - leak - math.log2(2.0 / (eps_s**2 * eps_c))
+    length = n * (1.0 - binary_entropy(q)) - leak - 1.0 - 2.0 * math.log2(1.0 / eps_s) - log2_inv_eps_cor
     return max(0, math.floor(length))
 
 
@@ -86,9 +93,10 @@ def finite_key_length_from_ledger(
 ) -> int:
     """TLGR length of a key of ``key_bits`` bits, with everything else read from ``ledger``.
 
-    ``k`` is the ledger's estimation sample; the verification tag of ``t`` bits stands for the
-    ``log2(1/ε_cor)`` of the bound (``ε_cor = 2⁻ᵗ``, what a t-bit universal hash achieves); every other
-    charged bit (parities, syndromes, anything else disclosed) is ``leak_EC``. So the result is
+    ``k`` is the ledger's estimation sample; the verification tags' ``t`` bits (of every frame) stand for
+    the ``log2(1/ε_cor)`` of the bound, the bits the tags disclosed (a key verified in F frames of ``t/F``
+    bits each is F·2^(−t/F)-correct, which the tag length was chosen for); every other charged bit
+    (parities, syndromes, anything else disclosed) is ``leak_EC``. So the result is
     ``⌊n·[1 − h(Q_tol + μ)] − charged_bits − 1 − 2·log2(1/ε_sec)⌋``.
 
     >>> ledger = LeakageLedger()
@@ -108,7 +116,7 @@ def finite_key_length_from_ledger(
     if tag_bits < 1:
         raise InvalidParameter("the ledger records no verification hash: the key is not ε_cor-correct")
     leak = ledger.charged_bits - tag_bits
-    return finite_key_length(key_bits, k, qber_tolerance, leak, eps_sec, 2.0**-tag_bits)
+    return _tlgr_length(key_bits, k, qber_tolerance, leak, eps_sec, float(tag_bits))
 
 
 @runtime_checkable

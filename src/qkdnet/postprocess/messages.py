@@ -140,6 +140,35 @@ class VerificationOutcome:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
+class FrameTags:
+    """Alice → Bob: one public hash seed and her ``tag_bits``-bit tag of each ``frame_bits``-bit frame of her key."""
+
+    seed: Bits
+    tags: bytes
+    tag_bits: int
+    frame_bits: int
+    frames: int
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "seed", _frozen_bits(self.seed, "seed"))
+        check_int(self.tag_bits, name="tag_bits", minimum=1)
+        check_int(self.frame_bits, name="frame_bits", minimum=1)
+        check_int(self.frames, name="frames", minimum=1)
+        if not isinstance(self.tags, bytes) or len(self.tags) != self.frames * ((self.tag_bits + 7) // 8):
+            raise InvalidParameter("tags must be bytes holding one tag_bits-bit tag per frame")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FrameVerdicts:
+    """Bob → Alice: which frames' tags matched (1: kept); the others are dropped on both sides."""
+
+    accepted: Bits
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "accepted", _frozen_bits(self.accepted, "accepted"))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class AmplificationSeed:
     """Bob → Alice: the public Toeplitz seed and the final key length both sides computed."""
 
@@ -316,6 +345,8 @@ Message: TypeAlias = (
     | BasisAnnouncement
     | SampleChoice
     | OutcomeDisclosure
+    | FrameTags
+    | FrameVerdicts
 )
 """Any message of the post-processing protocols."""
 
@@ -337,6 +368,8 @@ MESSAGE_TYPES: tuple[type, ...] = (
     BasisAnnouncement,
     SampleChoice,
     OutcomeDisclosure,
+    FrameTags,
+    FrameVerdicts,
 )
 """Every message type, in the order of their type tags on the wire (new types go at the end)."""
 _TAG_OF: dict[type, int] = {cls: i + 1 for i, cls in enumerate(MESSAGE_TYPES)}
@@ -446,6 +479,11 @@ def encode_message(message: Message) -> bytes:
             body = _pack_bits(message.sample)
         case OutcomeDisclosure():
             body = _pack_bits(message.outcomes)
+        case FrameTags():
+            body = _pack_bits(message.seed) + struct.pack("<IQQ", message.tag_bits, message.frame_bits, message.frames)
+            body += message.tags
+        case FrameVerdicts():
+            body = _pack_bits(message.accepted)
         case _:  # pragma: no cover - exhaustive over Message
             raise InvalidParameter(f"not a post-processing message: {message!r}")
     return head + body
@@ -529,8 +567,14 @@ def decode_message(data: bytes) -> Message:
             message = BasisAnnouncement(reader.small_ints())
         elif cls is SampleChoice:
             message = SampleChoice(reader.bits())
-        else:
+        elif cls is OutcomeDisclosure:
             message = OutcomeDisclosure(reader.bits())
+        elif cls is FrameTags:
+            seed_bits = reader.bits()
+            tag_bits, frame_bits, frames = reader.unpack("<IQQ")
+            message = FrameTags(seed_bits, reader.take(frames * ((tag_bits + 7) // 8)), tag_bits, frame_bits, frames)
+        else:
+            message = FrameVerdicts(reader.bits())
     except (InvalidParameter, UnicodeDecodeError, struct.error) as exc:
         raise ProtocolError(f"malformed {cls.__name__}: {exc}") from exc
     reader.finish()
@@ -546,6 +590,8 @@ __all__ = [
     "CascadeDone",
     "CascadeSetup",
     "CascadeStart",
+    "FrameTags",
+    "FrameVerdicts",
     "LdpcFeedback",
     "LdpcReveal",
     "LdpcStart",

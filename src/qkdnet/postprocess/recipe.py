@@ -24,13 +24,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from qkdnet.checks import check_int
 from qkdnet.errors import InvalidParameter, NoSecretKey, ProtocolError
 from qkdnet.postprocess._bits import Bits, as_bits
 from qkdnet.postprocess.auth import AuthenticatedChannelEnd, AuthenticatedParty, PartyTagKeys
 from qkdnet.postprocess.keylength import DEFAULT_EPS_PA, AsymptoticKeyLength, KeyLengthRule
-from qkdnet.postprocess.ledger import LeakageLedger
+from qkdnet.postprocess.ledger import VERIFICATION_HASH, LeakageLedger
 from qkdnet.postprocess.privacy import AmplifyAlice, AmplifyBob
 from qkdnet.postprocess.protocol import (
     ClassicalChannel,
@@ -97,19 +98,15 @@ class PostprocessAlice(SequentialParty):
         rule = _rule(eve_information_bits, key_length, eps_pa)
         chosen = _reconciler(reconciler)
         verification_tag_bits(eps_cor)  # validate now, not mid-protocol
+        self._verify = VerifyAlice(self._key, ledger=ledger, rng=rng, eps_cor=eps_cor, frame_bits=chosen.frame_bits)
         self._amplify: AmplifyAlice | None = None
 
         def amplify() -> Party:
-            self._amplify = AmplifyAlice(self._key, out_len=rule.final_length(self._key.size, ledger))
+            kept = self._verify.key  # the frames Bob's verdicts kept
+            self._amplify = AmplifyAlice(kept, out_len=rule.final_length(kept.size, ledger))
             return self._amplify
 
-        super().__init__(
-            [
-                lambda: chosen.make_alice(self._key, ledger=ledger, rng=rng),
-                lambda: VerifyAlice(self._key, ledger=ledger, rng=rng, eps_cor=eps_cor),
-                amplify,
-            ]
-        )
+        super().__init__([lambda: chosen.make_alice(self._key, ledger=ledger, rng=rng), lambda: self._verify, amplify])
 
     @property
     def key(self) -> Bits:
@@ -144,14 +141,16 @@ class PostprocessBob(SequentialParty):
         rule = _rule(eve_information_bits, key_length, eps_pa)
         chosen = CascadeReconciler(passes=check_int(passes, name="passes", minimum=1)) if passes is not None else None
         verification_tag_bits(eps_cor)
-        self._reconcile: ReconcilingBob = (chosen or _reconciler(reconciler)).make_bob(
+        reconciling = chosen or _reconciler(reconciler)
+        self._reconcile: ReconcilingBob = reconciling.make_bob(
             as_bits(key, name="bob_key", min_len=1), qber_estimate=qber_estimate, ledger=ledger, rng=rng
         )
         self._verify: VerifyBob | None = None
         self._amplify: AmplifyBob | None = None
 
         def verify() -> Party:
-            self._verify = VerifyBob(self._reconcile.result.key, ledger=ledger, eps_cor=eps_cor)
+            key = self._reconcile.result.key
+            self._verify = VerifyBob(key, ledger=ledger, eps_cor=eps_cor, frame_bits=reconciling.frame_bits)
             return self._verify
 
         def amplify() -> Party:
@@ -175,6 +174,13 @@ class PostprocessBob(SequentialParty):
         return self._reconcile.result
 
     @property
+    def verification(self) -> VerifyBob:
+        """The verification stage (which frames were kept); ProtocolError before it has started."""
+        if self._verify is None:
+            raise ProtocolError("post-processing has not reached verification")
+        return self._verify
+
+    @property
     def cascade_result(self) -> ReconciliationResult:
         """Alias of :attr:`reconciliation_result` (from when Cascade was the only reconciler)."""
         return self._reconcile.result
@@ -196,7 +202,9 @@ class PostprocessResult:
     ``amplified_bits`` is the privacy-amplification output; ``authentication_key_bits`` of it went
     back into the tag-key reserves, so ``final_bits`` (the keys handed out) is the difference.
     ``cascade_rounds`` and ``cascade_parity_bits`` are the chosen reconciler's rounds and disclosure.
-    ``elapsed_s`` is the simulated time on the classical channel.
+    ``verification_bits`` are every frame's tag bits; ``frames`` were verified, ``frames_dropped`` of them
+    failed and were left out, and ``kept_positions`` are the reconciled key's positions that went on to
+    amplification. ``elapsed_s`` is the simulated time on the classical channel.
     """
 
     alice_key: Bits = field(repr=False)
@@ -214,6 +222,9 @@ class PostprocessResult:
     amplified_bits: int = 0
     authentication_key_bits: int = 0
     elapsed_s: float = 0.0
+    frames: int = 1
+    frames_dropped: int = 0
+    kept_positions: npt.NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, dtype=np.intp), repr=False)
 
 
 def reconcile_and_amplify(
@@ -289,6 +300,7 @@ def reconcile_and_amplify(
                 f"no net key: authenticating the block cost {spent} key bits, privacy amplification made {amplified}"
             )
     result = bob.reconciliation_result
+    kept = bob.verification.kept_frames
     return PostprocessResult(
         alice_key=alice_final,
         bob_key=bob_final,
@@ -297,13 +309,16 @@ def reconcile_and_amplify(
         corrected_bits=result.corrected_bits,
         cascade_rounds=result.rounds,
         cascade_parity_bits=result.disclosed_bits,
-        verification_bits=verification_tag_bits(eps_cor),
+        verification_bits=ledger.by_kind().get(VERIFICATION_HASH, 0),
         transcript=run.transcript,
         ledger=ledger,
         amplification_seed=bob.amplification_seed,
         amplified_bits=amplified,
         authentication_key_bits=spent,
         elapsed_s=run.elapsed_s,
+        frames=int(kept.size),
+        frames_dropped=int(kept.size - np.count_nonzero(kept)),
+        kept_positions=bob.verification.kept_positions(),
     )
 
 

@@ -73,7 +73,15 @@ class ReconcilingBob(Party, Protocol):
 
 @runtime_checkable
 class Reconciler(Protocol):
-    """Makes the two parties of one reconciliation protocol; each records its disclosures in its ledger."""
+    """Makes the two parties of one reconciliation protocol; each records its disclosures in its ledger.
+
+    ``frame_bits`` is how it cuts the key (None: one frame); verification checks the same frames one by one.
+    """
+
+    @property
+    def frame_bits(self) -> int | None:
+        """Bits per frame (the last may be shorter), or None for the whole key as one frame."""
+        ...
 
     def make_alice(self, key: Bits, *, ledger: LeakageLedger, rng: np.random.Generator) -> Party:
         """Alice's party for her ``key`` (which it never changes)."""

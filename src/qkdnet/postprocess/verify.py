@@ -12,6 +12,12 @@ probability 2⁻ᵗ (Toeplitz matrices are 2-universal), so
 disclosed and recorded in both ledgers. On a mismatch Bob tells Alice, and both sides raise
 VerificationFailed.
 
+A key reconciled in frames is verified frame by frame, so that one frame's residual error costs that
+frame only: one public seed, a tag per frame of ``t = ⌈log2(F/(ε_cor − 2⁻⁷⁰))⌉`` bits (a union bound over
+the F frames keeps the kept key ε_cor-correct, since the seed is drawn after both keys are fixed), Bob's
+verdict per frame, and both keep the frames whose tags matched. Every tag bit of every frame, kept or
+dropped, is in the ledgers; the block fails only if no frame is kept.
+
 >>> verification_tag_bits(1e-12)
 40
 >>> verification_seed_bits(40)   # 128 bits of polynomial key, then 40 + 128 - 1 Toeplitz bits
@@ -24,13 +30,14 @@ import hmac
 import math
 
 import numpy as np
+import numpy.typing as npt
 from cryptography.hazmat.primitives.poly1305 import Poly1305
 
 from qkdnet.checks import check_int, check_probability
 from qkdnet.errors import InvalidParameter, ProtocolError, VerificationFailed
 from qkdnet.postprocess._bits import Bits, as_bits
 from qkdnet.postprocess.ledger import VERIFICATION_HASH, LeakageLedger
-from qkdnet.postprocess.messages import Message, VerificationOutcome, VerificationTag
+from qkdnet.postprocess.messages import FrameTags, FrameVerdicts, Message, VerificationOutcome, VerificationTag
 from qkdnet.postprocess.privacy import HashSeed, toeplitz_hash
 
 DEFAULT_EPS_COR = 1e-12
@@ -47,6 +54,17 @@ def verification_tag_bits(eps_cor: float) -> int:
     if eps <= 2.0 * _POLY_COLLISION:
         raise InvalidParameter(f"eps_cor must exceed 2^-69 (the polynomial stage's own bound), got {eps_cor!r}")
     return max(1, math.ceil(-math.log2(eps - _POLY_COLLISION)))
+
+
+def frame_count(key_bits: int, frame_bits: int | None) -> int:
+    """Frames of ``frame_bits`` bits (the last may be shorter) in a ``key_bits``-bit key; None: one frame."""
+    return 1 if frame_bits is None else max(1, -(-key_bits // frame_bits))
+
+
+def frame_tag_bits(eps_cor: float, frames: int) -> int:
+    """Tag length per frame when ``frames`` frames share ``eps_cor`` (a union bound: ε_cor/F each)."""
+    check_int(frames, name="frames", minimum=1)
+    return verification_tag_bits(check_probability(eps_cor, name="eps_cor") / frames)
 
 
 def verification_seed_bits(tag_bits: int) -> int:
@@ -75,8 +93,38 @@ def _check_ledger(ledger: object) -> LeakageLedger:
     return ledger
 
 
+class _Frames:
+    """A key cut into verification frames, and which of them are kept."""
+
+    def __init__(self, key: Bits, frame_bits: int | None, eps_cor: float) -> None:
+        if frame_bits is not None:
+            check_int(frame_bits, name="frame_bits", minimum=1)
+        self.key = key
+        self.count = frame_count(key.size, frame_bits)
+        self.frame_bits = key.size if frame_bits is None or self.count == 1 else frame_bits
+        self.tag_bits = frame_tag_bits(eps_cor, self.count)
+        self.kept = np.ones(self.count, dtype=bool)
+
+    def tags(self, seed_bits: Bits) -> list[bytes]:
+        """Each frame's tag under the same public seed."""
+        f = self.frame_bits
+        return [
+            verification_tag(self.key[i * f : (i + 1) * f], HashSeed(seed_bits), self.tag_bits)
+            for i in range(self.count)
+        ]
+
+    def kept_positions(self) -> npt.NDArray[np.intp]:
+        """Positions in the key of the kept frames' bits."""
+        frame_of = np.arange(self.key.size, dtype=np.intp) // self.frame_bits
+        return np.flatnonzero(self.kept[frame_of])
+
+    def kept_key(self) -> Bits:
+        """The kept frames, in order (the key itself when nothing was dropped)."""
+        return self.key if self.kept.all() else self.key[self.kept_positions()]
+
+
 class VerifyAlice:
-    """Alice's side: sends the seed and her tag, then learns Bob's verdict (raising if negative)."""
+    """Alice's side: sends the seed and her tag(s), then learns Bob's verdict (raising if nothing is kept)."""
 
     def __init__(
         self,
@@ -85,13 +133,13 @@ class VerifyAlice:
         ledger: LeakageLedger,
         rng: np.random.Generator,
         eps_cor: float = DEFAULT_EPS_COR,
+        frame_bits: int | None = None,
     ) -> None:
-        self._key = as_bits(key, name="key", min_len=1)
+        self._frames = _Frames(as_bits(key, name="key", min_len=1), frame_bits, eps_cor)
         self._ledger = _check_ledger(ledger)
         if not isinstance(rng, np.random.Generator):
             raise InvalidParameter("rng must be a numpy.random.Generator")
         self._rng = rng
-        self._tag_bits = verification_tag_bits(eps_cor)
         self._state = "idle"  # idle -> sent -> accepted | rejected
 
     @property
@@ -100,34 +148,56 @@ class VerifyAlice:
 
     @property
     def tag_bits(self) -> int:
-        """Length of the tag, in bits (also the number of bits disclosed)."""
-        return self._tag_bits
+        """Length of one frame's tag, in bits."""
+        return self._frames.tag_bits
+
+    @property
+    def disclosed_bits(self) -> int:
+        """Bits disclosed by verification: every frame's tag."""
+        return self._frames.tag_bits * self._frames.count
 
     def start(self) -> list[Message]:
         if self._state != "idle":
             raise ProtocolError("VerifyAlice already started")
-        seed = HashSeed.random(verification_seed_bits(self._tag_bits), rng=self._rng)
-        tag = verification_tag(self._key, seed, self._tag_bits)
-        self._ledger.record(VERIFICATION_HASH, self._tag_bits)
+        frames = self._frames
+        seed = HashSeed.random(verification_seed_bits(frames.tag_bits), rng=self._rng)
+        tags = frames.tags(seed.bits)
+        self._ledger.record(VERIFICATION_HASH, self.disclosed_bits)
         self._state = "sent"
-        return [VerificationTag(seed.bits, tag, self._tag_bits)]
+        if frames.count == 1:
+            return [VerificationTag(seed.bits, tags[0], frames.tag_bits)]
+        return [FrameTags(seed.bits, b"".join(tags), frames.tag_bits, frames.frame_bits, frames.count)]
 
     def receive(self, message: Message) -> list[Message]:
+        frames = self._frames
         match message:
-            case VerificationOutcome(accepted=True) if self._state == "sent":
-                self._state = "accepted"
-                return []
-            case VerificationOutcome(accepted=False) if self._state == "sent":
-                self._state = "rejected"
-                raise VerificationFailed("Bob's verification tag differs: the block is discarded")
+            case VerificationOutcome(accepted=accepted) if self._state == "sent" and frames.count == 1:
+                frames.kept[:] = accepted
+            case FrameVerdicts(accepted=accepted) if self._state == "sent" and frames.count > 1:
+                if accepted.size != frames.count:
+                    raise ProtocolError(f"verdicts for {accepted.size} frames, expected {frames.count}")
+                frames.kept[:] = accepted.astype(bool)
             case _:
                 raise ProtocolError(f"VerifyAlice did not expect {type(message).__name__} ({self._state})")
+        self._state = "accepted" if frames.kept.any() else "rejected"
+        if self._state == "rejected":
+            raise VerificationFailed("Bob's verification tag differs: the block is discarded")
+        return []
+
+    @property
+    def kept_frames(self) -> Bits:
+        """1 for each frame kept, 0 for each dropped (all 1 until the verdict)."""
+        return self._frames.kept.astype(np.uint8)
+
+    def kept_positions(self) -> npt.NDArray[np.intp]:
+        """Positions in the reconciled key of the bits kept."""
+        return self._frames.kept_positions()
 
     @property
     def key(self) -> Bits:
-        """Alice's key, once Bob has accepted it."""
+        """Alice's kept frames, once Bob has accepted at least one."""
         self._require_accepted()
-        return self._key
+        return self._frames.kept_key()
 
     def _require_accepted(self) -> None:
         if self._state == "rejected":
@@ -137,12 +207,18 @@ class VerifyAlice:
 
 
 class VerifyBob:
-    """Bob's side: checks Alice's tag against his own with a constant-time comparison."""
+    """Bob's side: checks Alice's tag of each frame against his own with a constant-time comparison."""
 
-    def __init__(self, key: object, *, ledger: LeakageLedger, eps_cor: float = DEFAULT_EPS_COR) -> None:
-        self._key = as_bits(key, name="key", min_len=1)
+    def __init__(
+        self,
+        key: object,
+        *,
+        ledger: LeakageLedger,
+        eps_cor: float = DEFAULT_EPS_COR,
+        frame_bits: int | None = None,
+    ) -> None:
+        self._frames = _Frames(as_bits(key, name="key", min_len=1), frame_bits, eps_cor)
         self._ledger = _check_ledger(ledger)
-        self._tag_bits = verification_tag_bits(eps_cor)
         self._state = "waiting"  # waiting -> accepted | rejected
 
     @property
@@ -153,38 +229,63 @@ class VerifyBob:
         return []
 
     def receive(self, message: Message) -> list[Message]:
+        frames = self._frames
         match message:
             case VerificationTag(seed=seed, tag=tag, tag_bits=tag_bits) if self._state == "waiting":
-                if tag_bits != self._tag_bits:
-                    raise ProtocolError(f"tag length {tag_bits} bits, expected {self._tag_bits}")
-                if seed.size != verification_seed_bits(tag_bits):
-                    raise ProtocolError(
-                        f"verification seed has {seed.size} bits, expected {verification_seed_bits(tag_bits)}"
-                    )
-                mine = verification_tag(self._key, HashSeed(seed), tag_bits)
-                self._ledger.record(VERIFICATION_HASH, tag_bits)
-                accepted = hmac.compare_digest(mine, tag)
-                self._state = "accepted" if accepted else "rejected"
-                return [VerificationOutcome(accepted)]
+                self._check_tag_shape(seed, tag_bits, frame_bits=frames.frame_bits, count=1)
+                tags = [tag]
+            case FrameTags(seed=seed, tags=joined, tag_bits=tag_bits, frame_bits=frame_bits, frames=count) if (
+                self._state == "waiting"
+            ):
+                self._check_tag_shape(seed, tag_bits, frame_bits=frame_bits, count=count)
+                size = (tag_bits + 7) // 8
+                tags = [joined[i * size : (i + 1) * size] for i in range(count)]
             case _:
                 raise ProtocolError(f"VerifyBob did not expect {type(message).__name__} ({self._state})")
+        mine = frames.tags(seed)
+        self._ledger.record(VERIFICATION_HASH, frames.tag_bits * frames.count)
+        frames.kept[:] = [hmac.compare_digest(m, t) for m, t in zip(mine, tags, strict=True)]
+        self._state = "accepted" if frames.kept.any() else "rejected"
+        if frames.count == 1:
+            return [VerificationOutcome(bool(frames.kept[0]))]
+        return [FrameVerdicts(frames.kept.astype(np.uint8))]
+
+    def _check_tag_shape(self, seed: Bits, tag_bits: int, *, frame_bits: int, count: int) -> None:
+        frames = self._frames
+        if count != frames.count or (count > 1 and frame_bits != frames.frame_bits):
+            raise ProtocolError(
+                f"tags for {count} frames of {frame_bits} bits, expected {frames.count} of {frames.frame_bits}"
+            )
+        if tag_bits != frames.tag_bits:
+            raise ProtocolError(f"tag length {tag_bits} bits, expected {frames.tag_bits}")
+        if seed.size != verification_seed_bits(tag_bits):
+            raise ProtocolError(f"verification seed has {seed.size} bits, expected {verification_seed_bits(tag_bits)}")
 
     @property
     def accepted(self) -> bool:
-        """Whether the tags matched (only meaningful once :attr:`done`)."""
+        """Whether some frame's tags matched (only meaningful once :attr:`done`)."""
         return self._state == "accepted"
 
     @property
+    def kept_frames(self) -> Bits:
+        """1 for each frame kept, 0 for each dropped."""
+        return self._frames.kept.astype(np.uint8)
+
+    def kept_positions(self) -> npt.NDArray[np.intp]:
+        """Positions in the reconciled key of the bits kept."""
+        return self._frames.kept_positions()
+
+    @property
     def key(self) -> Bits:
-        """Bob's key if the tags matched; raises VerificationFailed if they did not."""
+        """Bob's kept frames; raises VerificationFailed if no frame's tags matched."""
         if self._state == "rejected":
             raise VerificationFailed("the verification tags differ: the block is discarded")
         if self._state != "accepted":
             raise ProtocolError("verification has not completed")
-        return self._key
+        return self._frames.kept_key()
 
     def check(self) -> None:
-        """Raise VerificationFailed unless the tags matched."""
+        """Raise VerificationFailed unless some frame's tags matched."""
         _ = self.key
 
 
@@ -193,6 +294,8 @@ __all__ = [
     "MAX_VERIFIED_BITS",
     "VerifyAlice",
     "VerifyBob",
+    "frame_count",
+    "frame_tag_bits",
     "verification_seed_bits",
     "verification_tag",
     "verification_tag_bits",

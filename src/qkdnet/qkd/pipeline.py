@@ -144,6 +144,10 @@ class KeyRunResult:
     classical_messages: int = 0
     classical_flights: int = 0
     """Runs of consecutive messages in one direction (``round_trips`` is half of it), announcements included."""
+    frames: int = 0
+    """Frames the reconciled key was verified in (0: the run never reached verification)."""
+    frames_dropped: int = 0
+    """Frames whose verification tags differed: left out alone, their disclosed bits still charged."""
 
     @property
     def total_time_s(self) -> float:
@@ -192,6 +196,8 @@ class KeyRunResult:
             "total_time_s": self.total_time_s,
             "classical_bits": self.classical_bits,
             "classical_messages": self.classical_messages,
+            "frames": self.frames,
+            "frames_dropped": self.frames_dropped,
             "no_signalling": {
                 "bob_zero_frequency_by_alice_setting": [float(f) for f in self.no_signalling.bob_zero_frequency],
                 "stderr": [float(e) for e in self.no_signalling.stderr],
@@ -530,6 +536,8 @@ def distill(
         return result
     result.leakage_by_kind = ledger.by_kind()
     result.observer.amplification_seed = processed.amplification_seed
+    _keep_observed(result.observer, processed.kept_positions)
+    result.frames, result.frames_dropped = processed.frames, processed.frames_dropped
     _count_classical(result, ChannelRun(processed.transcript, processed.elapsed_s))
     result.amplified_key_bits = processed.amplified_bits
     result.authentication_key_bits = processed.authentication_key_bits
@@ -538,6 +546,14 @@ def distill(
     result.final_key_bits = int(processed.alice_key.size)
     result.secure = True
     return result
+
+
+def _keep_observed(observer: Observer, kept: NDArray[np.intp]) -> None:
+    """Narrow the observer's key positions (and Eve's guesses) to the frames verification kept."""
+    if observer.key_index is not None and kept.size != observer.key_index.size:
+        observer.key_index = observer.key_index[kept]
+        if observer.eve is not None:
+            observer.eve = observer.eve.take(kept)
 
 
 def _count_classical(result: KeyRunResult, run: ChannelRun) -> None:
