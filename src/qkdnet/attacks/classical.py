@@ -46,7 +46,15 @@ from qkdnet.postprocess import (
     decode_message,
     encode_message,
 )
-from qkdnet.postprocess.messages import MESSAGE_TYPES, LdpcFeedback, LdpcReveal, LdpcStart, LdpcSyndrome
+from qkdnet.postprocess.messages import (
+    MESSAGE_TYPES,
+    FrameTags,
+    FrameVerdicts,
+    LdpcFeedback,
+    LdpcReveal,
+    LdpcStart,
+    LdpcSyndrome,
+)
 from qkdnet.postprocess.protocol import Side
 from qkdnet.quantum import PairStates
 
@@ -92,6 +100,10 @@ def altered(message: Message) -> Message:
             return VerificationTag(message.seed, bytes([message.tag[0] ^ 1]) + message.tag[1:], message.tag_bits)
         case VerificationOutcome(accepted=accepted):
             return VerificationOutcome(not accepted)
+        case FrameTags():
+            return replace(message, tags=bytes([message.tags[0] ^ 1]) + message.tags[1:])
+        case FrameVerdicts(accepted=accepted):
+            return FrameVerdicts(_flip_first(accepted))
         case AmplificationSeed():
             return AmplificationSeed(_flip_first(message.seed), message.out_len)
         case Abort(reason=reason):
