@@ -1,4 +1,4 @@
-"""Shared by the reference benchmarks: the pinned SeQUeNCe venv, interleaved timing, medians, mean ± error.
+"""Shared by the reference benchmarks: the pinned SeQUeNCe venv, medians, means and rates with their errors.
 
 SeQUeNCe is pinned here, in one place (:data:`SEQUENCE_VERSION`), and installed by the scripts themselves into a
 throwaway venv outside the repository (``~/.cache/qkdnet-bench/sequence-<version>``); it is never a qkdnet
@@ -11,16 +11,12 @@ import math
 import statistics
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TypeVar
 
 SEQUENCE_VERSION = "0.8.5"
 DEFAULT_SEQUENCE_VENV = Path.home() / ".cache" / "qkdnet-bench" / f"sequence-{SEQUENCE_VERSION}"
 INSTALL_TIMEOUT_S = 900
-
-T = TypeVar("T")
-U = TypeVar("U")
 
 
 class ReferenceUnavailable(Exception):
@@ -72,19 +68,6 @@ def ensure_sequence_venv(venv: Path = DEFAULT_SEQUENCE_VENV) -> Path:
         if proc.returncode != 0:
             raise ReferenceUnavailable(f"pip install sequence=={SEQUENCE_VERSION} failed: {last_line(proc.stderr)}")
     return python
-
-
-def interleave(first: Callable[[int], T], second: Callable[[int], U], repeats: int) -> tuple[list[T], list[U]]:
-    """Run ``first(i)``, ``second(i)`` alternately (A, B, A, B, ...) ``repeats`` times each.
-
-    On a shared machine a burst of load then hurts both sides alike instead of whichever ran during it.
-    """
-    a: list[T] = []
-    b: list[U] = []
-    for i in range(repeats):
-        a.append(first(i))
-        b.append(second(i))
-    return a, b
 
 
 def median(values: Sequence[float]) -> float:
