@@ -276,7 +276,9 @@ def main(argv: list[str] | None = None) -> int:
 
     labels = ("BBM92", "E91")
     seq: dict[bool, list[tuple[dict[str, Any], float]]] = {False: [], True: []}
-    ours: dict[tuple[str, bool], list[tuple[dict[str, Any], float]]] = {(lab, w): [] for lab in labels for w in (0, 1)}
+    ours: dict[tuple[str, bool], list[tuple[dict[str, Any], float]]] = {
+        (lab, w): [] for lab in labels for w in (False, True)
+    }
     try:
         for i in range(repeats):  # SeQUeNCe, qkdnet BBM92, qkdnet E91, repeated; cold (whole process), then warm
             for warm in (False, True):
