@@ -209,6 +209,7 @@ def qkdnet_chain(net: Any, n: int, pairs: int, seed: int, event_by_event: bool) 
 def size_run(net: Any, n: int, target_wall_s: float, event_by_event: bool) -> int:
     """Pairs per qkdnet run so that one run lasts about ``target_wall_s`` (grown from short untimed runs,
     which also warm imports and caches before anything is timed)."""
+    qkdnet_chain(net, n, 200, 0, event_by_event)  # warm-up: imports and first-call costs stay out of the sizing
     pairs = 200
     while True:
         wall = qkdnet_chain(net, n, pairs, 0, event_by_event)["wall_s"]
