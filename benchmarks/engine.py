@@ -1,7 +1,8 @@
 """Events per second of qkdnet's event kernel beside SimPy's, on the same workloads, in one run.
 
-SimPy is installed into a throwaway virtualenv outside the repository (default ``<tmpdir>/qkdnet-ref-simpy``,
-reused when it exists; never a qkdnet dependency), and this very file is run there with ``--inner simpy``.
+SimPy (pinned, ``SIMPY_VERSION``) is installed into a throwaway virtualenv outside the repository (default
+``~/.cache/qkdnet-bench/simpy-<version>``, reused when it exists; never a qkdnet dependency), and this very
+file is run there with ``--inner simpy``.
 The same workload functions drive both kernels, since they share SimPy's API (``env.timeout``, ``env.event``,
 ``env.process``, ``env.any_of``, ``event.succeed``, ``env.run``); each workload returns the final clock and a
 checksum, and the two kernels must agree on both. Workloads:
@@ -13,7 +14,8 @@ checksum, and the two kernels must agree on both. Workloads:
 
 "events" counts every event the kernel processes (timeouts, messages, conditions, process starts and ends),
 as counted by qkdnet's ``Environment.processed_events``; SimPy processes the same events (the checksums agree).
-The two kernels run alternately, each run in a fresh process, best of ``--repeats`` per workload.
+The two kernels run alternately (qkdnet, SimPy, qkdnet, SimPy, ...), each run in a fresh process, and the
+median of ``--repeats`` runs per workload is kept. Neither kernel uses numba, so there is nothing to warm.
 Run: ``PYTHONPATH=src .venv/bin/python benchmarks/engine.py`` (about a minute). Not a test: if SimPy cannot be
 installed it prints a one-line reason and still measures qkdnet.
 """
@@ -25,13 +27,16 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
-DEFAULT_VENV = Path(tempfile.gettempdir()) / "qkdnet-ref-simpy"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _reference import median  # the benchmarks folder is not a package
+
+SIMPY_VERSION = "4.1.2"  # pinned: the reference is the same code on every run
+DEFAULT_VENV = Path.home() / ".cache" / "qkdnet-bench" / f"simpy-{SIMPY_VERSION}"
 TIMEOUT_S = 900
 
 
@@ -142,11 +147,13 @@ def ensure_simpy(venv: Path) -> Path:
     if not python.exists():
         base = getattr(sys, "_base_executable", sys.executable)
         subprocess.run([base, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=TIMEOUT_S)  # noqa: S603
-    probe = subprocess.run([str(python), "-c", "import simpy"], capture_output=True, check=False)  # noqa: S603
-    if probe.returncode != 0:
-        print(f"pip-installing simpy into {venv} ...", file=sys.stderr)
+    probe = subprocess.run(  # noqa: S603
+        [str(python), "-c", "import simpy; print(simpy.__version__)"], capture_output=True, text=True, check=False
+    )
+    if probe.returncode != 0 or probe.stdout.strip() != SIMPY_VERSION:
+        print(f"pip-installing simpy=={SIMPY_VERSION} into {venv} ...", file=sys.stderr)
         subprocess.run(  # noqa: S603
-            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "simpy"],
+            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", f"simpy=={SIMPY_VERSION}"],
             check=True,
             capture_output=True,
             timeout=TIMEOUT_S,
@@ -170,43 +177,50 @@ def run_child(python: Path | str, kernel: str, repeats: int) -> dict[str, Any]:
     return result
 
 
-def _keep_best(best: dict[str, Any], result: dict[str, Any]) -> None:
-    """Merge one run's result into ``best``, keeping the shortest time per workload."""
-    for name, row in result.items():
-        if name == "version" or name not in best or row["seconds"] < best[name]["seconds"]:
-            best[name] = row  # "version" is a plain string, copied as it is
+def _medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One result per workload from several runs: the median time (clock, checksum and events are the same)."""
+    out: dict[str, Any] = {"version": runs[0]["version"]}
+    for name, row in runs[0].items():
+        if name != "version":
+            out[name] = {**row, "seconds": median([run[name]["seconds"] for run in runs])}
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--venv", type=Path, default=DEFAULT_VENV, help="throwaway venv for SimPy (%(default)s)")
-    parser.add_argument("--repeats", type=int, default=3, help="alternating runs per kernel, best kept (%(default)s)")
+    parser.add_argument("--repeats", type=int, default=3, help="alternating runs per kernel, median kept (%(default)s)")
     parser.add_argument("--inner", choices=("simpy", "qkdnet"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.inner:
         inner(args.inner, args.repeats)
         return 0
 
-    # Alternate the two kernels, one fresh process per run, and keep each one's best: on a shared machine a
+    # Alternate the two kernels, one fresh process per run, and keep each one's median: on a shared machine a
     # burst of load then hurts both sides alike instead of whichever happened to run during it.
-    ours: dict[str, Any] = {}
-    theirs: dict[str, Any] | None = {}
+    our_runs: list[dict[str, Any]] = []
+    their_runs: list[dict[str, Any]] | None = []
     try:
         simpy_python: Path | None = ensure_simpy(args.venv)
     except (OSError, subprocess.SubprocessError) as exc:
         print(f"SimPy reference skipped: {exc}")
-        simpy_python, theirs = None, None
+        simpy_python, their_runs = None, None
     for _ in range(args.repeats):
-        _keep_best(ours, run_child(sys.executable, "qkdnet", 1))
-        if simpy_python is not None and theirs is not None:
+        our_runs.append(run_child(sys.executable, "qkdnet", 1))
+        if simpy_python is not None and their_runs is not None:
             try:
-                _keep_best(theirs, run_child(simpy_python, "simpy", 1))
+                their_runs.append(run_child(simpy_python, "simpy", 1))
             except (OSError, subprocess.SubprocessError, RuntimeError) as exc:
                 print(f"SimPy reference skipped: {exc}")
-                theirs = None
+                their_runs = None
+    ours = _medians(our_runs)
+    theirs = _medians(their_runs) if their_runs else None
 
     version = theirs["version"] if theirs else "-"
-    print(f"Python {sys.version.split()[0]}; SimPy {version} in {args.venv}; best of {args.repeats}")
+    print(
+        f"Python {sys.version.split()[0]}; SimPy {version} in {args.venv}; median of {args.repeats} interleaved "
+        "fresh processes per kernel (qkdnet, SimPy, ...), each timing the workload alone; no numba on either side"
+    )
     header = f"{'workload':<22}{'events':>11}{'qkdnet ev/s':>14}{'SimPy ev/s':>14}{'qkdnet/SimPy':>14}"
     print(header)
     print("-" * len(header))
@@ -221,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         ratio = f"{rate / ref_rate:>13.2f}x" if ref else f"{'-':>14}"
         ref_text = f"{ref_rate:>14,.0f}" if ref else f"{'-':>14}"
         print(f"{name:<22}{row['events']:>11,}{rate:>14,.0f}{ref_text}{ratio}")
+    print("qkdnet/SimPy: ratio of median events per second, same events (checksums agree), interleaved runs")
     return 0
 
 
