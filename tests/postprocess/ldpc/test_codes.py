@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy import sparse
 
 from qkdnet.errors import InvalidParameter
+from qkdnet.postprocess.ldpc import codes as codes_module
 from qkdnet.postprocess.ldpc import ldpc_code
-from qkdnet.postprocess.ldpc.codes import _build
+from qkdnet.postprocess.ldpc.codes import CACHE_ENV, _build
 
 from .oracles import gf2_rank
 
@@ -60,3 +63,38 @@ def test_syndrome_matches_a_dense_product() -> None:
 def test_unknown_codes_are_refused(family: object, rate: float, n: int) -> None:
     with pytest.raises(InvalidParameter):
         ldpc_code(family, rate, n)  # type: ignore[arg-type]
+
+
+def test_codes_are_cached_on_disk_and_a_bad_file_is_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    _build.cache_clear()
+    built = ldpc_code("elkouss2009", 0.6, 1000, seed=5)
+    files = list((tmp_path / "ldpc").glob("*.npz"))
+    assert len(files) == 1
+    _build.cache_clear()
+
+    def no_peg(*args: object, **kwargs: object) -> None:
+        raise AssertionError("PEG ran although the code was cached")
+
+    with monkeypatch.context() as patch:  # a fresh process: the same code, read from the file
+        patch.setattr(codes_module, "peg_matrix", no_peg)
+        loaded = ldpc_code("elkouss2009", 0.6, 1000, seed=5)
+    assert loaded is not built
+    assert (loaded.matrix != built.matrix).nnz == 0
+    np.testing.assert_array_equal(loaded.puncture_order, built.puncture_order)
+    # A damaged file (wrong degrees, or not an archive at all) is ignored and the code rebuilt.
+    with np.load(files[0]) as data:
+        indices = data["indices"].copy()
+        arrays = {"indptr": data["indptr"], "puncture_order": data["puncture_order"]}
+    indices[0] = (indices[0] + 1) % 1000
+    np.savez(files[0], indices=indices, **arrays)
+    for _ in range(2):
+        _build.cache_clear()
+        again = ldpc_code("elkouss2009", 0.6, 1000, seed=5)
+        assert (again.matrix != built.matrix).nnz == 0
+        files[0].write_bytes(b"not an npz")
+    monkeypatch.setenv(CACHE_ENV, "")  # disabled: nothing more is written
+    _build.cache_clear()
+    ldpc_code("elkouss2009", 0.6, 1000, seed=6)
+    assert len(list((tmp_path / "ldpc").glob("*.npz"))) == 1
+    _build.cache_clear()

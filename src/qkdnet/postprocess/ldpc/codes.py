@@ -1,10 +1,12 @@
-"""The code ladder: PEG parity-check matrices built on first use, deterministically, and kept in memory.
+"""The code ladder: PEG parity-check matrices built on first use, deterministically, and cached.
 
 A code is named by ``(family, rate, n, seed)``; both parties rebuild the very same matrix from that
 name (the seed drives PEG's tie-breaking), so a message only carries the name. Codes are built at
-first use and memoised in-process rather than shipped as package data or cached on disk: the
-post-processing layer does no file I/O (ARCHITECTURE.md), PEG takes about a second for n = 10⁴
-and several for n = 10⁵, and a ladder of 10⁵-bit matrices would weigh megabytes in the wheel.
+first use, memoised in-process, and kept in a disk cache (:func:`code_cache_dir`, like numba's
+cache of compiled kernels) so that a new process loads a 10⁵-bit matrix instead of spending
+seconds in PEG; the wheel ships no matrices (a ladder of 10⁵-bit codes would weigh megabytes). A
+cached file is only a shortcut: it is checked against the code's degree sequences on load, holds
+no key material, and any unreadable or inconsistent file is ignored and rebuilt.
 
 Each code also carries its *puncturing order*: an untainted puncturing pattern (Elkouss,
 Martinez-Mateo & Martin, "Untainted puncturing for irregular LDPC codes", IEEE Wireless Commun.
@@ -22,9 +24,13 @@ True
 
 from __future__ import annotations
 
+import hashlib
+import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
@@ -47,6 +53,10 @@ _FAMILY_IDS = {"elkouss2009": 1, "martinez_mateo2012": 2}
 
 MIN_CODE_LENGTH = 200
 """Shortest code built (the densest ensembles need ~50 checks per high-degree column)."""
+CACHE_ENV = "QKDNET_CACHE_DIR"
+"""Environment variable naming the cache directory; empty disables the disk cache."""
+_CACHE_FORMAT = 1
+"""Bumped whenever PEG or the puncturing order change, so that stale cached codes are not loaded."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -107,19 +117,82 @@ def _distribution(family: str, rate: float) -> DegreeDistribution:
     return table[rate]
 
 
+def code_cache_dir() -> Path | None:
+    """Where built codes are cached: ``$QKDNET_CACHE_DIR/ldpc``, else ``$XDG_CACHE_HOME/qkdnet/ldpc``
+    (``~/.cache/qkdnet/ldpc`` by default); ``None`` when ``QKDNET_CACHE_DIR`` is set but empty."""
+    base = os.environ.get(CACHE_ENV)
+    if base is not None:
+        return Path(base) / "ldpc" if base else None
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg) / "qkdnet" / "ldpc"
+
+
+def _cache_file(directory: Path, dist: DegreeDistribution, family: str, rate: float, n: int, seed: int) -> Path:
+    """The file of one code; its name hashes everything the matrix depends on."""
+    recipe = repr((_CACHE_FORMAT, family, rate, n, seed, sorted(dist.lambda_.items()), sorted(dist.rho.items())))
+    digest = hashlib.sha256(f"{recipe}{DEFAULT_BFS_BUDGET}".encode()).hexdigest()[:16]
+    return directory / f"{family}-{round(rate * 1000)}-{n}-{seed}-{digest}.npz"
+
+
+def _load(
+    path: Path, m: int, variable_degrees: IntArray, check_degrees: IntArray
+) -> tuple[sparse.csr_matrix, IntArray] | None:
+    """The cached matrix and puncturing order, if the file exists and has the code's degrees."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            indptr, indices, order = data["indptr"], data["indices"], data["puncture_order"]
+        n = variable_degrees.size
+        H = sparse.csr_matrix((np.ones(indices.size, dtype=np.uint8), indices, indptr), shape=(m, n))
+    except (OSError, KeyError, ValueError):
+        return None
+    H.sum_duplicates()
+    if (
+        not np.array_equal(np.sort(np.diff(H.indptr)), np.sort(check_degrees))
+        or not np.array_equal(np.bincount(H.indices, minlength=n), variable_degrees)
+        or order.ndim != 1
+        or (order.size and (int(order.min()) < 0 or int(order.max()) >= n))
+    ):
+        return None
+    return H, order.astype(np.int64)
+
+
+def _save(path: Path, H: sparse.csr_matrix, order: IntArray) -> None:
+    """Write atomically (a temporary file renamed into place); a cache that cannot be written is skipped."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as tmp:
+            np.savez(tmp, indptr=H.indptr, indices=H.indices, puncture_order=order)
+        os.replace(tmp.name, path)
+    except OSError:
+        return
+
+
 @lru_cache(maxsize=32)
 def _build(family: str, rate: float, n: int, seed: int) -> LdpcCode:
     dist = _distribution(family, rate)
     variable_degrees = dist.variable_degrees(n)
-    check_degrees = dist.check_degrees(dist.check_count(n), int(variable_degrees.sum()))
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_FAMILY_IDS[family], round(rate * 1000), n)))
-    H = peg_matrix(variable_degrees, check_degrees, rng=rng, bfs_budget=DEFAULT_BFS_BUDGET)
+    m = dist.check_count(n)
+    check_degrees = dist.check_degrees(m, int(variable_degrees.sum()))
+    directory = code_cache_dir()
+    path = None if directory is None else _cache_file(directory, dist, family, rate, n, seed)
+    cached = None if path is None else _load(path, m, variable_degrees, check_degrees)
+    if cached is not None:
+        H, order = cached
+    else:
+        rng = np.random.default_rng(
+            np.random.SeedSequence(seed, spawn_key=(_FAMILY_IDS[family], round(rate * 1000), n))
+        )
+        H = peg_matrix(variable_degrees, check_degrees, rng=rng, bfs_budget=DEFAULT_BFS_BUDGET)
+        order = _untainted_order(H, rng)
+        if path is not None:
+            _save(path, H, order)
     H.data.setflags(write=False)
-    return LdpcCode(family, rate, n, seed, dist, H, _untainted_order(H, rng))
+    order.setflags(write=False)
+    return LdpcCode(family, rate, n, seed, dist, H, order)
 
 
 def ldpc_code(family: str, rate: float, n: int, *, seed: int = 0) -> LdpcCode:
-    """The ladder's code ``(family, rate, n, seed)``, built by PEG on first use and memoised.
+    """The ladder's code ``(family, rate, n, seed)``, built by PEG on first use, memoised and cached on disk.
 
     The same arguments give the same matrix in every process (numpy's SeedSequence and PCG64 are
     stable), which is what lets Alice and Bob name a code instead of sending it.
@@ -131,4 +204,4 @@ def ldpc_code(family: str, rate: float, n: int, *, seed: int = 0) -> LdpcCode:
     return _build(family, float(rate), size, check_int(seed, name="seed"))
 
 
-__all__ = ["FAMILIES", "MIN_CODE_LENGTH", "LdpcCode", "ldpc_code"]
+__all__ = ["CACHE_ENV", "FAMILIES", "MIN_CODE_LENGTH", "LdpcCode", "code_cache_dir", "ldpc_code"]

@@ -283,6 +283,8 @@ class LdpcPackageDecoder:
             ms_scaling_factor=0.75 if bp_method == "minimum_sum" else 1.0,
             input_vector_type="syndrome",
         )
+        self.iterations = np.zeros(0, dtype=np.int64)
+        """Iterations each frame of the last :meth:`decode_batch` ran (the package's own count)."""
 
     def decode(self, syndrome: Bits, priors: FloatArray) -> tuple[Bits, bool]:
         """Word and convergence flag for ``syndrome`` under ``priors`` (P(bit = 1))."""
@@ -301,8 +303,11 @@ class LdpcPackageDecoder:
         s, p = _check_batch(m, n, syndromes, priors)
         words = np.zeros((s.shape[0], n), dtype=np.uint8)
         converged = np.zeros(s.shape[0], dtype=np.bool_)
+        iterations = np.zeros(s.shape[0], dtype=np.int64)
         for i in range(s.shape[0]):
             words[i], converged[i] = self.decode(s[i], p[i])
+            iterations[i] = int(self._bp.iter)
+        self.iterations = iterations
         return words, converged
 
 
