@@ -49,7 +49,7 @@ SAMPLES: list[Message] = [
     VerificationTag(np.array([1, 0, 1, 1, 0], np.uint8), b"\x12\x34\x50", 20),
     VerificationOutcome(False),
     VerificationOutcome(True),
-    FrameTags(np.array([1, 0, 1], np.uint8), b"\x12\x34\x50\x01\x02\x03", 20, 1000, 2),
+    FrameTags(np.array([1, 0, 1], np.uint8), b"\x12\x34\x50\x01\x02\x03", 20, np.array([1000, 999])),
     FrameVerdicts(np.array([1, 0, 1, 1], np.uint8)),
     AmplificationSeed(np.ones(17, np.uint8), 9),
     AuthenticatedFrame(b"\x01header, payload and a 16-byte tag"),
@@ -101,7 +101,7 @@ def test_messages_are_frozen_and_do_not_alias_the_sender() -> None:
         lambda: ParityQuery(1, [0, 0], [0], [1]),  # type: ignore[arg-type]
         lambda: ParityAnswer(1, [0, 2]),  # type: ignore[arg-type]
         lambda: VerificationTag(np.ones(3, np.uint8), b"\x00", 20),
-        lambda: FrameTags(np.ones(3, np.uint8), b"\x00" * 5, 20, 1000, 2),
+        lambda: FrameTags(np.ones(3, np.uint8), b"\x00" * 5, 20, np.array([1000, 1000])),
         lambda: AmplificationSeed(np.ones(3, np.uint8), -1),
         lambda: LdpcStart("", 0.5, 1000, 0, 10, 1, 0),
         lambda: LdpcStart("elkouss2009", 1, 1000, 0, 10, 1, 0),  # type: ignore[arg-type]

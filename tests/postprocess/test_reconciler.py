@@ -66,10 +66,9 @@ def test_cascade_parties_fit_the_protocols() -> None:
 class _Trusting:
     """A toy reconciler that discloses nothing and changes nothing (right only for equal keys)."""
 
-    frame_bits = None
-
     class Alice:
         done = True
+        frame_lengths = None  # one frame: the whole key
 
         def start(self) -> list[Message]:
             return []
@@ -80,6 +79,7 @@ class _Trusting:
     class Bob:
         def __init__(self, key: Bits) -> None:
             self.key, self.disclosed_bits, self.rounds, self.corrected_bits = key, 0, 0, 0
+            self.frame_lengths, self.failed_frames = None, None
             self.done = True
 
         @property

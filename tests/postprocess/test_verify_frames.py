@@ -13,20 +13,24 @@ from qkdnet.postprocess import (
     FrameVerdicts,
     LeakageLedger,
     Message,
-    Party,
+    ReconcilingAlice,
     ReconcilingBob,
     reconcile_and_amplify,
     run_protocol,
 )
-from qkdnet.postprocess._bits import Bits
+from qkdnet.postprocess._bits import Bits, uniform_frames
 from qkdnet.postprocess.ledger import VERIFICATION_HASH
-from qkdnet.postprocess.verify import VerifyAlice, VerifyBob, frame_count, frame_tag_bits, verification_tag_bits
+from qkdnet.postprocess.verify import VerifyAlice, VerifyBob, frame_tag_bits, verification_tag_bits
 
 
-def _verify(a: Bits, b: Bits, frame_bits: int | None, seed: int = 0) -> tuple[VerifyAlice, VerifyBob, LeakageLedger]:
+def _verify(
+    a: Bits, b: Bits, frame_bits: int | None, seed: int = 0, failed: list[int] | None = None
+) -> tuple[VerifyAlice, VerifyBob, LeakageLedger]:
     ledger_a, ledger_b = LeakageLedger(), LeakageLedger()
-    alice = VerifyAlice(a, ledger=ledger_a, rng=np.random.default_rng(seed), frame_bits=frame_bits)
-    bob = VerifyBob(b, ledger=ledger_b, frame_bits=frame_bits)
+    lengths = uniform_frames(a.size, frame_bits)
+    flags = np.isin(np.arange(lengths.size), failed or [])
+    alice = VerifyAlice(a, ledger=ledger_a, rng=np.random.default_rng(seed), frame_lengths=lengths)
+    bob = VerifyBob(b, ledger=ledger_b, frame_lengths=lengths, failed_frames=flags)
     try:
         run_protocol(alice, bob)
     finally:
@@ -62,18 +66,26 @@ def test_one_frame_keeps_the_single_tag_protocol() -> None:
     a = np.ones(900, dtype=np.uint8)
     _, bob, ledger = _verify(a, a.copy(), 1_000)
     assert bob.kept_frames.tolist() == [1] and ledger.by_kind()[VERIFICATION_HASH] == verification_tag_bits(1e-12)
-    assert frame_count(900, None) == frame_count(900, 1_000) == 1
+    assert uniform_frames(900, None).tolist() == uniform_frames(900, 1_000).tolist() == [900]
+    assert uniform_frames(2_500, 1_000).tolist() == [1_000, 1_000, 500]
+
+
+def test_a_frame_the_reconciler_gave_up_on_is_dropped_whatever_its_tag() -> None:
+    a = np.zeros(3_000, dtype=np.uint8)
+    alice, bob, _ = _verify(a, a.copy(), 1_000, failed=[1])
+    assert bob.kept_frames.tolist() == alice.kept_frames.tolist() == [1, 0, 1]
+    assert alice.key.size == bob.key.size == 2_000
 
 
 def test_verdicts_for_the_wrong_number_of_frames_are_a_protocol_error() -> None:
     a = np.zeros(3_000, dtype=np.uint8)
-    alice = VerifyAlice(a, ledger=LeakageLedger(), rng=np.random.default_rng(0), frame_bits=1_000)
+    alice = VerifyAlice(a, ledger=LeakageLedger(), rng=np.random.default_rng(0), frame_lengths=[1_000] * 3)
     (tags,) = alice.start()
-    assert isinstance(tags, FrameTags) and tags.frames == 3
+    assert isinstance(tags, FrameTags) and tags.frame_lengths.tolist() == [1_000] * 3
     with pytest.raises(ProtocolError, match="verdicts for 2 frames"):
         alice.receive(FrameVerdicts(np.ones(2, dtype=np.uint8)))
-    bob = VerifyBob(a, ledger=LeakageLedger(), frame_bits=500)
-    with pytest.raises(ProtocolError, match="expected 6 of 500"):
+    bob = VerifyBob(a, ledger=LeakageLedger(), frame_lengths=[500] * 6)
+    with pytest.raises(ProtocolError, match="not the 6 frames"):
         bob.receive(tags)
 
 
@@ -93,7 +105,7 @@ def test_kept_keys_are_identical_or_the_block_fails(n: int, frame_bits: int, fli
     try:
         alice, bob, _ = _verify(a, b, frame_bits, seed)
     except VerificationFailed:
-        assert len(wrong_frames) == frame_count(n, frame_bits)
+        assert len(wrong_frames) == uniform_frames(n, frame_bits).size
         return
     np.testing.assert_array_equal(alice.key, bob.key)
     dropped = set(np.flatnonzero(bob.kept_frames == 0).tolist())
@@ -103,10 +115,9 @@ def test_kept_keys_are_identical_or_the_block_fails(n: int, frame_bits: int, fli
 class _LeavesOneError:
     """A reconciler that discloses nothing and leaves one wrong bit in Bob's frame 3 (a residual error)."""
 
-    frame_bits = 1_000
-
     class Alice:
         done = True
+        frame_lengths = np.full(8, 1_000, dtype=np.int64)
 
         def start(self) -> list[Message]:
             return []
@@ -119,6 +130,8 @@ class _LeavesOneError:
             self.key = key.copy()
             self.key[3_500] ^= 1
             self.disclosed_bits, self.rounds, self.corrected_bits, self.done = 0, 0, 0, True
+            self.frame_lengths = np.full(8, 1_000, dtype=np.int64)
+            self.failed_frames = np.zeros(8, dtype=bool)
 
         @property
         def result(self) -> _LeavesOneError.Bob:
@@ -130,7 +143,7 @@ class _LeavesOneError:
         def receive(self, message: Message) -> list[Message]:
             raise AssertionError("nothing is sent to Bob")
 
-    def make_alice(self, key: Bits, *, ledger: LeakageLedger, rng: np.random.Generator) -> Party:
+    def make_alice(self, key: Bits, *, ledger: LeakageLedger, rng: np.random.Generator) -> ReconcilingAlice:
         return self.Alice()
 
     def make_bob(
@@ -149,3 +162,22 @@ def test_the_road_keeps_the_block_when_one_frame_is_wrong() -> None:
     np.testing.assert_array_equal(out.alice_key, out.bob_key)
     assert out.final_bits > 0 and out.verification_bits == 8 * frame_tag_bits(1e-12, 8)
     assert out.kept_positions.size == 7_000 and not np.isin(np.arange(3_000, 4_000), out.kept_positions).any()
+
+
+def test_an_ldpc_frame_left_undecoded_is_dropped_and_the_block_kept() -> None:
+    """One frame with 20 % errors under a 3 % plan cannot decode: the road drops it, the other frames go on."""
+    from qkdnet.postprocess.reconciler import LdpcReconciler
+
+    rng = np.random.default_rng(8)
+    a = rng.integers(0, 2, 8_000, dtype=np.uint8)
+    noise = rng.random(8_000) < 0.03
+    noise[4_000:6_000] = rng.random(2_000) < 0.2
+    b = a ^ noise.astype(np.uint8)
+    out = reconcile_and_amplify(
+        a, b, qber_estimate=0.03, eve_information_bits=300, ledger=LeakageLedger(),
+        rng=np.random.default_rng(9), reconciler=LdpcReconciler(frame_bits=2_000),
+    )  # fmt: skip
+    assert out.frames_dropped >= 1 and out.frames > out.frames_dropped
+    np.testing.assert_array_equal(out.alice_key, out.bob_key)
+    assert out.final_bits > 0
+    assert not np.isin(np.arange(4_500, 5_500), out.kept_positions).any()  # the noisy stretch is gone

@@ -98,6 +98,7 @@ from qkdnet.postprocess.reconciler import (
     CascadeReconciler,
     Reconciler,
     ReconciliationResult,
+    ReconcilingAlice,
     ReconcilingBob,
     get_reconciler,
 )
@@ -157,6 +158,7 @@ __all__ = [
     "PostprocessResult",
     "Reconciler",
     "ReconciliationResult",
+    "ReconcilingAlice",
     "ReconcilingBob",
     "SampleChoice",
     "SequentialParty",

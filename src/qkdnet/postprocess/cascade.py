@@ -40,7 +40,7 @@ from __future__ import annotations
 import numpy as np
 
 from qkdnet.errors import InvalidParameter, ProtocolError, ReconciliationFailed
-from qkdnet.postprocess._bits import as_bits
+from qkdnet.postprocess._bits import IntArray, as_bits
 from qkdnet.postprocess.cascade_bob import CascadeBob, CascadeResult
 from qkdnet.postprocess.cascade_layout import MAX_PASSES, FrameLayout, pass_permutation
 from qkdnet.postprocess.cascade_variants import (
@@ -106,6 +106,13 @@ class CascadeAlice:
     def disclosed_bits(self) -> int:
         """Parity bits Alice has revealed."""
         return self._disclosed
+
+    @property
+    def frame_lengths(self) -> IntArray:
+        """Bits of each frame Bob's setup cut the key into."""
+        if self._layout is None:
+            raise ProtocolError("Cascade has not been set up: the frames are not known yet")
+        return self._layout.frame_lengths.copy()
 
     def start(self) -> list[Message]:
         return []

@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from qkdnet.checks import check_int
 from qkdnet.errors import InvalidParameter, ProtocolError, ReconciliationFailed
-from qkdnet.postprocess._bits import Bits, as_bits
+from qkdnet.postprocess._bits import Bits, as_bits, uniform_frames
 from qkdnet.postprocess.cascade_layout import MAX_PASSES, FrameLayout
 from qkdnet.postprocess.cascade_variants import CascadeVariant, cascade_variant, check_qber_estimate
 from qkdnet.postprocess.ledger import CASCADE_PARITY, LeakageLedger
@@ -48,6 +48,16 @@ class CascadeResult:
     frame_bits: int
     frame_disclosed_bits: IntArray
     frame_rounds: IntArray
+
+    @property
+    def frame_lengths(self) -> IntArray:
+        """Bits of each frame (``frame_bits``, the last one shorter if need be)."""
+        return uniform_frames(self.key.size, self.frame_bits)
+
+    @property
+    def failed_frames(self) -> npt.NDArray[np.bool_]:
+        """None: a frame Cascade cannot finish makes the whole run fail (``result`` raises)."""
+        return np.zeros(self.frame_rounds.size, dtype=np.bool_)
 
 
 def _concat_ranges(lo: IntArray, hi: IntArray) -> IntArray:

@@ -141,20 +141,21 @@ class VerificationOutcome:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class FrameTags:
-    """Alice → Bob: one public hash seed and her ``tag_bits``-bit tag of each ``frame_bits``-bit frame of her key."""
+    """Alice → Bob: one public hash seed and her ``tag_bits``-bit tag of each frame (of ``frame_lengths`` bits)."""
 
     seed: Bits
     tags: bytes
     tag_bits: int
-    frame_bits: int
-    frames: int
+    frame_lengths: npt.NDArray[np.int64]
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "seed", _frozen_bits(self.seed, "seed"))
+        object.__setattr__(self, "frame_lengths", _frozen_array(self.frame_lengths, np.int64, "frame_lengths"))
         check_int(self.tag_bits, name="tag_bits", minimum=1)
-        check_int(self.frame_bits, name="frame_bits", minimum=1)
-        check_int(self.frames, name="frames", minimum=1)
-        if not isinstance(self.tags, bytes) or len(self.tags) != self.frames * ((self.tag_bits + 7) // 8):
+        frames = self.frame_lengths.size
+        if frames < 1 or np.any(self.frame_lengths < 1):
+            raise InvalidParameter("frame_lengths must list at least one positive length")
+        if not isinstance(self.tags, bytes) or len(self.tags) != frames * ((self.tag_bits + 7) // 8):
             raise InvalidParameter("tags must be bytes holding one tag_bits-bit tag per frame")
 
 
@@ -480,7 +481,7 @@ def encode_message(message: Message) -> bytes:
         case OutcomeDisclosure():
             body = _pack_bits(message.outcomes)
         case FrameTags():
-            body = _pack_bits(message.seed) + struct.pack("<IQQ", message.tag_bits, message.frame_bits, message.frames)
+            body = _pack_bits(message.seed) + struct.pack("<I", message.tag_bits) + _pack_ints(message.frame_lengths)
             body += message.tags
         case FrameVerdicts():
             body = _pack_bits(message.accepted)
@@ -571,8 +572,9 @@ def decode_message(data: bytes) -> Message:
             message = OutcomeDisclosure(reader.bits())
         elif cls is FrameTags:
             seed_bits = reader.bits()
-            tag_bits, frame_bits, frames = reader.unpack("<IQQ")
-            message = FrameTags(seed_bits, reader.take(frames * ((tag_bits + 7) // 8)), tag_bits, frame_bits, frames)
+            (tag_bits,) = reader.unpack("<I")
+            lengths = reader.ints()
+            message = FrameTags(seed_bits, reader.take(lengths.size * ((tag_bits + 7) // 8)), tag_bits, lengths)
         else:
             message = FrameVerdicts(reader.bits())
     except (InvalidParameter, UnicodeDecodeError, struct.error) as exc:

@@ -98,15 +98,24 @@ class PostprocessAlice(SequentialParty):
         rule = _rule(eve_information_bits, key_length, eps_pa)
         chosen = _reconciler(reconciler)
         verification_tag_bits(eps_cor)  # validate now, not mid-protocol
-        self._verify = VerifyAlice(self._key, ledger=ledger, rng=rng, eps_cor=eps_cor, frame_bits=chosen.frame_bits)
+        reconciling = chosen.make_alice(self._key, ledger=ledger, rng=rng)
+        self._verify: VerifyAlice | None = None
         self._amplify: AmplifyAlice | None = None
 
+        def verify() -> Party:  # the frames are those Bob's reconciliation set up
+            self._verify = VerifyAlice(
+                self._key, ledger=ledger, rng=rng, eps_cor=eps_cor, frame_lengths=reconciling.frame_lengths
+            )
+            return self._verify
+
         def amplify() -> Party:
+            if self._verify is None:  # pragma: no cover - stages run in order
+                raise ProtocolError("verification stage missing")
             kept = self._verify.key  # the frames Bob's verdicts kept
             self._amplify = AmplifyAlice(kept, out_len=rule.final_length(kept.size, ledger))
             return self._amplify
 
-        super().__init__([lambda: chosen.make_alice(self._key, ledger=ledger, rng=rng), lambda: self._verify, amplify])
+        super().__init__([lambda: reconciling, verify, amplify])
 
     @property
     def key(self) -> Bits:
@@ -141,16 +150,21 @@ class PostprocessBob(SequentialParty):
         rule = _rule(eve_information_bits, key_length, eps_pa)
         chosen = CascadeReconciler(passes=check_int(passes, name="passes", minimum=1)) if passes is not None else None
         verification_tag_bits(eps_cor)
-        reconciling = chosen or _reconciler(reconciler)
-        self._reconcile: ReconcilingBob = reconciling.make_bob(
+        self._reconcile: ReconcilingBob = (chosen or _reconciler(reconciler)).make_bob(
             as_bits(key, name="bob_key", min_len=1), qber_estimate=qber_estimate, ledger=ledger, rng=rng
         )
         self._verify: VerifyBob | None = None
         self._amplify: AmplifyBob | None = None
 
         def verify() -> Party:
-            key = self._reconcile.result.key
-            self._verify = VerifyBob(key, ledger=ledger, eps_cor=eps_cor, frame_bits=reconciling.frame_bits)
+            done = self._reconcile.result
+            self._verify = VerifyBob(
+                done.key,
+                ledger=ledger,
+                eps_cor=eps_cor,
+                frame_lengths=done.frame_lengths,
+                failed_frames=done.failed_frames,
+            )
             return self._verify
 
         def amplify() -> Party:

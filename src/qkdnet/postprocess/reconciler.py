@@ -19,10 +19,11 @@ from types import MappingProxyType
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+import numpy.typing as npt
 
 from qkdnet.checks import check_int
 from qkdnet.errors import InvalidParameter
-from qkdnet.postprocess._bits import Bits
+from qkdnet.postprocess._bits import Bits, IntArray
 from qkdnet.postprocess.cascade import CascadeAlice, CascadeBob
 from qkdnet.postprocess.cascade_variants import CASCADE_VARIANTS, cascade_variant
 from qkdnet.postprocess.ldpc import DEFAULT_FAMILY as LDPC_FAMILY
@@ -60,6 +61,16 @@ class ReconciliationResult(Protocol):
         """Bits Bob flipped."""
         ...
 
+    @property
+    def frame_lengths(self) -> IntArray:
+        """Bits of each frame, in key order."""
+        ...
+
+    @property
+    def failed_frames(self) -> npt.NDArray[np.bool_]:
+        """The frames Bob knows he could not reconcile (verification drops them whatever their tags)."""
+        ...
+
 
 @runtime_checkable
 class ReconcilingBob(Party, Protocol):
@@ -72,18 +83,20 @@ class ReconcilingBob(Party, Protocol):
 
 
 @runtime_checkable
-class Reconciler(Protocol):
-    """Makes the two parties of one reconciliation protocol; each records its disclosures in its ledger.
-
-    ``frame_bits`` is how it cuts the key (None: one frame); verification checks the same frames one by one.
-    """
+class ReconcilingAlice(Party, Protocol):
+    """Alice's party: a Party that knows, once Bob has set the protocol up, how the key is cut into frames."""
 
     @property
-    def frame_bits(self) -> int | None:
-        """Bits per frame (the last may be shorter), or None for the whole key as one frame."""
+    def frame_lengths(self) -> IntArray:
+        """Bits of each frame, in key order (verification checks the same frames one by one)."""
         ...
 
-    def make_alice(self, key: Bits, *, ledger: LeakageLedger, rng: np.random.Generator) -> Party:
+
+@runtime_checkable
+class Reconciler(Protocol):
+    """Makes the two parties of one reconciliation protocol; each records its disclosures in its ledger."""
+
+    def make_alice(self, key: Bits, *, ledger: LeakageLedger, rng: np.random.Generator) -> ReconcilingAlice:
         """Alice's party for her ``key`` (which it never changes)."""
         ...
 
@@ -113,7 +126,7 @@ class CascadeReconciler:
         if self.passes is not None:
             check_int(self.passes, name="passes", minimum=1)
 
-    def make_alice(self, key: Bits, *, ledger: LeakageLedger, rng: np.random.Generator) -> Party:
+    def make_alice(self, key: Bits, *, ledger: LeakageLedger, rng: np.random.Generator) -> ReconcilingAlice:
         """:class:`CascadeAlice` (she draws nothing: ``rng`` is unused)."""
         return CascadeAlice(key, ledger=ledger)
 
@@ -148,7 +161,7 @@ class LdpcReconciler:
         if self.family not in LDPC_FAMILIES:
             raise InvalidParameter(f"unknown LDPC family {self.family!r}; known: {', '.join(sorted(LDPC_FAMILIES))}")
 
-    def make_alice(self, key: Bits, *, ledger: LeakageLedger, rng: np.random.Generator) -> Party:
+    def make_alice(self, key: Bits, *, ledger: LeakageLedger, rng: np.random.Generator) -> ReconcilingAlice:
         """:class:`LdpcAlice`, who draws her secret punctured bits from ``rng``."""
         return LdpcAlice(key, ledger=ledger, rng=rng)
 
@@ -157,7 +170,13 @@ class LdpcReconciler:
     ) -> ReconcilingBob:
         """:class:`LdpcBob`, which plans the code and the puncturing from ``qber_estimate``."""
         return LdpcBob(
-            key, qber_estimate=qber_estimate, ledger=ledger, rng=rng, frame_bits=self.frame_bits, family=self.family
+            key,
+            qber_estimate=qber_estimate,
+            ledger=ledger,
+            rng=rng,
+            frame_bits=self.frame_bits,
+            family=self.family,
+            drop_undecoded=True,  # verification drops them alone: the rest of the block is kept
         )
 
 

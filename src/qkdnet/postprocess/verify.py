@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.poly1305 import Poly1305
 
 from qkdnet.checks import check_int, check_probability
 from qkdnet.errors import InvalidParameter, ProtocolError, VerificationFailed
-from qkdnet.postprocess._bits import Bits, as_bits
+from qkdnet.postprocess._bits import Bits, as_bits, uniform_frames
 from qkdnet.postprocess.ledger import VERIFICATION_HASH, LeakageLedger
 from qkdnet.postprocess.messages import FrameTags, FrameVerdicts, Message, VerificationOutcome, VerificationTag
 from qkdnet.postprocess.privacy import HashSeed, toeplitz_hash
@@ -54,11 +54,6 @@ def verification_tag_bits(eps_cor: float) -> int:
     if eps <= 2.0 * _POLY_COLLISION:
         raise InvalidParameter(f"eps_cor must exceed 2^-69 (the polynomial stage's own bound), got {eps_cor!r}")
     return max(1, math.ceil(-math.log2(eps - _POLY_COLLISION)))
-
-
-def frame_count(key_bits: int, frame_bits: int | None) -> int:
-    """Frames of ``frame_bits`` bits (the last may be shorter) in a ``key_bits``-bit key; None: one frame."""
-    return 1 if frame_bits is None else max(1, -(-key_bits // frame_bits))
 
 
 def frame_tag_bits(eps_cor: float, frames: int) -> int:
@@ -94,29 +89,28 @@ def _check_ledger(ledger: object) -> LeakageLedger:
 
 
 class _Frames:
-    """A key cut into verification frames, and which of them are kept."""
+    """A key cut into verification frames (the reconciler's), and which of them are kept."""
 
-    def __init__(self, key: Bits, frame_bits: int | None, eps_cor: float) -> None:
-        if frame_bits is not None:
-            check_int(frame_bits, name="frame_bits", minimum=1)
+    def __init__(self, key: Bits, frame_lengths: npt.ArrayLike | None, eps_cor: float) -> None:
+        lengths = uniform_frames(key.size, None) if frame_lengths is None else np.asarray(frame_lengths, np.int64)
+        if lengths.ndim != 1 or lengths.size < 1 or np.any(lengths < 1) or int(lengths.sum()) != key.size:
+            raise InvalidParameter(f"frame lengths must be positive and add up to the key's {key.size} bits")
         self.key = key
-        self.count = frame_count(key.size, frame_bits)
-        self.frame_bits = key.size if frame_bits is None or self.count == 1 else frame_bits
+        self.lengths = lengths
+        self.count = int(lengths.size)
         self.tag_bits = frame_tag_bits(eps_cor, self.count)
         self.kept = np.ones(self.count, dtype=bool)
 
     def tags(self, seed_bits: Bits) -> list[bytes]:
         """Each frame's tag under the same public seed."""
-        f = self.frame_bits
-        return [
-            verification_tag(self.key[i * f : (i + 1) * f], HashSeed(seed_bits), self.tag_bits)
-            for i in range(self.count)
-        ]
+        ends = np.cumsum(self.lengths).tolist()
+        starts = [0, *ends[:-1]]
+        bounds = zip(starts, ends, strict=True)
+        return [verification_tag(self.key[a:b], HashSeed(seed_bits), self.tag_bits) for a, b in bounds]
 
     def kept_positions(self) -> npt.NDArray[np.intp]:
         """Positions in the key of the kept frames' bits."""
-        frame_of = np.arange(self.key.size, dtype=np.intp) // self.frame_bits
-        return np.flatnonzero(self.kept[frame_of])
+        return np.flatnonzero(np.repeat(self.kept, self.lengths))
 
     def kept_key(self) -> Bits:
         """The kept frames, in order (the key itself when nothing was dropped)."""
@@ -133,9 +127,9 @@ class VerifyAlice:
         ledger: LeakageLedger,
         rng: np.random.Generator,
         eps_cor: float = DEFAULT_EPS_COR,
-        frame_bits: int | None = None,
+        frame_lengths: npt.ArrayLike | None = None,
     ) -> None:
-        self._frames = _Frames(as_bits(key, name="key", min_len=1), frame_bits, eps_cor)
+        self._frames = _Frames(as_bits(key, name="key", min_len=1), frame_lengths, eps_cor)
         self._ledger = _check_ledger(ledger)
         if not isinstance(rng, np.random.Generator):
             raise InvalidParameter("rng must be a numpy.random.Generator")
@@ -166,7 +160,7 @@ class VerifyAlice:
         self._state = "sent"
         if frames.count == 1:
             return [VerificationTag(seed.bits, tags[0], frames.tag_bits)]
-        return [FrameTags(seed.bits, b"".join(tags), frames.tag_bits, frames.frame_bits, frames.count)]
+        return [FrameTags(seed.bits, b"".join(tags), frames.tag_bits, frames.lengths)]
 
     def receive(self, message: Message) -> list[Message]:
         frames = self._frames
@@ -215,9 +209,14 @@ class VerifyBob:
         *,
         ledger: LeakageLedger,
         eps_cor: float = DEFAULT_EPS_COR,
-        frame_bits: int | None = None,
+        frame_lengths: npt.ArrayLike | None = None,
+        failed_frames: npt.ArrayLike | None = None,
     ) -> None:
-        self._frames = _Frames(as_bits(key, name="key", min_len=1), frame_bits, eps_cor)
+        self._frames = _Frames(as_bits(key, name="key", min_len=1), frame_lengths, eps_cor)
+        failed = np.zeros(self._frames.count, bool) if failed_frames is None else np.asarray(failed_frames, bool)
+        if failed.shape != (self._frames.count,):
+            raise InvalidParameter(f"failed_frames must flag each of the {self._frames.count} frames")
+        self._failed = failed
         self._ledger = _check_ledger(ledger)
         self._state = "waiting"  # waiting -> accepted | rejected
 
@@ -232,30 +231,30 @@ class VerifyBob:
         frames = self._frames
         match message:
             case VerificationTag(seed=seed, tag=tag, tag_bits=tag_bits) if self._state == "waiting":
-                self._check_tag_shape(seed, tag_bits, frame_bits=frames.frame_bits, count=1)
+                self._check_tag_shape(seed, tag_bits, frames.lengths[:1] if frames.count == 1 else None)
                 tags = [tag]
-            case FrameTags(seed=seed, tags=joined, tag_bits=tag_bits, frame_bits=frame_bits, frames=count) if (
+            case FrameTags(seed=seed, tags=joined, tag_bits=tag_bits, frame_lengths=lengths) if (
                 self._state == "waiting"
             ):
-                self._check_tag_shape(seed, tag_bits, frame_bits=frame_bits, count=count)
+                self._check_tag_shape(seed, tag_bits, lengths)
                 size = (tag_bits + 7) // 8
-                tags = [joined[i * size : (i + 1) * size] for i in range(count)]
+                tags = [joined[i * size : (i + 1) * size] for i in range(frames.count)]
             case _:
                 raise ProtocolError(f"VerifyBob did not expect {type(message).__name__} ({self._state})")
         mine = frames.tags(seed)
         self._ledger.record(VERIFICATION_HASH, frames.tag_bits * frames.count)
-        frames.kept[:] = [hmac.compare_digest(m, t) for m, t in zip(mine, tags, strict=True)]
+        matched = np.array([hmac.compare_digest(m, t) for m, t in zip(mine, tags, strict=True)])
+        frames.kept[:] = matched & ~self._failed  # a frame the reconciler gave up on is dropped whatever its tag
         self._state = "accepted" if frames.kept.any() else "rejected"
         if frames.count == 1:
             return [VerificationOutcome(bool(frames.kept[0]))]
         return [FrameVerdicts(frames.kept.astype(np.uint8))]
 
-    def _check_tag_shape(self, seed: Bits, tag_bits: int, *, frame_bits: int, count: int) -> None:
+    def _check_tag_shape(self, seed: Bits, tag_bits: int, lengths: npt.NDArray[np.int64] | None) -> None:
         frames = self._frames
-        if count != frames.count or (count > 1 and frame_bits != frames.frame_bits):
-            raise ProtocolError(
-                f"tags for {count} frames of {frame_bits} bits, expected {frames.count} of {frames.frame_bits}"
-            )
+        if lengths is None or not np.array_equal(lengths, frames.lengths):
+            count = 1 if lengths is None else lengths.size
+            raise ProtocolError(f"tags for {count} frames, not the {frames.count} frames of this key")
         if tag_bits != frames.tag_bits:
             raise ProtocolError(f"tag length {tag_bits} bits, expected {frames.tag_bits}")
         if seed.size != verification_seed_bits(tag_bits):
@@ -294,8 +293,8 @@ __all__ = [
     "MAX_VERIFIED_BITS",
     "VerifyAlice",
     "VerifyBob",
-    "frame_count",
     "frame_tag_bits",
+    "uniform_frames",
     "verification_seed_bits",
     "verification_tag",
     "verification_tag_bits",

@@ -9,7 +9,9 @@ against Alice's syndrome himself. Frames that fail are listed in :class:`LdpcFee
 reveals the next punctured bits of those frames (:class:`LdpcReveal`) and Bob decodes them again —
 blind reconciliation (Martinez-Mateo, Elkouss & Martin, QIC 12, 791 (2012)) — for at most
 ``max_rounds`` attempts, after which Bob aborts and :attr:`LdpcBob.result` raises
-ReconciliationFailed. With a :class:`.ResumableDecoder` (the default), a failed decoding is
+ReconciliationFailed, or, with ``drop_undecoded``, ends with those frames marked in
+:attr:`LdpcResult.failed_frames` (verification then drops them alone; a final feedback with
+``reveal = 0`` tells Alice so). With a :class:`.ResumableDecoder` (the default), a failed decoding is
 continued from its messages rather than started over. How many bits each round reveals is Bob's
 plan (:attr:`.ReconciliationPlan.schedule`); Alice only checks that the request stays within the
 punctured symbols. A word that meets the syndrome but differs from Alice's is left for the
@@ -46,7 +48,7 @@ import numpy.typing as npt
 
 from qkdnet.checks import check_probability
 from qkdnet.errors import InvalidParameter, ProtocolError, ReconciliationFailed
-from qkdnet.postprocess._bits import Bits, as_bits
+from qkdnet.postprocess._bits import Bits, IntArray, as_bits
 from qkdnet.postprocess.ldpc.adaptation import (
     DEFAULT_EFFICIENCY_END,
     DEFAULT_EFFICIENCY_START,
@@ -127,6 +129,10 @@ class LdpcResult:
     corrected_bits: int
     frames: int
     plan: ReconciliationPlan
+    frame_lengths: IntArray = field(repr=False)
+    """Key bits of each frame, in key order."""
+    failed_frames: npt.NDArray[np.bool_] = field(repr=False)
+    """Frames still undecoded when Bob gave up (only with ``drop_undecoded``); their bits are Bob's own."""
 
 
 # ------------------------------------------------------------------------------------------------ Alice
@@ -159,6 +165,13 @@ class LdpcAlice:
     def disclosed_bits(self) -> int:
         """Bits Alice has sent: syndromes and revealed values."""
         return self._disclosed
+
+    @property
+    def frame_lengths(self) -> IntArray:
+        """Key bits of each frame of Bob's plan."""
+        if self._plan is None:
+            raise ProtocolError("LDPC has not been set up: the frames are not known yet")
+        return _frame_lengths(frame_layout(self._plan))
 
     def start(self) -> list[Message]:
         return []
@@ -202,7 +215,7 @@ class LdpcAlice:
             raise ProtocolError(f"expected feedback on round {self._round + 1}, got {message.round_index}")
         self._round += 1
         failed = message.failed_frames
-        if failed.size == 0:
+        if failed.size == 0 or message.reveal == 0:  # all decoded, or Bob leaves the rest to verification
             if message.disclosed_bits != self._disclosed:
                 raise ProtocolError(
                     f"ledgers disagree: Bob counts {message.disclosed_bits} disclosed bits, Alice {self._disclosed}"
@@ -246,8 +259,10 @@ class LdpcBob:
         efficiency_end: float = DEFAULT_EFFICIENCY_END,
         max_rounds: int = DEFAULT_MAX_ROUNDS,
         decoder: DecoderFactory = LayeredBeliefPropagation,
+        drop_undecoded: bool = False,
     ) -> None:
         self._key = as_bits(key, name="key", min_len=1)
+        self._drop_undecoded = bool(drop_undecoded)
         q = check_probability(qber_estimate, name="qber_estimate", open_low=False)
         if not isinstance(ledger, LeakageLedger):
             raise InvalidParameter("ledger must be a LeakageLedger")
@@ -294,8 +309,8 @@ class LdpcBob:
 
     @property
     def undecoded_frames(self) -> int:
-        """Frames still undecoded: after a failure, how many frames made it fail (else 0)."""
-        return int(self._pending.size) if self._state != "done" else 0
+        """Frames still undecoded: after a failure (or frames left to verification), how many."""
+        return int(self._pending.size)
 
     @property
     def charged_bits(self) -> int:
@@ -314,8 +329,15 @@ class LdpcBob:
         big, small, nb = self._layout.key_positions_big, self._layout.key_positions_small, self._layout.big_frames
         key[: nb * big.size] = words[:nb][:, big].ravel()
         key[nb * big.size :] = words[nb:][:, small].ravel()
+        lengths = _frame_lengths(self._layout)
+        failed = np.zeros(self._plan.frames, dtype=np.bool_)
+        failed[self._pending] = True
+        own = np.repeat(failed, lengths)
+        key[own] = self._key[own]  # an undecoded frame keeps Bob's bits: verification drops it
         corrected = int(np.count_nonzero(key != self._key))
-        return LdpcResult(key, self._round, self._disclosed, self._charged, corrected, self._plan.frames, self._plan)
+        return LdpcResult(
+            key, self._round, self._disclosed, self._charged, corrected, self._plan.frames, self._plan, lengths, failed
+        )
 
     def start(self) -> list[Message]:
         if self._state != "idle":
@@ -395,10 +417,20 @@ class LdpcBob:
             self._asked = max(1, self._plan.revealed_before(self._round + 1) - self._revealed)
             self._asked = min(self._asked, self._plan.punctured - self._revealed)
         if self._round >= self._plan.max_rounds or self._asked == 0:
+            if self._drop_undecoded and len(failed) < self._plan.frames:
+                self._state = "done"
+                return [LdpcFeedback(self._round, self._pending, 0, self._disclosed)]
             self._state = "failed"
             self._failure = f"{len(failed)} of {self._plan.frames} LDPC frames undecoded after {self._round} rounds"
             return [Abort(self._failure)]
         return [LdpcFeedback(self._round, self._pending, self._asked, self._disclosed)]
+
+
+def _frame_lengths(layout: FrameLayout) -> IntArray:
+    """Key bits of each frame of ``layout``: the big frames first, then those one bit shorter."""
+    lengths = np.full(layout.frames, layout.key_positions_small.size, dtype=np.int64)
+    lengths[: layout.big_frames] = layout.key_positions_big.size
+    return lengths
 
 
 __all__ = ["LDPC_REVEALED", "LDPC_SYNDROME", "LDPC_SYNDROME_MASKED", "LdpcAlice", "LdpcBob", "LdpcResult"]
