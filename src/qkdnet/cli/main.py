@@ -40,6 +40,25 @@ def _add_common(p: argparse.ArgumentParser, *, pairs_default: int) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the story")
 
 
+def _add_reconciler(p: argparse.ArgumentParser) -> None:
+    """``--reconciler NAME``: the error correction of the run, by its name in the registry.
+
+    The names are the registry's own (:data:`qkdnet.postprocess.RECONCILERS`), so a reconciler added there is
+    accepted here; an unknown name is one line listing them. The registry is imported only by the commands that
+    take the flag, which load post-processing anyway.
+    """
+    from qkdnet.postprocess.reconciler import RECONCILERS
+
+    names = sorted(RECONCILERS)
+    p.add_argument(
+        "--reconciler",
+        choices=names,
+        default="cascade",
+        metavar="NAME",
+        help=f"error correction (default cascade): {', '.join(names)}",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``qkdnet`` argument parser."""
     from qkdnet._version import __version__
@@ -75,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
             help="replace the link's pairs by Werner pairs of visibility V on a lossless link",
         )
         _add_common(p, pairs_default=1_000_000)
+        _add_reconciler(p)
         if name == "e91":
             p.add_argument(
                 "--device-independent",
@@ -168,6 +188,7 @@ def _add_attack(sub: argparse._SubParsersAction[_Parser]) -> None:
             "--eve-angle", type=_angle_deg, default=None, metavar="DEG", help="Eve's basis for intercept-fixed (0 = Z)"
         )
         p.add_argument("--device-independent", action="store_true", help="decide security from S and Q (E91 only)")
+        _add_reconciler(p)
         p.add_argument("--pairs", type=_positive_int, default=pairs, metavar="N", help=f"pairs per run ({pairs:,})")
         p.add_argument("--seed", type=_seed, default=2012, metavar="N", help="root seed (default 2012)")
         p.add_argument("--json", action="store_true", help="print one JSON object")
