@@ -165,3 +165,36 @@ def test_link_time_is_said_in_human_units(seconds: float, text: str) -> None:
     from qkdnet.cli.commands import human_duration
 
     assert human_duration(seconds) == text
+
+
+def _subparsers(parser: object) -> dict[str, object]:
+    import argparse
+
+    assert isinstance(parser, argparse.ArgumentParser)
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def test_a_command_parses_with_its_own_group_exactly_as_with_the_whole_parser() -> None:
+    """``build_parser(command)`` adds only that command's group; every command's help is the whole parser's."""
+    from qkdnet.cli.main import _COMMAND_LIST, COMMANDS, build_parser
+
+    whole = _subparsers(build_parser())
+    assert set(whole) == set(COMMANDS) == set(_COMMAND_LIST.replace(" or ", ", ").split(", "))
+    for command in COMMANDS:
+        alone = _subparsers(build_parser(command))
+        assert command in alone and len(alone) < len(whole), command
+        assert alone[command].format_help() == whole[command].format_help(), command  # type: ignore[attr-defined]
+
+
+def test_a_key_run_imports_no_other_commands_code_to_parse() -> None:
+    """``qkdnet bbm92`` parses without the KMS (pydantic), the daemons (asyncio) or the file transfer."""
+    code = (
+        "import sys; from qkdnet.cli.main import build_parser; build_parser('bbm92').parse_args(['bbm92']); "
+        "print(sorted(sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    for heavy in ("'qkdnet.kms'", "'pydantic'", "'asyncio'", "'qkdnet.cli.otp_transfer'", "'qkdnet.cli.daemons'"):
+        assert heavy not in out, heavy
+    whole = "import sys; from qkdnet.cli.main import build_parser; build_parser(); print(sorted(sys.modules))"
+    assert "'qkdnet.kms'" in subprocess.run([sys.executable, "-c", whole], capture_output=True, text=True).stdout
