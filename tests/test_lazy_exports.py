@@ -10,8 +10,6 @@ from pathlib import Path
 
 import pytest
 
-import qkdnet
-
 
 def _type_checking_imports(path: Path) -> dict[str, str]:
     """Name -> module of every ``from M import name`` under ``if TYPE_CHECKING:`` in a module's source."""
@@ -25,19 +23,25 @@ def _type_checking_imports(path: Path) -> dict[str, str]:
     return names
 
 
-def test_every_lazy_name_is_its_modules_object_and_type_checkers_see_the_same_names() -> None:
-    lazy = qkdnet._LAZY
-    assert _type_checking_imports(Path(qkdnet.__file__)) == lazy
-    eager = {"__version__"} | {n for n in qkdnet.__all__ if n not in lazy}
-    assert set(qkdnet.__all__) == set(lazy) | eager
+LAZY_PACKAGES = ["qkdnet", "qkdnet.attacks"]
+
+
+@pytest.mark.parametrize("package", LAZY_PACKAGES)
+def test_every_lazy_name_is_its_modules_object_and_type_checkers_see_the_same_names(package: str) -> None:
+    pkg = importlib.import_module(package)
+    lazy = pkg._LAZY
+    assert pkg.__file__ is not None and _type_checking_imports(Path(pkg.__file__)) == lazy
+    eager = {n for n in pkg.__all__ if n not in lazy}
+    assert eager <= {"__version__"} | set(dir(importlib.import_module("qkdnet.errors")))
     for name, module in lazy.items():
-        assert getattr(qkdnet, name) is getattr(importlib.import_module(module), name), name
-    assert set(qkdnet.__all__) <= set(dir(qkdnet))
+        assert getattr(pkg, name) is getattr(importlib.import_module(module), name), name
+    assert set(pkg.__all__) <= set(dir(pkg)) and set(lazy) <= set(pkg.__all__)
 
 
-def test_an_unknown_name_is_an_attribute_error() -> None:
+@pytest.mark.parametrize("package", LAZY_PACKAGES)
+def test_an_unknown_name_is_an_attribute_error(package: str) -> None:
     with pytest.raises(AttributeError, match="no attribute 'nosuch'"):
-        _ = qkdnet.nosuch  # type: ignore[attr-defined]
+        _ = importlib.import_module(package).nosuch
 
 
 def test_importing_the_package_loads_no_numerics() -> None:
@@ -46,3 +50,9 @@ def test_importing_the_package_loads_no_numerics() -> None:
     assert out.strip() == "[]"
     code = "import sys; from qkdnet import E91; print('numpy' in sys.modules)"  # the first use loads it
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "True\n"
+
+
+def test_a_key_runs_pipeline_loads_no_classical_channel_attacks() -> None:
+    code = "import sys, qkdnet.qkd.pipeline; print(sorted(m for m in sys.modules if m.startswith('qkdnet.attacks')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "qkdnet.attacks.base" in out and "qkdnet.attacks.classical" not in out and "catalog" not in out
