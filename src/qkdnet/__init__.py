@@ -9,10 +9,18 @@ The public API for notebooks; every name here is stable and tested. A key run on
 (True, True)
 >>> 2.45 < result.chsh_s < 2.7  # Zhang et al. 2022 measured S = 2.578(75)
 True
+
+Everything but the version and the errors is imported on first use (PEP 562 ``__getattr__``): ``import qkdnet``
+and every ``qkdnet.*`` submodule import stay cheap, so the ``qkdnet`` command loads only what its subcommand
+needs. Type checkers see the imports as usual.
 """
 
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
 from qkdnet._version import __version__
-from qkdnet.attacks import EveRecord, InterceptResend, ManInTheMiddle
 from qkdnet.errors import (
     AlreadyConsumed,
     AuthenticationFailed,
@@ -26,21 +34,73 @@ from qkdnet.errors import (
     SecurityAbort,
     VerificationFailed,
 )
-from qkdnet.hardware import AtomCavityNode, Detector, Fiber, get_preset, preset_names
-from qkdnet.network import HeraldedPairs, TwoNodeLink, WernerSource, link_from_preset
-from qkdnet.otp import Ciphertext, PadLedger, decrypt, encrypt
-from qkdnet.postprocess import LeakageLedger, finite_key_length, reconcile_and_amplify
-from qkdnet.qkd import (
-    BBM92,
-    E91,
-    KeyRunConfig,
-    KeyRunResult,
-    device_independent_key_fraction,
-    run_key_exchange,
-    trusted_key_fraction,
-)
-from qkdnet.quantum import BellDiagonal, bell_state, werner_state
-from qkdnet.rng import SeedTree
+
+if TYPE_CHECKING:
+    from qkdnet.attacks import EveRecord, InterceptResend, ManInTheMiddle
+    from qkdnet.hardware import AtomCavityNode, Detector, Fiber, get_preset, preset_names
+    from qkdnet.network import HeraldedPairs, TwoNodeLink, WernerSource, link_from_preset
+    from qkdnet.otp import Ciphertext, PadLedger, decrypt, encrypt
+    from qkdnet.postprocess import LeakageLedger, finite_key_length, reconcile_and_amplify
+    from qkdnet.qkd import (
+        BBM92,
+        E91,
+        KeyRunConfig,
+        KeyRunResult,
+        device_independent_key_fraction,
+        run_key_exchange,
+        trusted_key_fraction,
+    )
+    from qkdnet.quantum import BellDiagonal, bell_state, werner_state
+    from qkdnet.rng import SeedTree
+
+#: Each lazily exported name and the module that defines it.
+_LAZY = {
+    "EveRecord": "qkdnet.attacks",
+    "InterceptResend": "qkdnet.attacks",
+    "ManInTheMiddle": "qkdnet.attacks",
+    "AtomCavityNode": "qkdnet.hardware",
+    "Detector": "qkdnet.hardware",
+    "Fiber": "qkdnet.hardware",
+    "get_preset": "qkdnet.hardware",
+    "preset_names": "qkdnet.hardware",
+    "HeraldedPairs": "qkdnet.network",
+    "TwoNodeLink": "qkdnet.network",
+    "WernerSource": "qkdnet.network",
+    "link_from_preset": "qkdnet.network",
+    "Ciphertext": "qkdnet.otp",
+    "PadLedger": "qkdnet.otp",
+    "decrypt": "qkdnet.otp",
+    "encrypt": "qkdnet.otp",
+    "LeakageLedger": "qkdnet.postprocess",
+    "finite_key_length": "qkdnet.postprocess",
+    "reconcile_and_amplify": "qkdnet.postprocess",
+    "BBM92": "qkdnet.qkd",
+    "E91": "qkdnet.qkd",
+    "KeyRunConfig": "qkdnet.qkd",
+    "KeyRunResult": "qkdnet.qkd",
+    "device_independent_key_fraction": "qkdnet.qkd",
+    "run_key_exchange": "qkdnet.qkd",
+    "trusted_key_fraction": "qkdnet.qkd",
+    "BellDiagonal": "qkdnet.quantum",
+    "bell_state": "qkdnet.quantum",
+    "werner_state": "qkdnet.quantum",
+    "SeedTree": "qkdnet.rng",
+}
+
+
+def __getattr__(name: str) -> object:
+    """Import a public name's module on first use, and keep the name here so it is looked up once."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'qkdnet' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "BBM92",

@@ -87,6 +87,8 @@ def test_preset_and_length(capsys: pytest.CaptureFixture[str]) -> None:
         ["e91", "--length-km", "-3"],
         ["e91", "--visibility", "nan"],
         ["bbm92", "--device-independent"],
+        ["bbm92", "--reconciler", "nope"],
+        ["e91", "--reconciler", ""],
         ["frobnicate"],
         [],
     ],
@@ -96,6 +98,40 @@ def test_bad_flags_give_one_line_and_exit_2(capsys: pytest.CaptureFixture[str], 
     err = capsys.readouterr().err
     assert err.startswith("qkdnet: error:") and err.count("\n") == 1
     assert "Traceback" not in err
+
+
+def test_an_unknown_reconciler_lists_the_registry_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from qkdnet.postprocess import RECONCILERS
+
+    for command in (["e91"], ["bbm92"], ["attack", "--kind", "cloner", "--strength", "0"], ["attack", "sweep"]):
+        assert main([*command, "--reconciler", "cascade-nope"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "'cascade-nope'" in err, command
+        assert all(f"'{name}'" in err for name in RECONCILERS), command
+
+
+# Werner V = 0.95 (Q = 2.5 %), 2·10⁵ pairs: both reconcilers leave a key on this seed (measured: 2.2·10⁴ bits with
+# Cascade, 3.3·10⁴ with LDPC).
+RECONCILER_RUN = ("bbm92", "--visibility", "0.95", "--pairs", "200000", "--seed", "2012", "--json")
+
+
+def test_the_reconciler_flag_reaches_post_processing(capsys: pytest.CaptureFixture[str]) -> None:
+    """The run names the reconciler it used, and its ledger shows that protocol's disclosures and no other's."""
+    default = run_json(capsys, *RECONCILER_RUN)
+    cascade = run_json(capsys, *RECONCILER_RUN, "--reconciler", "cascade")
+    ldpc = run_json(capsys, *RECONCILER_RUN, "--reconciler", "ldpc")
+    assert default == cascade and cascade["reconciler"] == "cascade" and ldpc["reconciler"] == "ldpc"
+    assert cascade["secure"] is True and ldpc["secure"] is True
+    c_leak, l_leak = cascade["leakage_bits"], ldpc["leakage_bits"]
+    assert isinstance(c_leak, dict) and isinstance(l_leak, dict)
+    assert c_leak["cascade_parity"] > 0 and not any(k.startswith("ldpc") for k in c_leak)
+    assert l_leak["ldpc_syndrome"] > 0 and "cascade_parity" not in l_leak
+    # same pairs, same sample: only the error correction differs, and it discloses a different number of bits
+    assert c_leak["estimation_sample"] == l_leak["estimation_sample"] and cascade["qber"] == ldpc["qber"]
+    c_bits = c_leak["cascade_parity"]
+    l_bits = sum(v for k, v in l_leak.items() if k.startswith("ldpc"))
+    assert c_bits != l_bits
+    assert cascade["final_key_bits"] != ldpc["final_key_bits"]
 
 
 def test_console_script_runs_as_a_process() -> None:
@@ -149,3 +185,36 @@ def test_a_slow_link_is_simulated_in_few_blocks() -> None:
     from qkdnet.qkd.pipeline import BLOCK_PAIRS
 
     assert link_from_preset("ritter2012", 10.0).max_pairs_per_block >= BLOCK_PAIRS
+
+
+def _subparsers(parser: object) -> dict[str, object]:
+    import argparse
+
+    assert isinstance(parser, argparse.ArgumentParser)
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def test_a_command_parses_with_its_own_group_exactly_as_with_the_whole_parser() -> None:
+    """``build_parser(command)`` adds only that command's group; every command's help is the whole parser's."""
+    from qkdnet.cli.main import _COMMAND_LIST, COMMANDS, build_parser
+
+    whole = _subparsers(build_parser())
+    assert set(whole) == set(COMMANDS) == set(_COMMAND_LIST.replace(" or ", ", ").split(", "))
+    for command in COMMANDS:
+        alone = _subparsers(build_parser(command))
+        assert command in alone and len(alone) < len(whole), command
+        assert alone[command].format_help() == whole[command].format_help(), command  # type: ignore[attr-defined]
+
+
+def test_a_key_run_imports_no_other_commands_code_to_parse() -> None:
+    """``qkdnet bbm92`` parses without the KMS (pydantic), the daemons (asyncio) or the file transfer."""
+    code = (
+        "import sys; from qkdnet.cli.main import build_parser; build_parser('bbm92').parse_args(['bbm92']); "
+        "print(sorted(sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    for heavy in ("'qkdnet.kms'", "'pydantic'", "'asyncio'", "'qkdnet.cli.otp_transfer'", "'qkdnet.cli.daemons'"):
+        assert heavy not in out, heavy
+    whole = "import sys; from qkdnet.cli.main import build_parser; build_parser(); print(sorted(sys.modules))"
+    assert "'qkdnet.kms'" in subprocess.run([sys.executable, "-c", whole], capture_output=True, text=True).stdout

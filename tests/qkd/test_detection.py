@@ -282,3 +282,19 @@ def test_eve_report_needs_an_attack() -> None:
     r = run_key_exchange(WernerSource(0.98, 1e6), BBM92, 20_000, seed=1)
     with pytest.raises(InvalidParameter, match="eavesdropper"):
         eve_report(r)
+
+
+def test_mutual_information_p_value_is_the_g_test_of_scipy() -> None:
+    """The p-value is the G-test of independence (scipy.stats.chi2_contingency with the log-likelihood ratio,
+    the oracle), now evaluated by scipy.special."""
+    from scipy.stats import chi2_contingency
+
+    rng = np.random.default_rng(3)
+    n = 20_000
+    x = rng.integers(0, 2, n, dtype=np.uint8)
+    y = np.where(rng.random(n) < 0.02, x, rng.integers(0, 3, n))  # weakly dependent: p well inside (0, 1)
+    mi = mutual_information(x, y)
+    table = np.array([[np.sum((x == a) & (y == b)) for b in range(3)] for a in range(2)])
+    oracle = chi2_contingency(table, correction=False, lambda_="log-likelihood")
+    assert 1e-12 < mi.p_value < 0.5
+    assert mi.p_value == pytest.approx(float(oracle.pvalue), rel=1e-9)

@@ -71,3 +71,37 @@ def test_no_signalling_holds_for_honest_pairs_and_catches_a_fake() -> None:
     fake_y = np.where(sa == 2, (rng.random(sa.size) < 0.47).astype(np.uint8), y)
     faked = no_signalling_test(3, 3, sa, sb, fake_y)
     assert faked.p_value < 1e-6
+
+
+def test_chi2_survival_is_scipy_stats_chi2_sf_bit_for_bit() -> None:
+    """The scipy.special evaluation equals scipy.stats' (the oracle), down to 1 for statistics at or below 0."""
+    from scipy.stats import chi2
+
+    from qkdnet.qkd.estimation import chi2_survival
+
+    stats = [-1.0, -1e-17, 0.0, 1e-300, 1e-9, 0.3, 1.0, 2.5, 7.0, 30.0, 150.0, 1e3, 1e5, math.inf]
+    for dof in (1, 2, 3, 4, 6, 9, 50):
+        for stat in stats:
+            assert chi2_survival(stat, dof) == float(chi2.sf(stat, dof)), (stat, dof)
+    assert chi2_survival(-1e-17, 2) == 1.0  # chdtrc itself is NaN below 0: the clamp is what makes it equal
+
+
+def test_no_signalling_statistic_and_p_value_match_scipy_contingency_tests() -> None:
+    """Per Bob setting, Pearson's chi-square of independence (scipy.stats.chi2_contingency, no continuity
+    correction) summed over Bob's settings; the p-value is chi2.sf of the sum with the summed degrees of freedom."""
+    from scipy.stats import chi2, chi2_contingency
+
+    sa, sb, _, y = _records(BellDiagonal.werner(0.9), E91, 50_000, seed=6)
+    rng = np.random.default_rng(7)
+    y = np.where(sa == 1, (rng.random(sa.size) < 0.47).astype(np.uint8), y)  # a weak signal: p not ~1 nor ~0
+    test = no_signalling_test(3, 3, sa, sb, y)
+    stat, dof = 0.0, 0
+    for j in range(3):
+        table = np.array([[np.sum((sa == i) & (sb == j) & (y == o)) for o in (0, 1)] for i in range(3)])
+        res = chi2_contingency(table, correction=False)
+        stat += float(res.statistic)
+        dof += int(res.dof)
+    assert test.dof == dof == 6
+    assert test.chi2 == pytest.approx(stat, rel=1e-12)
+    assert test.p_value == pytest.approx(float(chi2.sf(stat, dof)), rel=1e-9)
+    assert 1e-12 < test.p_value < 0.5

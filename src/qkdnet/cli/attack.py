@@ -49,7 +49,7 @@ def _setup(args: argparse.Namespace) -> tuple[ProtocolSpec, PairSource, KeyRunCo
     source = build_source(args.preset, args.length_km, visibility)
     security: Security = "device-independent" if args.device_independent else "trusted"
     transmission = link_from_preset(args.preset, length_km=args.length_km).fiber.transmission
-    return protocol, source, KeyRunConfig(security=security), transmission
+    return protocol, source, KeyRunConfig(security=security, reconciler=args.reconciler), transmission
 
 
 def _key_bases(protocol: ProtocolSpec) -> tuple[float, float]:
@@ -181,6 +181,7 @@ def run_sweep(args: argparse.Namespace) -> int:
                 "strength_means": ATTACK_KINDS[args.kind].strength,
                 "protocol": protocol.name,
                 "security": config.security,
+                "reconciler": config.reconciler,
                 "pairs": args.pairs,
                 "seeds": seeds,
                 "plot": None if args.plot is None else str(args.plot),

@@ -61,7 +61,7 @@ def run_protocol_command(args: argparse.Namespace) -> int:
             protocol,
             args.pairs,
             seed=args.seed,
-            config=KeyRunConfig(security=security),
+            config=KeyRunConfig(security=security, reconciler=args.reconciler),
             attack=attack,
             progress=update,
         )

@@ -7,10 +7,16 @@ import argparse
 
 def dispatch(args: argparse.Namespace) -> int:
     """Run the chosen command; return its exit code."""
-    if args.command != "presets" and isinstance(getattr(args, "preset", None), str):
-        from qkdnet.config.presets import load_user_presets
+    preset = getattr(args, "preset", None)
+    if args.command != "presets" and isinstance(preset, str):
+        from qkdnet.hardware import preset_names
 
-        load_user_presets()  # a --preset may name the user's own lab (qkdnet presets --add)
+        # A --preset may name the user's own lab (qkdnet presets --add). A shipped name cannot be a user's, so
+        # the user's files (and the pydantic that validates them) are read only for a name qkdnet lacks.
+        if preset not in preset_names():
+            from qkdnet.config.presets import load_user_presets
+
+            load_user_presets()
     if args.command == "demo":
         from qkdnet.cli.demo import run_demo
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeAlias
 
 from qkdnet.cli._common import (
     EXIT_USAGE,
@@ -40,13 +41,46 @@ def _add_common(p: argparse.ArgumentParser, *, pairs_default: int) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the story")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``qkdnet`` argument parser."""
+def _add_reconciler(p: argparse.ArgumentParser) -> None:
+    """``--reconciler NAME``: the error correction of the run, by its name in the registry.
+
+    The names are the registry's own (:data:`qkdnet.postprocess.RECONCILERS`), so a reconciler added there is
+    accepted here; an unknown name is one line listing them. The registry is imported only by the commands that
+    take the flag, which load post-processing anyway.
+    """
+    from qkdnet.postprocess.reconciler import RECONCILERS
+
+    names = sorted(RECONCILERS)
+    p.add_argument(
+        "--reconciler",
+        choices=names,
+        default="cascade",
+        metavar="NAME",
+        help=f"error correction (default cascade): {', '.join(names)}",
+    )
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``qkdnet`` argument parser; with a known ``command``, only that command's group of subcommands.
+
+    Parsing ``qkdnet bbm92 ...`` then imports nothing that another command needs (the KMS and its pydantic
+    models, the daemons' asyncio, the attack catalogue): start-up is part of every run. The help, usage and
+    errors of the chosen command are the same either way; ``qkdnet --help`` and unknown commands get the whole
+    parser.
+    """
     from qkdnet._version import __version__
 
     parser = _Parser(prog="qkdnet", description="Quantum networks of single atoms, and the keys they make.")
     parser.add_argument("--version", action="version", version=f"qkdnet {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for names, add in _COMMAND_GROUPS:
+        if command is None or command in names:
+            add(sub)
+    return parser
+
+
+def _add_demo(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """``demo``: the seed's story, or the whole key network on loopback."""
     demo = sub.add_parser("demo", help="the seed's story: two atoms, 60 m of fiber, a key and a secret message")
     # 2·10⁶ pairs: the finite-key bound (ε_sec = 10⁻¹⁰) and the authentication cost leave no key below ~1.5·10⁶
     # pairs on today's hardware (QBER ≈ 7 %); 4·10⁵ was enough only for the asymptotic bound.
@@ -57,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="the whole key network on loopback instead: link emulator, node daemons, KMEs, a file under a "
         "one-time pad, then Eve (real processes in a temp dir)",
     )
+
+
+def _add_protocols(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """``e91`` and ``bbm92``: one key run on a link."""
     for name, title in (("e91", "E91 with a CHSH test"), ("bbm92", "BBM92 in the Z/X bases")):
         p = sub.add_parser(name, help=f"one key run on a link: {title}")
         p.add_argument("--preset", default="ritter2012", metavar="NAME", help="hardware preset (default ritter2012)")
@@ -75,25 +113,31 @@ def build_parser() -> argparse.ArgumentParser:
             help="replace the link's pairs by Werner pairs of visibility V on a lossless link",
         )
         _add_common(p, pairs_default=1_000_000)
+        _add_reconciler(p)
         if name == "e91":
             p.add_argument(
                 "--device-independent",
                 action="store_true",
                 help="decide security by the device-independent bound from S and Q (Acín et al. 2007)",
             )
-    _add_link_commands(sub)
-    _add_attack(sub)
-    _add_simulate_command(sub)
-    from qkdnet.cli.daemons import add_daemon_commands
+
+
+def _add_kme(sub: argparse._SubParsersAction[_Parser]) -> None:
     from qkdnet.cli.kme import add_kme_commands
 
     add_kme_commands(sub)
+
+
+def _add_daemons(sub: argparse._SubParsersAction[_Parser]) -> None:
+    from qkdnet.cli.daemons import add_daemon_commands
+
     add_daemon_commands(sub)
+
+
+def _add_transfer(sub: argparse._SubParsersAction[_Parser]) -> None:
     from qkdnet.cli.otp_transfer import add_transfer_commands
 
     add_transfer_commands(sub)
-    _add_sweep_commands(sub)
-    return parser
 
 
 def _add_simulate_command(sub: argparse._SubParsersAction[_Parser]) -> None:
@@ -168,6 +212,7 @@ def _add_attack(sub: argparse._SubParsersAction[_Parser]) -> None:
             "--eve-angle", type=_angle_deg, default=None, metavar="DEG", help="Eve's basis for intercept-fixed (0 = Z)"
         )
         p.add_argument("--device-independent", action="store_true", help="decide security from S and Q (E91 only)")
+        _add_reconciler(p)
         p.add_argument("--pairs", type=_positive_int, default=pairs, metavar="N", help=f"pairs per run ({pairs:,})")
         p.add_argument("--seed", type=_seed, default=2012, metavar="N", help="root seed (default 2012)")
         p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -218,6 +263,23 @@ def _add_sweep_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     report.add_argument("--title", default=None, help="the report's title (default: from the scenarios)")
 
 
+_AddCommands: TypeAlias = "Callable[[argparse._SubParsersAction[_Parser]], None]"
+
+#: Each group of subcommands and what adds it to the parser, in the order of ``qkdnet --help``.
+_COMMAND_GROUPS: tuple[tuple[tuple[str, ...], _AddCommands], ...] = (
+    (("demo",), _add_demo),
+    (("e91", "bbm92"), _add_protocols),
+    (("presets", "link"), _add_link_commands),
+    (("attack",), _add_attack),
+    (("simulate",), _add_simulate_command),
+    (("kme", "pki"), _add_kme),
+    (("link-emulator", "node"), _add_daemons),
+    (("send", "receive"), _add_transfer),
+    (("sweep", "plot", "report"), _add_sweep_commands),
+)
+COMMANDS = tuple(name for names, _ in _COMMAND_GROUPS for name in names)
+"""Every subcommand of ``qkdnet``."""
+
 _COMMAND_LIST = (
     "demo, e91, bbm92, presets, link, attack, simulate, sweep, plot, report, kme, pki, link-emulator, node, "
     "send or receive"
@@ -226,9 +288,11 @@ _COMMAND_LIST = (
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``qkdnet`` command; returns the process exit code."""
-    parser = build_parser()
+    args_list = sys.argv[1:] if argv is None else list(argv)
+    first = args_list[0] if args_list else None
+    parser = build_parser(first if first in COMMANDS else None)
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(args_list)
         if args.command is None:
             raise UsageError(f"a command is required: {_COMMAND_LIST} (see qkdnet --help)")
         from qkdnet.cli.dispatch import dispatch
