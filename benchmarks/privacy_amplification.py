@@ -74,7 +74,7 @@ def _measure(n: int, which: str, fresh_runs: int) -> tuple[float, float, str]:
     best_fresh = best_warm = float("inf")
     digest = ""
     for _ in range(fresh_runs):
-        out = subprocess.run(
+        out = subprocess.run(  # noqa: S603 - fixed argv (this interpreter, this file), no shell
             [sys.executable, __file__, "--child", str(n), which], check=True, capture_output=True, text=True, env=env
         ).stdout
         record = json.loads(out.strip().splitlines()[-1])
@@ -97,7 +97,9 @@ def main() -> None:
     default = "1e6,1e7" if args.quick else "1e6,1e7,1e8"
     sizes = [int(float(v)) for v in (args.sizes or default).split(",")]
     runs = args.fresh_runs or (2 if args.quick else 3)
-    print(f"privacy amplification, modified Toeplitz n -> n/2 bits; Mbit/s of input key; best of {runs} fresh processes")
+    print(
+        f"privacy amplification, modified Toeplitz n -> n/2 bits; Mbit/s of input key; best of {runs} fresh processes"
+    )
     header = f"{'bits':>12}{'fresh':>10}{'warm':>10}{'numpy fresh':>13}{'numpy warm':>12}{'goal':>7}  verdict"
     print(header)
     for n in sizes:
