@@ -100,6 +100,7 @@ def main() -> None:
     print(
         f"privacy amplification, modified Toeplitz n -> n/2 bits; Mbit/s of input key; best of {runs} fresh processes"
     )
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (figures drop on a shared machine)")
     header = f"{'bits':>12}{'fresh':>10}{'warm':>10}{'numpy fresh':>13}{'numpy warm':>12}{'goal':>7}  verdict"
     print(header)
     for n in sizes:
