@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -14,6 +17,7 @@ from qkdnet.postprocess import (
     AmplifyBob,
     HashSeed,
     modified_toeplitz_hash,
+    privacy,
     run_protocol,
     toeplitz_hash,
 )
@@ -210,3 +214,71 @@ def test_amplification_refuses_length_disagreement_and_zero_length() -> None:
         run_protocol(AmplifyAlice(key, out_len=0), bob)
     with pytest.raises(NoSecretKey):
         _ = bob.key
+
+
+def _plain_fft_product(key: np.ndarray, seed: np.ndarray, m: int) -> np.ndarray:
+    """T·key by one long real FFT of a power-of-two length (the textbook method, and the old implementation)."""
+    n = key.size
+    length = 1 << (m + n - 2).bit_length()
+    conv = np.fft.irfft(
+        np.fft.rfft(seed.astype(np.float64), length) * np.fft.rfft(key.astype(np.float64), length), length
+    )
+    product: np.ndarray = np.rint(conv[n - 1 : n - 1 + m]).astype(np.int64) & 1
+    return product
+
+
+@contextlib.contextmanager
+def _four_step_from(length: int) -> Iterator[None]:
+    """Route every cyclic length from ``length`` on through the four-step transform (plans rebuilt around it)."""
+    saved = privacy._FOUR_STEP_MIN
+    privacy._transform.cache_clear()
+    privacy._FOUR_STEP_MIN = length
+    try:
+        yield
+    finally:
+        privacy._FOUR_STEP_MIN = saved
+        privacy._transform.cache_clear()
+
+
+@settings(max_examples=150, deadline=None)
+@given(n=st.integers(1, 90), m=st.integers(1, 90), limit=st.sampled_from([2, 7, 40, 1 << 25]), data=st.data())
+def test_four_step_transform_matches_dense_product(n: int, m: int, limit: int, data: st.DataObject) -> None:
+    """The four-step layout (columns, twiddles, rows) at sizes small enough for the dense GF(2) oracle."""
+    key = np.array(data.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n)), dtype=np.uint8)
+    seed = np.array(data.draw(st.lists(st.integers(0, 1), min_size=n + m - 1, max_size=n + m - 1)), np.uint8)
+    with _four_step_from(1):
+        assert privacy._transform(n + m - 1).shape is not None  # the path under test, not the 1-D one
+        got = toeplitz_hash(key, seed, m, max_fft_len=limit)
+    np.testing.assert_array_equal(got, _dense(key, seed, m))
+
+
+@pytest.mark.parametrize(
+    ("n", "m"), [(32_769, 1), (40_000, 17_000), (262_145, 131_072), (1_000_000, 500_000), (3_000_001, 1_500_000)]
+)
+def test_four_step_matches_one_long_fft_bit_for_bit(n: int, m: int) -> None:
+    """Large keys, where only an FFT oracle is affordable: the textbook single-transform product agrees."""
+    rng = np.random.default_rng(n)
+    key = rng.integers(0, 2, n, dtype=np.uint8)
+    seed = rng.integers(0, 2, n - 1, dtype=np.uint8)
+    assert privacy._transform(n - 1).shape is not None  # differs in work from the oracle
+    expected = key[:m] ^ _plain_fft_product(key[m:], seed, m).astype(np.uint8)
+    np.testing.assert_array_equal(modified_toeplitz_hash(key, seed, m), expected)
+
+
+def test_blocked_four_step_matches_whole() -> None:
+    """Blocks that are themselves four-step transforms add up to the unblocked product."""
+    rng = np.random.default_rng(5)
+    n, m = 300_000, 120_000
+    key = rng.integers(0, 2, n, dtype=np.uint8)
+    seed = rng.integers(0, 2, n - 1, dtype=np.uint8)
+    assert privacy._transform((1 << 16) - 1).shape is not None
+    np.testing.assert_array_equal(
+        modified_toeplitz_hash(key, seed, m, max_fft_len=1 << 17), modified_toeplitz_hash(key, seed, m)
+    )
+
+
+def test_parity_rounds_to_nearest_and_refuses_non_integers() -> None:
+    signal = np.array([0.0, 1.0, 2.0, 3.0000001, 4.9999999, -1e-9, 1e6 + 1, 7.2])
+    np.testing.assert_array_equal(privacy._parity(signal.copy(), 0, 7), [0, 1, 0, 1, 1, 0, 1])
+    with pytest.raises(ArithmeticError):
+        privacy._parity(np.array([1.0, 2.3]), 0, 2)
