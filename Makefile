@@ -41,6 +41,8 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/postprocess_pipeline.py
+	$(BIN)/python benchmarks/privacy_amplification.py
+	$(BIN)/python benchmarks/cli_startup.py
 	$(BIN)/python benchmarks/reconciliation_cascade.py
 	$(BIN)/python benchmarks/reconciliation_ldpc.py
 	$(BIN)/python benchmarks/key_run_reconcilers.py
