@@ -32,7 +32,6 @@ import contextlib
 import logging
 import os
 import secrets
-import signal
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -80,8 +79,10 @@ PREAMBLE_TIMEOUT_S: Final = 10.0
 REFUSED_LOG_S: Final = 5.0
 #: Reserve bits below which the node warns that authentication key is running out.
 LOW_RESERVE_BITS: Final = 1 << 13
-#: Test hook: "ROLE:POINT[:BLOCK]" makes the node kill itself (SIGKILL) at POINT, e.g. "bob:prepared:1".
-CRASH_ENV: Final = "QKDNET_NODE_CRASH_AT"
+#: A seam for tests (e.g. crash points): each is called as ``hook(role, point, block_id)`` when a node reaches
+#: ``point`` of a block's commit ("postprocessed", "prepared", "told", "pool", "committed"). The product registers
+#: none; the test suite appends its own in a process it starts.
+COMMIT_POINT_HOOKS: list[Callable[[str, str, int], None]] = []
 
 
 class PeerAborted(QkdnetError):
@@ -236,7 +237,6 @@ class NodeDaemon:
         self._active: asyncio.Task[None] | None = None
         self._active_conn: _Conn | None = None
         self._halted: str | None = None
-        self._crash = _crash_point(os.environ.get(CRASH_ENV, ""), self.role)
 
     # ----------------------------------------------------------------------------------------- startup
     def close(self) -> None:
@@ -577,7 +577,7 @@ class NodeDaemon:
             self.stats.last_abort = str(party.failure)
             log.warning("block %d: no key: %s", block_id, party.failure)
             return
-        self._crash_if("postprocessed", block_id)
+        self._reached("postprocessed", block_id)
         amplified = party.key
         used = link.end.usage
         used = Usage(used.alice_to_bob + 1, used.bob_to_alice + 1)  # and the Prepared and Committed frames to come
@@ -614,13 +614,13 @@ class NodeDaemon:
                 self.state.discard_prepared()
                 self._no_net_key(block_id)
                 return
-            self._crash_if("prepared", block_id)
+            self._reached("prepared", block_id)
             link.send(Prepared(block_id, block.key_bytes))
             await link.drain()
             committed = await link.receive(Committed)
             if committed.block_id != block_id:
                 raise ProtocolError(f"peer committed block {committed.block_id}, expected {block_id}")
-            self._crash_if("told", block_id)
+            self._reached("told", block_id)
             self._commit_locally(block)
             return
         size = PreparedBlock(block_id, amplified, usage).key_bytes
@@ -632,16 +632,16 @@ class NodeDaemon:
             raise ProtocolError(f"peer prepared block {prepared.block_id} of {prepared.key_bytes} bytes, "
                                 f"expected block {block_id} of {size}")  # fmt: skip
         block = self.state.prepare(block_id, amplified, usage)
-        self._crash_if("prepared", block_id)
+        self._reached("prepared", block_id)
         self._commit_locally(block)
-        self._crash_if("committed", block_id)
+        self._reached("committed", block_id)
         link.send(Committed(block_id))
         await link.drain()
 
     def _commit_locally(self, block: PreparedBlock) -> None:
         key = block.net_key
         self.pool.commit_block(link_id=self.link_id, block_id=block.block_id, key=key)
-        self._crash_if("pool", block.block_id)
+        self._reached("pool", block.block_id)
         self.state.finalize(block)
         self.stats.committed += 1
         self.stats.key_bytes += len(key)
@@ -653,12 +653,9 @@ class NodeDaemon:
         self.stats.last_abort = "no net key after the authentication refill"
         log.warning("block %d: no net key: authentication cost as much as privacy amplification made", block_id)
 
-    def _crash_if(self, point: str, block_id: int) -> None:
-        if self._crash is not None and self._crash[0] == point and self._crash[1] in (None, block_id):
-            log.warning("test hook %s: killing this node at %s of block %d", CRASH_ENV, point, block_id)
-            for handler in logging.getLogger().handlers:
-                handler.flush()
-            os.kill(os.getpid(), signal.SIGKILL)
+    def _reached(self, point: str, block_id: int) -> None:
+        for hook in COMMIT_POINT_HOOKS:
+            hook(self.role, point, block_id)
 
 
 class _Link:
@@ -756,20 +753,13 @@ def warm_up(config: KeyRunConfig) -> None:
     )  # fmt: skip
 
 
-def _crash_point(spec: str, role: str) -> tuple[str, int | None] | None:
-    parts = spec.split(":") if spec else []
-    if len(parts) < 2 or parts[0] != role:
-        return None
-    return parts[1], int(parts[2]) if len(parts) > 2 else None
-
-
 def _peer_name(writer: asyncio.StreamWriter) -> str:
     peer = writer.get_extra_info("peername")
     return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else str(peer)
 
 
 __all__ = [
-    "CRASH_ENV",
+    "COMMIT_POINT_HOOKS",
     "NodeDaemon",
     "NodeStats",
     "PeerAborted",
