@@ -18,7 +18,7 @@ from qkdnet.errors import ConfigError, ProtocolError
 from qkdnet.kms.device import RawBlock, encode_block, encode_hello, read_block, read_hello
 from qkdnet.kms.emulator import LinkEmulator
 from qkdnet.kms.node import RawBuffer
-from qkdnet.kms.node_state import LEASE_SLOTS, NodeState, net_key_bytes
+from qkdnet.kms.node_state import LEASE_SLOTS, MIN_BOOTSTRAP_BYTES, NodeState, net_key_bytes
 from qkdnet.kms.wire import (
     BlockStart,
     Committed,
@@ -105,7 +105,7 @@ def test_frames_are_length_checked() -> None:
 
 
 # ------------------------------------------------------------------------------------------- node state
-def _bootstrap(tmp_path: Path, size: int = 1 << 12) -> tuple[Path, bytes]:
+def _bootstrap(tmp_path: Path, size: int = MIN_BOOTSTRAP_BYTES) -> tuple[Path, bytes]:
     data = np.random.default_rng(3).bytes(size)
     path = tmp_path / "bootstrap.key"
     path.write_bytes(data)
@@ -150,9 +150,12 @@ def test_raw_block_marks_survive_and_bad_bootstrap_keys_are_refused(tmp_path: Pa
     assert state.raw_used() is None
     state.mark_raw_used(5, 12)
     assert NodeState(tmp_path / "s.sqlite", side="alice", bootstrap_key_file=key_file).raw_used() == (5, 12)
-    (tmp_path / "odd.key").write_bytes(bytes(33))
-    with pytest.raises(ConfigError, match="multiple of 32 bytes"):
+    (tmp_path / "odd.key").write_bytes(bytes(MIN_BOOTSTRAP_BYTES + 1))
+    with pytest.raises(ConfigError, match="a multiple of 32, got 8193"):
         NodeState(tmp_path / "t.sqlite", side="alice", bootstrap_key_file=tmp_path / "odd.key")
+    (tmp_path / "small.key").write_bytes(bytes(MIN_BOOTSTRAP_BYTES - 32))  # 4 KiB and more was accepted silently
+    with pytest.raises(ConfigError, match=r"at least 8192 bytes .* got 8160"):
+        NodeState(tmp_path / "v.sqlite", side="alice", bootstrap_key_file=tmp_path / "small.key")
     with pytest.raises(ConfigError, match="cannot read the bootstrap key"):
         NodeState(tmp_path / "u.sqlite", side="alice", bootstrap_key_file=tmp_path / "missing.key")
 
