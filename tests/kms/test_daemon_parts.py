@@ -208,6 +208,23 @@ def test_raw_buffer_keeps_order_skips_stale_blocks_and_drops_a_new_epoch() -> No
     asyncio.run(scenario())
 
 
+def test_a_full_raw_buffer_nobody_takes_from_drops_its_oldest_and_keeps_reading() -> None:
+    """A stalled link must not stop the device loop for good (it would never see the device go away)."""
+
+    async def scenario() -> None:
+        buf = RawBuffer(capacity=2, stale_s=0.05)
+        await buf.put(1, _block(0))
+        await buf.put(1, _block(1))
+        filler = asyncio.create_task(buf.put(1, _block(2)))
+        await asyncio.sleep(0.01)
+        assert not filler.done()  # it waits for room first
+        await asyncio.wait_for(filler, 1)
+        assert buf.offer() == (1, 1)
+        assert (await buf.take(1, 2, timeout_s=0.1)) is not None
+
+    asyncio.run(scenario())
+
+
 @pytest.mark.parametrize("protocol", [E91, BBM92], ids=lambda p: p.name)
 def test_the_emulator_deals_matching_records_with_the_link_s_error_rate(protocol: object) -> None:
     link = link_from_preset("nadlinger2022")

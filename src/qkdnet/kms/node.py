@@ -71,6 +71,10 @@ log = logging.getLogger("qkdnet.node")
 T = TypeVar("T")
 #: Raw blocks a node keeps while its peer catches up (each ~10 bytes per pair).
 RAW_BUFFER_BLOCKS: Final = 3
+#: Seconds a full raw buffer waits for a session to take a block before it drops its oldest for the device's
+#: next one: reading goes on, so a device that went away is noticed (a node whose peer waits for fresh records
+#: of a restarted device would otherwise hold stale blocks forever and never reconnect).
+STALE_BUFFER_S: Final = 5.0
 #: Seconds before retrying when the two devices' streams differ (doubling up to 8 s while they do).
 RESYNC_WAIT_S: Final = 0.5
 #: Seconds allowed for a peer's preamble.
@@ -113,11 +117,16 @@ class NodeStats:
 
 
 class RawBuffer:
-    """The raw blocks a node holds: read from the device in order, bounded (reading pauses when full)."""
+    """The raw blocks a node holds: read from the device in order, bounded (reading pauses when full).
 
-    def __init__(self, capacity: int = RAW_BUFFER_BLOCKS) -> None:
+    A pause lasts at most ``stale_s``: then the oldest block is dropped for the new one, so that reading, and
+    noticing the end of the device's stream, never stops for good.
+    """
+
+    def __init__(self, capacity: int = RAW_BUFFER_BLOCKS, *, stale_s: float = STALE_BUFFER_S) -> None:
         self._blocks: deque[RawBlock] = deque()
         self._capacity = capacity
+        self._stale_s = stale_s
         self._epoch: int | None = None
         self._floor: tuple[int, int] | None = None  # (epoch, seq) already used: never offered again
         self._changed = asyncio.Condition()
@@ -127,14 +136,21 @@ class RawBuffer:
         self._floor = used
 
     async def put(self, epoch: int, block: RawBlock) -> None:
-        """Add the device's next block (a new epoch drops the old stream); waits while the buffer is full."""
+        """Add the device's next block (a new epoch drops the old stream); waits while the buffer is full.
+
+        After ``stale_s`` of waiting the oldest block held is dropped to make room.
+        """
         async with self._changed:
             if epoch != self._epoch:
                 self._blocks.clear()
                 self._epoch = epoch
             if self._floor is not None and self._floor[0] == epoch and block.seq <= self._floor[1]:
                 return
-            await self._changed.wait_for(lambda: len(self._blocks) < self._capacity)
+            try:
+                async with asyncio.timeout(self._stale_s):
+                    await self._changed.wait_for(lambda: len(self._blocks) < self._capacity)
+            except TimeoutError:
+                self._blocks.popleft()
             self._blocks.append(block)
             self._changed.notify_all()
 
