@@ -83,6 +83,10 @@ PREAMBLE_TIMEOUT_S: Final = 10.0
 REFUSED_LOG_S: Final = 5.0
 #: Reserve bits below which the node warns that authentication key is running out.
 LOW_RESERVE_BITS: Final = 1 << 13
+#: Tag-key slots a direction must hold for the node to start a session: a block uses about 60 per direction
+#: (the soak test: ~10,000 slots on the wire for 159 blocks and their failed attempts). Below it a session
+#: would stop part-way with ``PadExhausted`` and burn what is left, so the node stops making sessions instead.
+HALT_RESERVE_SLOTS: Final = 64
 #: A seam for tests (e.g. crash points): each is called as ``hook(role, point, block_id)`` when a node reaches
 #: ``point`` of a block's commit ("postprocessed", "prepared", "told", "pool", "committed"). The product registers
 #: none; the test suite appends its own in a process it starts.
@@ -95,6 +99,10 @@ class PeerAborted(QkdnetError):
 
 class SessionFailed(QkdnetError):
     """The session cannot go on for a reason both sides see (different raw streams, a missing raw block)."""
+
+
+class ReserveLow(SessionFailed):
+    """A tag-key reserve holds fewer than ``HALT_RESERVE_SLOTS`` slots: no session can be paid for."""
 
 
 class PoolsDisagree(SessionFailed):
@@ -266,6 +274,36 @@ class NodeDaemon:
         if self._owns_pool and isinstance(self.pool, SqliteKeyPool):
             self.pool.close()
 
+    def reserve_slots(self) -> dict[str, int]:
+        """Usable tag-key slots per direction (a sender's leased slots, burned by a restart, excluded)."""
+        a2b, b2a = self.state.reserve_levels
+        return {"alice_to_bob": a2b // SLOT_BITS, "bob_to_alice": b2a // SLOT_BITS}
+
+    def _reserve_low(self) -> str | None:
+        """Why the reserves cannot pay for a session, or None."""
+        slots = self.reserve_slots()
+        low = {d: n for d, n in slots.items() if n < HALT_RESERVE_SLOTS}
+        if not low:
+            return None
+        what = ", ".join(f"{d.replace('_to_', ' → ')} {n} slots ({n * SLOT_BITS} bits)" for d, n in low.items())
+        return f"the tag-key reserve is too low for a session ({what} left, {HALT_RESERVE_SLOTS} slots needed)"
+
+    def status(self) -> dict[str, Any]:
+        """Whether this node makes key, why not if it does not, and its usable tag-key slots (for operators)."""
+        reason = self._halted or self._reserve_low()
+        return {
+            "key_exchange": "running" if reason is None else "stopped",
+            "reason": reason,
+            "reserve_slots": self.reserve_slots(),
+            "committed_blocks": self.stats.committed,
+        }
+
+    def _halt(self, reason: str) -> None:
+        """Stop making sessions, saying so once (the ETSI service goes on)."""
+        if self._halted is None:
+            self._halted = reason
+            log.error("key exchange stops: %s; the ETSI API goes on serving the pool", reason)
+
     def recover(self) -> None:
         """Finish what a crash interrupted: finalise a prepared block the pool has; Alice drops an uncommitted one."""
         block = self.state.prepared()
@@ -286,14 +324,20 @@ class NodeDaemon:
     async def run(self, *, ready: Callable[[], None] | None = None) -> None:
         """Recover, then read the device and make key with the peer until cancelled."""
         self.recover()
+        slots = self.reserve_slots()
         log.info(
-            "node %s (%s) of link %s: last committed block %s, %d authentication key bits in reserve",
+            "node %s (%s) of link %s: last committed block %s, usable tag-key slots: alice → bob %d, bob → alice %d"
+            " (%s authentication key bits in reserve)",
             self.config.kme.id,
             self.role,
             self.link_id,
             self.pool.last_committed_block(self.link_id),
-            self.state.reserve_bits,
+            slots["alice_to_bob"],
+            slots["bob_to_alice"],
+            f"{self.state.reserve_bits:,}",
         )
+        if (low := self._reserve_low()) is not None:
+            self._halt(low)
         warm = asyncio.create_task(asyncio.to_thread(warm_up, self.run_config), name="warm-up")
         tasks = [asyncio.create_task(self._device_loop(), name="device")]
         server: asyncio.Server | None = None
@@ -395,7 +439,6 @@ class NodeDaemon:
                 await asyncio.sleep(delay)
                 delay = min(2 * delay, 2.0)
                 continue
-            delay = 0.2
             nonce = secrets.token_bytes(16)
             try:
                 writer.write(encode_preamble("alice", nonce))
@@ -407,12 +450,15 @@ class NodeDaemon:
                 log.warning("peer at %s:%d closed the handshake (%s)", peer.host, peer.port, exc or "end of stream")
                 writer.close()
                 await asyncio.sleep(delay)
+                delay = min(2 * delay, 2.0)  # a peer that refuses (e.g. it stopped) is not asked 5 times a second
                 continue
             except (ProtocolError, OSError, TimeoutError) as exc:
                 log.warning("peer at %s:%d: %s; connection dropped", peer.host, peer.port, exc or "timeout")
                 writer.close()
                 await asyncio.sleep(delay)
+                delay = min(2 * delay, 2.0)
                 continue
+            delay = 0.2
             conn = _Conn(reader, writer, nonce, bob_nonce, peer=f"{peer.host}:{peer.port}")
             self._active = asyncio.current_task()
             await self._serve(conn)
@@ -420,7 +466,7 @@ class NodeDaemon:
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         name = _peer_name(writer)
         if self._halted is not None:
-            log.error("connection from %s refused: key exchange stopped (%s)", name, self._halted)
+            self._refuse(name, "key exchange stopped (see the line that said why)")
             writer.close()
             return
         nonce = secrets.token_bytes(16)
@@ -473,6 +519,8 @@ class NodeDaemon:
         except SecurityAbort as exc:
             self.stats.failed_sessions += 1
             log.warning("peer %s: %s: %s; block discarded, connection dropped", conn.peer, type(exc).__name__, exc)
+        except ReserveLow as exc:
+            self._halt(str(exc))
         except PoolsDisagree as exc:
             self.stats.failed_sessions += 1
             self._halted = str(exc)
@@ -497,6 +545,8 @@ class NodeDaemon:
         """One block: hello, block start, sifting and estimation, post-processing, two-phase commit."""
         while not await self.raw.wait_for_any(self._device_wait_s):  # no session (no tag key spent) without data
             log.info("no raw records from the device for %.0f s", self._device_wait_s)
+        if (low := self._reserve_low()) is not None:
+            raise ReserveLow(low)
         sid = session_id(conn.alice_nonce, conn.bob_nonce, conn.sessions)
         conn.sessions += 1
         end = self.state.tag_keys.channel_end(block_id=sid)
@@ -781,6 +831,7 @@ __all__ = [
     "PeerAborted",
     "PoolsDisagree",
     "RawBuffer",
+    "ReserveLow",
     "SessionFailed",
     "top_up_slots",
     "warm_up",
