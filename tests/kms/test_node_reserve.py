@@ -94,5 +94,5 @@ def test_sigterm_ends_a_reconnecting_node_at_once(net: KeyNetwork) -> None:
         for conn in held:
             conn.close()
     assert node.returncode == 0
-    # Measured ~0.4 s on the 2-core CI machine; the bound leaves room for load, far under the 2 s of issue 12.
+    # Measured 0.1-1.0 s at load average 5-6 on 2 cores (the stop line within 0.25 s, then process teardown).
     assert took < 1.5, f"SIGTERM took {took:.2f} s"

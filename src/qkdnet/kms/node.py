@@ -32,6 +32,7 @@ import contextlib
 import logging
 import os
 import secrets
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -338,7 +339,9 @@ class NodeDaemon:
         )
         if (low := self._reserve_low()) is not None:
             self._halt(low)
-        warm = asyncio.create_task(asyncio.to_thread(warm_up, self.run_config), name="warm-up")
+        # A daemon thread, not the loop's executor: asyncio.run waits for its executor's threads at exit, and a
+        # SIGTERM during the warm-up (seconds of imports and compiling on a loaded machine) would wait for it.
+        threading.Thread(target=warm_up, args=(self.run_config,), name="warm-up", daemon=True).start()
         tasks = [asyncio.create_task(self._device_loop(), name="device")]
         server: asyncio.Server | None = None
         peer = self.peer
@@ -358,7 +361,7 @@ class NodeDaemon:
                 api.should_exit = True
                 with contextlib.suppress(Exception, asyncio.CancelledError):
                     await asyncio.wait_for(asyncio.shield(api_task), 5.0)
-            for task in (*tasks, warm):
+            for task in tasks:
                 task.cancel()
             if self._active is not None:
                 self._active.cancel()
