@@ -396,7 +396,11 @@ class NodeDaemon:
                 yield
 
         app = create_app(self.config, self.pool)
-        server = EmbeddedServer(uvicorn_config(app, self.config, configure_logging=False, log_level="warning"))
+        settings = uvicorn_config(app, self.config, configure_logging=False, log_level="warning")
+        # On SIGTERM, a connection mid-request or mid-handshake (a peer KME's, an SAE's) gets 1 s, then its task
+        # is cancelled: without a bound the daemon waited for it until its own 5 s limit cancelled the lifespan.
+        settings.timeout_graceful_shutdown = 1
+        server = EmbeddedServer(settings)
         log.info("serving the ETSI GS QKD 014 API on https://%s:%d (mutual TLS)", api.host, api.port)
         return server
 
