@@ -28,6 +28,13 @@ from qkdnet.kms import NodeConfig, SqliteKeyPool, parse_node_config
 from qkdnet.kms.pki import PkiFiles, init_pki
 
 KMES = ("KME_A", "KME_B")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The soak test's marker: ``pytest -m soak`` runs it alone (it also runs in the whole suite)."""
+    config.addinivalue_line("markers", "soak: the bounded key-network soak test (about 2 minutes)")
+
+
 SAES = ("SAE_A1", "SAE_A2", "SAE_B1", "SAE_B2", "SAE_X")
 BLOCK_BYTES = 4096
 

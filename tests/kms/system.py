@@ -21,6 +21,25 @@ from qkdnet.kms.keyfiles import write_private
 
 LINK_ID = "KME_A|KME_B"
 
+#: ``python -c`` this with ``ROLE:POINT[:BLOCK] node --config FILE``: a node that kills itself (SIGKILL) when it
+#: reaches POINT of a block's commit (of block BLOCK, or of any block), through the node's test seam.
+CRASHING_NODE = """
+import logging, os, signal, sys
+from qkdnet.cli.main import main
+from qkdnet.kms import node
+role, point, *block = sys.argv[1].split(":")
+
+def crash(at_role, at_point, block_id):
+    if (at_role, at_point) == (role, point) and (not block or int(block[0]) == block_id):
+        logging.getLogger("qkdnet.node").warning("test seam: killing this node at %s of block %d", point, block_id)
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+
+node.COMMIT_POINT_HOOKS.append(crash)
+sys.exit(main(sys.argv[2:]))
+"""
+
 
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
@@ -103,13 +122,12 @@ class KeyNetwork:
     def write_config(self, role: str, text: str) -> None:
         (self.root / f"{role}.toml").write_text(text)
 
-    def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    def _spawn(self, name: str, args: list[str], *, prefix: list[str] | None = None) -> subprocess.Popen[bytes]:
         log = (self.root / f"{name}.log").open("ab")
         # The subprocess runs in the temp dir: give it this checkout's source tree, not a relative PYTHONPATH.
-        full_env = {**os.environ, "PYTHONPATH": str(Path(qkdnet.__file__).parents[1]), **(env or {})}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "qkdnet", *args], cwd=self.root, stdout=log, stderr=log, env=full_env
-        )
+        full_env = {**os.environ, "PYTHONPATH": str(Path(qkdnet.__file__).parents[1])}
+        command = [sys.executable, *(prefix or ["-m", "qkdnet"]), *args]
+        proc = subprocess.Popen(command, cwd=self.root, stdout=log, stderr=log, env=full_env)
         log.close()
         self.procs[name] = proc
         return proc
@@ -124,8 +142,9 @@ class KeyNetwork:
         self._spawn("emulator", args)
 
     def start_node(self, role: str, *, crash_at: str | None = None) -> subprocess.Popen[bytes]:
-        env = {"QKDNET_NODE_CRASH_AT": crash_at} if crash_at else {"QKDNET_NODE_CRASH_AT": ""}
-        return self._spawn(role, ["node", "--config", f"{role}.toml"], env)
+        """Start ``role``'s node; ``crash_at`` ("ROLE:POINT[:BLOCK]") makes it kill itself there (CRASHING_NODE)."""
+        prefix = ["-c", CRASHING_NODE, crash_at] if crash_at else None
+        return self._spawn(role, ["node", "--config", f"{role}.toml"], prefix=prefix)
 
     def start(self, **emulator: object) -> None:
         self.start_emulator(**emulator)  # type: ignore[arg-type]

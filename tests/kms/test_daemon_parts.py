@@ -18,7 +18,7 @@ from qkdnet.errors import ConfigError, ProtocolError
 from qkdnet.kms.device import RawBlock, encode_block, encode_hello, read_block, read_hello
 from qkdnet.kms.emulator import LinkEmulator
 from qkdnet.kms.node import RawBuffer
-from qkdnet.kms.node_state import LEASE_SLOTS, NodeState, net_key_bytes
+from qkdnet.kms.node_state import LEASE_SLOTS, MIN_BOOTSTRAP_BYTES, NodeState, net_key_bytes
 from qkdnet.kms.wire import (
     BlockStart,
     Committed,
@@ -106,7 +106,7 @@ def test_frames_are_length_checked() -> None:
 
 
 # ------------------------------------------------------------------------------------------- node state
-def _bootstrap(tmp_path: Path, size: int = 1 << 12) -> tuple[Path, bytes]:
+def _bootstrap(tmp_path: Path, size: int = MIN_BOOTSTRAP_BYTES) -> tuple[Path, bytes]:
     data = np.random.default_rng(3).bytes(size)
     path = tmp_path / "bootstrap.key"
     path.write_bytes(data)
@@ -151,9 +151,12 @@ def test_raw_block_marks_survive_and_bad_bootstrap_keys_are_refused(tmp_path: Pa
     assert state.raw_used() is None
     state.mark_raw_used(5, 12)
     assert NodeState(tmp_path / "s.sqlite", side="alice", bootstrap_key_file=key_file).raw_used() == (5, 12)
-    (tmp_path / "odd.key").write_bytes(bytes(33))
-    with pytest.raises(ConfigError, match="multiple of 32 bytes"):
+    (tmp_path / "odd.key").write_bytes(bytes(MIN_BOOTSTRAP_BYTES + 1))
+    with pytest.raises(ConfigError, match="a multiple of 32, got 8193"):
         NodeState(tmp_path / "t.sqlite", side="alice", bootstrap_key_file=tmp_path / "odd.key")
+    (tmp_path / "small.key").write_bytes(bytes(MIN_BOOTSTRAP_BYTES - 32))  # 4 KiB and more was accepted silently
+    with pytest.raises(ConfigError, match=r"at least 8192 bytes .* got 8160"):
+        NodeState(tmp_path / "v.sqlite", side="alice", bootstrap_key_file=tmp_path / "small.key")
     with pytest.raises(ConfigError, match="cannot read the bootstrap key"):
         NodeState(tmp_path / "u.sqlite", side="alice", bootstrap_key_file=tmp_path / "missing.key")
 
@@ -202,6 +205,23 @@ def test_raw_buffer_keeps_order_skips_stale_blocks_and_drops_a_new_epoch() -> No
         assert await buf.take(1, 2, timeout_s=0.05) is None  # gone
         await buf.put(2, _block(0))  # the device restarted: a new stream
         assert buf.offer() == (2, 0)
+
+    asyncio.run(scenario())
+
+
+def test_a_full_raw_buffer_nobody_takes_from_drops_its_oldest_and_keeps_reading() -> None:
+    """A stalled link must not stop the device loop for good (it would never see the device go away)."""
+
+    async def scenario() -> None:
+        buf = RawBuffer(capacity=2, stale_s=0.05)
+        await buf.put(1, _block(0))
+        await buf.put(1, _block(1))
+        filler = asyncio.create_task(buf.put(1, _block(2)))
+        await asyncio.sleep(0.01)
+        assert not filler.done()  # it waits for room first
+        await asyncio.wait_for(filler, 1)
+        assert buf.offer() == (1, 1)
+        assert (await buf.take(1, 2, timeout_s=0.1)) is not None
 
     asyncio.run(scenario())
 

@@ -32,7 +32,7 @@ import contextlib
 import logging
 import os
 import secrets
-import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -72,6 +72,10 @@ log = logging.getLogger("qkdnet.node")
 T = TypeVar("T")
 #: Raw blocks a node keeps while its peer catches up (each ~10 bytes per pair).
 RAW_BUFFER_BLOCKS: Final = 3
+#: Seconds a full raw buffer waits for a session to take a block before it drops its oldest for the device's
+#: next one: reading goes on, so a device that went away is noticed (a node whose peer waits for fresh records
+#: of a restarted device would otherwise hold stale blocks forever and never reconnect).
+STALE_BUFFER_S: Final = 5.0
 #: Seconds before retrying when the two devices' streams differ (doubling up to 8 s while they do).
 RESYNC_WAIT_S: Final = 0.5
 #: Seconds allowed for a peer's preamble.
@@ -80,8 +84,14 @@ PREAMBLE_TIMEOUT_S: Final = 10.0
 REFUSED_LOG_S: Final = 5.0
 #: Reserve bits below which the node warns that authentication key is running out.
 LOW_RESERVE_BITS: Final = 1 << 13
-#: Test hook: "ROLE:POINT[:BLOCK]" makes the node kill itself (SIGKILL) at POINT, e.g. "bob:prepared:1".
-CRASH_ENV: Final = "QKDNET_NODE_CRASH_AT"
+#: Tag-key slots a direction must hold for the node to start a session: a block uses about 60 per direction
+#: (the soak test: ~10,000 slots on the wire for 159 blocks and their failed attempts). Below it a session
+#: would stop part-way with ``PadExhausted`` and burn what is left, so the node stops making sessions instead.
+HALT_RESERVE_SLOTS: Final = 64
+#: A seam for tests (e.g. crash points): each is called as ``hook(role, point, block_id)`` when a node reaches
+#: ``point`` of a block's commit ("postprocessed", "prepared", "told", "pool", "committed"). The product registers
+#: none; the test suite appends its own in a process it starts.
+COMMIT_POINT_HOOKS: list[Callable[[str, str, int], None]] = []
 
 
 class PeerAborted(QkdnetError):
@@ -90,6 +100,10 @@ class PeerAborted(QkdnetError):
 
 class SessionFailed(QkdnetError):
     """The session cannot go on for a reason both sides see (different raw streams, a missing raw block)."""
+
+
+class ReserveLow(SessionFailed):
+    """A tag-key reserve holds fewer than ``HALT_RESERVE_SLOTS`` slots: no session can be paid for."""
 
 
 class PoolsDisagree(SessionFailed):
@@ -112,11 +126,16 @@ class NodeStats:
 
 
 class RawBuffer:
-    """The raw blocks a node holds: read from the device in order, bounded (reading pauses when full)."""
+    """The raw blocks a node holds: read from the device in order, bounded (reading pauses when full).
 
-    def __init__(self, capacity: int = RAW_BUFFER_BLOCKS) -> None:
+    A pause lasts at most ``stale_s``: then the oldest block is dropped for the new one, so that reading, and
+    noticing the end of the device's stream, never stops for good.
+    """
+
+    def __init__(self, capacity: int = RAW_BUFFER_BLOCKS, *, stale_s: float = STALE_BUFFER_S) -> None:
         self._blocks: deque[RawBlock] = deque()
         self._capacity = capacity
+        self._stale_s = stale_s
         self._epoch: int | None = None
         self._floor: tuple[int, int] | None = None  # (epoch, seq) already used: never offered again
         self._changed = asyncio.Condition()
@@ -126,14 +145,21 @@ class RawBuffer:
         self._floor = used
 
     async def put(self, epoch: int, block: RawBlock) -> None:
-        """Add the device's next block (a new epoch drops the old stream); waits while the buffer is full."""
+        """Add the device's next block (a new epoch drops the old stream); waits while the buffer is full.
+
+        After ``stale_s`` of waiting the oldest block held is dropped to make room.
+        """
         async with self._changed:
             if epoch != self._epoch:
                 self._blocks.clear()
                 self._epoch = epoch
             if self._floor is not None and self._floor[0] == epoch and block.seq <= self._floor[1]:
                 return
-            await self._changed.wait_for(lambda: len(self._blocks) < self._capacity)
+            try:
+                async with asyncio.timeout(self._stale_s):
+                    await self._changed.wait_for(lambda: len(self._blocks) < self._capacity)
+            except TimeoutError:
+                self._blocks.popleft()
             self._blocks.append(block)
             self._changed.notify_all()
 
@@ -236,7 +262,6 @@ class NodeDaemon:
         self._active: asyncio.Task[None] | None = None
         self._active_conn: _Conn | None = None
         self._halted: str | None = None
-        self._crash = _crash_point(os.environ.get(CRASH_ENV, ""), self.role)
 
     # ----------------------------------------------------------------------------------------- startup
     def close(self) -> None:
@@ -249,6 +274,36 @@ class NodeDaemon:
         self.state.close()
         if self._owns_pool and isinstance(self.pool, SqliteKeyPool):
             self.pool.close()
+
+    def reserve_slots(self) -> dict[str, int]:
+        """Usable tag-key slots per direction (a sender's leased slots, burned by a restart, excluded)."""
+        a2b, b2a = self.state.reserve_levels
+        return {"alice_to_bob": a2b // SLOT_BITS, "bob_to_alice": b2a // SLOT_BITS}
+
+    def _reserve_low(self) -> str | None:
+        """Why the reserves cannot pay for a session, or None."""
+        slots = self.reserve_slots()
+        low = {d: n for d, n in slots.items() if n < HALT_RESERVE_SLOTS}
+        if not low:
+            return None
+        what = ", ".join(f"{d.replace('_to_', ' → ')} {n} slots ({n * SLOT_BITS} bits)" for d, n in low.items())
+        return f"the tag-key reserve is too low for a session ({what} left, {HALT_RESERVE_SLOTS} slots needed)"
+
+    def status(self) -> dict[str, Any]:
+        """Whether this node makes key, why not if it does not, and its usable tag-key slots (for operators)."""
+        reason = self._halted or self._reserve_low()
+        return {
+            "key_exchange": "running" if reason is None else "stopped",
+            "reason": reason,
+            "reserve_slots": self.reserve_slots(),
+            "committed_blocks": self.stats.committed,
+        }
+
+    def _halt(self, reason: str) -> None:
+        """Stop making sessions, saying so once (the ETSI service goes on)."""
+        if self._halted is None:
+            self._halted = reason
+            log.error("key exchange stops: %s; the ETSI API goes on serving the pool", reason)
 
     def recover(self) -> None:
         """Finish what a crash interrupted: finalise a prepared block the pool has; Alice drops an uncommitted one."""
@@ -270,15 +325,23 @@ class NodeDaemon:
     async def run(self, *, ready: Callable[[], None] | None = None) -> None:
         """Recover, then read the device and make key with the peer until cancelled."""
         self.recover()
+        slots = self.reserve_slots()
         log.info(
-            "node %s (%s) of link %s: last committed block %s, %d authentication key bits in reserve",
+            "node %s (%s) of link %s: last committed block %s, usable tag-key slots: alice → bob %d, bob → alice %d"
+            " (%s authentication key bits in reserve)",
             self.config.kme.id,
             self.role,
             self.link_id,
             self.pool.last_committed_block(self.link_id),
-            self.state.reserve_bits,
+            slots["alice_to_bob"],
+            slots["bob_to_alice"],
+            f"{self.state.reserve_bits:,}",
         )
-        warm = asyncio.create_task(asyncio.to_thread(warm_up, self.run_config), name="warm-up")
+        if (low := self._reserve_low()) is not None:
+            self._halt(low)
+        # A daemon thread, not the loop's executor: asyncio.run waits for its executor's threads at exit, and a
+        # SIGTERM during the warm-up (seconds of imports and compiling on a loaded machine) would wait for it.
+        threading.Thread(target=warm_up, args=(self.run_config,), name="warm-up", daemon=True).start()
         tasks = [asyncio.create_task(self._device_loop(), name="device")]
         server: asyncio.Server | None = None
         peer = self.peer
@@ -298,7 +361,7 @@ class NodeDaemon:
                 api.should_exit = True
                 with contextlib.suppress(Exception, asyncio.CancelledError):
                     await asyncio.wait_for(asyncio.shield(api_task), 5.0)
-            for task in (*tasks, warm):
+            for task in tasks:
                 task.cancel()
             if self._active is not None:
                 self._active.cancel()
@@ -333,7 +396,11 @@ class NodeDaemon:
                 yield
 
         app = create_app(self.config, self.pool)
-        server = EmbeddedServer(uvicorn_config(app, self.config, configure_logging=False, log_level="warning"))
+        settings = uvicorn_config(app, self.config, configure_logging=False, log_level="warning")
+        # On SIGTERM, a connection mid-request or mid-handshake (a peer KME's, an SAE's) gets 1 s, then its task
+        # is cancelled: without a bound the daemon waited for it until its own 5 s limit cancelled the lifespan.
+        settings.timeout_graceful_shutdown = 1
+        server = EmbeddedServer(settings)
         log.info("serving the ETSI GS QKD 014 API on https://%s:%d (mutual TLS)", api.host, api.port)
         return server
 
@@ -379,7 +446,6 @@ class NodeDaemon:
                 await asyncio.sleep(delay)
                 delay = min(2 * delay, 2.0)
                 continue
-            delay = 0.2
             nonce = secrets.token_bytes(16)
             try:
                 writer.write(encode_preamble("alice", nonce))
@@ -391,12 +457,15 @@ class NodeDaemon:
                 log.warning("peer at %s:%d closed the handshake (%s)", peer.host, peer.port, exc or "end of stream")
                 writer.close()
                 await asyncio.sleep(delay)
+                delay = min(2 * delay, 2.0)  # a peer that refuses (e.g. it stopped) is not asked 5 times a second
                 continue
             except (ProtocolError, OSError, TimeoutError) as exc:
                 log.warning("peer at %s:%d: %s; connection dropped", peer.host, peer.port, exc or "timeout")
                 writer.close()
                 await asyncio.sleep(delay)
+                delay = min(2 * delay, 2.0)
                 continue
+            delay = 0.2
             conn = _Conn(reader, writer, nonce, bob_nonce, peer=f"{peer.host}:{peer.port}")
             self._active = asyncio.current_task()
             await self._serve(conn)
@@ -404,7 +473,7 @@ class NodeDaemon:
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         name = _peer_name(writer)
         if self._halted is not None:
-            log.error("connection from %s refused: key exchange stopped (%s)", name, self._halted)
+            self._refuse(name, "key exchange stopped (see the line that said why)")
             writer.close()
             return
         nonce = secrets.token_bytes(16)
@@ -457,6 +526,8 @@ class NodeDaemon:
         except SecurityAbort as exc:
             self.stats.failed_sessions += 1
             log.warning("peer %s: %s: %s; block discarded, connection dropped", conn.peer, type(exc).__name__, exc)
+        except ReserveLow as exc:
+            self._halt(str(exc))
         except PoolsDisagree as exc:
             self.stats.failed_sessions += 1
             self._halted = str(exc)
@@ -481,6 +552,8 @@ class NodeDaemon:
         """One block: hello, block start, sifting and estimation, post-processing, two-phase commit."""
         while not await self.raw.wait_for_any(self._device_wait_s):  # no session (no tag key spent) without data
             log.info("no raw records from the device for %.0f s", self._device_wait_s)
+        if (low := self._reserve_low()) is not None:
+            raise ReserveLow(low)
         sid = session_id(conn.alice_nonce, conn.bob_nonce, conn.sessions)
         conn.sessions += 1
         end = self.state.tag_keys.channel_end(block_id=sid)
@@ -577,7 +650,7 @@ class NodeDaemon:
             self.stats.last_abort = str(party.failure)
             log.warning("block %d: no key: %s", block_id, party.failure)
             return
-        self._crash_if("postprocessed", block_id)
+        self._reached("postprocessed", block_id)
         amplified = party.key
         used = link.end.usage
         used = Usage(used.alice_to_bob + 1, used.bob_to_alice + 1)  # and the Prepared and Committed frames to come
@@ -614,13 +687,13 @@ class NodeDaemon:
                 self.state.discard_prepared()
                 self._no_net_key(block_id)
                 return
-            self._crash_if("prepared", block_id)
+            self._reached("prepared", block_id)
             link.send(Prepared(block_id, block.key_bytes))
             await link.drain()
             committed = await link.receive(Committed)
             if committed.block_id != block_id:
                 raise ProtocolError(f"peer committed block {committed.block_id}, expected {block_id}")
-            self._crash_if("told", block_id)
+            self._reached("told", block_id)
             self._commit_locally(block)
             return
         size = PreparedBlock(block_id, amplified, usage).key_bytes
@@ -632,16 +705,16 @@ class NodeDaemon:
             raise ProtocolError(f"peer prepared block {prepared.block_id} of {prepared.key_bytes} bytes, "
                                 f"expected block {block_id} of {size}")  # fmt: skip
         block = self.state.prepare(block_id, amplified, usage)
-        self._crash_if("prepared", block_id)
+        self._reached("prepared", block_id)
         self._commit_locally(block)
-        self._crash_if("committed", block_id)
+        self._reached("committed", block_id)
         link.send(Committed(block_id))
         await link.drain()
 
     def _commit_locally(self, block: PreparedBlock) -> None:
         key = block.net_key
         self.pool.commit_block(link_id=self.link_id, block_id=block.block_id, key=key)
-        self._crash_if("pool", block.block_id)
+        self._reached("pool", block.block_id)
         self.state.finalize(block)
         self.stats.committed += 1
         self.stats.key_bytes += len(key)
@@ -653,12 +726,9 @@ class NodeDaemon:
         self.stats.last_abort = "no net key after the authentication refill"
         log.warning("block %d: no net key: authentication cost as much as privacy amplification made", block_id)
 
-    def _crash_if(self, point: str, block_id: int) -> None:
-        if self._crash is not None and self._crash[0] == point and self._crash[1] in (None, block_id):
-            log.warning("test hook %s: killing this node at %s of block %d", CRASH_ENV, point, block_id)
-            for handler in logging.getLogger().handlers:
-                handler.flush()
-            os.kill(os.getpid(), signal.SIGKILL)
+    def _reached(self, point: str, block_id: int) -> None:
+        for hook in COMMIT_POINT_HOOKS:
+            hook(self.role, point, block_id)
 
 
 class _Link:
@@ -756,25 +826,19 @@ def warm_up(config: KeyRunConfig) -> None:
     )  # fmt: skip
 
 
-def _crash_point(spec: str, role: str) -> tuple[str, int | None] | None:
-    parts = spec.split(":") if spec else []
-    if len(parts) < 2 or parts[0] != role:
-        return None
-    return parts[1], int(parts[2]) if len(parts) > 2 else None
-
-
 def _peer_name(writer: asyncio.StreamWriter) -> str:
     peer = writer.get_extra_info("peername")
     return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else str(peer)
 
 
 __all__ = [
-    "CRASH_ENV",
+    "COMMIT_POINT_HOOKS",
     "NodeDaemon",
     "NodeStats",
     "PeerAborted",
     "PoolsDisagree",
     "RawBuffer",
+    "ReserveLow",
     "SessionFailed",
     "top_up_slots",
     "warm_up",

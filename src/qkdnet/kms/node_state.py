@@ -36,6 +36,9 @@ from qkdnet.postprocess.auth import SLOT_BITS
 
 Side = Literal["alice", "bob"]
 LEASE_SLOTS: Final = 64
+#: The smallest bootstrap key a node accepts: 4 KiB (256 slots) per direction, room for a restart's burned
+#: lease (``LEASE_SLOTS``) and the frames of a few interrupted blocks before the first commit refills it.
+MIN_BOOTSTRAP_BYTES: Final = 8192
 _SLOT_BYTES: Final = SLOT_BITS // 8
 _DIRECTIONS: Final = ("alice_to_bob", "bob_to_alice")
 _SCHEMA: Final = (
@@ -125,8 +128,11 @@ class NodeState:
             data = key_file.read_bytes()
         except OSError as exc:
             raise ConfigError([f"{key_file}: cannot read the bootstrap key: {exc.strerror or exc}"]) from None
-        if not data or len(data) % (2 * _SLOT_BYTES):
-            why = f"the bootstrap key must be a non-empty multiple of {2 * _SLOT_BYTES} bytes, got {len(data)}"
+        if len(data) < MIN_BOOTSTRAP_BYTES or len(data) % (2 * _SLOT_BYTES):
+            why = (
+                f"the bootstrap key must be at least {MIN_BOOTSTRAP_BYTES} bytes and a multiple of"
+                f" {2 * _SLOT_BYTES}, got {len(data)}"
+            )
             raise ConfigError([f"{key_file}: {why}"])
         half = len(data) // 2
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('reserve_target_bits', ?)", (8 * half,))
@@ -235,4 +241,4 @@ class NodeState:
         return f"NodeState(path={str(self.path)!r}, side={self._side!r}, reserve_bits={self.reserve_bits})"
 
 
-__all__ = ["LEASE_SLOTS", "NodeState", "NodeStateError", "PreparedBlock", "net_key_bytes"]
+__all__ = ["LEASE_SLOTS", "MIN_BOOTSTRAP_BYTES", "NodeState", "NodeStateError", "PreparedBlock", "net_key_bytes"]
