@@ -25,9 +25,9 @@ from qkdnet.postprocess import (
     HashSeed,
     LeakageLedger,
     Message,
-    Party,
     PartyTagKeys,
     Reconciler,
+    ReconcilingAlice,
     ReconcilingBob,
     get_reconciler,
     modified_toeplitz_hash,
@@ -78,6 +78,8 @@ class _AlreadyEqual:
     class _Party:
         def __init__(self, key: np.ndarray) -> None:
             self.key, self.disclosed_bits, self.rounds, self.corrected_bits = key, 0, 0, 0
+            self.frame_lengths = np.array([key.size], dtype=np.int64)  # one frame: the whole key
+            self.failed_frames = np.zeros(1, dtype=np.bool_)
             self.done = True
             self.result = self
 
@@ -87,7 +89,7 @@ class _AlreadyEqual:
         def receive(self, message: Message) -> list[Message]:
             raise AssertionError("no message expected")
 
-    def make_alice(self, key: np.ndarray, *, ledger: LeakageLedger, rng: np.random.Generator) -> Party:
+    def make_alice(self, key: np.ndarray, *, ledger: LeakageLedger, rng: np.random.Generator) -> ReconcilingAlice:
         return self._Party(key)
 
     def make_bob(
