@@ -812,9 +812,7 @@ def top_up_slots(alice: Hello, bob: Hello, *, spare_bits: int) -> tuple[int, int
 
 
 def warm_up(config: KeyRunConfig) -> None:
-    """Load now what the first block would load mid-protocol: scipy's statistics, the compiled reconciler."""
-    import scipy.stats  # noqa: F401 - the no-signalling test's import
-
+    """Load now what the first block would load mid-protocol: the compiled reconciler and its codes."""
     from qkdnet.postprocess import LeakageLedger, reconcile_and_amplify
 
     rng = np.random.default_rng(0)
