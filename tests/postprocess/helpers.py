@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import numpy.typing as npt
+
+from qkdnet.postprocess import LeakageLedger, Message
 
 
 def noisy_pair(n: int, errors: int, rng: np.random.Generator) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
@@ -31,3 +35,40 @@ def poly1305_by_definition(key: bytes, message: bytes) -> bytes:
         block = message[i : i + 16] + b"\x01"
         acc = (acc + int.from_bytes(block, "little")) * r % p
     return ((acc + s) % (1 << 128)).to_bytes(16, "little")
+
+
+class SilentReconciler:
+    """A reconciler double that sends nothing: Bob's "corrected" key is ``bob_result(his key)``.
+
+    ``frame_lengths`` (None: one frame) is what both parties report; with the identity it is right only for
+    keys that already agree, with a function that flips a bit it leaves a residual error for verification.
+    """
+
+    def __init__(
+        self,
+        bob_result: Callable[[npt.NDArray[np.uint8]], npt.NDArray[np.uint8]] = lambda key: key,
+        frame_lengths: npt.NDArray[np.int64] | None = None,
+    ) -> None:
+        self.bob_result, self.frame_lengths = bob_result, frame_lengths
+
+    class _Party:
+        def __init__(self, key: npt.NDArray[np.uint8], frame_lengths: npt.NDArray[np.int64] | None) -> None:
+            self.key, self.disclosed_bits, self.rounds, self.corrected_bits = key, 0, 0, 0
+            self.frame_lengths = np.array([key.size]) if frame_lengths is None else frame_lengths
+            self.failed_frames = np.zeros(self.frame_lengths.size, dtype=bool)
+            self.done = True
+            self.result = self
+
+        def start(self) -> list[Message]:
+            return []
+
+        def receive(self, message: Message) -> list[Message]:
+            raise AssertionError("a silent reconciler is sent nothing")
+
+    def make_alice(self, key: npt.NDArray[np.uint8], *, ledger: LeakageLedger, rng: np.random.Generator) -> _Party:
+        return self._Party(key, self.frame_lengths)
+
+    def make_bob(
+        self, key: npt.NDArray[np.uint8], *, qber_estimate: float, ledger: LeakageLedger, rng: np.random.Generator
+    ) -> _Party:
+        return self._Party(self.bob_result(key.copy()), self.frame_lengths)

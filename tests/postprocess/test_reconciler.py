@@ -28,9 +28,8 @@ from qkdnet.postprocess import (
     reconcile_and_amplify,
     run_protocol,
 )
-from qkdnet.postprocess._bits import Bits
 
-from .helpers import noisy_pair
+from .helpers import SilentReconciler, noisy_pair
 
 
 def test_cascade_is_registered_and_unknown_names_are_refused() -> None:
@@ -63,50 +62,12 @@ def test_cascade_parties_fit_the_protocols() -> None:
     assert result.corrected_bits == 20 and result.rounds > 0 and result.disclosed_bits > 0
 
 
-class _Trusting:
-    """A toy reconciler that discloses nothing and changes nothing (right only for equal keys)."""
-
-    class Alice:
-        done = True
-        frame_lengths = None  # one frame: the whole key
-
-        def start(self) -> list[Message]:
-            return []
-
-        def receive(self, message: Message) -> list[Message]:
-            raise AssertionError("nothing is sent to Alice")
-
-    class Bob:
-        def __init__(self, key: Bits) -> None:
-            self.key, self.disclosed_bits, self.rounds, self.corrected_bits = key, 0, 0, 0
-            self.frame_lengths, self.failed_frames = None, None
-            self.done = True
-
-        @property
-        def result(self) -> _Trusting.Bob:
-            return self
-
-        def start(self) -> list[Message]:
-            return []
-
-        def receive(self, message: Message) -> list[Message]:
-            raise AssertionError("nothing is sent to Bob")
-
-    def make_alice(self, key: Bits, *, ledger: LeakageLedger, rng: np.random.Generator) -> Party:
-        return self.Alice()
-
-    def make_bob(
-        self, key: Bits, *, qber_estimate: float, ledger: LeakageLedger, rng: np.random.Generator
-    ) -> ReconcilingBob:
-        return self.Bob(key)
-
-
 def test_the_recipe_runs_whatever_reconciler_it_is_given() -> None:
     key = np.random.default_rng(2).integers(0, 2, 3000, dtype=np.uint8)
     ledger = LeakageLedger()
     out = reconcile_and_amplify(
         key, key.copy(), qber_estimate=0.0, eve_information_bits=100, ledger=ledger,
-        rng=np.random.default_rng(3), reconciler=_Trusting(),
+        rng=np.random.default_rng(3), reconciler=SilentReconciler(),
     )  # fmt: skip
     assert out.cascade_rounds == 0 and out.cascade_parity_bits == 0
     assert set(out.transcript.messages_by_type) == {"VerificationTag", "VerificationOutcome", "AmplificationSeed"}

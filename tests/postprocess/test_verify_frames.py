@@ -12,15 +12,14 @@ from qkdnet.postprocess import (
     FrameTags,
     FrameVerdicts,
     LeakageLedger,
-    Message,
-    ReconcilingAlice,
-    ReconcilingBob,
     reconcile_and_amplify,
     run_protocol,
 )
 from qkdnet.postprocess._bits import Bits, uniform_frames
 from qkdnet.postprocess.ledger import VERIFICATION_HASH
 from qkdnet.postprocess.verify import VerifyAlice, VerifyBob, frame_tag_bits, verification_tag_bits
+
+from .helpers import SilentReconciler
 
 
 def _verify(
@@ -112,51 +111,17 @@ def test_kept_keys_are_identical_or_the_block_fails(n: int, frame_bits: int, fli
     assert dropped == wrong_frames  # with 40+-bit tags a collision is beyond any test's reach
 
 
-class _LeavesOneError:
-    """A reconciler that discloses nothing and leaves one wrong bit in Bob's frame 3 (a residual error)."""
-
-    class Alice:
-        done = True
-        frame_lengths = np.full(8, 1_000, dtype=np.int64)
-
-        def start(self) -> list[Message]:
-            return []
-
-        def receive(self, message: Message) -> list[Message]:
-            raise AssertionError("nothing is sent to Alice")
-
-    class Bob:
-        def __init__(self, key: Bits) -> None:
-            self.key = key.copy()
-            self.key[3_500] ^= 1
-            self.disclosed_bits, self.rounds, self.corrected_bits, self.done = 0, 0, 0, True
-            self.frame_lengths = np.full(8, 1_000, dtype=np.int64)
-            self.failed_frames = np.zeros(8, dtype=bool)
-
-        @property
-        def result(self) -> _LeavesOneError.Bob:
-            return self
-
-        def start(self) -> list[Message]:
-            return []
-
-        def receive(self, message: Message) -> list[Message]:
-            raise AssertionError("nothing is sent to Bob")
-
-    def make_alice(self, key: Bits, *, ledger: LeakageLedger, rng: np.random.Generator) -> ReconcilingAlice:
-        return self.Alice()
-
-    def make_bob(
-        self, key: Bits, *, qber_estimate: float, ledger: LeakageLedger, rng: np.random.Generator
-    ) -> ReconcilingBob:
-        return self.Bob(key)
+def _flip_bit_3500(key: Bits) -> Bits:
+    key[3_500] ^= 1  # a residual error in frame 3
+    return key
 
 
 def test_the_road_keeps_the_block_when_one_frame_is_wrong() -> None:
     key = np.random.default_rng(4).integers(0, 2, 8_000, dtype=np.uint8)
     out = reconcile_and_amplify(
         key, key.copy(), qber_estimate=0.01, eve_information_bits=500, ledger=LeakageLedger(),
-        rng=np.random.default_rng(5), reconciler=_LeavesOneError(),
+        rng=np.random.default_rng(5),
+        reconciler=SilentReconciler(_flip_bit_3500, np.full(8, 1_000, dtype=np.int64)),
     )  # fmt: skip
     assert out.frames == 8 and out.frames_dropped == 1
     np.testing.assert_array_equal(out.alice_key, out.bob_key)
