@@ -300,6 +300,7 @@ def test_concurrent_threads_never_overlap(tmp_path: Path) -> None:
 
 CHILD = r"""
 import sys
+import time
 from qkdnet.kms import Direction, SqliteKeyPool
 from qkdnet.errors import KeyPoolExhausted
 
@@ -316,6 +317,7 @@ while True:
     for k in keys:
         sys.stdout.write(f"{k.key_id} {k.key.hex()}\n")
     sys.stdout.flush()
+    time.sleep(0.002)  # an SAE's pace: no child drains the pool before a loaded machine schedules the others
 """
 
 
