@@ -19,6 +19,7 @@ LAYERS = {
     "rng": 0,
     "errors": 0,
     "checks": 0,
+    "_lazy": 0,
     "_version": 0,
     "quantum": 1,
     "engine": 1,

@@ -17,9 +17,9 @@ needs. Type checkers see the imports as usual.
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
 
+from qkdnet._lazy import lazy_names
 from qkdnet._version import __version__
 from qkdnet.errors import (
     AlreadyConsumed,
@@ -88,20 +88,6 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
-    """Import a public name's module on first use, and keep the name here so it is looked up once."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'qkdnet' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
-
-
 __all__ = [
     "BBM92",
     "E91",
@@ -146,3 +132,5 @@ __all__ = [
     "trusted_key_fraction",
     "werner_state",
 ]
+
+__getattr__, __dir__ = lazy_names("qkdnet", _LAZY, globals(), __all__)

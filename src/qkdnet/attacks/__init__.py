@@ -11,8 +11,9 @@ Each name is imported on first use (PEP 562 ``__getattr__``): a key run that nee
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from qkdnet._lazy import lazy_names
 
 if TYPE_CHECKING:
     from qkdnet.attacks.base import Attack, AttackedPairs, EveGuess, EveKnowledge
@@ -48,20 +49,6 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
-    """Import a public name's module on first use, and keep the name here so it is looked up once."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'qkdnet.attacks' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
-
-
 __all__ = [
     "ATTACK_KINDS",
     "MANIPULATIONS",
@@ -84,3 +71,5 @@ __all__ = [
     "fggnp_information",
     "make_attack",
 ]
+
+__getattr__, __dir__ = lazy_names("qkdnet.attacks", _LAZY, globals(), __all__)
