@@ -131,11 +131,13 @@ async def _emulator(args: argparse.Namespace) -> None:
 async def _node(args: argparse.Namespace) -> None:
     from qkdnet.kms import load_node_config
     from qkdnet.kms.node import NodeDaemon
+    from qkdnet.kms.status import node_status_served
 
     config = load_node_config(args.config, check_files=False)  # a missing certificate stops the API, not the node
     daemon = NodeDaemon(config, serve_api=not args.no_api)
     try:
-        await daemon.run()
+        with node_status_served(config.kme.id, daemon.status):  # its ETSI status says why no key is made
+            await daemon.run()
     finally:
         daemon.close()
 

@@ -66,6 +66,7 @@ from qkdnet.kms.etsi import (
 from qkdnet.kms.keyid import KeyPosition, direction_for
 from qkdnet.kms.pki import common_name
 from qkdnet.kms.pool import DeliveredKey, SqliteKeyPool
+from qkdnet.kms.status import NodeStatus, registered_node_status
 
 logger = logging.getLogger("qkdnet.kms.api")
 RESERVATIONS_PATH = "/qkdnet/v1/reservations"
@@ -216,10 +217,13 @@ async def _wait(future: Any) -> Any:
 class KmeService:
     """The handlers' logic, separate from FastAPI's routing: one KME, its pool, its peer."""
 
-    def __init__(self, config: NodeConfig, pool: SqliteKeyPool, peer: PeerKme | None) -> None:
+    def __init__(
+        self, config: NodeConfig, pool: SqliteKeyPool, peer: PeerKme | None, node_status: NodeStatus | None = None
+    ) -> None:
         self.config = config
         self.pool = pool
         self.peer = peer
+        self.node_status = node_status  # None: the node daemon registered with node_status_served(), if any
         self.link_id = config.link_id
         self.master_direction = direction_for(self.link_id, config.kme.id)  # keys this KME hands to masters
         self.slave_direction = direction_for(self.link_id, config.kme.peer_id)  # keys announced by the peer
@@ -240,6 +244,8 @@ class KmeService:
         stored = self.pool.stored_key_count(
             link_id=self.link_id, direction=self.master_direction, size_bits=api.key_size_bits
         )
+        node = self.node_status or registered_node_status(self.config.kme.id)
+        extension = {} if node is None else {"status_extension": {"node": dict(node())}}
         return {
             "source_KME_ID": self.config.kme.id,
             "target_KME_ID": self.config.kme.peer_id,
@@ -252,6 +258,7 @@ class KmeService:
             "max_key_size": api.max_key_size_bits,
             "min_key_size": api.min_key_size_bits,
             "max_SAE_ID_count": 0,
+            **extension,
         }
 
     def _check_key_request(self, request: KeyRequest) -> tuple[int, int]:
@@ -440,9 +447,14 @@ def create_app(
     pool: SqliteKeyPool,
     *,
     peer_factory: Callable[[NodeConfig], PeerKme | None] = https_peer,
+    node_status: NodeStatus | None = None,
 ) -> FastAPI:
-    """The KME's FastAPI application; ``peer_factory`` makes the link to the peer KME at startup."""
-    service = KmeService(config, pool, None)
+    """The KME's FastAPI application; ``peer_factory`` makes the link to the peer KME at startup.
+
+    ``node_status`` (e.g. :meth:`NodeDaemon.status`) fills Get status's ``status_extension["node"]``; without
+    it, the status of a node daemon registered for this KME (:func:`qkdnet.kms.status.node_status_served`), if any.
+    """
+    service = KmeService(config, pool, None, node_status)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -47,6 +47,9 @@ class Status(_Message):
     max_key_size: int
     min_key_size: int
     max_SAE_ID_count: int
+    #: Clause 6.1 leaves this object "for future use"; qkdnet puts its node's key exchange state here
+    #: (``{"node": ...}``) when the node daemon runs in the KME's process.
+    status_extension: dict[str, Any] | None = None
 
 
 class KeyRequest(_Message):
