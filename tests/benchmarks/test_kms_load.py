@@ -22,10 +22,13 @@ def test_quick_mode_prints_the_table() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert lines[0].split() == ["requests", "count", "req/s", "p50", "ms", "p99", "ms"]
-    for name in ("enc_keys", "dec_keys", "both"):
-        row = next(line for line in lines if line.startswith(name)).split()
-        assert int(row[1]) > 0 and float(row[2]) > 0  # requests were served, each checked by the benchmark
-    enc, dec = (next(line for line in lines if line.startswith(n)).split()[1] for n in ("enc_keys", "dec_keys"))
-    assert enc == dec  # every key the master got, the slave got too
-    assert "CPU per request" in proc.stdout and "requests/s, p99" in proc.stdout
+    headers = [i for i, line in enumerate(lines) if line.startswith("requests ")]
+    assert [lines[i].split()[7:] for i in headers] == [["(saturated)"], ["(paced", "at", "1000/s)"]]
+    for first in headers:  # each phase's table: requests were served, each checked by the benchmark
+        assert lines[first].split()[:7] == ["requests", "count", "req/s", "p50", "ms", "p99", "ms"]
+        rows = {line.split()[0]: line.split() for line in lines[first + 1 : first + 4]}
+        assert set(rows) == {"enc_keys", "dec_keys", "both"}
+        assert all(int(row[1]) > 0 and float(row[2]) > 0 for row in rows.values())
+        assert rows["enc_keys"][1] == rows["dec_keys"][1]  # every key the master got, the slave got too
+    assert "CPU per request" in proc.stdout
+    assert sum("requests/s, p99" in line for line in lines) == 2  # a verdict per phase
