@@ -9,9 +9,10 @@ generator runs on the same cores as both servers, so it competes with them.
 
 Two phases on the same two KMEs: **saturated** (every client sends its next request as soon as it has its
 answer: the most the KMEs serve, and the latency at that load, which is mostly queueing behind 32 clients) and
-**paced** at the target rate (each client starts its enc_keys on a fixed schedule, ``--rate`` requests/s in
+**paced** (each client starts its enc_keys on a fixed schedule, ``--rate`` requests/s in
 all; latency counted from the scheduled start, so a KME that falls behind is charged for it: no coordinated
-omission). The target is met when the paced phase serves the rate with p99 <= 50 ms. Run with `make bench` or
+omission; by default 1,100/s, 10 % above the target). The target is met when the paced phase serves
+>= 1,000 requests/s with p99 <= 50 ms. Run with `make bench` or
 `python benchmarks/kms_load.py [--quick] [--clients N] [--seconds S] [--rate R]`.
 """
 
@@ -39,6 +40,7 @@ from qkdnet.kms.pki import PkiFiles, init_pki
 
 TARGET_RPS = 1000.0
 TARGET_P99_MS = 50.0
+PACED_RPS = 1.1 * TARGET_RPS  # 10 % above the target: a served rate at or above it, with no rounding slack
 BLOCK_BYTES = 1 << 16
 KEY_BITS = 256
 
@@ -145,10 +147,10 @@ async def load(
     period = None if rate is None else 2 * clients / rate  # one enc_keys + dec_keys per client and period
     connected = 0
     all_connected = asyncio.Event()
-    start = 0.0
+    start = last_answer = 0.0
 
     async def client(index: int) -> None:
-        nonlocal connected, start
+        nonlocal connected, start, last_answer
         master, slave = KeepAliveHttps(urls[0], ctx_a), KeepAliveHttps(urls[1], ctx_b)
         await master.post("/api/v1/keys/SAE_B/enc_keys", {"number": 1, "size": KEY_BITS})  # connect, warm up
         connected += 1
@@ -177,12 +179,13 @@ async def load(
                     raise RuntimeError(f"dec_keys answered {status} or other keys")
                 latencies["enc_keys"].append(t1 - t0)
                 latencies["dec_keys"].append(t2 - t1)
+                last_answer = max(last_answer, t2)
         finally:
             await master.close()
             await slave.close()
 
     await asyncio.gather(*(client(i) for i in range(clients)))
-    return latencies, time.perf_counter() - start
+    return latencies, last_answer - start
 
 
 def report(name: str, latencies: dict[str, list[float]], elapsed: float, clients: int, target: str) -> None:
@@ -194,7 +197,7 @@ def report(name: str, latencies: dict[str, list[float]], elapsed: float, clients
         print(f"{label:<10} {len(values):>8} {len(values) / elapsed:>8.0f} {np.median(ms):>8.1f} "
               f"{np.quantile(ms, 0.99):>8.1f}")  # fmt: skip
     rps, p99 = len(every) / elapsed, float(np.quantile(np.array(every) * 1e3, 0.99))
-    meets = rps >= 0.98 * TARGET_RPS and p99 <= TARGET_P99_MS  # a run paced at exactly the rate: 2 % slack
+    meets = rps >= TARGET_RPS and p99 <= TARGET_P99_MS
     print(
         f"{name}: {clients} clients, {elapsed:.1f} s, loopback mTLS, keep-alive: {rps:.0f} requests/s, p99 "
         f"{p99:.1f} ms ({'meets' if meets else 'misses'} {target}; {os.cpu_count()} cores shared by both KMEs "
@@ -207,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a 2-second run with 8 clients (a smoke test)")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each phase (default 10)")
-    parser.add_argument("--rate", type=float, default=TARGET_RPS, help="the paced phase's requests/s (1000)")
+    parser.add_argument("--rate", type=float, default=PACED_RPS, help=f"the paced phase's requests/s ({PACED_RPS:.0f})")
     args = parser.parse_args(argv)
     clients, seconds = (8, 2.0) if args.quick else (args.clients, args.seconds)
     # Enough key for both phases: at most ~5,000 enc_keys/s of 32 bytes from KME_A's half of each block.

@@ -23,7 +23,7 @@ def test_quick_mode_prints_the_table() -> None:
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     headers = [i for i, line in enumerate(lines) if line.startswith("requests ")]
-    assert [lines[i].split()[7:] for i in headers] == [["(saturated)"], ["(paced", "at", "1000/s)"]]
+    assert [lines[i].split()[7:] for i in headers] == [["(saturated)"], ["(paced", "at", "1100/s)"]]
     for first in headers:  # each phase's table: requests were served, each checked by the benchmark
         assert lines[first].split()[:7] == ["requests", "count", "req/s", "p50", "ms", "p99", "ms"]
         rows = {line.split()[0]: line.split() for line in lines[first + 1 : first + 4]}
