@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import ssl
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 logger = logging.getLogger("qkdnet.kms.server")
+#: Allocations between young-generation collections (CPython's default: 700); see :func:`quiet_gc`.
+GC_YOUNG_THRESHOLD = 20_000
 
 
 def tls_protocol(base: type[asyncio.Protocol]) -> type[asyncio.Protocol]:
@@ -106,6 +109,21 @@ def uvicorn_config(
     )
 
 
+def quiet_gc() -> None:
+    """Keep the cyclic garbage collector from stalling requests: freeze what start-up made, collect less often.
+
+    Measured with benchmarks/kms_load.py (32 clients, saturated): with CPython's defaults the KME's p99 was
+    46-50 ms against a p50 of ~15 ms, the tail being collections that walk every object FastAPI, pydantic and
+    uvicorn created at import; with the start-up objects frozen (never scanned again) and young collections
+    every 20,000 allocations instead of 700, p99 fell to ~21 ms and throughput rose ~14 %. A request's own
+    objects are freed by reference counting; the collector only has the rare cycles left to find.
+    """
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -125,10 +143,11 @@ def serve(config: NodeConfig, *, access_log: bool = True) -> None:
     try:
         with SqliteKeyPool(config.kme.db) as pool:
             server = uvicorn.Server(uvicorn_config(create_app(config, pool), config, access_log=access_log))
+            quiet_gc()
             with contextlib.suppress(KeyboardInterrupt):
                 server.run()
     finally:
         signal.signal(signal.SIGTERM, previous)
 
 
-__all__ = ["serve", "tls_protocol", "uvicorn_config"]
+__all__ = ["quiet_gc", "serve", "tls_protocol", "uvicorn_config"]
