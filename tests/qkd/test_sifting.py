@@ -198,7 +198,14 @@ def test_key_runs_estimate_exactly_what_they_did(
         seed=seed,
         attack=None if attack is None else make_attack(attack, 0.5),
     )
-    assert (r.qber, r.sifted_bits, r.sample_bits, r.chsh_s, r.phase_error) == expected
+    qber, sifted_bits, sample_bits, chsh_s, phase_error = expected
+    assert (r.sifted_bits, r.sample_bits) == (sifted_bits, sample_bits)  # counts: exactly
+    # Rates: equal up to floating-point rounding, which differs between NumPy builds (SIMD sums).
+    assert r.qber == pytest.approx(qber, rel=1e-12)
+    assert r.phase_error == pytest.approx(phase_error, rel=1e-12)
+    assert (r.chsh_s is None) == (chsh_s is None)
+    if chsh_s is not None:
+        assert r.chsh_s == pytest.approx(chsh_s, rel=1e-12)
     assert r.secure == (attack is None)
     if r.secure:
         assert r.alice_key is not None and r.bob_key is not None and np.array_equal(r.alice_key, r.bob_key)
