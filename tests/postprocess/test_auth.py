@@ -1,4 +1,7 @@
-"""Wegman–Carter authentication: honest frames pass; forged, altered, replayed, reordered, dropped, injected fail."""
+"""Wegman–Carter authentication: honest frames pass; forged, altered, replayed, reordered, dropped, injected fail.
+
+Every protocol run is authenticated by one tag per direction (its close): the tests check that each kind of
+tampering, with untagged frames as well as tagged ones, still ends the block with nothing kept."""
 
 from __future__ import annotations
 
@@ -8,7 +11,14 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from qkdnet.errors import AlreadyConsumed, AuthenticationFailed, InvalidParameter, NoSecretKey, PadExhausted
+from qkdnet.errors import (
+    AlreadyConsumed,
+    AuthenticationFailed,
+    InvalidParameter,
+    NoSecretKey,
+    PadExhausted,
+    ReconciliationFailed,
+)
 from qkdnet.postprocess import (
     AuthenticatedChannelEnd,
     AuthenticatedFrame,
@@ -17,7 +27,6 @@ from qkdnet.postprocess import (
     FrameHeader,
     LeakageLedger,
     Message,
-    OneTimeTagKey,
     PartyTagKeys,
     TagKeyReserve,
     Usage,
@@ -29,7 +38,8 @@ from qkdnet.postprocess.auth import SLOT_BITS
 
 from .helpers import noisy_pair, poly1305_by_definition
 
-HEADER = struct.Struct("<BBQQQQ")
+HEADER = struct.Struct("<BBBQQQQ")  # version, direction, kind, block, sequence, pad index, length
+TAGGED, UNTAGGED = 1, 0
 
 
 def _preshared(slots: int, seed: int = 1) -> np.ndarray:
@@ -62,12 +72,29 @@ def test_tag_is_poly1305_of_header_and_payload_under_r_and_a_fresh_pad() -> None
     payload = b"a parity answer"
     frame = end.seal(payload)
     r, s = np.packbits(bits[:SLOT_BITS]).tobytes(), np.packbits(bits[SLOT_BITS : 2 * SLOT_BITS]).tobytes()
-    header = HEADER.pack(1, 0, 9, 0, 1, len(payload))
+    header = HEADER.pack(2, 0, TAGGED, 9, 0, 1, len(payload))
     assert frame[: HEADER.size] == header
     assert frame[-16:] == poly1305_by_definition(r + s, header + payload)
     second = end.seal(payload)  # same r, next pad: a different tag for the same payload
     s2 = np.packbits(bits[2 * SLOT_BITS : 3 * SLOT_BITS]).tobytes()
-    assert second[-16:] == poly1305_by_definition(r + s2, HEADER.pack(1, 0, 9, 1, 2, len(payload)) + payload)
+    assert second[-16:] == poly1305_by_definition(r + s2, HEADER.pack(2, 0, TAGGED, 9, 1, 2, len(payload)) + payload)
+
+
+def test_a_segment_of_untagged_frames_is_tagged_once_over_all_its_bytes() -> None:
+    bits = _preshared(8)
+    a = PartyTagKeys.from_preshared(bits, side="alice").channel_end(block_id=4)
+    b = PartyTagKeys.from_preshared(bits.copy(), side="bob").channel_end(block_id=4)
+    payloads = [b"query one", b"", b"query three", b"close"]
+    frames = [a.seal(p, tagged=False) for p in payloads[:-1]] + [a.seal(payloads[-1])]
+    assert [len(f) for f in frames[:-1]] == [HEADER.size + len(p) for p in payloads[:-1]]  # no tag on the wire
+    r, s = np.packbits(bits[:SLOT_BITS]).tobytes(), np.packbits(bits[SLOT_BITS : 2 * SLOT_BITS]).tobytes()
+    segment = b"".join(frames[:-1]) + frames[-1][:-16]
+    assert frames[0][: HEADER.size] == HEADER.pack(2, 0, UNTAGGED, 4, 0, 1, len(payloads[0]))
+    assert frames[-1][-16:] == poly1305_by_definition(r + s, segment)
+    opened = [b.accept(f) for f in frames]
+    assert [o.payload for o in opened] == payloads and [o.checked for o in opened] == [False] * 3 + [True]
+    assert a.usage == b.usage == Usage(2, 0)  # r and one pad, for four frames
+    assert b.unchecked_frames == 0
 
 
 def test_every_single_bit_flip_of_a_frame_or_its_tag_is_rejected() -> None:
@@ -82,6 +109,37 @@ def test_every_single_bit_flip_of_a_frame_or_its_tag_is_rejected() -> None:
             bob.open(bytes(altered))
         with pytest.raises(AuthenticationFailed):  # and the block is over: even the genuine frame is refused
             bob.open(frame)
+
+
+def test_every_single_bit_flip_of_any_frame_of_a_segment_fails_its_tag() -> None:
+    a = _ends()[0]
+    frames = [a.seal(b"\x00\x07parities: 0110", tagged=False), a.seal(b"\x01more", tagged=False), a.seal(b"")]
+    for index, frame in enumerate(frames):
+        for bit in range(8 * len(frame)):
+            altered = bytearray(frame)
+            altered[bit // 8] ^= 1 << (bit % 8)
+            bob = _ends()[1]
+            received = [*frames[:index], bytes(altered), *frames[index + 1 :]]
+            with pytest.raises(AuthenticationFailed):
+                for f in received:
+                    bob.accept(f)
+            assert bob.failed
+            with pytest.raises(AuthenticationFailed):  # the block is over
+                bob.accept(frames[0])
+
+
+def test_a_segment_never_tagged_spends_no_slot_so_the_next_block_may_use_them() -> None:
+    """The sender read ``r`` and the pad but no tag computed from them left: the next block starts on them."""
+    alice, bob = _keys(slots=8)
+    a1, b1 = alice.channel_end(block_id=1), bob.channel_end(block_id=1)
+    b1.accept(a1.seal(b"an untagged query", tagged=False))
+    a1.close(), b1.close()  # the connection broke before the close
+    assert a1.usage == b1.usage == Usage(0, 0)
+    assert alice.bits_available == bob.bits_available == 8 * SLOT_BITS
+    a2, b2 = alice.channel_end(block_id=2), bob.channel_end(block_id=2)
+    first = a2.seal(b"block 2")
+    assert FrameHeader.split(first)[0].pad_index == 1  # the same pad as block 1 would have used
+    assert b2.open(first) == b"block 2"
 
 
 def _scenario(name: str) -> Callable[[AuthenticatedChannelEnd, AuthenticatedChannelEnd], None]:
@@ -101,7 +159,7 @@ def _scenario(name: str) -> Callable[[AuthenticatedChannelEnd, AuthenticatedChan
 
     def inject(a: AuthenticatedChannelEnd, b: AuthenticatedChannelEnd) -> None:
         b.open(a.seal(b"one"))
-        forged = HEADER.pack(1, 0, 3, 1, 2, 4) + b"evil" + bytes(16)
+        forged = HEADER.pack(2, 0, TAGGED, 3, 1, 2, 4) + b"evil" + bytes(16)
         b.open(forged)
 
     def wrong_keys(a: AuthenticatedChannelEnd, b: AuthenticatedChannelEnd) -> None:
@@ -121,6 +179,32 @@ def _scenario(name: str) -> Callable[[AuthenticatedChannelEnd, AuthenticatedChan
     def bare_junk(a: AuthenticatedChannelEnd, b: AuthenticatedChannelEnd) -> None:
         b.open(b"\x01\x00")
 
+    def untagged_replay(a: AuthenticatedChannelEnd, b: AuthenticatedChannelEnd) -> None:
+        first = a.seal(b"one", tagged=False)
+        b.accept(first)
+        b.accept(first)
+
+    def untagged_swapped(a: AuthenticatedChannelEnd, b: AuthenticatedChannelEnd) -> None:
+        first, second = a.seal(b"one", tagged=False), a.seal(b"two", tagged=False)
+        header0, payload0, _ = FrameHeader.split(first)
+        header1, payload1, _ = FrameHeader.split(second)
+        b.accept(header0.pack() + payload1)  # the contents swapped, the sequence numbers kept
+        b.accept(header1.pack() + payload0)
+        b.accept(a.seal(b""))
+
+    def untagged_dropped_before_close(a: AuthenticatedChannelEnd, b: AuthenticatedChannelEnd) -> None:
+        b.accept(a.seal(b"one", tagged=False))
+        a.seal(b"two", tagged=False)
+        b.accept(a.seal(b""))
+
+    def untagged_injected(a: AuthenticatedChannelEnd, b: AuthenticatedChannelEnd) -> None:
+        b.accept(HEADER.pack(2, 0, UNTAGGED, 3, 0, 1, 4) + b"evil")  # in the genuine frame's place
+        a.seal(b"one", tagged=False)  # which Eve drops
+        b.accept(a.seal(b""))  # the close: its tag covers "one", not "evil"
+
+    def untagged_where_tagged_due(a: AuthenticatedChannelEnd, b: AuthenticatedChannelEnd) -> None:
+        b.open(a.seal(b"a hello", tagged=False))
+
     return {
         "replay": replay,
         "reorder": reorder,
@@ -131,12 +215,22 @@ def _scenario(name: str) -> Callable[[AuthenticatedChannelEnd, AuthenticatedChan
         "other_block": other_block,
         "truncated": truncated,
         "bare_junk": bare_junk,
+        "untagged_replay": untagged_replay,
+        "untagged_swapped": untagged_swapped,
+        "untagged_dropped_before_close": untagged_dropped_before_close,
+        "untagged_injected": untagged_injected,
+        "untagged_where_tagged_due": untagged_where_tagged_due,
     }[name]
 
 
 @pytest.mark.parametrize(
-    "name", ["replay", "reorder", "drop", "inject", "wrong_keys", "reflect", "other_block", "truncated", "bare_junk"]
-)
+    "name",
+    [
+        "replay", "reorder", "drop", "inject", "wrong_keys", "reflect", "other_block", "truncated", "bare_junk",
+        "untagged_replay", "untagged_swapped", "untagged_dropped_before_close", "untagged_injected",
+        "untagged_where_tagged_due",
+    ],
+)  # fmt: skip
 def test_attacks_on_the_frame_sequence_are_rejected(name: str) -> None:
     a, b = _ends()
     with pytest.raises(AuthenticationFailed):
@@ -168,7 +262,7 @@ def test_a_rejected_frame_uses_no_slot_of_the_receiver() -> None:
     bob = AuthenticatedChannelEnd("bob", send=TagKeyReserve(), receive=a2b_bob, block_id=5)
     frame = alice.seal(b"genuine")
     assert a2b_alice.next_index == 2
-    forged = HEADER.pack(1, 0, 5, 0, 9, 7) + b"genuine" + frame[-16:]  # claims slots 8 and 9
+    forged = HEADER.pack(2, 0, TAGGED, 5, 0, 9, 7) + b"genuine" + frame[-16:]  # claims slots 8 and 9
     with pytest.raises(AuthenticationFailed, match="tag mismatch"):
         bob.open(forged)
     assert a2b_bob.next_index == 0 and a2b_bob.slots_available == 16
@@ -180,12 +274,15 @@ def test_a_rejected_frame_uses_no_slot_of_the_receiver() -> None:
 def test_frame_header_splits_and_packs_the_public_format() -> None:
     frame = _ends(block_id=11)[0].seal(b"payload")
     header, payload, tag = FrameHeader.split(frame)
-    assert header == FrameHeader(1, 0, 11, 0, 1, 7) and payload == b"payload" and len(tag) == 16
-    assert header.pack() + payload + tag == frame
+    assert header == FrameHeader(2, 0, TAGGED, 11, 0, 1, 7) and payload == b"payload" and len(tag) == 16
+    assert header.tagged and header.pack() + payload + tag == frame
+    untagged = _ends(block_id=11)[0].seal(b"payload", tagged=False)
+    header, payload, tag = FrameHeader.split(untagged)
+    assert not header.tagged and tag == b"" and header.pack() + payload == untagged
     with pytest.raises(InvalidParameter):
         FrameHeader.split(frame[:20])
     with pytest.raises(InvalidParameter):
-        FrameHeader(1, 0, -1, 0, 1, 7).pack()
+        FrameHeader(2, 0, TAGGED, -1, 0, 1, 7).pack()
 
 
 def test_a_timeout_fails_the_block_unless_the_party_was_done() -> None:
@@ -196,9 +293,15 @@ def test_a_timeout_fails_the_block_unless_the_party_was_done() -> None:
     assert b_end.failed
     with pytest.raises(AuthenticationFailed, match="aborted"):
         b_end.open(a_end.seal(b"late"))
-    finished = AuthenticatedParty(_PingPong(asks=False, count=0), _ends()[1])
+    a_end, b_end = _ends()
+    asker = AuthenticatedParty(_PingPong(asks=True, count=1), a_end)
+    finished = AuthenticatedParty(_PingPong(asks=False, count=1), b_end)
+    run_protocol(asker, finished)
     finished.time_out()  # nothing was missing
-    assert not finished.end.failed
+    assert finished.done and not finished.end.failed
+    closed_early = AuthenticatedParty(_PingPong(asks=False, count=0), _ends()[1])
+    with pytest.raises(AuthenticationFailed, match="dropped or withheld"):  # done, but the peer's close never came
+        closed_early.time_out()
 
 
 def test_refill_keeps_the_reserves_in_step_and_returns_the_net_key() -> None:
@@ -222,10 +325,6 @@ def test_refill_keeps_the_reserves_in_step_and_returns_the_net_key() -> None:
 
 
 def test_one_time_material_is_one_shot_and_never_shown() -> None:
-    key = OneTimeTagKey(bytes(range(16)), bytes(range(16, 32)))
-    key.tag(b"m")
-    with pytest.raises(AlreadyConsumed):
-        key.tag(b"m")
     reserve = TagKeyReserve(_preshared(4))
     first = reserve.take(1)  # burns slot 0
     assert len(first) == 16 and reserve.next_index == 2 and reserve.slots_available == 2
@@ -238,7 +337,7 @@ def test_one_time_material_is_one_shot_and_never_shown() -> None:
     end = keys.channel_end(block_id=0)
     end.seal(b"payload")
     secret_hex = np.packbits(bits).tobytes().hex()
-    for obj in (key, reserve, keys, end):
+    for obj in (reserve, keys, end):
         text = repr(obj)
         assert all(secret_hex[i : i + 8] not in text for i in range(0, len(secret_hex) - 8, 8))
         assert "0x" not in text and len(text) < 200
@@ -251,7 +350,6 @@ def test_one_time_material_is_one_shot_and_never_shown() -> None:
         lambda: PartyTagKeys.from_preshared(np.ones(128, np.uint8), side="alice"),  # odd number of slots
         lambda: PartyTagKeys.from_preshared(np.ones(256, np.uint8), side="eve"),  # type: ignore[arg-type]
         lambda: AuthenticatedChannelEnd("alice", send=TagKeyReserve(), receive=TagKeyReserve(), block_id=-1),
-        lambda: OneTimeTagKey(b"short", bytes(16)),
     ],
 )
 def test_bad_arguments_are_refused(make: Callable[[], object]) -> None:
@@ -284,8 +382,12 @@ def test_wrapped_parties_talk_only_in_sealed_frames() -> None:
     alice = AuthenticatedParty(_PingPong(asks=True, count=4), a_end)
     bob = AuthenticatedParty(_PingPong(asks=False, count=4), b_end)
     transcript = run_protocol(alice, bob)
-    assert transcript.messages_by_type == {"AuthenticatedFrame": 8}
-    assert a_end.usage == b_end.usage == Usage(5, 5)
+    assert transcript.messages_by_type == {"AuthenticatedFrame": 8 + 2}  # and one close each way
+    assert a_end.usage == b_end.usage == Usage(2, 2)  # r and the close's pad, however many messages
+    a_end, b_end = _ends()
+    run_protocol(AuthenticatedParty(_PingPong(asks=True, count=40), a_end),
+                 AuthenticatedParty(_PingPong(asks=False, count=40), b_end))  # fmt: skip
+    assert a_end.usage == b_end.usage == Usage(2, 2)
     with pytest.raises(AuthenticationFailed):
         AuthenticatedParty(_PingPong(asks=False, count=1), _ends()[1]).receive(CascadeDone(0, 0))
 
@@ -356,9 +458,9 @@ def test_authenticated_recipe_charges_the_tags_and_hands_out_the_net_key() -> No
         rng=np.random.default_rng(3), tag_keys=(alice_keys, bob_keys),
     )  # fmt: skip
     frames = sealed.transcript.messages
-    assert sealed.transcript.messages_by_type == {"AuthenticatedFrame": frames} and frames == plain.transcript.messages
-    # one hash key per direction plus one pad per frame
-    assert sealed.authentication_key_bits == (frames + 2) * SLOT_BITS
+    assert sealed.transcript.messages_by_type == {"AuthenticatedFrame": frames}
+    assert frames == plain.transcript.messages + 2  # and one close each way
+    assert sealed.authentication_key_bits == 4 * SLOT_BITS  # one hash key and one pad per direction
     assert sealed.amplified_bits == plain.final_bits
     assert sealed.final_bits == sealed.amplified_bits - sealed.authentication_key_bits == sealed.alice_key.size
     np.testing.assert_array_equal(sealed.alice_key, sealed.bob_key)
@@ -370,11 +472,11 @@ def test_authenticated_recipe_charges_the_tags_and_hands_out_the_net_key() -> No
 
 def test_a_block_that_costs_more_key_than_it_makes_hands_out_nothing() -> None:
     rng = np.random.default_rng(22)
-    a_key, b_key = noisy_pair(4000, 80, rng)
+    a_key, b_key = noisy_pair(4000, 80, rng)  # about 330 bits after amplification, the tags cost 512
     alice_keys, bob_keys = _keys(slots=1024)
     with pytest.raises(NoSecretKey, match="no net key"):
         reconcile_and_amplify(
-            a_key, b_key, qber_estimate=0.02, eve_information_bits=100, ledger=LeakageLedger(),
+            a_key, b_key, qber_estimate=0.02, eve_information_bits=2900, ledger=LeakageLedger(),
             rng=rng, tag_keys=(alice_keys, bob_keys),
         )  # fmt: skip
     assert alice_keys.bits_available == bob_keys.bits_available  # what the block made went back, in step

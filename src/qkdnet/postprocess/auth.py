@@ -1,36 +1,47 @@
-"""Wegman–Carter authentication of every classical message: Poly1305 tags keyed from secret key.
+"""Wegman–Carter authentication of the classical channel: one Poly1305 tag per transcript, keyed from secret key.
 
-The tag of a frame is Poly1305 (Bernstein, "The Poly1305-AES message-authentication code", FSE
-2005) over ``header | payload``, with the 256-bit key ``r | s`` taken from a reserve of secret key
-both parties hold: ``r`` (the polynomial hash key, 128 bits) is drawn once per block and direction,
-``s`` (the pad added to the hash, 128 bits) is fresh for every frame. This is the Wegman–Carter
-construction with Poly1305-AES's AES outputs replaced by uniformly random one-time pads, so by
-Bernstein's Theorem 3.3 a forgery attempt on a frame of L bytes succeeds with probability at most
-``8⌈L/16⌉/2^106`` (below 10⁻²⁵ for a megabyte); the tags, padded by fresh ``s``, reveal nothing of
-``r``. The first failed check aborts the block, so Eve gets one verification attempt per block.
+A tag is Poly1305 (Bernstein, "The Poly1305-AES message-authentication code", FSE 2005) over the bytes of a
+*segment*: the frames (header and payload) sent in one direction since the previous tag. Its 256-bit key
+``r | s`` comes from a reserve of secret key both parties hold: ``r`` (the polynomial hash key, 128 bits) is
+drawn once per block and direction, ``s`` (the pad added to the hash, 128 bits) is fresh for every tag. This is
+the Wegman–Carter construction with Poly1305-AES's AES outputs replaced by uniformly random one-time pads, so
+by Bernstein's Theorem 3.3 a forgery of a segment of L bytes succeeds with probability at most
+``8⌈L/16⌉/2^106`` (below 10⁻²⁴ for 100 MB); the tags, padded by fresh ``s``, reveal nothing of ``r``. The first
+failed check aborts the block, so Eve gets one verification attempt per block and direction.
 
-The header holds the format version, the direction, the block id, the frame's sequence number in
-its direction, the index of its pad in the reserve and the payload length; the receiver demands the
-next sequence number and the next pad, so a forged, altered, replayed, reordered or injected frame
-raises :class:`~qkdnet.errors.AuthenticationFailed`, and the channel end refuses everything after
-that: nothing of the block is kept. A dropped frame is caught by the next frame's sequence number or,
-if none follows, by the timeout of the party still waiting (:meth:`AuthenticatedParty.time_out`). The
-receiver uses its copy of a slot only once the frame's tag checks, so its reserve never runs ahead
-of the sender's and whatever Eve did to one block, the next one starts in step. A sender's slots
-are one-shot (:class:`OneTimeTagKey` raises AlreadyConsumed on reuse), wiped after use and never
-shown in a repr; tags are compared with :func:`hmac.compare_digest`.
+A frame is *tagged* (it ends its segment and carries the tag) or *untagged* (its tag comes with a later
+frame). Control messages that change durable state (a node's hello, prepare and commit) go tagged, one by
+one; a whole interactive protocol run (sifting, reconciliation, verification, amplification) goes untagged
+and is closed by one tagged empty frame per direction (:class:`AuthenticatedParty`): a block costs a few
+tags, not one per message. The header holds the format version, the direction, the kind, the block id, the
+frame's sequence number in its direction, the index of its segment's pad in the reserve and the payload
+length; the receiver demands the next sequence number and the segment's pad, so a forged, altered, replayed,
+reordered or injected frame fails the next check (at once if its header is out of place, at the segment's
+tag if only its content changed), and the channel end refuses everything after that: nothing of the block is
+kept. A dropped frame is caught by the next frame's sequence number or, if none follows, by the timeout of
+the party still waiting (:meth:`AuthenticatedParty.time_out`).
 
-A block costs ``128·(1 + frames)`` key bits per direction that carried frames. The parties refill
-their reserves with that many bits of the block's fresh final key (:meth:`PartyTagKeys.refill`), so
-the net key is what remains; the first blocks run on a pre-shared bootstrap key.
+Slots are read (not used) while a segment is open and used only when its tag is sent, or checked: a block
+interrupted before a tag went out spends nothing, and may safely reuse those slots, since nothing computed
+from them ever left the node. The receiver uses its copy only once the tag checks, so its reserve never runs
+ahead of the sender's and whatever Eve did to one block, the next one starts in step. A reserve hands out
+each slot once (AlreadyConsumed on reuse), wipes it after use and never shows it in a repr; tags are checked
+in constant time.
+
+A block costs ``128·(1 + tags)`` key bits per direction that sent a tag. The parties refill their reserves
+with that many bits of the block's fresh final key (:meth:`PartyTagKeys.refill`), so the net key is what
+remains; the first blocks run on a pre-shared bootstrap key.
 
 >>> import numpy as np
 >>> preshared = np.random.default_rng(1).integers(0, 2, 4 * SLOT_BITS, dtype=np.uint8)
 >>> alice = PartyTagKeys.from_preshared(preshared, side="alice")
 >>> bob = PartyTagKeys.from_preshared(preshared.copy(), side="bob")
 >>> a_end, b_end = alice.channel_end(block_id=7), bob.channel_end(block_id=7)
->>> b_end.open(a_end.seal(b"parity query"))
-b'parity query'
+>>> first = a_end.seal(b"parity query", tagged=False)
+>>> b_end.accept(first)
+Opened(payload=b'parity query', checked=False)
+>>> b_end.open(a_end.seal(b"and the tag of both"))
+b'and the tag of both'
 >>> a_end.usage, a_end.key_bits_used
 (Usage(alice_to_bob=2, bob_to_alice=0), 256)
 """
@@ -40,23 +51,34 @@ from __future__ import annotations
 import hmac
 import struct
 from dataclasses import dataclass
-from typing import ClassVar, Final
+from typing import ClassVar, Final, NoReturn
 
 import numpy as np
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.poly1305 import Poly1305
 
 from qkdnet.checks import check_int
-from qkdnet.errors import AlreadyConsumed, AuthenticationFailed, InvalidParameter, PadExhausted, ProtocolError
+from qkdnet.errors import (
+    AlreadyConsumed,
+    AuthenticationFailed,
+    InvalidParameter,
+    PadExhausted,
+    ProtocolError,
+    QkdnetError,
+    SecurityAbort,
+)
 from qkdnet.postprocess._bits import Bits, as_bits
-from qkdnet.postprocess.messages import AuthenticatedFrame, Message, decode_message, encode_message
+from qkdnet.postprocess.messages import Abort, AuthenticatedFrame, Message, decode_message, encode_message
 from qkdnet.postprocess.protocol import Party, Side
 
 SLOT_BITS: Final = 128
 """Key bits in one reserve slot: one hash key ``r`` or one pad ``s``."""
 TAG_BYTES: Final = 16
-FRAME_VERSION: Final = 1
+FRAME_VERSION: Final = 2
 _SLOT_BYTES: Final = SLOT_BITS // 8
-_HEADER: Final = struct.Struct("<BBQQQQ")  # version, direction, block id, sequence, pad index, payload length
+_HEADER: Final = struct.Struct("<BBBQQQQ")  # version, direction, kind, block id, sequence, pad index, payload length
+_TAGGED: Final = 1  # the frame ends its segment and carries the segment's tag
+_UNTAGGED: Final = 0
 _DIRECTION: Final[dict[Side, int]] = {"alice": 0, "bob": 1}
 _U64_MAX: Final = (1 << 64) - 1
 
@@ -68,6 +90,7 @@ class FrameHeader:
 
     version: int
     direction: int
+    kind: int
     block_id: int
     sequence: int
     pad_index: int
@@ -75,53 +98,30 @@ class FrameHeader:
 
     SIZE: ClassVar[int] = _HEADER.size
 
+    @property
+    def tagged(self) -> bool:
+        """Whether the frame ends its segment with a tag (else its content waits for the next tagged frame)."""
+        return self.kind == _TAGGED
+
     def pack(self) -> bytes:
         """The header's bytes (InvalidParameter if a field does not fit)."""
         try:
             return _HEADER.pack(
-                self.version, self.direction, self.block_id, self.sequence, self.pad_index, self.payload_bytes
-            )
+                self.version, self.direction, self.kind, self.block_id, self.sequence, self.pad_index,
+                self.payload_bytes,
+            )  # fmt: skip
         except struct.error as exc:
             raise InvalidParameter(f"header field out of range: {exc}") from None
 
     @classmethod
     def split(cls, frame: bytes) -> tuple[FrameHeader, bytes, bytes]:
-        """Header, payload and tag of ``frame`` as its header describes it (InvalidParameter if it cannot)."""
-        if len(frame) < _HEADER.size + TAG_BYTES:
-            raise InvalidParameter(f"a frame has at least {_HEADER.size + TAG_BYTES} bytes, got {len(frame)}")
+        """Header, payload and tag (empty if untagged) of ``frame`` as its header describes it (InvalidParameter if
+        it cannot)."""
+        if len(frame) < _HEADER.size:
+            raise InvalidParameter(f"a frame has at least {_HEADER.size} bytes, got {len(frame)}")
         header = cls(*_HEADER.unpack_from(frame))
         end = _HEADER.size + header.payload_bytes
         return header, bytes(frame[_HEADER.size : end]), bytes(frame[end:])
-
-
-class OneTimeTagKey:
-    """A Poly1305 key ``r | s`` that tags exactly one message, then is wiped (AlreadyConsumed after)."""
-
-    __slots__ = ("_material",)
-
-    def __init__(self, hash_key: bytes | bytearray, pad: bytes | bytearray) -> None:
-        if len(hash_key) != _SLOT_BYTES or len(pad) != _SLOT_BYTES:
-            raise InvalidParameter(f"a tag key is two {_SLOT_BYTES}-byte halves")
-        self._material: bytearray | None = bytearray(hash_key) + bytearray(pad)
-
-    @property
-    def consumed(self) -> bool:
-        """Whether the key has tagged its message."""
-        return self._material is None
-
-    def tag(self, data: bytes) -> bytes:
-        """The 16-byte Poly1305 tag of ``data``; the key is spent and wiped."""
-        material = self._material
-        if material is None:
-            raise AlreadyConsumed("this one-time tag key was already used")
-        self._material = None
-        try:
-            return Poly1305.generate_tag(bytes(material), data)
-        finally:
-            material[:] = bytes(len(material))
-
-    def __repr__(self) -> str:
-        return f"OneTimeTagKey(consumed={self.consumed})"
 
 
 class TagKeyReserve:
@@ -208,56 +208,79 @@ class Usage:
 
 
 class _Direction:
-    """The frames of one block in one direction: sequence numbers, pad indices, the hash key."""
+    """The frames of one block in one direction: sequence numbers, pad indices, ``r`` and the running tag.
+
+    Frames since the last tagged one form a *segment*; its tag (the Poly1305 of the segment's bytes under ``r``
+    and the segment's pad) goes with its last frame. The segment's pad index is fixed by its first frame.
+    """
 
     def __init__(self, reserve: TagKeyReserve) -> None:
         self.reserve = reserve
         self.frames = 0
-        self.hash_key: bytearray | None = None
-        self.next_pad = -1
+        self.tags = 0
+        self.hash_key: bytearray | None = None  # r, once the first tag of the block used it
+        self.next_pad = -1  # the pad index of the next segment (-1: none yet this block)
+        self.segment: Poly1305 | None = None  # the running tag of the open segment
+        self.segment_pad = -1
+        self.checked = 0  # frames up to the last tagged one
 
     @property
     def slots(self) -> int:
-        return self.frames + 1 if self.frames else 0
+        return self.tags + 1 if self.tags else 0
 
-    def key_for(self, pad_index: int) -> OneTimeTagKey:
-        """The tag key of the next frame, whose pad is slot ``pad_index``; the first frame also takes ``r``."""
-        if self.hash_key is None:
-            self.hash_key = self.reserve.take(pad_index - 1)
-        pad = self.reserve.take(pad_index)
-        try:
-            return OneTimeTagKey(self.hash_key, pad)
-        finally:
-            pad[:] = bytes(len(pad))
+    def first_pad(self) -> int:
+        """The pad index the next segment uses: after ``r`` for the block's first, then one after the other."""
+        return self.next_pad if self.next_pad >= 0 else self.reserve.next_index + 1
 
-    def check_key(self, pad_index: int) -> OneTimeTagKey:
-        """The key to check a received frame with, read without using the slots (see :meth:`commit`)."""
+    def open_segment(self, pad_index: int) -> None:
+        """Start a segment tagged with pad ``pad_index``; the key is read, not used (see :meth:`use_slots`)."""
         hash_key = self.hash_key if self.hash_key is not None else self.reserve.peek(pad_index - 1)
         pad = self.reserve.peek(pad_index)
+        key = hash_key + pad
         try:
-            return OneTimeTagKey(hash_key, pad)
+            self.segment = Poly1305(bytes(key))
         finally:
-            pad[:] = bytes(len(pad))
-            if hash_key is not self.hash_key:
-                hash_key[:] = bytes(len(hash_key))
+            for secret in (key, pad) if hash_key is self.hash_key else (key, pad, hash_key):
+                secret[:] = bytes(len(secret))
+        self.segment_pad = pad_index
 
-    def commit(self, pad_index: int) -> None:
-        """The frame with pad ``pad_index`` checked: use its slots (and ``r`` for the first frame)."""
+    def use_slots(self) -> None:
+        """The segment's tag went out (or checked): use its pad, and ``r`` with the block's first tag."""
         if self.hash_key is None:
-            self.hash_key = self.reserve.take(pad_index - 1)
-        pad = self.reserve.take(pad_index)
+            self.hash_key = self.reserve.take(self.segment_pad - 1)
+        pad = self.reserve.take(self.segment_pad)
         pad[:] = bytes(len(pad))
+        self.tags += 1
+        self.checked = self.frames
+        self.next_pad = self.segment_pad + 1
+        self.segment = None
 
     def wipe(self) -> None:
         if self.hash_key is not None:
             self.hash_key[:] = bytes(len(self.hash_key))
+        self.segment = None
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """A received frame's payload, and whether it is authenticated yet.
+
+    ``checked`` is True for a tagged frame: it and every frame before it in its direction are genuine. An
+    untagged frame's payload is not: it is checked by the next tagged frame, and nothing that depends on it
+    may be kept (or acted on beyond the protocol's own replies) before.
+    """
+
+    payload: bytes
+    checked: bool
 
 
 class AuthenticatedChannelEnd:
     """One party's end of the authenticated channel for one block: seals and opens frames (bytes).
 
-    Sans-I/O: :meth:`seal` turns a payload into the frame to send, :meth:`open` checks a received
-    frame and returns its payload, whatever carries the bytes (memory, the simulator, TCP).
+    Sans-I/O: :meth:`seal` turns a payload into the frame to send, :meth:`open` / :meth:`accept` check a
+    received frame and return its payload, whatever carries the bytes (memory, the simulator, TCP). A frame
+    sealed with ``tagged=False`` carries no tag: it is folded into the running tag of its segment, which the
+    next tagged frame in that direction carries.
     """
 
     def __init__(self, side: Side, *, send: TagKeyReserve, receive: TagKeyReserve, block_id: int) -> None:
@@ -285,7 +308,7 @@ class AuthenticatedChannelEnd:
 
     @property
     def usage(self) -> Usage:
-        """Reserve slots this block used so far, by direction."""
+        """Reserve slots this block used so far, by direction (``r`` plus one pad per tag sent or checked)."""
         mine, theirs = self._out.slots, self._in.slots
         return Usage(mine, theirs) if self._side == "alice" else Usage(theirs, mine)
 
@@ -294,78 +317,107 @@ class AuthenticatedChannelEnd:
         """Secret key bits this block spent on authentication, both directions."""
         return self.usage.key_bits
 
-    def _header(self, direction: int, seq: int, pad_index: int, length: int) -> bytes:
-        return _HEADER.pack(FRAME_VERSION, direction, self._block, seq, pad_index, length)
+    @property
+    def unchecked_frames(self) -> int:
+        """Frames received since the last tagged one: their payloads are not authenticated yet."""
+        return self._in.frames - self._in.checked
 
-    def seal(self, payload: bytes) -> bytes:
-        """The frame carrying ``payload``: header, payload, tag."""
+    def seal(self, payload: bytes, *, tagged: bool = True) -> bytes:
+        """The frame carrying ``payload``: header, payload and, if ``tagged``, the tag of its whole segment."""
         self._refuse_if_failed()
         if not isinstance(payload, bytes | bytearray):
             raise InvalidParameter(f"payload must be bytes, got {type(payload).__name__}")
         out = self._out
-        pad_index = out.next_pad if out.frames else out.reserve.next_index + 1
-        header = self._header(_DIRECTION[self._side], out.frames, pad_index, len(payload))
-        data = header + bytes(payload)
-        tag = out.key_for(pad_index).tag(data)
+        if out.segment is None:
+            out.open_segment(out.first_pad())
+        kind = _TAGGED if tagged else _UNTAGGED
+        data = _HEADER.pack(
+            FRAME_VERSION, _DIRECTION[self._side], kind, self._block, out.frames, out.segment_pad, len(payload)
+        ) + bytes(payload)
         out.frames += 1
-        out.next_pad = pad_index + 1
+        assert out.segment is not None  # noqa: S101 - opened above
+        out.segment.update(data)
+        if not tagged:
+            return data
+        tag = out.segment.finalize()
+        out.use_slots()
         return data + tag
 
     def open(self, frame: bytes) -> bytes:
-        """Check ``frame`` and return its payload; any fault raises AuthenticationFailed for good."""
+        """Check a tagged ``frame`` (and its segment) and return its payload; any fault fails the block for good."""
+        opened = self.accept(frame)
+        if not opened.checked:
+            self._fail(AuthenticationFailed("an untagged frame where a tagged one is due"))
+        return opened.payload
+
+    def accept(self, frame: bytes) -> Opened:
+        """Take the next received frame: a tagged one is checked with its whole segment, an untagged one is
+        checked for its place in the sequence only (its content waits for the segment's tag)."""
         self._refuse_if_failed()
         try:
-            return self._open(bytes(frame))
-        except (AuthenticationFailed, AlreadyConsumed, PadExhausted, struct.error, TypeError) as exc:
+            return self._accept(bytes(frame))
+        except (AuthenticationFailed, AlreadyConsumed, PadExhausted, InvalidParameter, TypeError) as exc:
             failure = exc if isinstance(exc, AuthenticationFailed) else AuthenticationFailed(f"frame rejected: {exc}")
-            self._failure = failure
-            self.close()
-            raise failure from None
+            self._fail(failure)
 
-    def _open(self, frame: bytes) -> bytes:
-        if len(frame) < _HEADER.size + TAG_BYTES:
+    def _fail(self, failure: AuthenticationFailed) -> NoReturn:
+        self._failure = failure
+        self.close()
+        raise failure from None
+
+    def _accept(self, frame: bytes) -> Opened:
+        if len(frame) < _HEADER.size:
             raise AuthenticationFailed(f"frame of {len(frame)} bytes is too short")
-        version, direction, block, seq, pad_index, length = _HEADER.unpack_from(frame)
-        peer = 1 - _DIRECTION[self._side]
+        version, direction, kind, block, seq, pad_index, length = _HEADER.unpack_from(frame)
         into = self._in
-        expected_pad = into.next_pad if into.frames else None
+        expected_pad = into.segment_pad if into.segment is not None else into.first_pad()
+        tag_bytes = TAG_BYTES if kind == _TAGGED else 0
         problems = [
             (version != FRAME_VERSION, f"unknown frame version {version}"),
-            (direction != peer, "frame in the wrong direction (reflected?)"),
+            (direction != 1 - _DIRECTION[self._side], "frame in the wrong direction (reflected?)"),
+            (kind not in (_TAGGED, _UNTAGGED), f"unknown frame kind {kind}"),
             (block != self._block, f"frame of block {block}, expected block {self._block}"),
             (seq != into.frames, f"frame number {seq}, expected {into.frames} (replayed, reordered or dropped)"),
-            (len(frame) != _HEADER.size + length + TAG_BYTES, "frame length disagrees with its header"),
-            (expected_pad is not None and pad_index != expected_pad, f"frame uses key slot {pad_index}"),
-            (expected_pad is None and pad_index <= into.reserve.next_index, "first frame reuses a spent key slot"),
+            (len(frame) != _HEADER.size + length + tag_bytes, "frame length disagrees with its header"),
+            (into.next_pad >= 0 and pad_index != expected_pad, f"frame uses key slot {pad_index}"),
+            (into.next_pad < 0 and into.segment is not None and pad_index != expected_pad, "frame changes key slot"),
+            (into.next_pad < 0 and pad_index <= into.reserve.next_index, "first frame reuses a spent key slot"),
         ]
         for bad, why in problems:
             if bad:
                 raise AuthenticationFailed(why)
+        if into.segment is None:
+            into.open_segment(pad_index)
+        assert into.segment is not None  # noqa: S101 - opened above
         body = frame[: _HEADER.size + length]
-        mine = into.check_key(pad_index).tag(body)
-        if not hmac.compare_digest(mine, frame[_HEADER.size + length :]):
-            raise AuthenticationFailed("tag mismatch: the frame was forged or altered")
-        into.commit(pad_index)
+        into.segment.update(body)
         into.frames += 1
-        into.next_pad = pad_index + 1
-        return frame[_HEADER.size : _HEADER.size + length]
+        payload = frame[_HEADER.size : _HEADER.size + length]
+        if kind == _UNTAGGED:
+            return Opened(payload, checked=False)
+        try:
+            into.segment.verify(frame[_HEADER.size + length :])  # constant time
+        except InvalidSignature:
+            raise AuthenticationFailed("tag mismatch: a frame was forged or altered") from None
+        into.use_slots()
+        return Opened(payload, checked=True)
 
     def _refuse_if_failed(self) -> None:
         if self._failure is not None:
             raise AuthenticationFailed(f"the block was aborted: {self._failure}")
 
-    def time_out(self) -> None:
+    def time_out(self) -> NoReturn:
         """The peer's frames stopped while the protocol still expected one: fail the block for good (raises)."""
         self._refuse_if_failed()
-        self._failure = AuthenticationFailed(
-            f"timed out after {self._in.frames} frame(s) from the peer, with the protocol still waiting: "
-            "a frame was dropped or withheld"
+        self._fail(
+            AuthenticationFailed(
+                f"timed out after {self._in.frames} frame(s) from the peer, with the protocol still waiting: "
+                "a frame was dropped or withheld"
+            )
         )
-        self.close()
-        raise self._failure
 
     def close(self) -> None:
-        """Wipe the block's hash keys (the reserve keeps its unused slots)."""
+        """Wipe the block's hash keys and running tags (the reserve keeps its unused slots)."""
         self._out.wipe()
         self._in.wipe()
 
@@ -428,11 +480,22 @@ class PartyTagKeys:
 
 
 class AuthenticatedParty:
-    """Wraps a party so that everything it sends is sealed and everything it receives is opened first.
+    """Wraps a party so that its whole transcript is authenticated once, in each direction, when it is done.
 
-    The wire carries :class:`~qkdnet.postprocess.messages.AuthenticatedFrame` messages only; a bare
-    message, or a frame that fails its check, raises AuthenticationFailed and the inner party never
-    sees it.
+    Every message the inner party sends travels in an untagged frame; when the inner party is done, one
+    tagged frame with an empty payload (the *close*) carries the tag of everything it sent. The inner party
+    receives the peer's messages as they come (an interactive protocol needs its replies), but nothing that
+    depends on them counts until the peer's close checks: :attr:`done` is True only then, and an error the
+    inner party raised on an unchecked message is held until the close shows whether the peer really sent it
+    (then it is raised as it was) or not (AuthenticationFailed). The wire carries
+    :class:`~qkdnet.postprocess.messages.AuthenticatedFrame` messages only.
+
+    Why nothing leaks before the check: an unchecked message can only steer which public messages the honest
+    party sends next (parities, syndromes, verdicts), and every bit of those is counted in the leakage ledger
+    whatever asked for it; the block's key is kept, and its tags' slots used, only after both closes check, so
+    a block Eve touched ends with nothing kept. The closes are the only tags, each under a fresh one-time pad,
+    so they reveal nothing of ``r``; a forgery of a segment of L bytes succeeds with probability at most
+    ``8⌈L/16⌉/2^106``, one attempt per block.
     """
 
     def __init__(self, inner: Party, end: AuthenticatedChannelEnd) -> None:
@@ -442,6 +505,9 @@ class AuthenticatedParty:
             raise InvalidParameter("end must be an AuthenticatedChannelEnd")
         self._inner = inner
         self._end = end
+        self._closed = False  # this side's close went out
+        self._peer_closed = False
+        self._held: QkdnetError | None = None  # what the inner party raised on an unchecked message
 
     @property
     def inner(self) -> Party:
@@ -455,31 +521,77 @@ class AuthenticatedParty:
 
     @property
     def done(self) -> bool:
-        """True when the inner party is done."""
-        return self._inner.done
+        """True when the inner party is done and both transcripts are closed and checked."""
+        return self._inner.done and self._closed and self._peer_closed
 
     def start(self) -> list[Message]:
-        """Seal the inner party's opening messages."""
-        return self._seal(self._inner.start())
+        """The inner party's opening messages (and the close, if that is all it says)."""
+        return self._send(self._inner.start())
 
     def receive(self, message: Message) -> list[Message]:
-        """Open ``message``, hand its content to the inner party, seal the replies."""
+        """Take the peer's next frame: hand its message to the inner party, or check the peer's close."""
         if not isinstance(message, AuthenticatedFrame):
             raise AuthenticationFailed(f"unauthenticated {type(message).__name__} refused")
-        payload = self._end.open(message.data)
+        if self._peer_closed:
+            raise ProtocolError("a frame after the peer closed its transcript")
+        opened = self._end.accept(message.data)
+        if opened.checked and not opened.payload:
+            return self._peer_close()
+        if self._held is not None:
+            return []  # the inner party stopped; the close will tell whether the peer really said what it did
         try:
-            inner_message = decode_message(payload)
-        except ProtocolError as exc:  # authentic but malformed: the peer is broken
-            raise ProtocolError(f"authenticated frame holds no valid message: {exc}") from exc
-        return self._seal(self._inner.receive(inner_message))
+            inner_message = decode_message(opened.payload)
+        except ProtocolError as exc:
+            if opened.checked:  # authentic but malformed: the peer is broken
+                raise ProtocolError(f"authenticated frame holds no valid message: {exc}") from exc
+            return self._hold(ProtocolError(f"a frame holds no valid message: {exc}"), tell_peer=True)
+        if self._inner.done:
+            if isinstance(inner_message, Abort):
+                return self._hold(SecurityAbort(f"the peer aborted after this side was done: {inner_message.reason}"))
+            return self._hold(ProtocolError(f"unexpected {type(inner_message).__name__}: the protocol is over"))
+        try:
+            replies = self._inner.receive(inner_message)
+        except Exception as exc:  # on unchecked input anything may break: hold it until the close says why
+            if opened.checked:
+                raise
+            error = exc if isinstance(exc, QkdnetError) else ProtocolError(f"{type(exc).__name__}: {exc}")
+            return self._hold(error, tell_peer=not isinstance(inner_message, Abort))
+        return self._send(replies)
 
     def time_out(self) -> None:
-        """The channel went quiet before the inner party was done: its frames were dropped (AuthenticationFailed)."""
-        if not self._inner.done:
-            self._end.time_out()
+        """The channel went quiet before both transcripts were closed: a frame was dropped (AuthenticationFailed)."""
+        if self.done:
+            return
+        if self._held is not None:
+            raise AuthenticationFailed(
+                f"the peer's transcript was never closed after an unchecked message failed here ({self._held})"
+            )
+        self._end.time_out()
 
-    def _seal(self, messages: list[Message]) -> list[Message]:
-        return [AuthenticatedFrame(self._end.seal(encode_message(m))) for m in messages]
+    def _peer_close(self) -> list[Message]:
+        self._peer_closed = True
+        if self._held is not None:
+            raise self._held  # the peer really sent what made the inner party fail
+        if not self._inner.done:
+            raise ProtocolError("the peer closed its transcript while this side still expected messages")
+        return []
+
+    def _hold(self, error: QkdnetError, *, tell_peer: bool = False) -> list[Message]:
+        """Stop the inner party with ``error``, to be raised once the peer's close checks; close this side."""
+        if self._held is None:
+            self._held = error
+        out = [AuthenticatedFrame(self._end.seal(encode_message(Abort(str(error))), tagged=False))] if tell_peer else []
+        return out + self._close()
+
+    def _send(self, messages: list[Message]) -> list[Message]:
+        frames: list[Message] = [AuthenticatedFrame(self._end.seal(encode_message(m), tagged=False)) for m in messages]
+        return frames + (self._close() if self._inner.done else [])
+
+    def _close(self) -> list[Message]:
+        if self._closed:
+            return []
+        self._closed = True
+        return [AuthenticatedFrame(self._end.seal(b""))]
 
 
 __all__ = [
@@ -489,7 +601,7 @@ __all__ = [
     "AuthenticatedChannelEnd",
     "AuthenticatedParty",
     "FrameHeader",
-    "OneTimeTagKey",
+    "Opened",
     "PartyTagKeys",
     "TagKeyReserve",
     "Usage",
