@@ -50,6 +50,17 @@ TARGETS: list[tuple[str, Side]] = [
     ("VerificationOutcome", "bob"),
     ("AmplificationSeed", "bob"),
 ]
+#: Every frame of that block in order: each stage ends with one close per direction, the tagged empty frame that
+#: authenticates everything its side sent in the stage (read as None: it holds no message).
+WIRE: list[tuple[str, Side]] = [
+    *TARGETS[:5],
+    ("NoneType", "alice"),
+    ("NoneType", "bob"),
+    *TARGETS[5:],
+    ("NoneType", "bob"),
+    ("NoneType", "alice"),
+]
+ANNOUNCEMENT_FRAMES = 7
 
 
 class _Recorder:
@@ -79,15 +90,16 @@ def _assert_no_key_anywhere(r, stage: str) -> None:
 
 def test_an_honest_block_carries_every_target_and_a_reading_eve_changes_nothing(honest) -> None:
     assert honest.secure and honest.final_key_bits > 5000
-    assert honest.classical_messages == len(TARGETS) and honest.authentication_key_bits == 128 * (len(TARGETS) + 2)
+    # One hash key and one pad per stage and direction, however many messages: (1 + 2) · 2 slots of 128 bits.
+    assert honest.classical_messages == len(WIRE) and honest.authentication_key_bits == 128 * 3 * 2
     wire = _Recorder()
     r = _run_with_wire(wire)
-    assert wire.seen == TARGETS  # one message of each kind: Cascade settles this block in one round
+    assert wire.seen == WIRE  # one message of each kind: Cascade settles this block in one round
     # Eve on the wire forwarding everything: the very same run, bit for bit
     assert r.secure and np.array_equal(r.alice_key, honest.alice_key) and np.array_equal(r.bob_key, honest.bob_key)
     eve = ManInTheMiddle("alter", fraction=0.0)
     assert run_key_exchange(SOURCE, BBM92, PAIRS, seed=SEED, attack=eve).final_key_bits == honest.final_key_bits
-    assert eve.frames_seen == len(TARGETS) and eve.manipulated == []
+    assert eve.frames_seen == len(WIRE) and eve.manipulated == []
 
 
 @pytest.mark.parametrize("target", TARGETS, ids=[f"{t}-from-{s}" for t, s in TARGETS])
@@ -102,6 +114,44 @@ def test_every_manipulation_of_every_message_is_stopped(manipulation: str, targe
     _assert_no_key_anywhere(r, "the public announcements" if announcements else "post-processing")
     if announcements:
         assert not r.leakage_by_kind  # no reconciliation began: nothing disclosed beyond the announcements
+
+
+class _AtFrame:
+    """Eve's ``manipulation`` on frame ``index`` of the block only (a reordered frame follows its sender's next
+    one, or is lost if none comes)."""
+
+    def __init__(self, manipulation: str, index: int) -> None:
+        self.eve = ManInTheMiddle(manipulation, target=None, fraction=0.0)  # type: ignore[arg-type]
+        self.manipulation, self.index, self.count = manipulation, index, 0
+        self.held: dict[Side, list[Message]] = {"alice": [], "bob": []}
+
+    def intercept(self, sender: Side, messages: list[Message]) -> list[tuple[Side, Message]]:
+        out: list[tuple[Side, Message]] = []
+        for m in messages:
+            if self.count == self.index and self.manipulation == "reorder":
+                self.held[sender].append(m)
+            elif self.count == self.index:
+                out.extend((sender, x) for x in self.eve._manipulate(m, read(m)))
+            else:
+                out.append((sender, m))
+                out.extend((sender, x) for x in self.held[sender])
+                self.held[sender].clear()
+            self.count += 1
+        return out
+
+
+CLOSES = [i for i, (kind, _) in enumerate(WIRE) if kind == "NoneType"]
+
+
+@pytest.mark.parametrize("index", CLOSES, ids=[f"close-{i}-from-{WIRE[i][1]}" for i in CLOSES])
+@pytest.mark.parametrize("manipulation", MANIPULATIONS)
+def test_every_manipulation_of_a_close_is_stopped(manipulation: str, index: int) -> None:
+    """The closes carry the stage's only tags: altered, replayed, dropped, held back or preceded by a forgery,
+    the block ends with nothing (a dropped last close is caught by the timeout of the side still waiting)."""
+    wire = _AtFrame(manipulation, index)
+    r = _run_with_wire(wire)
+    assert wire.count > index
+    _assert_no_key_anywhere(r, "the public announcements" if index < ANNOUNCEMENT_FRAMES else "post-processing")
 
 
 class _FlipOneBit:
@@ -128,11 +178,11 @@ class _FlipOneBit:
 @given(index=st.integers(0, 10_000), bit=st.integers(0, 10**9))
 def test_any_single_bit_flip_anywhere_in_any_frame_is_stopped(index: int, bit: int) -> None:
     """A flip in a header (version, direction, block, sequence, slot, length), a payload or a tag."""
-    frames = len(TARGETS)  # the honest block's sealed messages (checked above)
+    frames = len(WIRE)  # the honest block's frames (checked above)
     flip = _FlipOneBit(index, bit, frames)
     r = _run_with_wire(flip)
     assert flip.flipped
-    stage = "the public announcements" if flip.index < 5 else "post-processing"
+    stage = "the public announcements" if flip.index < ANNOUNCEMENT_FRAMES else "post-processing"
     _assert_no_key_anywhere(r, stage)
 
 

@@ -27,7 +27,7 @@ def proxied(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Ke
 @pytest.mark.parametrize(
     ("proxied", "bob_says"),
     [
-        ("forge", r"AuthenticationFailed: tag mismatch: the frame was forged or altered"),
+        ("forge", r"AuthenticationFailed: tag mismatch: a frame was forged or altered"),
         ("truncate", r"truncated frame: \d+ of \d+ bytes"),
     ],
     indirect=["proxied"],

@@ -104,7 +104,7 @@ class ChaosProxy:
         try:
             while data := src.recv(1 << 16):
                 for header in frames.feed(data):
-                    if header.direction == direction:
+                    if header.direction == direction and header.tagged:  # only a tag uses its pad
                         self.pads[direction][header.pad_index] += 1
                 kind, u = self._take_fault()
                 if kind == "reset":

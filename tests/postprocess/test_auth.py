@@ -17,7 +17,9 @@ from qkdnet.errors import (
     InvalidParameter,
     NoSecretKey,
     PadExhausted,
+    ProtocolError,
     ReconciliationFailed,
+    SecurityAbort,
 )
 from qkdnet.postprocess import (
     AuthenticatedChannelEnd,
@@ -405,6 +407,9 @@ class _Tamper:
     def start(self) -> list[Message]:
         return self.inner.start()
 
+    def time_out(self) -> None:
+        self.inner.time_out()
+
     def receive(self, message: Message) -> list[Message]:
         self.count += 1
         if self.count == self.at and isinstance(message, AuthenticatedFrame):
@@ -416,28 +421,71 @@ def _flip_last_payload_bit(data: bytes) -> bytes:
     return data[:-17] + bytes([data[-17] ^ 1]) + data[-16:]
 
 
-def test_tampering_mid_reconciliation_aborts_the_block_and_keeps_nothing() -> None:
+def test_tampering_mid_reconciliation_aborts_the_block_at_both_ends_and_keeps_nothing() -> None:
+    """A flipped bit in one of Bob's frames reaches Alice's Cascade unchecked: whatever it makes her do, her
+    end fails on Bob's close (the tag does not check). Bob fails too, or (when her Cascade ran on unaware) he
+    is done: the last tag of a block is checked by one side only, which is why a node keeps a block only after
+    the tagged Prepared/Committed exchange that follows (tests/kms), and a failed Alice never sends it."""
     rng = np.random.default_rng(12)
     a_key, b_key = noisy_pair(3000, 60, rng)
-    for at in (1, 2, 5):
-        tag_keys = _keys(slots=512)
-        ledger = LeakageLedger()
-        with pytest.raises(AuthenticationFailed):
-            _run_tampered(a_key, b_key, tag_keys, ledger, at)
+    outcomes: set[str] = set()
+    for at in (1, 2, 5, 9):
+        alice, bob = _tampered_parties(a_key, b_key, at)
+        errors = _drive_to_the_end(alice, bob)
+        assert isinstance(errors["alice"], AuthenticationFailed), (at, errors)
+        assert not alice.done
+        if errors["bob"] is not None:
+            assert isinstance(errors["bob"], AuthenticationFailed | ReconciliationFailed), (at, errors)
+            assert not bob.done
+            outcomes.add("Bob raised")
+        elif alice.inner.inner.done:
+            assert bob.done  # both protocols ran to the end: only the commit exchange can save Bob's key
+            outcomes.add("Bob done")
+        else:
+            assert bob.done
+            with pytest.raises(SecurityAbort):
+                _ = bob.inner.key  # Bob's own checks stopped his road: he is done with nothing
+            outcomes.add("Bob done, failed")
+    assert len(outcomes) >= 2, outcomes
 
 
-def _run_tampered(
-    a_key: np.ndarray, b_key: np.ndarray, tag_keys: tuple[PartyTagKeys, PartyTagKeys], ledger: LeakageLedger, at: int
-) -> None:
+def _tampered_parties(a_key: np.ndarray, b_key: np.ndarray, at: int) -> tuple[_Tamper, AuthenticatedParty]:
     from qkdnet.postprocess import PostprocessAlice, PostprocessBob
 
+    tag_keys, ledger = _keys(slots=512), LeakageLedger()
     alice = PostprocessAlice(a_key, ledger=ledger.copy(), rng=np.random.default_rng(1), eve_information_bits=100)
     bob = PostprocessBob(
         b_key, qber_estimate=0.02, ledger=ledger, rng=np.random.default_rng(2), eve_information_bits=100
     )
     wrapped_alice = AuthenticatedParty(alice, tag_keys[0].channel_end(block_id=0))
     wrapped_bob = AuthenticatedParty(bob, tag_keys[1].channel_end(block_id=0))
-    run_protocol(_Tamper(wrapped_alice, at, _flip_last_payload_bit), wrapped_bob)
+    return _Tamper(wrapped_alice, at, _flip_last_payload_bit), wrapped_bob
+
+
+def _drive_to_the_end(alice: _Tamper, bob: AuthenticatedParty) -> dict[str, Exception | None]:
+    """Deliver every frame in order, as a socket would, letting a party that failed drop what it gets after;
+    then time out whoever still waits. Returns each party's error (None if it finished)."""
+    parties: dict[str, _Tamper | AuthenticatedParty] = {"alice": alice, "bob": bob}
+    errors: dict[str, Exception | None] = {"alice": None, "bob": None}
+    queue: list[tuple[str, Message]] = [("bob", m) for m in alice.start()] + [("alice", m) for m in bob.start()]
+    while queue:
+        to, message = queue.pop(0)
+        if errors[to] is not None:
+            continue
+        try:
+            replies = parties[to].receive(message)
+        except (AuthenticationFailed, ReconciliationFailed, ProtocolError) as exc:
+            errors[to] = exc
+            continue
+        other = "bob" if to == "alice" else "alice"
+        queue += [(other, m) for m in replies]
+    for side, party in parties.items():
+        if errors[side] is None and not party.done:
+            try:
+                party.time_out()
+            except AuthenticationFailed as exc:
+                errors[side] = exc
+    return errors
 
 
 def test_authenticated_recipe_charges_the_tags_and_hands_out_the_net_key() -> None:

@@ -45,7 +45,7 @@ def test_the_exchange_carries_exactly_what_honest_announcements_carry(protocol) 
     assert disclosed[key].sum() == out.public.sample.sum() and out.public.alice_disclosed.size == disclosed.sum()
 
 
-def test_sealed_announcements_cost_one_pad_each_plus_the_hash_keys() -> None:
+def test_sealed_announcements_cost_one_tag_per_direction_plus_the_hash_keys() -> None:
     tree, rec = _records(BBM92)
     bits = np.random.default_rng(0).integers(0, 2, 64 * 128, dtype=np.uint8)
     keys = PartyTagKeys.from_preshared(bits, side="alice"), PartyTagKeys.from_preshared(bits.copy(), side="bob")
@@ -59,8 +59,8 @@ def test_sealed_announcements_cost_one_pad_each_plus_the_hash_keys() -> None:
         channel=ClassicalChannel(),
         ends=ends,
     )
-    assert out.run.transcript.messages_by_type == {"AuthenticatedFrame": 5}
-    assert ends[0].usage == ends[1].usage and ends[0].usage.key_bits == 128 * (5 + 2)
+    assert out.run.transcript.messages_by_type == {"AuthenticatedFrame": 5 + 2}  # and one close each way
+    assert ends[0].usage == ends[1].usage and ends[0].usage.key_bits == 128 * (1 + 1) * 2  # r and one pad each
 
 
 @pytest.mark.parametrize("protocol", [E91, BBM92], ids=["e91", "bbm92"])

@@ -246,7 +246,7 @@ def test_strong_attacks_are_caught_and_hand_out_no_key_bits(protocol, kind: str)
         assert not r.secure and r.abort_reason
         assert r.final_key_bits == 0 and r.alice_key is None and r.bob_key is None
         assert r.observer.amplification_seed is None and not r.leakage_by_kind
-        assert r.classical_messages == 5  # the announcements crossed the channel, no post-processing message did
+        assert r.classical_messages == 5 + 2  # the announcements and their closes crossed, no post-processing
         report = eve_report(r)
         assert report.final is None and report.sifted.beats_chance(5.0)
         summary = {**r.summary(), **eve_summary(report)}

@@ -238,17 +238,18 @@ class ManInTheMiddle:
 
 
 def _rewrite(message: Message, content: Message | None, *, forge_tag: bool) -> Message:
-    """The message with altered content; a sealed frame keeps its header (length fixed up) and gets the old tag,
-    or, forged, a tag Eve computed herself (a keyed hash of her own: her best guess without the key)."""
+    """The message with altered content; a sealed frame keeps its header (length fixed up) and gets the old tag
+    (none if untagged), or, forged, a tag Eve computed herself (a keyed hash of her own: her best guess without
+    the key)."""
     if not isinstance(message, AuthenticatedFrame):
         return altered(message)
     try:
         header, payload, tag = FrameHeader.split(message.data)
     except InvalidParameter:  # not a frame she can parse: flip its last bit
         return altered(message)
-    new_payload = encode_message(altered(content)) if content is not None else payload[::-1]
+    new_payload = encode_message(altered(content)) if content is not None else payload[::-1] + b"\x00"
     new_header = replace(header, payload_bytes=len(new_payload)).pack()
-    if forge_tag:
+    if forge_tag and header.tagged:  # an untagged frame stays untagged: its tag would come with a later one
         tag = hashlib.blake2b(new_header + new_payload, digest_size=_TAG_BYTES, key=b"eve's own key").digest()
     return AuthenticatedFrame(new_header + new_payload + tag)
 

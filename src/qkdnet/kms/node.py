@@ -64,7 +64,15 @@ from qkdnet.kms.wire import (
     session_id,
     write_frame,
 )
-from qkdnet.postprocess import Abort, AuthenticatedChannelEnd, Message, Party, Usage
+from qkdnet.postprocess import (
+    Abort,
+    AuthenticatedChannelEnd,
+    AuthenticatedFrame,
+    AuthenticatedParty,
+    Message,
+    Party,
+    Usage,
+)
 from qkdnet.postprocess.auth import SLOT_BITS
 from qkdnet.qkd import KeyRunConfig, PartyRecord, SiftAlice, SiftBob, get_protocol, postprocess_party
 
@@ -772,17 +780,21 @@ class _Link:
         return theirs
 
     async def run_party(self, party: Party) -> None:
-        """Drive a sans-I/O party until it is done; its steps run in a worker thread."""
-        for message in party.start():
-            self.send(message)
+        """Drive a sans-I/O party until it is done, its whole transcript authenticated by one tag per direction
+        (:class:`AuthenticatedParty`); its steps run in a worker thread."""
+        wrapped = AuthenticatedParty(party, self.end)
+        self._write(wrapped.start())
         await self.drain()
-        while not party.done:
-            received = await self.receive_any()
-            if isinstance(received, Hello | BlockStart | Prepared | Committed):
-                raise ProtocolError(f"unexpected {type(received).__name__} during the protocol")
-            for reply in await asyncio.to_thread(party.receive, received):
-                self.send(reply)
+        while not wrapped.done:
+            async with asyncio.timeout(self._timeout_s):
+                frame = await read_frame(self.conn.reader)
+            self._write(await asyncio.to_thread(wrapped.receive, AuthenticatedFrame(frame)))
             await self.drain()
+
+    def _write(self, frames: list[Message]) -> None:
+        for frame in frames:
+            assert isinstance(frame, AuthenticatedFrame)  # noqa: S101 - AuthenticatedParty sends nothing else
+            write_frame(self.conn.writer, frame.data)
 
 
 def top_up_slots(alice: Hello, bob: Hello, *, spare_bits: int) -> tuple[int, int]:

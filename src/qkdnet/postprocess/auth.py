@@ -48,7 +48,6 @@ b'and the tag of both'
 
 from __future__ import annotations
 
-import hmac
 import struct
 from dataclasses import dataclass
 from typing import ClassVar, Final, NoReturn
@@ -532,9 +531,9 @@ class AuthenticatedParty:
         """Take the peer's next frame: hand its message to the inner party, or check the peer's close."""
         if not isinstance(message, AuthenticatedFrame):
             raise AuthenticationFailed(f"unauthenticated {type(message).__name__} refused")
+        opened = self._end.accept(message.data)  # after the peer's close, a replay fails here on its number
         if self._peer_closed:
             raise ProtocolError("a frame after the peer closed its transcript")
-        opened = self._end.accept(message.data)
         if opened.checked and not opened.payload:
             return self._peer_close()
         if self._held is not None:

@@ -308,8 +308,12 @@ class CascadeBob:
                 self._fixed,
                 self._variant.biconf_streak,
                 self._stride,
+                self._key.size - self._corrected,
             )
             self._corrected += corrected
+            if needed == -2:
+                self._failure = "Alice's parities contradict each other: more corrections than key bits"
+                return
             if needed < 0:
                 return
             if needed >= MAX_PASSES:

@@ -240,9 +240,14 @@ def settle(
     fixed: int,
     streak: int,
     stride: int,
+    budget: int,
 ) -> tuple[int, int]:
-    """Do everything possible without asking Alice. Returns (pass needed but not yet created or -1,
-    number of bits corrected)."""
+    """Do everything possible without asking Alice. Returns (pass needed but not yet created, -1 when nothing
+    is left to do, or -2 when more than ``budget`` bits were corrected, number of bits corrected).
+
+    Parities of one key never make Cascade correct a bit twice, so corrections beyond the bits it may still
+    hold in error mean the parities contradict each other (forged, or from another key): the caller fails,
+    where flipping on would search forever."""
     corrected = 0
     while True:
         # Searches descend through halves Alice already disclosed; collect those down to one bit.
@@ -278,6 +283,8 @@ def settle(
             for i in range(bits_found.size):
                 flip(blocks, frames, ptr, size, bits, where, where_rest, key, int(bits_found[i]), passes)
             corrected += bits_found.size
+            if corrected > budget:
+                return -2, corrected
             for i in range(bits_found.size):  # every block whose parity or search changed holds a flipped bit
                 reopen_around(blocks, frames, active, ptr, size, where, where_rest, int(bits_found[i]), passes)
             continue

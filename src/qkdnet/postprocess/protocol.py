@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
 from qkdnet.checks import check_int, check_nonnegative_real
-from qkdnet.errors import InvalidParameter, ProtocolError, SecurityAbort
+from qkdnet.errors import AuthenticationFailed, InvalidParameter, ProtocolError, QkdnetError, SecurityAbort
 from qkdnet.postprocess.messages import Message, decode_message, encode_message
 
 Side = Literal["alice", "bob"]
@@ -206,7 +206,9 @@ def run_protocol(
     :func:`decode_message`, as on a socket, so the parties share no object. Exceptions raised by a
     party (a failed check, a protocol error) propagate. A stall (no message in flight while a party
     is not done) is a timeout: each waiting party that can (:class:`TimesOut`) is told, and if none
-    raises, ProtocolError. An ``interceptor`` sits on the wire between the two.
+    raises, ProtocolError. A party that raises reads nothing more, but the other one still receives what was
+    in flight, as over a socket: if either side found a forgery (AuthenticationFailed) that is raised, else the
+    first error. An ``interceptor`` sits on the wire between the two.
     """
     run = _drive(alice, bob, ClassicalChannel(), max_messages=max_messages, serialize=serialize, tap=interceptor)
     return run.transcript
@@ -243,6 +245,7 @@ def _drive(
     busy_until: dict[Side, float] = {"alice": 0.0, "bob": 0.0}
     wire_free: dict[Side, float] = {"alice": 0.0, "bob": 0.0}
     sent = 0
+    failures: dict[Side, QkdnetError] = {}  # in the order the parties failed
 
     def send(sender: Side, messages: list[Message], ready_s: float) -> None:
         nonlocal sent
@@ -275,9 +278,20 @@ def _drive(
         if serialize:
             message = decode_message(data)
         receiver: Side = "bob" if sender == "alice" else "alice"
+        if receiver in failures:
+            continue  # a party that failed reads no more; what is in flight still reaches the other one
         done_s = max(arrival, busy_until[receiver]) + channel.processing_s
         busy_until[receiver] = elapsed = max(elapsed, done_s)
-        send(receiver, parties[receiver].receive(message), done_s)
+        try:
+            replies = parties[receiver].receive(message)
+        except QkdnetError as exc:
+            failures[receiver] = exc
+            continue
+        send(receiver, replies, done_s)
+    if failures:
+        # Each side ends with its own verdict; one that found a forgery is the one to report.
+        forged: list[QkdnetError] = [e for e in failures.values() if isinstance(e, AuthenticationFailed)]
+        raise (forged or list(failures.values()))[0]
     if not (alice.done and bob.done):
         for party in (alice, bob):
             if not party.done and isinstance(party, TimesOut):
