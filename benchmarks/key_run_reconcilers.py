@@ -25,11 +25,11 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from qkdnet.network import link_from_preset
 from qkdnet.network.sources import WernerSource
+from qkdnet.postprocess.reconciler import RECONCILERS
 from qkdnet.qkd import BBM92, E91, ProtocolSpec
 from qkdnet.qkd.config import KeyRunConfig
 from qkdnet.qkd.pipeline import KeyRunResult, PairSource, run_key_exchange
 
-from qkdnet.postprocess.reconciler import RECONCILERS
 RECONCILIATION_KINDS = ("cascade_parity", "ldpc_syndrome", "ldpc_revealed")
 
 

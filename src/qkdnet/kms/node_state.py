@@ -35,7 +35,10 @@ from qkdnet.postprocess import PartyTagKeys, TagKeyReserve, Usage
 from qkdnet.postprocess.auth import SLOT_BITS
 
 Side = Literal["alice", "bob"]
-LEASE_SLOTS: Final = 64
+LEASE_SLOTS: Final = 16
+"""Slots leased (and burned by a crash) at a time: a node's block tags about 6 per direction (hello, block start,
+one close per protocol stage, prepare or commit), so one durable lease write per ~3 blocks, and a kill -9 costs
+16 slots, which the next commits top up."""
 #: The smallest bootstrap key a node accepts: 4 KiB (256 slots) per direction, room for a restart's burned
 #: lease (``LEASE_SLOTS``) and the frames of a few interrupted blocks before the first commit refills it.
 MIN_BOOTSTRAP_BYTES: Final = 8192
