@@ -195,7 +195,7 @@ class TagKeyReserve:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Reserve slots a block used in each direction (hash key plus one pad per frame)."""
+    """Reserve slots a block used in each direction (the hash key plus one pad per tag)."""
 
     alice_to_bob: int = 0
     bob_to_alice: int = 0
