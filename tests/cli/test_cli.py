@@ -157,6 +157,11 @@ def test_console_script_runs_as_a_process() -> None:
         (0.25, "250 ms"),
         (42.0, "42 s"),
         (5400.0, "1.5 hours"),
+        (3600.0, "1 hour"),
+        (3601.0, "1 hour"),
+        (60.0, "1 minute"),
+        (86400.0, "1 day"),
+        (1.0, "1 s"),
         (3 * 86400.0, "3 days"),
         (730.5 * 86400.0, "2 years"),
     ],
@@ -218,3 +223,39 @@ def test_a_key_run_imports_no_other_commands_code_to_parse() -> None:
         assert heavy not in out, heavy
     whole = "import sys; from qkdnet.cli.main import build_parser; build_parser(); print(sorted(sys.modules))"
     assert "'qkdnet.kms'" in subprocess.run([sys.executable, "-c", whole], capture_output=True, text=True).stdout
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(0.0, "0"), (0.00873, "0.00873"), (42.34, "42.3"), (999.4, "999"), (17664.0, "17,664"), (82598.2, "82,598")],
+)
+def test_figures_keep_small_values_and_group_large_ones(value: float, text: str) -> None:
+    from qkdnet.cli._common import figure
+
+    assert figure(value) == text
+
+
+def test_output_to_a_file_is_not_cut_at_80_columns(tmp_path) -> None:
+    """``qkdnet simulate SCENARIO > log``: rich lays out tables 80 columns wide off a terminal; ours are not."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    out = subprocess.run(
+        [sys.executable, "-m", "qkdnet", "simulate", "examples/metro20.toml"],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "…" not in out.stdout
+    assert max(len(line) for line in out.stdout.splitlines()) > 80  # one row per line, however wide
+
+
+def test_abbreviated_options_are_refused() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "qkdnet", "bbm92", "--pair", "1000"], capture_output=True, text=True, check=False
+    )
+    assert out.returncode == 2 and "unrecognized arguments: --pair 1000" in out.stderr and "Traceback" not in out.stderr

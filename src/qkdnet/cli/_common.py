@@ -9,8 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import sys
 from collections.abc import Callable
-from typing import NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 EXIT_USAGE = 2
 T = TypeVar("T")
@@ -20,8 +25,38 @@ class UsageError(Exception):
     """A bad flag or value: reported in one line, exit code 2."""
 
 
+#: Columns a console lays out in when it writes to a file or a pipe (CI logs, ``> log``): rich's default there is
+#: 80, which cut table cells ("deliver…") and split long lines. ``COLUMNS`` in the environment still wins.
+PIPE_WIDTH = 200
+
+
+def make_console(*, stderr: bool = False, **options: Any) -> Console:
+    """A rich console for a command's output: the terminal's width on a terminal, :data:`PIPE_WIDTH` otherwise."""
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    if "width" not in options and "COLUMNS" not in os.environ and not stream.isatty():
+        options["width"] = PIPE_WIDTH
+    return Console(stderr=stderr, **options)
+
+
+def figure(value: float, digits: int = 3) -> str:
+    """A value to ``digits`` significant figures, the same way everywhere: never "0" for a small non-zero value
+    (0.00873), whole numbers from 10^digits up with thousands separators (17,664), not "1.77e+04"."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    if abs(value) >= 10**digits:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}g}"
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse that raises instead of printing usage and exiting, so every error is one line."""
+    """argparse that raises instead of printing usage and exiting, so every error is one line, and takes no
+    abbreviated option (``--pair 1000`` is an error, not a silent ``--pairs``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(message)

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from qkdnet.attacks import ATTACK_KINDS, Attack, ManInTheMiddle, make_attack
-from qkdnet.cli._common import UsageError, print_json
+from qkdnet.cli._common import UsageError, make_console, print_json
 from qkdnet.cli.commands import build_source, pm, print_result, progress_bar
 from qkdnet.network import link_from_preset
 from qkdnet.qkd import (
@@ -76,7 +76,7 @@ def run_attack_command(args: argparse.Namespace) -> int:
     protocol, source, config, transmission = _setup(args)
     key_bases = _key_bases(protocol)
     attack = _attack(args, args.strength, key_bases, transmission)
-    err = Console(stderr=True)
+    err = make_console(stderr=True)
     with progress_bar(err, "simulating pairs", not args.json and err.is_terminal) as update:
         result = run_key_exchange(
             source, protocol, args.pairs, seed=args.seed, config=config, attack=attack, progress=update
@@ -103,7 +103,7 @@ def run_attack_command(args: argparse.Namespace) -> int:
         out.update(eve_summary(report))
         print_json(out)
     else:
-        console = Console(highlight=False)
+        console = make_console(highlight=False)
         console.print(f"Eve: [bold]{args.kind}[/bold] at strength {args.strength:g} (see qkdnet attack --help)")
         if tampered is not None:
             first = f", first: {tampered[0]}" if tampered else ""
@@ -153,7 +153,7 @@ def run_sweep(args: argparse.Namespace) -> int:
         check_plot_path(args.plot)
     strengths = _strengths(args)
     seeds = list(range(args.seed, args.seed + args.seeds))
-    err = Console(stderr=True)
+    err = make_console(stderr=True)
     with progress_bar(err, "runs", not args.json and err.is_terminal) as update:
         points = detection_sweep(
             lambda s: _attack(args, s, key_bases, transmission),
@@ -189,16 +189,10 @@ def run_sweep(args: argparse.Namespace) -> int:
             }
         )
     else:
-        print_sweep(_wide_console(), args.kind, protocol, points, config.security)
+        print_sweep(make_console(highlight=False), args.kind, protocol, points, config.security)
         if args.plot is not None:
-            Console(highlight=False).print(f"figure written to {args.plot}")
+            make_console(highlight=False).print(f"figure written to {args.plot}")
     return 0
-
-
-def _wide_console() -> Console:
-    """Stdout, at least 120 columns wide when it is not a terminal (tables stay one line per row)."""
-    console = Console(highlight=False)
-    return console if console.is_terminal else Console(highlight=False, width=max(console.width, 120))
 
 
 def check_plot_path(path: Path) -> None:

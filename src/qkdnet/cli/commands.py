@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from qkdnet.attacks import InterceptResend
-from qkdnet.cli._common import print_json
+from qkdnet.cli._common import make_console, print_json
 from qkdnet.network import WernerSource, link_from_preset
 from qkdnet.qkd import KeyRunConfig, KeyRunResult, PairSource, get_protocol, run_key_exchange
 from qkdnet.qkd.config import Security
@@ -54,7 +54,7 @@ def run_protocol_command(args: argparse.Namespace) -> int:
     source = build_source(args.preset, args.length_km, args.visibility)
     security: Security = "device-independent" if getattr(args, "device_independent", False) else "trusted"
     attack = InterceptResend(args.eve) if args.eve > 0 else None
-    err = Console(stderr=True)
+    err = make_console(stderr=True)
     with progress_bar(err, "simulating pairs", not args.json and err.is_terminal) as update:
         result = run_key_exchange(
             source,
@@ -76,22 +76,24 @@ def run_protocol_command(args: argparse.Namespace) -> int:
     if args.json:
         print_json(summary)
     else:
-        print_result(Console(), result)
+        print_result(make_console(), result)
     return 0
 
 
 def human_duration(seconds: float) -> str:
-    """Seconds as the unit a person would say: µs, ms, s, minutes, hours, days or years."""
+    """Seconds as the unit a person would say: µs, ms, s, minutes, hours, days or years ("1 hour", not "1 hours")."""
     for unit, size in (
-        ("years", 365.25 * 86400.0),
-        ("days", 86400.0),
-        ("hours", 3600.0),
-        ("minutes", 60.0),
+        ("year", 365.25 * 86400.0),
+        ("day", 86400.0),
+        ("hour", 3600.0),
+        ("minute", 60.0),
         ("s", 1.0),
         ("ms", 1e-3),
     ):
         if seconds >= size:
-            return f"{seconds / size:.3g} {unit}"
+            value = f"{seconds / size:.3g}"
+            plural = "" if len(unit) <= 2 or value == "1" else "s"
+            return f"{value} {unit}{plural}"
     return f"{seconds * 1e6:.3g} µs"
 
 

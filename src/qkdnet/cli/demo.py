@@ -16,7 +16,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from qkdnet.attacks import InterceptResend
-from qkdnet.cli._common import print_json
+from qkdnet.cli._common import figure, make_console, print_json
 from qkdnet.cli.commands import human_duration, pm, progress_bar
 from qkdnet.network import HeraldedLink, link_from_preset
 from qkdnet.otp import Ciphertext, PadLedger, decrypt, encrypt, pad_bytes_needed
@@ -33,8 +33,8 @@ def run_demo(args: argparse.Namespace) -> int:
     if getattr(args, "system", False):
         from qkdnet.cli.system_demo import run_system_demo
 
-        return 0 if run_system_demo(Console(highlight=False)) else 1
-    console = Console(quiet=args.json, highlight=False)
+        return 0 if run_system_demo(make_console(highlight=False)) else 1
+    console = make_console(quiet=args.json, highlight=False)
     attack = InterceptResend(args.eve) if args.eve > 0 else None
     console.print(
         Panel.fit(
@@ -89,7 +89,7 @@ def _run_on(
 ) -> KeyRunResult:
     link = link_from_preset(preset, length_km=SEED_LENGTH_KM)
     _describe_network(console, preset, link, chapter)
-    err = Console(stderr=True)
+    err = make_console(stderr=True)
     with progress_bar(err, "entangling atoms", not args.json and err.is_terminal) as update:
         result = run_key_exchange(link, E91, args.pairs, seed=args.seed, attack=attack, progress=update)
     _describe_measurement(console, result, eve=args.eve)
@@ -104,7 +104,7 @@ def _describe_network(console: Console, preset: str, link: HeraldedLink, chapter
     console.print(
         f"   photon arrives after {link.fiber.delay_s * 1e9:.0f} ns; "
         f"{link.attempt_rate_hz:,.0f} attempts/s, each heralds a pair with probability "
-        f"{link.success_probability:.2e} → {link.expected_pair_rate_hz:,.1f} pairs/s"
+        f"{link.success_probability:.2e} → {figure(link.expected_pair_rate_hz)} pairs/s"
     )
     console.print(
         f"   entanglement fidelity of a heralded pair F = {link.expected_fidelity:.3f} "
@@ -151,7 +151,7 @@ def _describe_measurement(console: Console, r: KeyRunResult, *, eve: float) -> N
             f"authenticated) and finite-key privacy amplification, {r.amplified_key_bits:,} bits; "
             f"{r.authentication_key_bits:,} of them refill the authentication keys, "
             f"{r.final_key_bits:,} secret key bits remain "
-            f"({r.secret_key_rate_bps:,.2f} bit/s, link and classical channel)"
+            f"({figure(r.secret_key_rate_bps)} bit/s, link and classical channel)"
         )
     else:
         console.print(f"   verdict: {verdict}: {r.abort_reason}; no key is handed out")

@@ -16,10 +16,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
-from rich.console import Console
 from rich.table import Table
 
-from qkdnet.cli._common import print_json
+from qkdnet.cli._common import make_console, print_json
 from qkdnet.hardware.presets import Preset, Sourced, get_preset, preset_names, preset_origin
 from qkdnet.network import HeraldedLink, link_from_preset
 from qkdnet.units import PS_PER_S
@@ -101,7 +100,7 @@ def run_presets(args: argparse.Namespace) -> int:
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(str(row["name"]), str(row["scheme"]), f"{row['length_km']:g} km", str(row["source"]))
-    Console().print(table)
+    make_console().print(table)
     return 0
 
 
@@ -114,7 +113,7 @@ def _print_numbers(preset: Preset) -> None:
         for key, r in records.items():
             pm = "" if r.uncertainty is None else f" ± {r.uncertainty:g}"
             table.add_row(label + key, f"{r.value:g}{pm}", r.unit, r.kind, r.source, r.where, r.note)
-    Console().print(table)
+    make_console().print(table)
 
 
 def run_link(args: argparse.Namespace) -> int:
@@ -126,7 +125,7 @@ def run_link(args: argparse.Namespace) -> int:
     if args.json:
         print_json({k: figures[k] for k in LINK_FIELDS})
         return 0
-    console = Console(highlight=False)
+    console = make_console(highlight=False)
     console.print(f"[bold]{args.preset}[/bold]: {link.description}")
     console.print(f"  scheme            {link.scheme}, {link.length_km:g} km of fiber")
     console.print(

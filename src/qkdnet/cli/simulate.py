@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from qkdnet.cli._common import print_json
+from qkdnet.cli._common import figure, make_console, print_json
 from qkdnet.cli.commands import human_duration
 from qkdnet.config import build_network, build_policies, build_requests, load_scenario
 from qkdnet.network import simulate
@@ -30,7 +30,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, skip_bad_requests=True)
     network = build_network(scenario)
     requests = build_requests(scenario)
-    err = Console(stderr=True)
+    err = make_console(stderr=True)
     show_bar = not args.json and err.is_terminal
     start = time.perf_counter()
     with Progress(
@@ -63,12 +63,15 @@ def run_simulate(args: argparse.Namespace) -> int:
     if args.json:
         print_json(summary)
         return 0
-    print_summary(Console(highlight=False), summary, plots)
+    print_summary(make_console(highlight=False), summary, plots)
     return 0
 
 
-def _num(value: float | None, fmt: str) -> str:
-    return "–" if value is None else format(value, fmt)
+def _num(value: float | None, fmt: str = "") -> str:
+    """A table cell: "–" for no value, else ``value`` in ``fmt`` (default: :func:`figure`)."""
+    if value is None:
+        return "–"
+    return format(value, fmt) if fmt else figure(value)
 
 
 def print_summary(console: Console, s: dict[str, Any], plots: list[Path]) -> None:
@@ -93,13 +96,13 @@ def print_summary(console: Console, s: dict[str, Any], plots: list[Path]) -> Non
         f = r["fidelity"]
         spread = "–" if f["mean"] is None else f"{f['p05']:.3f}–{f['p95']:.3f}"
         key = r["key"]
-        key_text = _num(key["key_rate_bps"], ".3g") + (" (pipeline)" if key["method"] == "pipeline" else "")
+        key_text = _num(key["key_rate_bps"]) + (" (pipeline)" if key["method"] == "pipeline" else "")
         table.add_row(
             r["name"],
             r["status"],
             _num(r["hops"], "d"),
             f"{r['delivered']:,}",
-            _num(r["rate_hz"], ".3g"),
+            _num(r["rate_hz"]),
             _num(f["mean"], ".4f"),
             spread,
             "–" if r["qber"] is None else f"{100 * r['qber']:.2f} %",
@@ -126,7 +129,7 @@ def print_summary(console: Console, s: dict[str, Any], plots: list[Path]) -> Non
             link["scheme"],
             f"{link['heralds']:,}",
             f"{100 * link['utilisation']:.1f} %",
-            f"{link['expected_rate_hz']:.3g}",
+            figure(link["expected_rate_hz"]),
         )
     console.print("[bold]busiest links[/bold]")
     console.print(links)

@@ -12,7 +12,7 @@ from typing import NoReturn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from qkdnet.cli._common import UsageError
+from qkdnet.cli._common import UsageError, make_console
 from qkdnet.sweep import (
     SweepInterrupted,
     SweepOutcome,
@@ -41,10 +41,10 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     if args.list_fields:
         return _list_fields(args)
     plan = plan_sweep(args.scenario, args.vary, runner=args.runner)
-    err = Console(stderr=True, highlight=False)
+    err = make_console(stderr=True, highlight=False)
     if args.dry_run:
         axes = ", ".join(f"{a.field} ({len(a.values)})" for a in plan.axes) or "no field varied"
-        Console(highlight=False).print(f"{plan.size:,} runs of the {plan.runner!r} runner: {axes}")
+        make_console(highlight=False).print(f"{plan.size:,} runs of the {plan.runner!r} runner: {axes}")
         return 0
     if args.out is None:
         raise UsageError("--out RESULTS.parquet is required")
@@ -125,7 +125,7 @@ def _merge(args: argparse.Namespace) -> int:
     if args.vary or args.list_fields:
         raise UsageError("sweep merge takes tables and --out only")
     summary = merge_results(args.inputs, args.out)
-    Console(highlight=False).print(
+    make_console(highlight=False).print(
         f"merged {' + '.join(f'{n:,}' for n in summary.read)} rows into {args.out}: {summary.written:,} runs "
         f"({summary.duplicates:,} duplicates by key dropped)"
     )
@@ -154,7 +154,7 @@ def run_plot_command(args: argparse.Namespace) -> int:
     rows = read_rows(args.results)
     figure = plot_results(args.kind, rows)
     figure.save(args.out)
-    Console(highlight=False).print(f"{args.kind}: {len(rows):,} runs drawn to {args.out}")
+    make_console(highlight=False).print(f"{args.kind}: {len(rows):,} runs drawn to {args.out}")
     return 0
 
 
@@ -166,7 +166,7 @@ def run_report_command(args: argparse.Namespace) -> int:
     if args.out.suffix.lower() not in (".html", ".htm"):
         raise UsageError(f"--out must end in .html, got {args.out.name!r}")
     summary = write_report(args.results, args.out, command=_command_line(), title=args.title)
-    Console(highlight=False).print(f"report of {summary} written to {args.out}")
+    make_console(highlight=False).print(f"report of {summary} written to {args.out}")
     return 0
 
 
