@@ -259,3 +259,19 @@ def test_abbreviated_options_are_refused() -> None:
         [sys.executable, "-m", "qkdnet", "bbm92", "--pair", "1000"], capture_output=True, text=True, check=False
     )
     assert out.returncode == 2 and "unrecognized arguments: --pair 1000" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize(
+    ("plot", "says"),
+    [("/nonexistent/dir/x.png", "directory '/nonexistent/dir' does not exist"), ("x.jpgg", "--plot must end in")],
+)
+def test_link_refuses_a_plot_path_it_cannot_write_in_one_line(plot: str, says: str) -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "qkdnet", "link", "--preset", "ritter2012", "--plot", plot],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert out.returncode == 2 and says in out.stderr and "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1

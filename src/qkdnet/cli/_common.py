@@ -12,6 +12,7 @@ import math
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 if TYPE_CHECKING:
@@ -48,6 +49,17 @@ def figure(value: float, digits: int = 3) -> str:
     if abs(value) >= 10**digits:
         return f"{value:,.0f}"
     return f"{value:.{digits}g}"
+
+
+PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+def check_plot_path(path: Path) -> None:
+    """A figure file we can write, checked before any work: a known suffix in an existing directory."""
+    if path.suffix.lower() not in PLOT_SUFFIXES:
+        raise UsageError(f"--plot must end in {', '.join(PLOT_SUFFIXES)}, got {str(path)!r}")
+    if not path.parent.resolve().is_dir():
+        raise UsageError(f"--plot: directory {str(path.parent)!r} does not exist")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import argparse
 import math
-from pathlib import Path
 
 import numpy as np
 from rich.console import Console
 from rich.table import Table
 
 from qkdnet.attacks import ATTACK_KINDS, Attack, ManInTheMiddle, make_attack
-from qkdnet.cli._common import UsageError, make_console, print_json
+from qkdnet.cli._common import UsageError, check_plot_path, make_console, print_json
 from qkdnet.cli.commands import build_source, pm, print_result, progress_bar
 from qkdnet.network import link_from_preset
 from qkdnet.qkd import (
@@ -35,7 +34,6 @@ from qkdnet.qkd.config import Security
 
 #: Werner visibility of the default honest channel of an attack run: Q = 1 %.
 DEFAULT_VISIBILITY = 0.98
-PLOT_SUFFIXES = (".png", ".pdf", ".svg")
 
 
 def _setup(args: argparse.Namespace) -> tuple[ProtocolSpec, PairSource, KeyRunConfig, float]:
@@ -193,14 +191,6 @@ def run_sweep(args: argparse.Namespace) -> int:
         if args.plot is not None:
             make_console(highlight=False).print(f"figure written to {args.plot}")
     return 0
-
-
-def check_plot_path(path: Path) -> None:
-    """A figure file we can write: a known suffix in an existing directory."""
-    if path.suffix.lower() not in PLOT_SUFFIXES:
-        raise UsageError(f"--plot must end in {', '.join(PLOT_SUFFIXES)}, got {str(path)!r}")
-    if not path.parent.resolve().is_dir():
-        raise UsageError(f"--plot: directory {str(path.parent)!r} does not exist")
 
 
 def _pct(x: float | None) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from rich.table import Table
 
-from qkdnet.cli._common import make_console, print_json
+from qkdnet.cli._common import check_plot_path, make_console, print_json
 from qkdnet.hardware.presets import Preset, Sourced, get_preset, preset_names, preset_origin
 from qkdnet.network import HeraldedLink, link_from_preset
 from qkdnet.units import PS_PER_S
@@ -118,6 +118,8 @@ def _print_numbers(preset: Preset) -> None:
 
 def run_link(args: argparse.Namespace) -> int:
     """``qkdnet link``: one preset's link at its published length or at ``--length-km``."""
+    if args.plot is not None:
+        check_plot_path(Path(args.plot))
     link = link_from_preset(args.preset, length_km=args.length_km)
     figures = link_figures(link)
     if args.plot is not None:
