@@ -15,7 +15,6 @@ from qkdnet.attacks.classical import MESSAGE_NAMES, altered, read
 from qkdnet.errors import AuthenticationFailed, InvalidParameter
 from qkdnet.network import WernerSource
 from qkdnet.postprocess import (
-    AuthenticatedFrame,
     LeakageLedger,
     Message,
     PartyTagKeys,
@@ -26,6 +25,7 @@ from qkdnet.postprocess import (
 from qkdnet.postprocess.protocol import Side
 from qkdnet.qkd import BBM92, E91, KeyRunConfig, eve_report, run_key_exchange
 
+from ..postprocess.helpers import FlipOneBit
 from ..postprocess.test_messages import SAMPLES
 
 #: BBM92 on perfect pairs: 6·10⁴ pairs keep ≈ 1.1·10⁴ final bits (seed 1) through one sealed message of each
@@ -154,32 +154,12 @@ def test_every_manipulation_of_a_close_is_stopped(manipulation: str, index: int)
     _assert_no_key_anywhere(r, "the public announcements" if index < ANNOUNCEMENT_FRAMES else "post-processing")
 
 
-class _FlipOneBit:
-    """Flips bit ``bit`` (mod the frame's length) of frame ``index`` (mod the block's frames)."""
-
-    def __init__(self, index: int, bit: int, frames: int) -> None:
-        self.index, self.bit, self.frames, self.count, self.flipped = index % frames, bit, frames, 0, False
-
-    def intercept(self, sender: Side, messages: list[Message]) -> list[tuple[Side, Message]]:
-        out: list[tuple[Side, Message]] = []
-        for m in messages:
-            if self.count == self.index and isinstance(m, AuthenticatedFrame):
-                data = bytearray(m.data)
-                bit = self.bit % (8 * len(data))
-                data[bit // 8] ^= 1 << (bit % 8)
-                m = AuthenticatedFrame(bytes(data))
-                self.flipped = True
-            self.count += 1
-            out.append((sender, m))
-        return out
-
-
 @settings(max_examples=60, deadline=None, derandomize=True)
 @given(index=st.integers(0, 10_000), bit=st.integers(0, 10**9))
 def test_any_single_bit_flip_anywhere_in_any_frame_is_stopped(index: int, bit: int) -> None:
     """A flip in a header (version, direction, block, sequence, slot, length), a payload or a tag."""
     frames = len(WIRE)  # the honest block's frames (checked above)
-    flip = _FlipOneBit(index, bit, frames)
+    flip = FlipOneBit(index % frames, bit)
     r = _run_with_wire(flip)
     assert flip.flipped
     stage = "the public announcements" if flip.index < ANNOUNCEMENT_FRAMES else "post-processing"

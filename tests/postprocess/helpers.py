@@ -7,7 +7,8 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
-from qkdnet.postprocess import LeakageLedger, Message
+from qkdnet.postprocess import AuthenticatedFrame, LeakageLedger, Message
+from qkdnet.postprocess.protocol import Side
 
 
 def noisy_pair(n: int, errors: int, rng: np.random.Generator) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
@@ -72,3 +73,24 @@ class SilentReconciler:
         self, key: npt.NDArray[np.uint8], *, qber_estimate: float, ledger: LeakageLedger, rng: np.random.Generator
     ) -> _Party:
         return self._Party(self.bob_result(key.copy()), self.frame_lengths)
+
+
+class FlipOneBit:
+    """A wire (an Interceptor) that flips bit ``bit`` (mod the frame's length) of the ``index``-th frame it
+    forwards, counting frames from 0 in both directions; ``count`` is how many frames passed."""
+
+    def __init__(self, index: int, bit: int) -> None:
+        self.index, self.bit, self.count, self.flipped = index, bit, 0, False
+
+    def intercept(self, sender: Side, messages: list[Message]) -> list[tuple[Side, Message]]:
+        out: list[tuple[Side, Message]] = []
+        for m in messages:
+            if self.count == self.index and isinstance(m, AuthenticatedFrame):
+                data = bytearray(m.data)
+                bit = self.bit % (8 * len(data))
+                data[bit // 8] ^= 1 << (bit % 8)
+                m = AuthenticatedFrame(bytes(data))
+                self.flipped = True
+            self.count += 1
+            out.append((sender, m))
+        return out

@@ -40,7 +40,7 @@ from qkdnet.postprocess import (
 )
 from qkdnet.postprocess.auth import SLOT_BITS
 
-from .helpers import noisy_pair, poly1305_by_definition
+from .helpers import FlipOneBit, noisy_pair, poly1305_by_definition
 
 HEADER = struct.Struct("<BBBQQQQ")  # version, direction, kind, block, sequence, pad index, length
 TAGGED, UNTAGGED = 1, 0
@@ -532,24 +532,6 @@ def test_a_block_that_costs_more_key_than_it_makes_hands_out_nothing() -> None:
     assert alice_keys.bits_available == bob_keys.bits_available  # what the block made went back, in step
 
 
-class _FlipOne:
-    """Flips bit ``bit`` (mod its length) of the ``index``-th frame on the wire (mod the block's frames)."""
-
-    def __init__(self, index: int, bit: int) -> None:
-        self.index, self.bit, self.count, self.flipped = index, bit, 0, False
-
-    def intercept(self, sender: str, messages: list[Message]) -> list[tuple[str, Message]]:
-        out: list[tuple[str, Message]] = []
-        for m in messages:
-            if self.count == self.index and isinstance(m, AuthenticatedFrame):
-                data = bytearray(m.data)
-                data[(self.bit // 8) % len(data)] ^= 1 << (self.bit % 8)
-                m, self.flipped = AuthenticatedFrame(bytes(data)), True
-            self.count += 1
-            out.append((sender, m))
-        return out
-
-
 def _noisy_block(reconciler: str, tag_keys: tuple[PartyTagKeys, PartyTagKeys], wire: object = None):
     a_key, b_key = noisy_pair(20_000, 600, np.random.default_rng(3))  # QBER 3 %: Cascade takes many rounds
     return reconcile_and_amplify(
@@ -560,7 +542,7 @@ def _noisy_block(reconciler: str, tag_keys: tuple[PartyTagKeys, PartyTagKeys], w
 
 @pytest.fixture(scope="module", params=["cascade", "ldpc"])
 def honest_frames(request: pytest.FixtureRequest) -> tuple[str, int]:
-    wire = _FlipOne(-1, 0)
+    wire = FlipOneBit(-1, 0)
     honest = _noisy_block(request.param, _keys(slots=64), wire)
     assert honest.final_bits > 0 and np.array_equal(honest.alice_key, honest.bob_key)
     return request.param, wire.count
@@ -576,7 +558,7 @@ def test_a_flip_anywhere_in_a_multi_round_block_ends_it_at_once_with_no_key(
     reconciler, frames = honest_frames
     assert frames > 10  # many frames, one tag per direction
     tag_keys = _keys(slots=64)
-    wire = _FlipOne(index % frames, bit)
+    wire = FlipOneBit(index % frames, bit)
     with pytest.raises(AuthenticationFailed):
         _noisy_block(reconciler, tag_keys, wire)
     assert wire.flipped

@@ -82,18 +82,17 @@ def run_protocol_command(args: argparse.Namespace) -> int:
 
 def human_duration(seconds: float) -> str:
     """Seconds as the unit a person would say: µs, ms, s, minutes, hours, days or years ("1 hour", not "1 hours")."""
-    for unit, size in (
-        ("year", 365.25 * 86400.0),
-        ("day", 86400.0),
-        ("hour", 3600.0),
-        ("minute", 60.0),
-        ("s", 1.0),
-        ("ms", 1e-3),
+    for one, many, size in (
+        ("year", "years", 365.25 * 86400.0),
+        ("day", "days", 86400.0),
+        ("hour", "hours", 3600.0),
+        ("minute", "minutes", 60.0),
+        ("s", "s", 1.0),
+        ("ms", "ms", 1e-3),
     ):
         if seconds >= size:
             value = f"{seconds / size:.3g}"
-            plural = "" if len(unit) <= 2 or value == "1" else "s"
-            return f"{value} {unit}{plural}"
+            return f"{value} {one if value == '1' else many}"
     return f"{seconds * 1e6:.3g} µs"
 
 

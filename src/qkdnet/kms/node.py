@@ -754,10 +754,12 @@ class _Link:
         async with asyncio.timeout(self._timeout_s):
             await self.conn.writer.drain()
 
-    async def receive_any(self) -> Control | Message:
+    async def _read_frame(self) -> bytes:
         async with asyncio.timeout(self._timeout_s):
-            frame = await read_frame(self.conn.reader)
-        message = decode_payload(self.end.open(frame))
+            return await read_frame(self.conn.reader)
+
+    async def receive_any(self) -> Control | Message:
+        message = decode_payload(self.end.open(await self._read_frame()))
         if isinstance(message, Abort):
             raise PeerAborted(f"the peer aborted the block: {message.reason}")
         return message
@@ -786,9 +788,8 @@ class _Link:
         self._write(wrapped.start())
         await self.drain()
         while not wrapped.done:
-            async with asyncio.timeout(self._timeout_s):
-                frame = await read_frame(self.conn.reader)
-            self._write(await asyncio.to_thread(wrapped.receive, AuthenticatedFrame(frame)))
+            frame = AuthenticatedFrame(await self._read_frame())
+            self._write(await asyncio.to_thread(wrapped.receive, frame))
             await self.drain()
 
     def _write(self, frames: list[Message]) -> None:
