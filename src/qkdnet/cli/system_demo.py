@@ -121,7 +121,7 @@ class LoopbackSystem:
         self.protocol = protocol
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.api_ports = {"alice": _free_port(), "bob": _free_port()}
-        peer_port = _free_port()
+        self.peer_port = peer_port = _free_port()  # Bob listens, Alice dials
         from qkdnet.kms.keyfiles import write_private
         from qkdnet.kms.pki import init_pki
 
