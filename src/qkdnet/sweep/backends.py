@@ -13,6 +13,8 @@ import multiprocessing
 import os
 import re
 import signal
+import socket
+import struct
 import time
 import traceback
 from collections.abc import Iterable, Iterator, Mapping
@@ -161,13 +163,53 @@ class ProcessBackend:
 
 
 _ADDRESS = re.compile(r"^(?:(?:tcp|tls|inproc|ucx|ws|wss)://)?[^\s/:]+(?::\d+)?(?:/.*)?$")
+_TCP_ADDRESS = re.compile(r"^(?:tcp://)?(?P<host>[^\s/:]+)(?::(?P<port>\d+))?$")
+#: A Dask handshake is a few hundred bytes in one to a few frames; anything far outside is not Dask talking.
+_MAX_HANDSHAKE_BYTES, _MAX_HANDSHAKE_FRAMES = 1 << 20, 64
+
+
+def _probe_dask_tcp(address: str, timeout_s: float) -> None:
+    """Raise :class:`SchedulerUnreachable` unless ``address`` opens with a Dask handshake within ``timeout_s``.
+
+    A Dask scheduler writes its handshake as soon as it accepts (distributed.comm.core ``on_connection``): a u64
+    message length, a u64 frame count and the frame lengths. Checking that prelude first keeps a server that is
+    not Dask (an HTTP server waits for a request; others send text) from hanging the client or making it
+    allocate whatever length its first eight bytes spell.
+    """
+    m = _TCP_ADDRESS.match(address)
+    if m is None:
+        return  # tls://, ucx://, …: their own transports, left to distributed
+    deadline, prelude, connected = time.monotonic() + timeout_s, b"", False
+    try:
+        with socket.create_connection((m["host"], int(m["port"] or 8786)), timeout=timeout_s) as sock:
+            connected = True
+            while len(prelude) < 16:
+                sock.settimeout(max(deadline - time.monotonic(), 1e-3))
+                chunk = sock.recv(16 - len(prelude))
+                if not chunk:
+                    break
+                prelude += chunk
+    except OSError as exc:
+        if not connected:
+            raise SchedulerUnreachable(
+                f"no Dask scheduler answered at {address} within {timeout_s:g} s ({type(exc).__name__})"
+            ) from None
+    if len(prelude) < 16:
+        raise SchedulerUnreachable(
+            f"something at {address} accepted the connection but sent no Dask handshake within {timeout_s:g} s: "
+            "is it a Dask scheduler?"
+        )
+    total, frames = struct.unpack("<QQ", prelude)
+    if not (0 < frames <= _MAX_HANDSHAKE_FRAMES and 8 * (frames + 1) <= total <= _MAX_HANDSHAKE_BYTES):
+        raise SchedulerUnreachable(f"the server at {address} does not speak Dask's protocol: is it a Dask scheduler?")
 
 
 def connect(address: str, *, timeout_s: float = CONNECT_TIMEOUT_S) -> Any:
     """A ``distributed.Client`` of the scheduler at ``address``, or :class:`SchedulerUnreachable` within
-    ``timeout_s`` naming the address."""
+    ``timeout_s`` naming the address (also when what answers there is not Dask)."""
     if not _ADDRESS.match(address):
         raise SchedulerUnreachable(f"--scheduler {address!r}: expected an address like tcp://HOST:8786")
+    _probe_dask_tcp(address, timeout_s)
     from distributed import Client
 
     try:
