@@ -73,6 +73,17 @@ def test_list_fields_shows_scenario_fields_runner_tables_and_aliases() -> None:
     assert "nodes.alice.position_km" not in fields  # arrays are not fields
 
 
+def test_list_fields_without_a_runner_adds_every_runner_that_applies() -> None:
+    """The default runner of a one-link scenario is ``link``; ``key.*`` and ``eve.*`` are listed too, noted with
+    the runner they select; a network of two links lists only what the network runner reads."""
+    fields = {f: note for f, _, note in list_fields(read_document(TWO_LABS))}
+    assert fields["memory.storage_s"] == ""
+    for field in ("key.pairs", "key.protocol", "key.visibility", "eve.kind", "eve.strength", "eve.angle_deg"):
+        assert fields[field] == "selects the 'key' runner", field
+    chain = {f for f, _, _ in list_fields(read_document(TWO_LABS.parent / "chain3.toml"))}
+    assert not any(f.split(".")[0] in ("key", "eve", "memory") for f in chain)
+
+
 def test_canonical_field_accepts_canonical_names() -> None:
     config = next(plan_sweep(TWO_LABS).points()).config
     assert canonical_field("policies.cutoff_s", config) == "policies.cutoff_s"

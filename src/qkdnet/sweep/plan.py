@@ -145,11 +145,22 @@ def _text(value: object) -> str:
 
 
 def list_fields(document: SweepDocument, runner: str | None = None) -> list[tuple[str, Scalar, str]]:
-    """Every addressable field of the document for ``runner``: (address, value, note), aliases included."""
+    """Every addressable field of the document for ``runner``: (address, value, note), aliases included; without
+    a ``runner``, also the other runners' tables (``key.*``, ``eve.*``…) where they apply, noted with the runner
+    they select."""
     name = runner or default_runner(document, [])
     base = resolve(document, name, get_runner(name).tables)
-    out: list[tuple[str, Scalar, str]] = [(f, v, "") for f, v in flatten(base).items()]
-    out += [(short, flatten(base)[full], f"= {full}") for short, full in aliases(base).items()]
+    flat = flatten(base)
+    out: list[tuple[str, Scalar, str]] = [(f, v, "") for f, v in flat.items()]
+    out += [(short, flat[full], f"= {full}") for short, full in aliases(base).items()]
+    if runner is None and len(base.get("links", [])) == 1:  # the link and key runners model one link
+        for other in RUNNERS.values():
+            extra = [t for t in other.tables if t not in base]
+            if extra:
+                fields = flatten(resolve(document, other.name, other.tables))
+                out += [
+                    (f, v, f"selects the {other.name!r} runner") for f, v in fields.items() if f.split(".")[0] in extra
+                ]
     return out
 
 
