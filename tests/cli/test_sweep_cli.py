@@ -108,3 +108,12 @@ def test_the_command_line_imports_no_sweep_or_plotting_code_to_parse() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     for heavy in ("'qkdnet.sweep'", "'qkdnet.report'", "'matplotlib'", "'pyarrow'", "'distributed'"):
         assert heavy not in out
+
+
+def test_a_key_sweep_says_how_many_runs_made_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Runs that abort are not failures, but the user is told: no Eve gives key, Eve on every photon none."""
+    attack = str(Path(TWO_LABS).parent / "sweeps" / "two_labs_attack.toml")
+    argv = ["sweep", attack, "--vary", "eve.strength=0,1", "--vary", "eve.kind=intercept-resend"]
+    assert main([*argv, "--out", str(tmp_path / "r.parquet")]) == 0
+    err = capsys.readouterr().err
+    assert "of these 2 runs, 1 made key and 1 aborted with no key; the first: QBER" in err, err

@@ -65,6 +65,7 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     ) as bar:
         task = bar.add_task(f"{plan.runner} runs", total=None, failed="")
         failures = 0
+        aborted: list[str] = []  # key runs that ran but handed out no key: why
 
         def started(points: int, todo: int) -> None:
             where = args.scheduler or (f"{workers} processes" if workers > 1 else "this process")
@@ -77,6 +78,8 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         def progress(done: int, total: int, row: Row) -> None:
             nonlocal failures
             failures += row["status"] != "ok"
+            if row["status"] == "ok" and row.get("secure") is False:
+                aborted.append(str(row.get("abort_reason")))
             bar.update(task, completed=done, failed=f"[red]{failures} failed[/red]" if failures else "")
 
         try:
@@ -92,9 +95,9 @@ def run_sweep_command(args: argparse.Namespace) -> int:
             )
         except SweepInterrupted as stop:
             bar.stop()
-            _say(err, stop.outcome, interrupted=True)
+            _say(err, stop.outcome, aborted, interrupted=True)
             _exit_now(EXIT_INTERRUPTED)
-    _say(err, outcome, interrupted=False)
+    _say(err, outcome, aborted, interrupted=False)
     return 1 if outcome.failed else 0
 
 
@@ -106,9 +109,15 @@ def _exit_now(code: int) -> NoReturn:
     os._exit(code)
 
 
-def _say(err: Console, o: SweepOutcome, *, interrupted: bool) -> None:
+def _say(err: Console, o: SweepOutcome, aborted: list[str], *, interrupted: bool) -> None:
     head = "interrupted" if interrupted else "done"
     err.print(f"{head}: {o.ran:,} runs now, {o.already:,} were already there; {o.out} holds {o.rows:,} rows")
+    if aborted:
+        finished = o.ran - o.failed
+        err.print(
+            f"of these {finished:,} runs, {finished - len(aborted):,} made key and {len(aborted):,} aborted with"
+            f" no key; the first: {aborted[0]}"
+        )
     if o.failed:
         err.print(f"[red]{o.failed:,} runs failed[/red]; the first: {o.first_error}")
     if interrupted:
