@@ -137,12 +137,17 @@ def _pick_x(rows: Sequence[Row], candidates: Sequence[str], kind: str) -> str:
 
 def _groups(rows: Sequence[Row], x: str, extra: Sequence[str] = ()) -> dict[str, list[Row]]:
     """Rows split into curves: one per combination of the other varied fields (and ``extra`` fields that
-    differ), sorted along ``x``."""
+    differ), sorted along ``x``; a curve of hardware mixed from several presets is labelled a hybrid."""
+    from qkdnet.sweep.whole_presets import hybrid_parts
+
     keys = [f for f in varied_fields(rows) if f != x]
     keys += [f for f in extra if f not in keys and f != x and len({json.dumps(r.get(f)) for r in rows}) > 1]
     out: dict[str, list[Row]] = {}
     for r in rows:
         label = ", ".join(f"{k.rsplit('.', 1)[-1]}={_fmt(r.get(k))}" for k in keys) or "this sweep"
+        mixed = hybrid_parts(json.loads(r["config"])) if isinstance(r.get("config"), str) else []
+        if mixed:
+            label = f"hybrid {label} ({', '.join(dict.fromkeys(mixed))})"
         out.setdefault(label, []).append(r)
     for members in out.values():
         members.sort(key=lambda r: _num(r.get(x)))

@@ -26,6 +26,7 @@ from qkdnet.sweep.document import (
 from qkdnet.sweep.grid import MAX_POINTS, Axis, grid, grid_size, merge_axes, parse_vary
 from qkdnet.sweep.keys import canonical_json, run_key, run_seed
 from qkdnet.sweep.runners import RUNNERS, get_runner
+from qkdnet.sweep.whole_presets import keep_presets_whole
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,12 +64,14 @@ class SweepPlan:
         return tuple(a.field for a in self.axes)
 
     def points(self) -> Iterator[RunPoint]:
-        """Every run, resolved and keyed, in grid order (the last axis fastest)."""
+        """Every run, resolved and keyed, in grid order (the last axis fastest); a varied link preset brings
+        its scheme and node hardware along (:mod:`qkdnet.sweep.whole_presets`)."""
         tables = get_runner(self.runner).tables
         for values in grid(self.axes):
             doc = self.document
             for field, value in values.items():
                 doc = set_field(doc, field, value)
+            doc = keep_presets_whole(doc, values)
             where = f"{self.document.source} at " + ", ".join(f"{f}={v!r}" for f, v in values.items())
             config = resolve(doc, self.runner, tables, source=where if values else None)
             key = run_key(config)
