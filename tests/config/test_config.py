@@ -242,11 +242,18 @@ def test_a_table_given_as_a_number() -> None:
 
 
 def test_a_misspelt_field_is_named_with_a_suggestion() -> None:
+    """One line: the "did you mean" already says why the required field is missing."""
     assert _errors(GOOD.replace("length_km = 0.06", "lenght_km = 0.06")) == [
-        "s.toml: links[0].length_km: required field is missing",
         "s.toml: links[0].lenght_km: unknown field; did you mean 'length_km'? "
         "expected one of: endpoints, length_km, preset, heralding, name",
     ]
+
+
+def test_unknown_fields_come_before_the_missing_ones_they_do_not_explain() -> None:
+    text = GOOD.replace("length_km = 0.06", "colour = 'red'")
+    errors = _errors(text)
+    assert errors[0].startswith("s.toml: links[0].colour: unknown field; expected one of: endpoints, length_km")
+    assert errors[1:] == ["s.toml: links[0].length_km: required field is missing"]
 
 
 def test_empty_node_table() -> None:

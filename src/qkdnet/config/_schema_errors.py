@@ -46,6 +46,17 @@ def _num(value: object) -> str:
 ModelAt = Callable[[tuple[int | str, ...]], type[BaseModel] | None]
 
 
+def _fields_at(loc: tuple[int | str, ...], model_at: ModelAt) -> list[str]:
+    model = model_at(loc)
+    return list(model.model_fields) if model else []
+
+
+def _meant(loc: tuple[int | str, ...], model_at: ModelAt) -> str | None:
+    """The valid field an unknown field at ``loc`` is closest to (a likely misspelling), if any."""
+    close = difflib.get_close_matches(str(loc[-1]), _fields_at(loc[:-1], model_at), n=1)
+    return close[0] if close else None
+
+
 def _describe(err: ErrorDetails, prefix: tuple[int | str, ...], model_at: ModelAt) -> tuple[tuple[int | str, ...], str]:
     """Where the error is (under ``prefix``) and what was expected, in words."""
     loc, kind, ctx = prefix + tuple(err["loc"]), err["type"], err.get("ctx", {})
@@ -56,10 +67,9 @@ def _describe(err: ErrorDetails, prefix: tuple[int | str, ...], model_at: ModelA
         case "missing":
             message = "required field is missing"
         case "extra_forbidden":
-            model = model_at(loc[:-1])
-            fields = list(model.model_fields) if model else []
-            close = difflib.get_close_matches(str(loc[-1]), fields, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
+            fields = _fields_at(loc[:-1], model_at)
+            close = _meant(loc, model_at)
+            hint = f"did you mean {close!r}? " if close else ""
             message = f"unknown field; {hint}expected one of: {', '.join(fields)}" if fields else "unknown field"
         case "literal_error":
             message = f"expected one of {ctx['expected']}, got {got}"
@@ -96,10 +106,22 @@ def _describe(err: ErrorDetails, prefix: tuple[int | str, ...], model_at: ModelA
 def validation_lines(
     source: str, error: ValidationError, prefix: tuple[int | str, ...], model_at: ModelAt
 ) -> list[str]:
-    """Each schema error as one line ``SOURCE: FIELD.PATH: what was expected`` (scenario and preset files)."""
+    """Each schema error as one line ``SOURCE: FIELD.PATH: what was expected`` (scenario and preset files).
+
+    Unknown fields come first: a misspelt field is usually why a required one is "missing", and that second
+    line is left out when the first already says "did you mean" it.
+    """
+    errors = sorted(error.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    misspelt = {
+        (loc[:-1], meant)
+        for e in errors
+        if e["type"] == "extra_forbidden" and (meant := _meant(loc := prefix + tuple(e["loc"]), model_at))
+    }
     lines = []
-    for err in error.errors():
+    for err in errors:
         loc, message = _describe(err, prefix, model_at)
+        if err["type"] == "missing" and loc and (loc[:-1], loc[-1]) in misspelt:
+            continue
         lines.append(f"{source}: {_path(loc)}: {message}")
     return lines
 
