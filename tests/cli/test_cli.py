@@ -74,6 +74,17 @@ def test_device_independent_flag(capsys: pytest.CaptureFixture[str]) -> None:
 def test_preset_and_length(capsys: pytest.CaptureFixture[str]) -> None:
     out = run_json(capsys, "e91", "--preset", "zhang2022", "--length-km", "0.7", "--pairs", "50000", "--json")
     assert out["length_km"] == pytest.approx(0.7) and out["preset"] == "zhang2022"
+    assert out["pair_source"] == "link"
+
+
+@pytest.mark.parametrize("command", [["e91"], ["attack", "--kind", "cloner", "--strength", "0"]])
+def test_werner_pairs_are_not_reported_as_the_presets_link(
+    capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    """--visibility replaces the link (attack does so by default): the JSON says so instead of naming the preset."""
+    out = run_json(capsys, *command, "--preset", "zhang2022", "--visibility", "0.97", "--pairs", "50000", "--json")
+    assert (out["pair_source"], out["preset"], out["rate_preset"]) == ("werner", None, "zhang2022")
+    assert out["visibility"] == 0.97 and out["length_km"] is None
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from qkdnet.attacks import ATTACK_KINDS, Attack, ManInTheMiddle, make_attack
 from qkdnet.cli._common import UsageError, check_plot_path, make_console, print_json
-from qkdnet.cli.commands import build_source, pm, print_result, progress_bar
+from qkdnet.cli.commands import build_source, pm, print_result, progress_bar, source_fields
 from qkdnet.network import link_from_preset
 from qkdnet.qkd import (
     DetectionPoint,
@@ -90,14 +90,9 @@ def run_attack_command(args: argparse.Namespace) -> int:
         }
         if tampered is not None:
             about["messages_manipulated"] = len(tampered)
-        out.update(
-            preset=args.preset,
-            length_km=getattr(source, "length_km", args.length_km),
-            visibility=None if args.physical_link else args.visibility,
-            eve_fraction=result.observer.eve_attacked_pairs / result.pairs,
-            seed=args.seed,
-            attack=about,
-        )
+        out.update(visibility=None, eve_fraction=result.observer.eve_attacked_pairs / result.pairs, seed=args.seed)
+        out.update(source_fields(args.preset, args.length_km, None if args.physical_link else args.visibility, source))
+        out["attack"] = about
         out.update(eve_summary(report))
         print_json(out)
     else:

@@ -48,6 +48,16 @@ def build_source(preset: str, length_km: float | None, visibility: float | None)
     return WernerSource(visibility=visibility, pair_rate_hz=link.attempt_rate_hz)
 
 
+def source_fields(
+    preset: str, length_km: float | None, visibility: float | None, source: PairSource
+) -> dict[str, object]:
+    """The JSON fields that say where a run's pairs came from: the preset's link, or Werner pairs that keep only
+    the preset's attempt rate (then ``preset`` is null, so no one reads the run as that experiment's)."""
+    if visibility is None:
+        return {"pair_source": "link", "preset": preset, "length_km": getattr(source, "length_km", length_km)}
+    return {"pair_source": "werner", "preset": None, "rate_preset": preset, "length_km": None, "visibility": visibility}
+
+
 def run_protocol_command(args: argparse.Namespace) -> int:
     """``qkdnet e91`` / ``qkdnet bbm92``."""
     protocol = get_protocol(args.command)
@@ -66,13 +76,8 @@ def run_protocol_command(args: argparse.Namespace) -> int:
             progress=update,
         )
     summary = result.summary()
-    summary.update(
-        preset=args.preset,
-        length_km=getattr(source, "length_km", args.length_km),
-        visibility=args.visibility,
-        eve_fraction=args.eve,
-        seed=args.seed,
-    )
+    summary.update(visibility=None, eve_fraction=args.eve, seed=args.seed)
+    summary.update(source_fields(args.preset, args.length_km, args.visibility, source))
     if args.json:
         print_json(summary)
     else:
