@@ -40,6 +40,14 @@ def test_chain3_swaps_into_end_to_end_pairs(capsys: pytest.CaptureFixture[str]) 
     assert first["discarded"]["below_fidelity"] > 0
 
 
+def test_seed_replaces_the_scenarios_seed_and_repeats_exactly(capsys: pytest.CaptureFixture[str]) -> None:
+    chain = str(EXAMPLES / "chain3.toml")
+    own, a, b = (simulate_json(capsys, chain, *extra) for extra in ([], ["--seed", "5"], ["--seed", "5"]))
+    assert (own["seed"], a["seed"]) == (3, 5)
+    assert a == {**b, "wall_s": a["wall_s"]}
+    assert own["requests"][0]["finished_s"] != a["requests"][0]["finished_s"]  # type: ignore[index]
+
+
 def test_a_generated_network_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     doc = random_geometric_document(60, n_requests=40, side_km=20.0, radius_km=4.0, preset="vanleent2022", seed=5)
     doc["defaults"]["request"]["deadline_s"] = 60.0

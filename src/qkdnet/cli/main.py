@@ -145,6 +145,7 @@ def _add_simulate_command(sub: argparse._SubParsersAction[_Parser]) -> None:
     sim = sub.add_parser("simulate", help="run a scenario file (TOML) on the network simulator")
     sim.add_argument("scenario", metavar="SCENARIO.toml", help="the scenario file (see examples/)")
     sim.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
+    sim.add_argument("--seed", type=_seed, default=None, metavar="N", help="root seed (default: the scenario's seed)")
     sim.add_argument("--plot", default=None, metavar="DIR", help="write fidelity, delivery and utilisation plots")
     sim.add_argument(
         "--event-by-event",

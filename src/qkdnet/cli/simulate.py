@@ -28,6 +28,8 @@ SHOWN_ROWS = 20
 def run_simulate(args: argparse.Namespace) -> int:
     """Load, build, simulate, report."""
     scenario = load_scenario(args.scenario, skip_bad_requests=True)
+    if args.seed is not None:
+        scenario = scenario.model_copy(update={"seed": args.seed})
     network = build_network(scenario)
     requests = build_requests(scenario)
     err = make_console(stderr=True)
