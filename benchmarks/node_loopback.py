@@ -47,7 +47,7 @@ def _latencies_s(log: str) -> list[float]:
 FORGED_PREAMBLE = b"QKDN\x02\x00" + bytes(16) + (32).to_bytes(4, "little") + bytes(32)
 
 
-def _stranger(port: int, payload: bytes) -> None:
+def stranger(port: int, payload: bytes) -> None:
     """One unauthenticated connection: send ``payload``, read for a moment, hang up."""
     with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1.0) as s:
         s.sendall(payload)
@@ -55,11 +55,12 @@ def _stranger(port: int, payload: bytes) -> None:
         s.recv(4096)
 
 
-def _flood(port: int, stop: threading.Event, sent: list[int]) -> None:
-    """Start one stranger every 10 ms, alternating garbage and a forged preamble, until ``stop``."""
+def flood(port: int, stop: threading.Event, sent: list[int]) -> None:
+    """Start one stranger every 10 ms, alternating garbage and a forged preamble, until ``stop``; ``sent[0]``
+    counts them (tests/kms/test_node_handshake.py floods the same way)."""
     while not stop.is_set():
         payload = FORGED_PREAMBLE if sent[0] % 2 else os.urandom(40)
-        threading.Thread(target=_stranger, args=(port, payload), daemon=True).start()
+        threading.Thread(target=stranger, args=(port, payload), daemon=True).start()
         sent[0] += 1
         time.sleep(0.01)
 
@@ -86,7 +87,7 @@ def main() -> None:
             latencies = _latencies_s(system.log("alice"))[1:]  # the first block includes the warm-up
             if args.flood:
                 stop, sent = threading.Event(), [0]
-                flooder = threading.Thread(target=_flood, args=(system.peer_port, stop, sent), daemon=True)
+                flooder = threading.Thread(target=flood, args=(system.peer_port, stop, sent), daemon=True)
                 flooder.start()
                 time.sleep(args.seconds)
                 stop.set()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
+import importlib.util
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -29,12 +29,17 @@ def recorded(tmp_path: Path) -> Iterator[tuple[KeyNetwork, FrameProxy]]:
     net.stop()
 
 
-def _poke(port: int, payload: bytes) -> None:
-    """One stranger's connection: send ``payload``, read whatever comes back for a moment, hang up."""
-    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1.0) as s:
-        s.sendall(payload)
-        s.settimeout(0.05)
-        s.recv(4096)
+def _load_benchmark() -> ModuleType:
+    """benchmarks/node_loopback.py, whose strangers and flood this test shares (it measures the full 60 s)."""
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "node_loopback.py"
+    spec = importlib.util.spec_from_file_location("node_loopback", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = _load_benchmark()
 
 
 def test_garbage_and_a_replayed_handshake_leave_the_live_session_alone(
@@ -45,9 +50,9 @@ def test_garbage_and_a_replayed_handshake_leave_the_live_session_alone(
     net.wait_blocks("bob", 1)
     replay = bytes(proxy.recorded[:HANDSHAKE_BYTES])
     assert len(replay) == HANDSHAKE_BYTES and replay[:4] == b"QKDN"
-    _poke(net.bob_port, os.urandom(64))
+    bench.stranger(net.bob_port, os.urandom(64))
     time.sleep(0.1)
-    _poke(net.bob_port, replay)  # Bob's nonce is fresh, so yesterday's proof is wrong today
+    bench.stranger(net.bob_port, replay)  # Bob's nonce is fresh, so yesterday's proof is wrong today
     net.wait_log("bob", r"handshake proof is wrong: it does not know the shared key|does not speak the qkdnet")
     before = len(net.blocks("bob"))
     net.wait_blocks("bob", before + 2)
@@ -74,16 +79,7 @@ def test_a_flood_of_strangers_barely_slows_key_making(tmp_path: Path) -> None:
     baseline = _rate(net, 8.0)
     stop = threading.Event()
     sent = [0]
-    fake = b"QKDN\x02\x00" + bytes(16) + (32).to_bytes(4, "little") + bytes(32)
-
-    def flood() -> None:
-        while not stop.is_set():
-            payload = fake if sent[0] % 2 else os.urandom(40)
-            threading.Thread(target=_poke, args=(net.bob_port, payload), daemon=True).start()
-            sent[0] += 1
-            time.sleep(0.01)
-
-    flooder = threading.Thread(target=flood, daemon=True)
+    flooder = threading.Thread(target=bench.flood, args=(net.bob_port, stop, sent), daemon=True)
     flooder.start()
     try:
         flooded = _rate(net, 8.0)

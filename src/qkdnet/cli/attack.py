@@ -90,9 +90,8 @@ def run_attack_command(args: argparse.Namespace) -> int:
         }
         if tampered is not None:
             about["messages_manipulated"] = len(tampered)
-        out.update(visibility=None, eve_fraction=result.observer.eve_attacked_pairs / result.pairs, seed=args.seed)
         out.update(source_fields(args.preset, args.length_km, None if args.physical_link else args.visibility, source))
-        out["attack"] = about
+        out.update(eve_fraction=result.observer.eve_attacked_pairs / result.pairs, seed=args.seed, attack=about)
         out.update(eve_summary(report))
         print_json(out)
     else:

@@ -54,7 +54,8 @@ def source_fields(
     """The JSON fields that say where a run's pairs came from: the preset's link, or Werner pairs that keep only
     the preset's attempt rate (then ``preset`` is null, so no one reads the run as that experiment's)."""
     if visibility is None:
-        return {"pair_source": "link", "preset": preset, "length_km": getattr(source, "length_km", length_km)}
+        length = getattr(source, "length_km", length_km)
+        return {"pair_source": "link", "preset": preset, "length_km": length, "visibility": None}
     return {"pair_source": "werner", "preset": None, "rate_preset": preset, "length_km": None, "visibility": visibility}
 
 
@@ -76,8 +77,8 @@ def run_protocol_command(args: argparse.Namespace) -> int:
             progress=update,
         )
     summary = result.summary()
-    summary.update(visibility=None, eve_fraction=args.eve, seed=args.seed)
     summary.update(source_fields(args.preset, args.length_km, args.visibility, source))
+    summary.update(eve_fraction=args.eve, seed=args.seed)
     if args.json:
         print_json(summary)
     else:
