@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from qkdnet.cli import main
-from qkdnet.cli.link import LINK_FIELDS, plob_bits_per_use
+from qkdnet.cli.link import LINK_FIELDS
 from qkdnet.hardware import get_preset, preset_names
+from qkdnet.qkd import plob_bits_per_use
 from qkdnet.units import binary_entropy
 
 

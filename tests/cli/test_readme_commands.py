@@ -42,14 +42,17 @@ PROMISES: dict[str, tuple[str, tuple[str, ...]]] = {
     "bbm92 --preset zhang2022": (r"secure: [\d,]+ final key bits", ()),
     "bbm92 --preset zhang2022 --eve 0.2": (r"aborted: [\s\S]*no key handed out", ()),
     "presets": (r"ritter2012 .*Nature 484, 195 \(2012\)", ()),
-    "link --preset vanleent2022 --length-km 33 --plot link.png": (r"heralded pairs\s+\d", ("link.png",)),
+    "link --preset vanleent2022 --length-km 33 --plot link.png": (
+        r"heralded pairs\s+\d",
+        ("link.png", "link.caption.txt"),
+    ),
     "attack --kind cloner --strength 0.05 --json": (r'"secure": true', ()),
     "attack sweep --kind intercept-resend --plot out.png": (r"0/1[\s\S]*1/1", ("out.png",)),
     "attack --kind mitm-alter --strength 1 --json": (r'"abort_reason": "AuthenticationFailed', ()),
     "simulate examples/two_labs.toml": (r"entangled pairs\s+completed[\s\S]*a key\s+completed", ()),
     "simulate examples/chain3.toml": (r"end-to-end pairs\s+completed\s+2\s", ()),
     "simulate examples/metro20.toml": (r"neighbours\s+completed\s+1\s[\s\S]*deadline\s+[3-5]\s", ()),
-    "simulate examples/chain3.toml --json --plot out/": (r'"requests"', ("out",)),
+    "simulate examples/chain3.toml --json --plot out/": (r'"requests"', ("out/network_run.png",)),
     "sweep examples/two_labs.toml --vary link.length_km=0.03:2:40 --vary link.preset=ritter2012,nolleke2013 "
     "--out results.parquet": (r"done: 6 runs now", ("results.parquet",)),
     "sweep examples/sweeps/two_labs_attack.toml --workers 2 --out results.parquet": (

@@ -105,7 +105,7 @@ def test_human_report_and_plots(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["simulate", str(EXAMPLES / "two_labs.toml"), "--plot", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "two labs" in out and "busiest links" in out
-    assert {p.name for p in tmp_path.iterdir()} == {"fidelity.png", "deliveries.png", "utilisation.png"}
+    assert {p.name for p in tmp_path.iterdir()} == {"network_run.png", "network_run.caption.txt"}
 
 
 def test_missing_or_invalid_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -51,15 +51,29 @@ def figure(value: float, digits: int = 3) -> str:
     return f"{value:.{digits}g}"
 
 
-PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+#: The image formats a figure is written in, chosen by the file's suffix.
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
 
-def check_plot_path(path: Path) -> None:
-    """A figure file we can write, checked before any work: a known suffix in an existing directory."""
-    if path.suffix.lower() not in PLOT_SUFFIXES:
-        raise UsageError(f"--plot must end in {', '.join(PLOT_SUFFIXES)}, got {str(path)!r}")
+def plot_target(value: str | Path, default_name: str) -> Path:
+    """Where ``--plot VALUE`` writes its figure, checked before any work, the same in every command: a name
+    ending in a figure suffix is that file; an existing folder, or a new name without a suffix (created now),
+    gets ``default_name`` inside it. The caption goes beside the figure as ``FILE.caption.txt``."""
+    path = Path(value)
+    if path.suffix.lower() in FIGURE_SUFFIXES:
+        if not path.parent.resolve().is_dir():
+            raise UsageError(f"--plot: directory {str(path.parent)!r} does not exist")
+        return path
+    if path.is_dir():
+        return path / default_name
+    if path.suffix:
+        raise UsageError(f"--plot must end in {', '.join(FIGURE_SUFFIXES)} (or name a folder), got {str(path)!r}")
+    if path.exists():
+        raise UsageError(f"--plot: {str(path)!r} exists and is not a folder")
     if not path.parent.resolve().is_dir():
         raise UsageError(f"--plot: directory {str(path.parent)!r} does not exist")
+    path.mkdir()
+    return path / default_name
 
 
 class _Parser(argparse.ArgumentParser):

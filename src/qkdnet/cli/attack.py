@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from qkdnet.attacks import ATTACK_KINDS, Attack, ManInTheMiddle, make_attack
-from qkdnet.cli._common import UsageError, check_plot_path, make_console, print_json
+from qkdnet.cli._common import UsageError, make_console, plot_target, print_json
 from qkdnet.cli.commands import build_source, pm, print_result, progress_bar, source_fields
 from qkdnet.network import link_from_preset
 from qkdnet.qkd import (
@@ -141,8 +141,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     """``qkdnet attack sweep``: every strength, several seeds; a table, JSON, or a figure."""
     protocol, source, config, transmission = _setup(args)
     key_bases = _key_bases(protocol)
-    if args.plot is not None:
-        check_plot_path(args.plot)
+    plot = None if args.plot is None else plot_target(args.plot, f"attack_sweep_{args.kind}.png")
     strengths = _strengths(args)
     seeds = list(range(args.seed, args.seed + args.seeds))
     err = make_console(stderr=True)
@@ -157,15 +156,14 @@ def run_sweep(args: argparse.Namespace) -> int:
             config=config,
             progress=update,
         )
-    if args.plot is not None:
-        from qkdnet.cli.sweep_plot import plot_sweep
+    if plot is not None:
+        from qkdnet.report.attack_plot import attack_sweep_figure
 
-        plot_sweep(
+        attack_sweep_figure(
             points,
-            path=args.plot,
             title=f"{args.kind} on {protocol.name.upper()}, {len(seeds)} seeds × {args.pairs:,} pairs",
             xlabel=f"{args.kind} strength: {ATTACK_KINDS[args.kind].strength.split(' (')[0]}",
-        )
+        ).save(plot)
     if args.json:
         print_json(
             {
@@ -176,14 +174,14 @@ def run_sweep(args: argparse.Namespace) -> int:
                 "reconciler": config.reconciler,
                 "pairs": args.pairs,
                 "seeds": seeds,
-                "plot": None if args.plot is None else str(args.plot),
+                "plot": None if plot is None else str(plot),
                 "points": [p.summary() for p in points],
             }
         )
     else:
         print_sweep(make_console(highlight=False), args.kind, protocol, points, config.security)
-        if args.plot is not None:
-            make_console(highlight=False).print(f"figure written to {args.plot}")
+        if plot is not None:
+            make_console(highlight=False).print(f"figure written to {plot} (caption beside it)", soft_wrap=True)
     return 0
 
 

@@ -13,12 +13,10 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Mapping
-from pathlib import Path
 
-import numpy as np
 from rich.table import Table
 
-from qkdnet.cli._common import check_plot_path, make_console, print_json
+from qkdnet.cli._common import make_console, plot_target, print_json
 from qkdnet.hardware.presets import Preset, Sourced, get_preset, preset_names, preset_origin
 from qkdnet.network import HeraldedLink, link_from_preset
 from qkdnet.units import PS_PER_S
@@ -38,11 +36,6 @@ def link_figures(link: HeraldedLink) -> dict[str, float]:
         "chsh_s": link.expected_chsh,
         "key_rate_bps": link.expected_key_rate_bps,
     }
-
-
-def plob_bits_per_use(transmission: float) -> float:
-    """Repeaterless capacity −log₂(1 − η) of a pure-loss channel (infinite at η = 1)."""
-    return math.inf if transmission >= 1.0 else -math.log2(1.0 - transmission)
 
 
 def _number_rows(records: Mapping[str, Sourced]) -> list[dict[str, object]]:
@@ -118,12 +111,13 @@ def _print_numbers(preset: Preset) -> None:
 
 def run_link(args: argparse.Namespace) -> int:
     """``qkdnet link``: one preset's link at its published length or at ``--length-km``."""
-    if args.plot is not None:
-        check_plot_path(Path(args.plot))
+    plot = None if args.plot is None else plot_target(args.plot, f"link_{args.preset}.png")
     link = link_from_preset(args.preset, length_km=args.length_km)
     figures = link_figures(link)
-    if args.plot is not None:
-        plot_link(link, Path(args.plot))
+    if plot is not None:
+        from qkdnet.report.link_plot import link_figure
+
+        link_figure(link, name=args.preset).save(plot)
     if args.json:
         print_json({k: figures[k] for k in LINK_FIELDS})
         return 0
@@ -143,44 +137,9 @@ def run_link(args: argparse.Namespace) -> int:
     )
     console.print(f"  CHSH S            {figures['chsh_s']:.3f} (E91 angles; classical ≤ 2)")
     console.print(f"  secret key rate   {figures['key_rate_bps']:.4g} bit/s (asymptotic BBM92, trusted devices)")
-    if args.plot is not None:
-        console.print(f"  plot written to   {args.plot}")
+    if plot is not None:
+        console.print(f"  plot written to   {plot} (caption beside it)", soft_wrap=True)
     return 0
 
 
-def plot_link(link: HeraldedLink, path: Path) -> None:
-    """Pair rate, fidelity and key rate against fiber length (with the PLOB bound), saved to ``path``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    top = max(2.0 * link.length_km, 1.0)
-    lengths = np.linspace(0.0, top, 81)
-    links = [link.with_length(float(x)) for x in lengths]
-    rate = np.array([lk.expected_pair_rate_hz for lk in links])
-    fidelity = np.array([lk.expected_fidelity for lk in links])
-    key = np.array([lk.expected_key_rate_bps for lk in links])
-    plob = np.array([plob_bits_per_use(lk.fiber.transmission) * PS_PER_S / lk.attempt_period_ps for lk in links])
-
-    fig, axes = plt.subplots(3, 1, figsize=(7, 9), sharex=True)
-    axes[0].semilogy(lengths, rate)
-    axes[0].set_ylabel("heralded pairs / s")
-    axes[1].plot(lengths, fidelity)
-    axes[1].axhline(0.5, color="grey", lw=0.8, ls=":")
-    axes[1].set_ylabel("pair fidelity")
-    axes[2].semilogy(lengths, np.where(key > 0, key, np.nan), label="BBM92 key rate (asymptotic)")
-    axes[2].semilogy(lengths, plob, "k--", label="PLOB bound −log₂(1−η) × attempts/s")
-    axes[2].set_ylabel("bit / s")
-    axes[2].set_xlabel("fiber length (km)")
-    axes[2].legend(loc="best", fontsize=8)
-    for ax in axes:
-        ax.axvline(link.length_km, color="tab:red", lw=0.8, alpha=0.6)
-        ax.grid(alpha=0.3)
-    fig.suptitle(link.description, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-__all__ = ["LINK_FIELDS", "link_figures", "plob_bits_per_use", "plot_link", "run_link", "run_presets"]
+__all__ = ["LINK_FIELDS", "link_figures", "run_link", "run_presets"]

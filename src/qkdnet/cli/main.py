@@ -21,6 +21,9 @@ from qkdnet.cli._common import (
 )
 from qkdnet.errors import QkdnetError
 
+#: What ``--plot`` takes in every command: a figure file, or a folder that gets the command's figure.
+PLOT_METAVAR = "FILE.png|DIR"
+
 
 def _add_common(p: argparse.ArgumentParser, *, pairs_default: int) -> None:
     p.add_argument(
@@ -146,7 +149,7 @@ def _add_simulate_command(sub: argparse._SubParsersAction[_Parser]) -> None:
     sim.add_argument("scenario", metavar="SCENARIO.toml", help="the scenario file (see examples/)")
     sim.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
     sim.add_argument("--seed", type=_seed, default=None, metavar="N", help="root seed (default: the scenario's seed)")
-    sim.add_argument("--plot", default=None, metavar="DIR", help="write fidelity, delivery and utilisation plots")
+    sim.add_argument("--plot", default=None, metavar=PLOT_METAVAR, help="draw fidelities, deliveries and link use")
     sim.add_argument(
         "--event-by-event",
         action="store_true",
@@ -166,7 +169,9 @@ def _add_link_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
         "--length-km", type=_length_km, default=None, metavar="L", help="fiber length in km (default: the preset's)"
     )
     link.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
-    link.add_argument("--plot", default=None, metavar="FILE.png", help="draw rate, fidelity and key rate vs length")
+    link.add_argument(
+        "--plot", default=None, metavar=PLOT_METAVAR, help="draw rate, fidelity and key rate against length"
+    )
 
 
 def _add_attack(sub: argparse._SubParsersAction[_Parser]) -> None:
@@ -221,7 +226,7 @@ def _add_attack(sub: argparse._SubParsersAction[_Parser]) -> None:
     sweep.add_argument("--strengths", type=_fraction_list, default=None, metavar="LIST", help="e.g. 0,0.1,0.25")
     sweep.add_argument("--points", type=_positive_int, default=11, metavar="N", help="evenly spaced strengths (11)")
     sweep.add_argument("--seeds", type=_positive_int, default=3, metavar="N", help="seeds per strength (default 3)")
-    sweep.add_argument("--plot", type=Path, default=None, metavar="FILE.png", help="draw the figure (matplotlib)")
+    sweep.add_argument("--plot", default=None, metavar=PLOT_METAVAR, help="draw QBER, S and Eve's information")
 
 
 #: The figures of ``qkdnet plot`` (qkdnet.report.PLOT_KINDS, named here so that parsing imports no plotting code).

@@ -15,11 +15,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from qkdnet.cli._common import figure, make_console, print_json
+from qkdnet.cli._common import figure, make_console, plot_target, print_json
 from qkdnet.cli.commands import human_duration
 from qkdnet.config import build_network, build_policies, build_requests, load_scenario
 from qkdnet.network import simulate
-from qkdnet.report import plot_run, run_summary
+from qkdnet.report import run_summary
 
 #: Rows of the request and link tables before the rest is summarised in one line.
 SHOWN_ROWS = 20
@@ -27,6 +27,7 @@ SHOWN_ROWS = 20
 
 def run_simulate(args: argparse.Namespace) -> int:
     """Load, build, simulate, report."""
+    plot = None if args.plot is None else plot_target(args.plot, "network_run.png")
     scenario = load_scenario(args.scenario, skip_bad_requests=True)
     if args.seed is not None:
         scenario = scenario.model_copy(update={"seed": args.seed})
@@ -59,13 +60,14 @@ def run_simulate(args: argparse.Namespace) -> int:
         )
     wall_s = time.perf_counter() - start
     summary = run_summary(scenario, network, run, wall_s=wall_s)
-    plots: list[Path] = []
-    if args.plot is not None:
-        plots = plot_run(summary, run, Path(args.plot))
+    if plot is not None:
+        from qkdnet.report.run_plot import run_figure
+
+        run_figure(summary, run).save(plot)
     if args.json:
         print_json(summary)
         return 0
-    print_summary(make_console(highlight=False), summary, plots)
+    print_summary(make_console(highlight=False), summary, plot)
     return 0
 
 
@@ -76,7 +78,7 @@ def _num(value: float | None, fmt: str = "") -> str:
     return format(value, fmt) if fmt else figure(value)
 
 
-def print_summary(console: Console, s: dict[str, Any], plots: list[Path]) -> None:
+def print_summary(console: Console, s: dict[str, Any], plot: Path | None = None) -> None:
     """The human-readable report."""
     counts = s["counts"]
     console.print(
@@ -135,8 +137,8 @@ def print_summary(console: Console, s: dict[str, Any], plots: list[Path]) -> Non
         )
     console.print("[bold]busiest links[/bold]")
     console.print(links)
-    for path in plots:
-        console.print(f"  plot written to {path}")
+    if plot is not None:
+        console.print(f"  plot written to {plot} (caption beside it)", soft_wrap=True)
 
 
 __all__ = ["SHOWN_ROWS", "print_summary", "run_simulate"]

@@ -12,7 +12,7 @@ from typing import NoReturn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from qkdnet.cli._common import UsageError, make_console
+from qkdnet.cli._common import FIGURE_SUFFIXES, UsageError, make_console
 from qkdnet.sweep import (
     SweepInterrupted,
     SweepOutcome,
@@ -25,7 +25,6 @@ from qkdnet.sweep import (
 from qkdnet.sweep.table import Row
 
 EXIT_INTERRUPTED = 130
-FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
 
 
 def _command_line() -> str:
@@ -162,8 +161,10 @@ def run_plot_command(args: argparse.Namespace) -> int:
     _existing(args.results)
     rows = read_rows(args.results)
     figure = plot_results(args.kind, rows)
-    figure.save(args.out)
-    make_console(highlight=False).print(f"{args.kind}: {len(rows):,} runs drawn to {args.out}")
+    caption = figure.save(args.out)
+    make_console(highlight=False).print(
+        f"{args.kind}: {len(rows):,} runs drawn to {args.out} (caption: {caption})", soft_wrap=True
+    )
     return 0
 
 

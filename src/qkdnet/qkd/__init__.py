@@ -52,6 +52,7 @@ from qkdnet.qkd.security import (
     TSIRELSON,
     device_independent_key_fraction,
     eve_information_from_chsh,
+    plob_bits_per_use,
     trusted_key_fraction,
 )
 from qkdnet.qkd.sifting import PartyRecord, PublicEstimate, SiftAlice, SiftBob, estimate_from_disclosed
@@ -101,6 +102,7 @@ __all__ = [
     "mutual_information",
     "no_signalling_test",
     "phase_error",
+    "plob_bits_per_use",
     "postprocess_party",
     "run_key_exchange",
     "sift",

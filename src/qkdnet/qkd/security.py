@@ -46,3 +46,9 @@ def device_independent_key_fraction(qber: float, s: float) -> float:
     if not math.isfinite(qber) or not 0.0 <= qber <= 1.0:
         raise InvalidParameter(f"QBER must be in [0, 1], got {qber!r}")
     return 1.0 - binary_entropy(qber) - eve_information_from_chsh(s)
+
+
+def plob_bits_per_use(transmission: float) -> float:
+    """Repeaterless capacity −log₂(1 − η) of a pure-loss channel per use: no key rate without a repeater
+    exceeds it (Pirandola, Laurenza, Ottaviani & Banchi, Nat. Commun. 8, 15043 (2017)); infinite at η = 1."""
+    return math.inf if transmission >= 1.0 else -math.log2(1.0 - transmission)

@@ -6,16 +6,16 @@ Layer 6; matplotlib and pyarrow are imported only when a figure is drawn or a ta
 self-contained HTML file with every suitable figure, the tables and each run's configuration.
 """
 
+from qkdnet.report.figure import Figure
 from qkdnet.report.html import render_report, write_report
 from qkdnet.report.network import (
     PIPELINE_MIN_PAIRS,
     REQUEST_FIELDS,
     RUN_FIELDS,
-    plot_run,
     request_summary,
     run_summary,
 )
-from qkdnet.report.plots import PLOT_KINDS, Figure, plot_results, suitable_kinds
+from qkdnet.report.plots import PLOT_KINDS, plot_results, suitable_kinds
 from qkdnet.report.published import PublishedPoint, key_per_pair_points, key_points, pair_rate_points
 
 __all__ = [
@@ -29,7 +29,6 @@ __all__ = [
     "key_points",
     "pair_rate_points",
     "plot_results",
-    "plot_run",
     "render_report",
     "request_summary",
     "run_summary",

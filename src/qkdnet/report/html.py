@@ -86,7 +86,6 @@ def _figures(rows: Sequence[Row], *, network: bool) -> list[str]:
             out.append(f'<p class="err">figure {_e(kind)} could not be drawn: {_e(exc)}</p>')
             continue
         data = base64.b64encode(figure.png()).decode("ascii")
-        figure.close()
         out.append(
             f'<figure id="fig-{kind}"><img alt="{_e(PLOT_KINDS[kind])}" src="data:image/png;base64,{data}">'
             f"<figcaption><b>{_e(PLOT_KINDS[kind][0].upper() + PLOT_KINDS[kind][1:])}.</b> "

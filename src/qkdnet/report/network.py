@@ -1,5 +1,5 @@
 """The summary of a network run, per request, link and node, as plain JSON-ready dicts (the ``--json`` of
-``qkdnet simulate``), and its plots.
+``qkdnet simulate``).
 
 Per request: delivered pairs, their rate over the time the request was served, the fidelity distribution,
 the end-to-end error rates of BBM92's two bases from the delivered states (Q_Z = w_Ψ+ + w_Ψ−,
@@ -13,7 +13,6 @@ correction, privacy amplification) and ``key.method = "pipeline"`` reports its f
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -184,56 +183,4 @@ def run_summary(scenario: Scenario, network: Network, run: NetworkRun, *, wall_s
     }
 
 
-def plot_run(summary: dict[str, Any], run: NetworkRun, directory: Path) -> list[Path]:
-    """Write the run's figures into ``directory``: fidelities, deliveries over time, link utilisation."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    served = [o for o in run.outcomes if o.delivered]
-    shown = sorted(served, key=lambda o: -o.delivered)[:8]
-
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for o in shown:
-        ax.hist(o.fidelities, bins=40, histtype="step", label=o.request.name)
-    ax.set_xlabel("fidelity of a delivered pair (after readout)")
-    ax.set_ylabel("pairs")
-    if shown:
-        ax.legend(fontsize=7)
-    ax.set_title(f"{summary['scenario']}: delivered fidelities", fontsize=9)
-    written.append(_save(fig, directory / "fidelity.png"))
-
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for o in shown:
-        t = o.delivery_times_ps / PS_PER_S
-        ax.step(t, np.arange(1, len(t) + 1), where="post", label=o.request.name)
-    ax.set_xlabel("simulated time (s)")
-    ax.set_ylabel("delivered pairs")
-    if shown:
-        ax.legend(fontsize=7)
-    ax.set_title(f"{summary['scenario']}: deliveries over time", fontsize=9)
-    written.append(_save(fig, directory / "deliveries.png"))
-
-    fig, ax = plt.subplots(figsize=(7, 4))
-    values = [link["utilisation"] for link in summary["links"]]
-    ax.hist(values, bins=20, range=(0.0, 1.0))
-    ax.set_xlabel("link utilisation (fraction of the run spent attempting)")
-    ax.set_ylabel("links")
-    ax.set_title(f"{summary['scenario']}: {len(values)} links", fontsize=9)
-    written.append(_save(fig, directory / "utilisation.png"))
-    return written
-
-
-def _save(fig: Any, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
-__all__ = ["PIPELINE_MIN_PAIRS", "REQUEST_FIELDS", "RUN_FIELDS", "plot_run", "request_summary", "run_summary"]
+__all__ = ["PIPELINE_MIN_PAIRS", "REQUEST_FIELDS", "RUN_FIELDS", "request_summary", "run_summary"]

@@ -9,18 +9,18 @@ imported when a figure is drawn, never at import.
 
 from __future__ import annotations
 
-import io
 import json
 import math
-import textwrap
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from qkdnet.errors import InvalidParameter
+from qkdnet.report.figure import Figure, new_figure
 
 Row = Mapping[str, Any]
+
+#: The PLOB bound gets its own (right) axis when it lies more than this factor above the highest key rate.
+PLOB_OWN_AXIS = 1e3
 
 PLOT_KINDS: dict[str, str] = {
     "key-rate": "secret key rate against fiber length, with the PLOB bound and published experiments",
@@ -53,51 +53,11 @@ LABELS = {
 }
 
 
-@dataclass
-class Figure:
-    """A drawn figure (a matplotlib Figure) and the caption that explains it and cites its sources."""
-
-    figure: Any
-    caption: str
-    kind: str
-
-    def save(self, path: str | Path, *, caption: bool = True) -> None:
-        """Write PNG, SVG or PDF (by suffix); the caption is printed under the axes unless ``caption=False``."""
-        import matplotlib.pyplot as plt
-
-        text = None
-        if caption:
-            width = int(self.figure.get_figwidth() * 16)
-            wrapped = "\n".join(textwrap.wrap(self.caption, width=width))
-            text = self.figure.text(0.01, 0.0, wrapped, fontsize=7, va="top", ha="left", color="0.25")
-        try:
-            self.figure.savefig(path, dpi=150, bbox_inches="tight")
-        finally:
-            if text is not None:
-                text.remove()
-        if not isinstance(path, io.BytesIO):
-            plt.close(self.figure)
-
-    def png(self) -> bytes:
-        """The figure as PNG bytes, without the caption (a report prints it as text)."""
-        buffer = io.BytesIO()
-        self.figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-        return buffer.getvalue()
-
-    def close(self) -> None:
-        """Free the figure."""
-        import matplotlib.pyplot as plt
-
-        plt.close(self.figure)
-
-
-def _pyplot() -> Any:
+def _colors() -> list[str]:
+    """The colour cycle of the current matplotlib style."""
     import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return list(matplotlib.rcParams["axes.prop_cycle"].by_key()["color"])
 
 
 def ok_rows(rows: Sequence[Row]) -> list[Row]:
@@ -116,9 +76,8 @@ def varied_fields(rows: Sequence[Row]) -> list[str]:
 
 
 def _label(field: str) -> str:
-    tail = field.rsplit(".", 1)[-1]
-    base = LABELS.get(tail)
-    return f"{base} [{field}]" if base and "." in field else base or field
+    """A plain axis label with its unit for a field's address (the caption names the address itself)."""
+    return LABELS.get(field.rsplit(".", 1)[-1], field)
 
 
 def _pick_x(rows: Sequence[Row], candidates: Sequence[str], kind: str) -> str:
@@ -188,7 +147,8 @@ def _plob(row: Row) -> float:
     value = row.get("plob_key_rate_bps")
     if isinstance(value, int | float):
         return float(value)
-    from qkdnet.sweep.runners import link_physics, plob_bits_per_use
+    from qkdnet.qkd import plob_bits_per_use
+    from qkdnet.sweep.runners import link_physics
     from qkdnet.units import PS_PER_S
 
     config = json.loads(row["config"])
@@ -202,22 +162,29 @@ def plot_key_rate(rows: Sequence[Row]) -> Figure:
     """Secret key rate and key per heralded pair against fiber length, the PLOB bound and published points."""
     from qkdnet.report.published import key_per_pair_points, key_points, pair_rate_points
 
-    plt = _pyplot()
     rows = ok_rows(rows)
     x = _pick_x(rows, ["length_km"], "key-rate")
     y = _require(rows, ["key_rate_bps", "secret_key_rate_bps"], "key-rate")
-    fig, (ax, ax_pair) = plt.subplots(2, 1, figsize=(7.5, 8), sharex=True, height_ratios=(3, 2))
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig, (ax, ax_pair) = new_figure(2, 1, figsize=(7.5, 8), sharex=True, height_ratios=(3, 2))
+    colors = _colors()
     xs_all = _column(rows, x)
-    for i, (label, members) in enumerate(_groups(rows, x, ["links[0].preset", "runner"]).items()):
+    groups = _groups(rows, x, ["links[0].preset", "runner"])
+    plob = {label: [_plob(r) for r in members] for label, members in groups.items()}
+    key_top = max([v for v in _column(rows, y) if v > 0] or [math.nan])
+    plob_top = max([v for values in plob.values() for v in values if v > 0] or [math.nan])
+    # PLOB dwarfs today's links by many decades: on the key's own axis it would squash the model curves.
+    ax_plob = ax.twinx() if plob_top > PLOB_OWN_AXIS * key_top else ax
+    for i, (label, members) in enumerate(groups.items()):
         c = colors[i % len(colors)]
         xs = _column(members, x)
         key = _column(members, y)
         ax.plot(xs, _positive(key), "o-", color=c, ms=3, label=f"model: {label}")
-        ax.plot(xs, [_plob(r) for r in members], "--", color=c, lw=1, alpha=0.7)
+        plob_label = f"PLOB bound: {label}" if len(groups) <= 3 else None
+        ax_plob.plot(xs, _positive(plob[label]), "--", color=c, lw=1, alpha=0.8, label=plob_label)
         pairs = _column(members, "pair_rate_hz")
         ax_pair.plot(xs, [k / p if p > 0 else math.nan for k, p in zip(key, pairs, strict=True)], "o-", color=c, ms=3)
-    ax.plot([], [], "k--", lw=1, label="PLOB bound (same colour: same link)")
+    if len(groups) > 3:
+        ax_plob.plot([], [], "--", color="0.4", lw=1, label="PLOB bound (dashed, in its link's colour)")
     top = max([v for v in xs_all if math.isfinite(v)] or [1.0]) * 1.15
     shown: list[str] = []
     for p in pair_rate_points():
@@ -242,17 +209,24 @@ def plot_key_rate(rows: Sequence[Row]) -> Figure:
     ax.plot([], [], "*", color="k", ms=9, label="published secret key")
     ax.set_yscale("log")
     ax.set_ylabel("secret key rate (bit/s)")
-    ax.legend(fontsize=7, loc="best")
+    handles, labels = ax.get_legend_handles_labels()
+    if ax_plob is not ax:
+        ax_plob.set_yscale("log")
+        ax_plob.set_ylabel("PLOB bound (bit/s), dashed")
+        more, more_labels = ax_plob.get_legend_handles_labels()
+        handles, labels = handles + more, labels + more_labels
+    ax.legend(handles, labels, fontsize=7, loc="best")
     ax.grid(alpha=0.3, which="both")
     ax_pair.set_ylabel("secret key per heralded pair (bit)")
     ax_pair.set_xlabel(_label(x))
     ax_pair.grid(alpha=0.3)
     _log_x(ax_pair, xs_all)
     ax.set_title("Secret key rate against distance", fontsize=10)
-    fig.tight_layout()
     sources = "; ".join(dict.fromkeys(shown)) or "none in the plotted range"
     caption = (
-        f"Top: secret key rate ({y}) of each run against {x}; dashed: the {PLOB}. Bottom: the same key per "
+        f"Top: secret key rate ({y}) of each run against {x}; dashed: the {PLOB}"
+        + (" (right axis: it lies many decades above today's links)" if ax_plob is not ax else "")
+        + ". Bottom: the same key per "
         f"heralded pair. Model: {BBM92} for the link runner, the finite-key pipeline for the key runner. "
         f"Open squares: published heralded pair rates, an upper bound on the key rate (≤ 1 bit per pair); stars: "
         f"published keys (Nadlinger et al.: 95,628 bits from 1.5·10⁶ pairs; Zhang et al.: 0.07 bit per event). "
@@ -265,12 +239,11 @@ def plot_attack(rows: Sequence[Row]) -> Figure:
     """QBER (± 3σ) and CHSH S against the attack strength, with the trusted and device-independent thresholds."""
     from qkdnet.qkd import QBER_THRESHOLD_DI, QBER_THRESHOLD_TRUSTED, S_THRESHOLD_DI, TSIRELSON
 
-    plt = _pyplot()
     rows = ok_rows(rows)
     x = _pick_x(rows, ["strength"], "attack")
     _require(rows, ["qber"], "attack")
-    fig, (ax_q, ax_s) = plt.subplots(2, 1, figsize=(7.5, 7.5), sharex=True)
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig, (ax_q, ax_s) = new_figure(2, 1, figsize=(7.5, 7.5), sharex=True)
+    colors = _colors()
     any_s = False
     for i, (label, members) in enumerate(_groups(rows, x, ["eve.kind", "key.protocol", "links[0].preset"]).items()):
         c = colors[i % len(colors)]
@@ -315,7 +288,6 @@ def plot_attack(rows: Sequence[Row]) -> Figure:
     ax_s.set_xlabel(_label(x))
     ax_s.grid(alpha=0.3)
     ax_q.set_title("Eavesdropping against detection", fontsize=10)
-    fig.tight_layout()
     caption = (
         f"QBER (top, error bars ±3σ) and CHSH S at the E91 angles (bottom) against {x}; red crosses: runs that "
         f"aborted and handed out no key. Thresholds: {THRESHOLDS}."
@@ -327,11 +299,10 @@ def plot_memory(rows: Sequence[Row]) -> Figure:
     """Pair fidelity and QBER against how long the pair waited in memory, with the entanglement and key limits."""
     from qkdnet.qkd import QBER_THRESHOLD_TRUSTED
 
-    plt = _pyplot()
     rows = ok_rows(rows)
     x = _pick_x(rows, ["storage_s", "cutoff_s", "t2_s"], "memory")
     _require(rows, ["fidelity"], "memory")
-    fig, (ax_f, ax_q) = plt.subplots(2, 1, figsize=(7.5, 7), sharex=True)
+    fig, (ax_f, ax_q) = new_figure(2, 1, figsize=(7.5, 7), sharex=True)
     for label, members in _groups(rows, x, ["links[0].preset"]).items():
         xs = _column(members, x)
         ax_f.plot(xs, _column(members, "fidelity"), "o-", ms=3, label=label)
@@ -347,7 +318,6 @@ def plot_memory(rows: Sequence[Row]) -> Figure:
         ax.grid(alpha=0.3, which="both")
     _log_x(ax_q, _column(rows, x))
     ax_f.set_title("Fidelity against memory time", fontsize=10)
-    fig.tight_layout()
     if x.endswith("cutoff_s"):
         what = f"delivered pairs with Φ+ (top) and their QBER (bottom) against the memory cutoff {x} (a pair is "
         what += "discarded once a qubit has waited that long; the network simulator)"
@@ -363,13 +333,12 @@ def plot_memory(rows: Sequence[Row]) -> Figure:
 
 def plot_purification(rows: Sequence[Row]) -> Figure:
     """Pair rate against fidelity: each purification round moves a point up in fidelity and down in rate."""
-    plt = _pyplot()
     rows = ok_rows(rows)
     rounds = "policies.purification_rounds"
     if not any(rounds in r for r in rows):
         raise InvalidParameter("purification: the table has no policies.purification_rounds column")
     _require(rows, ["fidelity"], "purification")
-    fig, ax = plt.subplots(figsize=(7.5, 5))
+    fig, ax = new_figure(figsize=(7.5, 5))
     for label, members in _groups(rows, rounds, ["policies.purification_scheme", "links[0].preset"]).items():
         f = _column(members, "fidelity")
         rate = _column(members, "pair_rate_hz")
@@ -384,7 +353,6 @@ def plot_purification(rows: Sequence[Row]) -> Figure:
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7)
     ax.set_title("Rate–fidelity trade-off of entanglement purification", fontsize=10)
-    fig.tight_layout()
     caption = (
         "Each point is one number n of recurrence purification rounds; each round turns two pairs into one, kept "
         "with the success probability, so the rate falls by p/2 per round while the fidelity rises. Schemes: "
@@ -406,10 +374,10 @@ def _link_rates(config: Mapping[str, Any], row: Row) -> list[float]:
 
 def plot_network(rows: Sequence[Row]) -> Figure:
     """The network of the first finished run: nodes at their positions, links coloured by pair rate (log)."""
+    import matplotlib
     import networkx as nx
     from matplotlib import colors as mcolors
 
-    plt = _pyplot()
     done = ok_rows(rows) or list(rows)
     if not done:
         raise InvalidParameter("network: the table is empty")
@@ -428,13 +396,13 @@ def plot_network(rows: Sequence[Row]) -> Figure:
     else:
         pos = nx.spring_layout(graph, seed=int(config.get("seed", 0)))
         placed = "a spring layout (the scenario gives no positions)"
-    fig, ax = plt.subplots(figsize=(7.5, 6))
+    fig, ax = new_figure(figsize=(7.5, 6))
     positive = [r for r in rates if r > 0]
     low, high = (min(positive), max(positive)) if positive else (1.0, 1.0)
     if high < 10 * low:  # at least a decade of colour, so one link (or equal links) still reads well
         low, high = math.sqrt(low * high) / math.sqrt(10), math.sqrt(low * high) * math.sqrt(10)
     norm = mcolors.LogNorm(vmin=low, vmax=high) if positive else None
-    cmap = plt.get_cmap("viridis")
+    cmap = matplotlib.colormaps["viridis"]
     small = graph.number_of_nodes() <= 40
     for a, b, data in graph.edges(data=True):
         color = cmap(norm(data["rate"])) if norm is not None and data["rate"] > 0 else "0.7"
@@ -457,7 +425,7 @@ def plot_network(rows: Sequence[Row]) -> Figure:
         for n in graph.nodes:
             ax.annotate(n, pos[n], fontsize=8, xytext=(5, 5), textcoords="offset points")
     if norm is not None:
-        mappable = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
+        mappable = matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap)
         fig.colorbar(mappable, ax=ax, label="heralded pairs per second")
     if placed.startswith("node positions"):
         ax.set_xlabel("x (km)")
@@ -469,7 +437,6 @@ def plot_network(rows: Sequence[Row]) -> Figure:
     n_links = graph.number_of_edges()
     ax.set_title(f"{name}: {graph.number_of_nodes()} nodes, {n_links} link{'s' if n_links != 1 else ''}", fontsize=10)
     ax.margins(0.15)
-    fig.tight_layout()
     source = (
         "the run's simulated link rates"
         if isinstance(row.get("link_rates_hz"), str)

@@ -57,12 +57,6 @@ def link_physics(spec: Mapping[str, Any]) -> Any:
     return physics(LinkSpec.model_validate(dict(spec)))
 
 
-def plob_bits_per_use(transmission: float) -> float:
-    """Repeaterless capacity −log₂(1 − η) of a pure-loss channel per use (Pirandola et al., Nat. Commun. 8,
-    15043 (2017)); infinite at η = 1."""
-    return math.inf if transmission >= 1.0 else -math.log2(1.0 - transmission)
-
-
 def bell_metrics(weights: Any) -> dict[str, float]:
     """QBER in Z and X, CHSH S at the E91 angles and the asymptotic BBM92 key fraction of Bell-diagonal weights
     (Φ+, Φ−, Ψ+, Ψ−): Q_Z = w_Ψ+ + w_Ψ−, Q_X = w_Φ− + w_Ψ−, S = 2√2(1 − Q_Z − Q_X), r = 1 − h(Q_Z) − h(Q_X)
@@ -88,6 +82,7 @@ def link_runner(config: Mapping[str, Any], seed: int) -> Metrics:
     waits for nothing: each round pairs two equal pairs (``policies.purification_scheme``), keeps one with
     the success probability, so the rate falls by p/2 per round — the ideal-memory upper bound.
     """
+    from qkdnet.qkd import plob_bits_per_use
     from qkdnet.quantum import BellDiagonal, purify
     from qkdnet.units import PS_PER_S
 
@@ -255,6 +250,5 @@ __all__ = [
     "link_runner",
     "network_runner",
     "null_runner",
-    "plob_bits_per_use",
     "warm_up",
 ]

@@ -1,25 +1,19 @@
-"""The figure of an attack sweep: QBER and S against Eve's strength with the security thresholds, and Eve's
-information and guessing accuracy before and after privacy amplification. matplotlib is imported here only.
-"""
+"""The figure of an attack sweep (``qkdnet attack sweep --plot``): QBER and S against Eve's strength with the
+security thresholds, and Eve's information and guessing accuracy before and after privacy amplification."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 
 from qkdnet.qkd import QBER_THRESHOLD_DI, QBER_THRESHOLD_TRUSTED, S_THRESHOLD_DI, TSIRELSON, DetectionPoint
+from qkdnet.report.figure import Figure, new_figure
+from qkdnet.report.plots import THRESHOLDS
 
 
-def plot_sweep(points: list[DetectionPoint], *, path: Path, title: str, xlabel: str = "attack strength") -> None:
-    """Draw four panels (QBER, S, Eve's information, Eve's guessing accuracy) and save them to ``path``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def attack_sweep_figure(points: list[DetectionPoint], *, title: str, xlabel: str = "attack strength") -> Figure:
+    """Four panels: QBER, S, Eve's information and Eve's guessing accuracy against the attack strength."""
     x = np.array([p.strength for p in points])
-    fig, axes = plt.subplots(2, 2, figsize=(11, 8), sharex=True, layout="constrained")
+    fig, axes = new_figure(2, 2, figsize=(11, 8), sharex=True)
     (ax_q, ax_s), (ax_i, ax_g) = axes
     aborted = np.array([p.abort_rate for p in points]) >= 0.5
     for ax in axes.ravel():
@@ -33,7 +27,6 @@ def plot_sweep(points: list[DetectionPoint], *, path: Path, title: str, xlabel: 
     ax_q.axhline(100 * QBER_THRESHOLD_TRUSTED, color="tab:red", ls="--", label="11.0 %: trusted-device limit")
     ax_q.axhline(100 * QBER_THRESHOLD_DI, color="tab:purple", ls=":", label="7.15 %: device-independent limit")
     ax_q.set_ylabel("QBER (%)")
-    ax_q.legend(fontsize=8)
 
     s_points = [(p.strength, p.chsh_s) for p in points if p.chsh_s is not None]
     if s_points:
@@ -73,9 +66,19 @@ def plot_sweep(points: list[DetectionPoint], *, path: Path, title: str, xlabel: 
     ax_g.set_xlabel(xlabel)
     ax_g.legend(fontsize=8)
 
-    fig.suptitle(f"{title} (red: most runs aborted, no key handed out)")
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    from matplotlib.patches import Patch
+
+    handles, labels = ax_q.get_legend_handles_labels()
+    handles.append(Patch(color="tab:red", alpha=0.08, lw=0))
+    labels.append("most runs aborted: no key handed out")
+    ax_q.legend(handles, labels, fontsize=8)
+    fig.suptitle(title)
+    caption = (
+        f"{title}. Top: QBER (±3σ over the seeds) and CHSH S at the E91 angles against {xlabel}; bottom: Eve's "
+        "mutual information with the key and her guessing accuracy, on the sifted key and on the final key after "
+        f"privacy amplification. Shaded: strengths where most runs aborted. Thresholds: {THRESHOLDS}."
+    )
+    return Figure(fig, caption, "attack-sweep")
 
 
 def _half_step(x: np.ndarray) -> float:
