@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from qkdnet.cli import main
+from tests.report.figure_checks import lines_drawn_over_each_other, unnamed_lines
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -70,17 +71,6 @@ def test_a_plot_path_that_is_a_file_without_a_figure_suffix_is_refused(
     assert (tmp_path / "notes").read_text() == "mine"
 
 
-def _unnamed_lines(fig: object) -> list[str]:
-    """Drawn lines (two or more points) that no legend of the figure names."""
-    named = {t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()}  # type: ignore[attr-defined]
-    out = []
-    for ax in fig.axes:  # type: ignore[attr-defined]
-        for line in ax.get_lines():
-            if len(line.get_xdata()) >= 2 and line.get_label() not in named:
-                out.append(f"{ax.get_ylabel()!r}: {line.get_label()!r}")
-    return out
-
-
 @pytest.mark.parametrize("length_km", [0.06, 33.0])
 def test_the_link_figure_names_every_line_and_gives_plob_its_own_axis_when_it_dwarfs_the_key(
     length_km: float,
@@ -89,7 +79,7 @@ def test_the_link_figure_names_every_line_and_gives_plob_its_own_axis_when_it_dw
     from qkdnet.report.link_plot import link_figure
 
     figure = link_figure(link_from_preset("vanleent2022", length_km=length_km), name="vanleent2022")
-    assert _unnamed_lines(figure.figure) == []
+    assert unnamed_lines(figure.figure) == [] and lines_drawn_over_each_other(figure.figure) == []
     key_axes = [ax for ax in figure.figure.axes if "bit/s" in ax.get_ylabel()]
     # Van Leent's key rate is ~10⁻⁵ of PLOB at any length: PLOB is drawn on a right axis of its own, so the key
     # axis spans only the key's own decades.
@@ -111,7 +101,7 @@ def test_the_run_figure_draws_links_as_bars_when_they_are_few(tmp_path: Path) ->
     figure = run_figure(run_summary(scenario, network, run, wall_s=0.0), run)
     bars = figure.figure.axes[2]
     assert [t.get_text() for t in bars.get_xticklabels()] == [link.name for link in network.links]
-    assert _unnamed_lines(figure.figure) == []
+    assert unnamed_lines(figure.figure) == []
 
 
 def test_plotting_switches_no_matplotlib_backend(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import pytest
 from qkdnet.errors import InvalidParameter
 from qkdnet.report import PLOT_KINDS, key_per_pair_points, key_points, plot_results, suitable_kinds, write_report
 from qkdnet.sweep import plan_sweep, read_rows, run_sweep
+from tests.report.figure_checks import lines_drawn_over_each_other, unnamed_lines
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 TWO_LABS = EXAMPLES / "two_labs.toml"
@@ -50,9 +51,11 @@ def test_every_kind_draws_png_and_svg(table: Path, kind: str, tmp_path: Path) ->
         rows = [r for r in rows if "purification" in r["varied"]]
     for suffix in (".png", ".svg"):
         figure = plot_results(kind, rows)
-        assert figure.caption
-        figure.save(tmp_path / f"{kind}{suffix}")
+        if kind != "network":  # the map's links are keyed by its colour bar, not a legend
+            assert unnamed_lines(figure.figure) == [] and lines_drawn_over_each_other(figure.figure) == []
+        caption = figure.save(tmp_path / f"{kind}{suffix}")
         assert (tmp_path / f"{kind}{suffix}").stat().st_size > 5000
+        assert caption == tmp_path / f"{kind}.caption.txt" and caption.read_text() == figure.caption + "\n"
     assert (tmp_path / f"{kind}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

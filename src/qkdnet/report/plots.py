@@ -158,6 +158,17 @@ def _plob(row: Row) -> float:
     return float(plob_bits_per_use(link.fiber.transmission) * PS_PER_S / link.attempt_period_ps)
 
 
+def _shared_curve(xs: Mapping[str, Sequence[float]], ys: Mapping[str, Sequence[float]]) -> set[tuple[float, float]]:
+    """The points of the one curve every group shares (same y at every x, to 1 ppm), or an empty set."""
+    seen: dict[float, float] = {}
+    for label in xs:
+        for x, y in zip(xs[label], ys[label], strict=True):
+            if x in seen and not math.isclose(seen[x], y, rel_tol=1e-6):
+                return set()
+            seen[x] = y
+    return set(seen.items()) if len(xs) > 1 else set()
+
+
 def plot_key_rate(rows: Sequence[Row]) -> Figure:
     """Secret key rate and key per heralded pair against fiber length, the PLOB bound and published points."""
     from qkdnet.report.published import key_per_pair_points, key_points, pair_rate_points
@@ -172,6 +183,7 @@ def plot_key_rate(rows: Sequence[Row]) -> Figure:
     plob = {label: [_plob(r) for r in members] for label, members in groups.items()}
     key_top = max([v for v in _column(rows, y) if v > 0] or [math.nan])
     plob_top = max([v for values in plob.values() for v in values if v > 0] or [math.nan])
+    shared_plob = _shared_curve({label: _column(members, x) for label, members in groups.items()}, plob)
     # PLOB dwarfs today's links by many decades: on the key's own axis it would squash the model curves.
     ax_plob = ax.twinx() if plob_top > PLOB_OWN_AXIS * key_top else ax
     for i, (label, members) in enumerate(groups.items()):
@@ -179,11 +191,16 @@ def plot_key_rate(rows: Sequence[Row]) -> Figure:
         xs = _column(members, x)
         key = _column(members, y)
         ax.plot(xs, _positive(key), "o-", color=c, ms=3, label=f"model: {label}")
-        plob_label = f"PLOB bound: {label}" if len(groups) <= 3 else None
-        ax_plob.plot(xs, _positive(plob[label]), "--", color=c, lw=1, alpha=0.8, label=plob_label)
+        if not shared_plob:
+            plob_label = f"PLOB bound: {label}" if len(groups) <= 3 else None
+            ax_plob.plot(xs, _positive(plob[label]), "--", color=c, lw=1, alpha=0.8, label=plob_label)
         pairs = _column(members, "pair_rate_hz")
-        ax_pair.plot(xs, [k / p if p > 0 else math.nan for k, p in zip(key, pairs, strict=True)], "o-", color=c, ms=3)
-    if len(groups) > 3:
+        per_pair = [k / p if p > 0 else math.nan for k, p in zip(key, pairs, strict=True)]
+        ax_pair.plot(xs, per_pair, "o-", color=c, ms=3, label=f"model: {label}")
+    if shared_plob:  # one curve, not several drawn over each other in mixed colours
+        along, values = zip(*sorted(shared_plob), strict=True)
+        ax_plob.plot(along, _positive(values), "--", color="0.3", lw=1, label="PLOB bound (the same for every curve)")
+    elif len(groups) > 3:
         ax_plob.plot([], [], "--", color="0.4", lw=1, label="PLOB bound (dashed, in its link's colour)")
     top = max([v for v in xs_all if math.isfinite(v)] or [1.0]) * 1.15
     shown: list[str] = []
@@ -217,6 +234,7 @@ def plot_key_rate(rows: Sequence[Row]) -> Figure:
         handles, labels = handles + more, labels + more_labels
     ax.legend(handles, labels, fontsize=7, loc="best")
     ax.grid(alpha=0.3, which="both")
+    ax_pair.legend(fontsize=7, loc="best")
     ax_pair.set_ylabel("secret key per heralded pair (bit)")
     ax_pair.set_xlabel(_label(x))
     ax_pair.grid(alpha=0.3)
@@ -245,26 +263,21 @@ def plot_attack(rows: Sequence[Row]) -> Figure:
     fig, (ax_q, ax_s) = new_figure(2, 1, figsize=(7.5, 7.5), sharex=True)
     colors = _colors()
     any_s = False
+    aborted: list[tuple[float, float]] = []
     for i, (label, members) in enumerate(_groups(rows, x, ["eve.kind", "key.protocol", "links[0].preset"]).items()):
         c = colors[i % len(colors)]
         xs = _column(members, x)
         q = [100 * v for v in _column(members, "qber")]
         dq = [300 * v if math.isfinite(v) else 0.0 for v in _column(members, "qber_stderr")]
         ax_q.errorbar(xs, q, yerr=dq, fmt="o-", color=c, ms=4, capsize=2, label=label)
-        aborted = [r.get("secure") is False for r in members]
-        ax_q.plot(
-            [a for a, b in zip(xs, aborted, strict=True) if b],
-            [a for a, b in zip(q, aborted, strict=True) if b],
-            "x",
-            color="tab:red",
-            ms=8,
-        )
+        aborted += [(xi, qi) for xi, qi, r in zip(xs, q, members, strict=True) if r.get("secure") is False]
         s = _column(members, "chsh_s")
         if any(math.isfinite(v) for v in s):
             any_s = True
             ds = [3 * v if math.isfinite(v) else 0.0 for v in _column(members, "chsh_s_stderr")]
             ax_s.errorbar(xs, s, yerr=ds, fmt="o-", color=c, ms=4, capsize=2, label=label)
-    ax_q.plot([], [], "x", color="tab:red", label="run aborted: no key")
+    if aborted:  # every curve's aborted runs as one set of marks, named once in the legend
+        ax_q.plot(*zip(*aborted, strict=True), "x", color="tab:red", ms=8, label="run aborted: no key")
     ax_q.axhline(100 * QBER_THRESHOLD_TRUSTED, color="tab:red", ls="--", lw=1, label="11 %: trusted-device limit")
     ax_q.axhline(100 * QBER_THRESHOLD_DI, color="tab:purple", ls=":", lw=1, label="7.15 %: device-independent limit")
     ax_q.set_ylabel("QBER (%)")
