@@ -241,9 +241,9 @@ def test_a_key_run_imports_no_other_commands_code_to_parse() -> None:
     [(0.0, "0"), (0.00873, "0.00873"), (42.34, "42.3"), (999.4, "999"), (17664.0, "17,664"), (82598.2, "82,598")],
 )
 def test_figures_keep_small_values_and_group_large_ones(value: float, text: str) -> None:
-    from qkdnet.cli._common import figure
+    from qkdnet._display import significant
 
-    assert figure(value) == text
+    assert significant(value) == text
 
 
 def test_output_to_a_file_is_not_cut_at_80_columns(tmp_path) -> None:

@@ -41,16 +41,6 @@ def make_console(*, stderr: bool = False, **options: Any) -> Console:
     return Console(stderr=stderr, **options)
 
 
-def figure(value: float, digits: int = 3) -> str:
-    """A value to ``digits`` significant figures, the same way everywhere: never "0" for a small non-zero value
-    (0.00873), whole numbers from 10^digits up with thousands separators (17,664), not "1.77e+04"."""
-    if value == 0 or not math.isfinite(value):
-        return f"{value:g}"
-    if abs(value) >= 10**digits:
-        return f"{value:,.0f}"
-    return f"{value:.{digits}g}"
-
-
 #: The image formats a figure is written in, chosen by the file's suffix.
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 

@@ -15,8 +15,9 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
+from qkdnet._display import significant
 from qkdnet.attacks import InterceptResend
-from qkdnet.cli._common import figure, make_console, print_json
+from qkdnet.cli._common import make_console, print_json
 from qkdnet.cli.commands import human_duration, pm, progress_bar
 from qkdnet.network import HeraldedLink, link_from_preset
 from qkdnet.otp import Ciphertext, PadLedger, decrypt, encrypt, pad_bytes_needed
@@ -104,7 +105,7 @@ def _describe_network(console: Console, preset: str, link: HeraldedLink, chapter
     console.print(
         f"   photon arrives after {link.fiber.delay_s * 1e9:.0f} ns; "
         f"{link.attempt_rate_hz:,.0f} attempts/s, each heralds a pair with probability "
-        f"{link.success_probability:.2e} → {figure(link.expected_pair_rate_hz)} pairs/s"
+        f"{link.success_probability:.2e} → {significant(link.expected_pair_rate_hz)} pairs/s"
     )
     console.print(
         f"   entanglement fidelity of a heralded pair F = {link.expected_fidelity:.3f} "
@@ -151,7 +152,7 @@ def _describe_measurement(console: Console, r: KeyRunResult, *, eve: float) -> N
             f"authenticated) and finite-key privacy amplification, {r.amplified_key_bits:,} bits; "
             f"{r.authentication_key_bits:,} of them refill the authentication keys, "
             f"{r.final_key_bits:,} secret key bits remain "
-            f"({figure(r.secret_key_rate_bps)} bit/s, link and classical channel)"
+            f"({significant(r.secret_key_rate_bps)} bit/s, link and classical channel)"
         )
     else:
         console.print(f"   verdict: {verdict}: {r.abort_reason}; no key is handed out")

@@ -15,7 +15,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from qkdnet.cli._common import figure, make_console, plot_target, print_json
+from qkdnet._display import significant
+from qkdnet.cli._common import make_console, plot_target, print_json
 from qkdnet.cli.commands import human_duration
 from qkdnet.config import build_network, build_policies, build_requests, load_scenario
 from qkdnet.network import simulate
@@ -75,7 +76,7 @@ def _num(value: float | None, fmt: str = "") -> str:
     """A table cell: "–" for no value, else ``value`` in ``fmt`` (default: :func:`figure`)."""
     if value is None:
         return "–"
-    return format(value, fmt) if fmt else figure(value)
+    return format(value, fmt) if fmt else significant(value)
 
 
 def print_summary(console: Console, s: dict[str, Any], plot: Path | None = None) -> None:
@@ -133,7 +134,7 @@ def print_summary(console: Console, s: dict[str, Any], plot: Path | None = None)
             link["scheme"],
             f"{link['heralds']:,}",
             f"{100 * link['utilisation']:.1f} %",
-            figure(link["expected_rate_hz"]),
+            significant(link["expected_rate_hz"]),
         )
     console.print("[bold]busiest links[/bold]")
     console.print(links)

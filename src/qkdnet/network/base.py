@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol, Self, runtime_checkable
 import numpy as np
 from numpy.typing import ArrayLike
 
+from qkdnet._display import html_table, significant
 from qkdnet.hardware import AtomCavityNode, Fiber, Preset, noise
 from qkdnet.network import _sampling
 from qkdnet.network._sampling import HeraldClass, HeraldedPairs, Timing
@@ -99,6 +100,20 @@ class HeraldedLink:
             here = f"its hardware over {self.fiber.length_km:g} km"
             return f"{self.preset.title}; {here} (published: {published:g} km)"
         return self.preset.title
+
+    def _repr_html_(self) -> str:
+        """What the link delivers, as ``qkdnet link`` prints it (Jupyter)."""
+        rows: list[tuple[str, object]] = [
+            ("scheme", f"{self.scheme}, {self.length_km:g} km of fiber"),
+            ("attempt rate", f"{significant(PS_PER_S / self.attempt_period_ps)} /s"),
+            ("success per try", significant(self.success_probability)),
+            ("heralded pairs", f"{significant(self.expected_pair_rate_hz)} /s"),
+            ("pair fidelity", f"{self.expected_fidelity:.4f}"),
+            ("expected QBER", f"{100 * self.expected_qber:.2f} %"),
+            ("CHSH S", f"{self.expected_chsh:.3f}"),
+            ("secret key rate", f"{significant(self.expected_key_rate_bps)} bit/s (asymptotic BBM92)"),
+        ]
+        return html_table(self.description, rows)
 
     def provenance_lines(self) -> list[str]:
         """Where the numbers come from, one short line each, every estimate marked ``(estimate)``."""

@@ -27,13 +27,14 @@ pairs do not depend on how many others share the run.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
+from qkdnet._display import html_table, significant
 from qkdnet.engine import Environment, Event
 from qkdnet.errors import InvalidParameter, RouteError
 from qkdnet.network._session import LinkModel, NodeModel, Session
@@ -46,6 +47,8 @@ from qkdnet.units import PS_PER_S
 ProgressCallback = Callable[[int, int], None]
 #: How long requests without a deadline are served when no request has one and the policies set no horizon.
 DEFAULT_HORIZON_S = 3600.0
+#: Requests listed in a run's HTML table before the rest is counted.
+HTML_ROWS = 50
 
 
 @dataclass(slots=True)
@@ -62,6 +65,33 @@ class NetworkRun:
     def duration_s(self) -> float:
         """Simulated time of the run."""
         return self.duration_ps / PS_PER_S
+
+    def __repr__(self) -> str:
+        """One line: what a notebook cell or a log shows."""
+        status = Counter(o.status for o in self.outcomes)
+        counts = ", ".join(f"{n:,} {k}" for k, n in sorted(status.items()))
+        delivered = sum(o.delivered for o in self.outcomes)
+        return (
+            f"<NetworkRun {len(self.outcomes):,} requests ({counts}), {delivered:,} pairs delivered in "
+            f"{significant(self.duration_s)} s simulated, {self.events:,} events>"
+        )
+
+    def _repr_html_(self) -> str:
+        """One row per request (Jupyter); the first :data:`HTML_ROWS`."""
+        rows = [
+            (
+                o.request.name,
+                o.status,
+                f"{o.delivered:,}",
+                "–" if not o.delivered else f"{float(np.mean(o.fidelities)):.4f}",
+                o.reason or "",
+            )
+            for o in self.outcomes[:HTML_ROWS]
+        ]
+        more = len(self.outcomes) - HTML_ROWS
+        title = f"network run: {significant(self.duration_s)} s simulated, {self.events:,} events"
+        table = html_table(title, rows, header=("request", "status", "delivered", "mean fidelity", "reason"))
+        return table + (f"<p>… and {more:,} more requests</p>" if more > 0 else "")
 
     def utilisation(self) -> dict[str, float]:
         """Per link: the fraction of the run during which some memory pair was attempting on it."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from qkdnet._display import html_table, significant
 from qkdnet.attacks import EveGuess
 from qkdnet.qkd.config import KeyLength, Security
 from qkdnet.qkd.estimation import CorrelationTable, NoSignalling
@@ -88,6 +89,40 @@ class KeyRunResult:
     def secret_key_rate_bps(self) -> float:
         """Final (net) key bits per second of simulated time: the link's and the classical channel's."""
         return self.final_key_bits / self.total_time_s if self.total_time_s > 0 else 0.0
+
+    def _verdict(self) -> str:
+        if self.secure:
+            return f"{self.final_key_bits:,} secret key bits"
+        return f"no key: {self.abort_reason}"
+
+    def __repr__(self) -> str:
+        """One line (no key material): what a notebook cell or a log shows."""
+        s = "" if self.chsh_s is None else f", S = {self.chsh_s:.3f}"
+        return (
+            f"<KeyRunResult {self.protocol.upper()}, {self.pairs:,} pairs: {self.sifted_bits:,} sifted bits, "
+            f"QBER {100 * self.qber:.2f} %{s}; {self._verdict()}>"
+        )
+
+    def _repr_html_(self) -> str:
+        """The run's figures as a table (Jupyter)."""
+
+        def pm(value: float | None, err: float | None, scale: float = 1.0, unit: str = "") -> str:
+            if value is None or not math.isfinite(value):
+                return "–"
+            spread = "" if err is None or not math.isfinite(err) else f" ± {significant(scale * err, 2)}"
+            return f"{significant(scale * value)}{spread}{unit}"
+
+        rows: list[tuple[str, object]] = [
+            ("pairs", f"{self.pairs:,} in {significant(self.duration_s)} s of link time"),
+            ("sifted bits", f"{self.sifted_bits:,} ({self.sample_bits:,} disclosed to estimate)"),
+            ("QBER", pm(self.qber, self.qber_stderr, 100, " %")),
+            ("CHSH S", pm(self.chsh_s, self.chsh_s_stderr)),
+            ("security", f"{self.security}, {self.key_length_method} key length"),
+            ("verdict", self._verdict()),
+            ("reconciler", f"{self.reconciler}: {self.frames:,} frames, {self.frames_dropped:,} dropped"),
+            ("secret key rate", f"{significant(self.secret_key_rate_bps)} bit/s"),
+        ]
+        return html_table(f"{self.protocol.upper()} key run", rows)
 
     def summary(self) -> dict[str, object]:
         """The JSON-ready summary (no key material)."""

@@ -36,9 +36,10 @@ class Figure:
 
     def save(self, path: str | Path) -> Path:
         """Write PNG, SVG or PDF (by suffix) and the caption beside it in ``FILE.caption.txt``; returns the
-        caption's path. The caption also goes into the file's metadata (PNG/PDF "Description", SVG "Title")."""
+        caption's path. The caption also goes into the file's metadata (PNG "Description", PDF "Subject",
+        SVG "Title")."""
         path = Path(path)
-        meta_key = "Title" if path.suffix.lower() == ".svg" else "Description"
+        meta_key = {".svg": "Title", ".pdf": "Subject"}.get(path.suffix.lower(), "Description")
         self.figure.savefig(path, dpi=150, metadata={meta_key: self.caption})
         text = caption_path(path)
         text.write_text(self.caption + "\n", encoding="utf-8")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from qkdnet._display import html_table
 from qkdnet.errors import InvalidParameter
 from qkdnet.sweep.backends import Backend, Outcome, Task, make_backend
 from qkdnet.sweep.document import flatten
@@ -37,6 +38,24 @@ class SweepOutcome:
     rows: int
     out: Path
     first_error: str | None = None
+
+    def __str__(self) -> str:
+        failed = f", {self.failed:,} failed (first: {self.first_error})" if self.failed else ""
+        return (
+            f"{self.points:,} grid points: {self.ran:,} run now, {self.already:,} already in the table{failed}; "
+            f"{self.out} holds {self.rows:,} rows"
+        )
+
+    def _repr_html_(self) -> str:
+        """The sweep's counts (Jupyter)."""
+        rows: list[tuple[str, object]] = [
+            ("grid points", f"{self.points:,}"),
+            ("run now", f"{self.ran:,}"),
+            ("already in the table", f"{self.already:,}"),
+            ("failed", f"{self.failed:,}" + (f" (first: {self.first_error})" if self.first_error else "")),
+            ("table", f"{self.out}: {self.rows:,} rows"),
+        ]
+        return html_table("sweep", rows)
 
 
 class SweepInterrupted(KeyboardInterrupt):
