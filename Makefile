@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench bench-reference browser clean
+.PHONY: demo test lint typecheck pytest bench bench-reference browser docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,10 +53,15 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/node_loopback.py
 	$(BIN)/python benchmarks/sweep.py
 
+# The API reference, from the docstrings: nitpicky, and any warning (a reference to nothing) fails the build.
+docs: $(STAMP)
+	$(BIN)/sphinx-build -E -q -n -W --keep-going -b html docs docs/_build/html
+	@echo "API reference: docs/_build/html/index.html"
+
 # SeQUeNCe's BB84 beside qkdnet, in a throwaway venv outside the repo (never in qkdnet's dependencies).
 bench-reference: $(STAMP)
 	$(BIN)/python benchmarks/reference_sequence.py
 	$(BIN)/python benchmarks/engine.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache docs/_build

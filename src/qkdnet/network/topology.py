@@ -131,7 +131,7 @@ class Network:
         swap_fidelity: float = 1.0,
         prefix: str = "n",
     ) -> Network:
-        """A linear repeater chain ``n0 - n1 - ... `` of identical links: one memory at each end, two inside."""
+        """A linear repeater chain ``n0 - n1 - ...`` of identical links: one memory at each end, two inside."""
         if isinstance(n_nodes, bool) or not isinstance(n_nodes, int) or n_nodes < 2:
             raise InvalidParameter(f"a chain needs at least 2 nodes, got {n_nodes!r}")
         names = [f"{prefix}{i}" for i in range(n_nodes)]
