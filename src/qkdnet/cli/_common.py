@@ -41,6 +41,20 @@ def make_console(*, stderr: bool = False, **options: Any) -> Console:
     return Console(stderr=stderr, **options)
 
 
+def check_writable(path: Path, flag: str, *, folder: bool = False) -> None:
+    """An output path (a file, or with ``folder`` a folder) we can create, checked before any work: its nearest
+    existing ancestor is a folder we may write in (missing folders between are made by the command)."""
+    if folder and path.exists() and not path.is_dir():
+        raise UsageError(f"{flag}: {str(path)!r} exists and is not a folder")
+    ancestor = path if folder else path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise UsageError(f"{flag}: {str(ancestor)!r} is a file, not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise UsageError(f"{flag}: cannot write in {str(ancestor)!r}")
+
+
 #: The image formats a figure is written in, chosen by the file's suffix.
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
@@ -98,6 +112,7 @@ _positive_int = _checked(lambda t: int(t.replace("_", "")), lambda v: v >= 1, "a
 _seed = _checked(int, lambda v: v >= 0, "a non-negative integer")
 _length_km = _checked(float, lambda v: math.isfinite(v) and v >= 0.0, "a length in km >= 0")
 _angle_deg = _checked(float, math.isfinite, "an angle in degrees")
+_port = _checked(int, lambda v: 0 <= v <= 65535, "a TCP port in 0-65535")
 
 
 def _fraction_list(text: str) -> list[float]:

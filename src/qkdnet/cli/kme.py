@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from qkdnet.cli._common import _port, _positive_int
+
 DEFAULT_KMES = ("KME_A", "KME_B")
 DEFAULT_SAES = ("SAE_A", "SAE_B")
 
@@ -20,7 +22,7 @@ def add_kme_commands(sub: argparse._SubParsersAction[Any]) -> None:
         "certificates required, the caller's ID taken from its certificate's common name.",
     )
     kme.add_argument("--config", required=True, type=Path, metavar="NODE.toml", help="the node's config file")
-    kme.add_argument("--port", type=int, default=None, metavar="N", help="override [api] port")
+    kme.add_argument("--port", type=_port, default=None, metavar="N", help="override [api] port")
     kme.add_argument("--no-access-log", action="store_true", help="do not log each request (method, path, status)")
     pki = sub.add_parser("pki", help="'pki init DIR': a test CA and certificates for KMEs and SAEs")
     nested = pki.add_subparsers(dest="pki_command", metavar="init", parser_class=type(pki))
@@ -33,7 +35,7 @@ def add_kme_commands(sub: argparse._SubParsersAction[Any]) -> None:
     init.add_argument("directory", type=Path, metavar="DIR")
     init.add_argument("--kme", action="append", default=None, metavar="ID", help=f"a KME ID (default {DEFAULT_KMES})")
     init.add_argument("--sae", action="append", default=None, metavar="ID", help=f"an SAE ID (default {DEFAULT_SAES})")
-    init.add_argument("--days", type=int, default=365, metavar="N", help="validity in days (default 365)")
+    init.add_argument("--days", type=_positive_int, default=365, metavar="N", help="validity in days (default 365)")
 
 
 def run_kme(args: argparse.Namespace) -> int:
@@ -50,11 +52,12 @@ def run_kme(args: argparse.Namespace) -> int:
 
 def run_pki(args: argparse.Namespace) -> int:
     """Write the test PKI and list what was written."""
-    from qkdnet.cli._common import UsageError
+    from qkdnet.cli._common import UsageError, check_writable
     from qkdnet.kms.pki import init_pki
 
     if args.pki_command != "init":
         raise UsageError("pki needs a subcommand: qkdnet pki init DIR")
+    check_writable(args.directory, "pki init DIR", folder=True)
     files = init_pki(
         args.directory,
         kme_ids=args.kme or DEFAULT_KMES,

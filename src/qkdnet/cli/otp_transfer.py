@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Final
 from uuid import UUID
 
-from qkdnet.cli._common import UsageError, _checked, _positive_int
+from qkdnet.cli._common import UsageError, _checked, _positive_int, check_writable
 from qkdnet.errors import AlreadyConsumed, MessageRejected, QkdnetError
 from qkdnet.kms.keyfiles import private_dir
 
@@ -131,8 +131,8 @@ def _sae_files(args: argparse.Namespace) -> SaeFiles:
     if cert is None or key is None or ca is None:
         raise UsageError("give --pki DIR --sae ID, or --cert, --key and --ca")
     for name, path in (("--cert", cert), ("--key", key), ("--ca", ca)):
-        if not os.access(path, os.R_OK):
-            raise UsageError(f"{name}: cannot read {path}")
+        if not path.is_file() or not os.access(path, os.R_OK):
+            raise UsageError(f"{name}: cannot read {path}" + (" (a folder)" if path.is_dir() else ""))
     try:
         from cryptography import x509
 
@@ -192,6 +192,8 @@ class Journal:
 
 def run_transfer_command(args: argparse.Namespace) -> int:
     """Dispatch ``send`` and ``receive``."""
+    if args.command == "receive":
+        check_writable(args.out, "--out", folder=True)
     files = _sae_files(args)
     return _send(args, files) if args.command == "send" else _receive(args, files)
 

@@ -12,7 +12,7 @@ from typing import NoReturn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from qkdnet.cli._common import FIGURE_SUFFIXES, UsageError, make_console
+from qkdnet.cli._common import FIGURE_SUFFIXES, UsageError, check_writable, make_console
 from qkdnet.sweep import (
     SweepInterrupted,
     SweepOutcome,
@@ -47,6 +47,7 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         return 0
     if args.out is None:
         raise UsageError("--out RESULTS.parquet is required")
+    check_writable(args.out, "--out")
     if args.scheduler is not None and args.workers is not None:
         raise UsageError("--workers applies to local runs; a --scheduler cluster has its own workers")
     workers = args.workers or 1
@@ -132,6 +133,7 @@ def _merge(args: argparse.Namespace) -> int:
         raise UsageError("sweep merge needs --out C.parquet")
     if args.vary or args.list_fields:
         raise UsageError("sweep merge takes tables and --out only")
+    check_writable(args.out, "--out")
     summary = merge_results(args.inputs, args.out)
     make_console(highlight=False).print(
         f"merged {' + '.join(f'{n:,}' for n in summary.read)} rows into {args.out}: {summary.written:,} runs "
@@ -158,6 +160,7 @@ def run_plot_command(args: argparse.Namespace) -> int:
 
     if args.out.suffix.lower() not in FIGURE_SUFFIXES:
         raise UsageError(f"--out must end in {', '.join(FIGURE_SUFFIXES)}, got {args.out.name!r}")
+    check_writable(args.out, "--out")
     _existing(args.results)
     rows = read_rows(args.results)
     figure = plot_results(args.kind, rows)
@@ -175,6 +178,7 @@ def run_report_command(args: argparse.Namespace) -> int:
     _existing(args.results)
     if args.out.suffix.lower() not in (".html", ".htm"):
         raise UsageError(f"--out must end in .html, got {args.out.name!r}")
+    check_writable(args.out, "--out")
     summary = write_report(args.results, args.out, command=_command_line(), title=args.title)
     make_console(highlight=False).print(f"report of {summary} written to {args.out}")
     return 0
