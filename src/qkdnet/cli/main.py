@@ -199,7 +199,13 @@ def _add_attack(sub: argparse._SubParsersAction[_Parser]) -> None:
     # BBM92. 10⁶ (as `qkdnet e91`) also keeps a key under weak attacks (Q ≲ 6 %); a sweep's 33 runs of 6·10⁵
     # take about 12 s of one core (intercept-resend, E91) and still show keys up to p = 0.1–0.2.
     for p, pairs in ((attack, 1_000_000), (sweep, 600_000)):
-        p.add_argument("--kind", choices=list(ATTACK_KINDS), default=None, metavar="KIND", help="the attack (below)")
+        p.add_argument(
+            "--kind",
+            choices=list(ATTACK_KINDS),
+            default=None,
+            metavar="KIND",
+            help="the attack (the kinds: qkdnet attack --help)",
+        )
         p.add_argument("--protocol", choices=["e91", "bbm92"], default="e91", help="key protocol (default e91)")
         p.add_argument("--preset", default="ritter2012", metavar="NAME", help="hardware preset (default ritter2012)")
         p.add_argument("--length-km", type=_length_km, default=None, metavar="L", help="fiber length in km")
