@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,10 @@ LAYERS = {
     "__main__": 6,
     "demo": 6,
 }
+#: New top-level modules are placed by the project itself, in pyproject's [tool.qkdnet-architecture.layers].
+LAYERS |= tomllib.loads((SRC.parents[1] / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["qkdnet-architecture"][
+    "layers"
+]
 OPEN_LAYERS = {0, 6}
 PURE_MAX_LAYER = 4
 #: Third-party imports allowed per layer-1 package (the rest of the core may use numpy/scipy freely).
