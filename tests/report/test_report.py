@@ -138,3 +138,13 @@ def test_network_map_colours_links_by_their_simulated_rates(tmp_path: Path) -> N
     assert "simulated link rates" in figure.caption
     figure.save(tmp_path / "map.png")
     assert (tmp_path / "map.png").stat().st_size > 5000
+
+
+def test_the_map_of_a_sweep_over_its_links_says_which_run_it_draws(table: Path) -> None:
+    rows = [r for r in read_rows(table) if '"links[0].length_km"' in r["varied"]]
+    figure = plot_results("network", rows)
+    title = figure.figure.axes[0].get_title()
+    assert f"run 1 of {len(rows)}; the sweep varies links[0].length_km" in title
+    assert "the sweep varies" in figure.caption
+    unvaried = plot_results("network", [r for r in read_rows(table) if "storage_s" in r["varied"]])
+    assert "sweep varies" not in unvaried.figure.axes[0].get_title()

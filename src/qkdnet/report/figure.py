@@ -45,6 +45,10 @@ class Figure:
         text.write_text(self.caption + "\n", encoding="utf-8")
         return text
 
+    def savefig(self, *args: Any, **kwargs: Any) -> None:
+        """matplotlib's ``savefig`` on the figure (the image only; :meth:`save` writes the caption too)."""
+        self.figure.savefig(*args, **kwargs)
+
     def png(self, dpi: int = 110) -> bytes:
         """The figure as PNG bytes, without the caption (a report prints it as text)."""
         buffer = io.BytesIO()

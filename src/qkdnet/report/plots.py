@@ -448,14 +448,22 @@ def plot_network(rows: Sequence[Row]) -> Figure:
         ax.set_axis_off()
     name = config.get("name") or "scenario"
     n_links = graph.number_of_edges()
-    ax.set_title(f"{name}: {graph.number_of_nodes()} nodes, {n_links} link{'s' if n_links != 1 else ''}", fontsize=10)
+    title = f"{name}: {graph.number_of_nodes()} nodes, {n_links} link{'s' if n_links != 1 else ''}"
+    # A sweep over the links draws one run of many: say which, so its labels are not read as the sweep's.
+    link_fields = [f for f in varied_fields(done) if f.startswith(("links", "link."))]
+    which = ""
+    if link_fields:
+        which = f"run 1 of {len(done):,}; the sweep varies {', '.join(link_fields)}"
+        title += f"\n({which})"
+    ax.set_title(title, fontsize=10)
     ax.margins(0.15)
     source = (
         "the run's simulated link rates"
         if isinstance(row.get("link_rates_hz"), str)
         else ("each link's expected heralded pair rate (its preset's hardware over its fiber length)")
     )
-    caption = f"The network of run {row['key'][:12]}: {placed}; link colour: {source}, on a log scale."
+    caption = f"The network of run {row['key'][:12]}" + (f" ({which})" if which else "")
+    caption += f": {placed}; link colour: {source}, on a log scale."
     return Figure(fig, caption, "network")
 
 
