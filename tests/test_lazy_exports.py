@@ -23,7 +23,7 @@ def _type_checking_imports(path: Path) -> dict[str, str]:
     return names
 
 
-LAZY_PACKAGES = ["qkdnet", "qkdnet.attacks"]
+LAZY_PACKAGES = ["qkdnet", "qkdnet.attacks", "qkdnet.postprocess.ldpc"]
 
 
 @pytest.mark.parametrize("package", LAZY_PACKAGES)
@@ -56,3 +56,14 @@ def test_a_key_runs_pipeline_loads_no_classical_channel_attacks() -> None:
     code = "import sys, qkdnet.qkd.pipeline; print(sorted(m for m in sys.modules if m.startswith('qkdnet.attacks')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "qkdnet.attacks.base" in out and "qkdnet.attacks.classical" not in out and "catalog" not in out
+
+
+def test_a_key_run_loads_scipy_and_numba_only_when_it_reconciles_and_amplifies() -> None:
+    """Issue 13 item 5: the LDPC codes (scipy.sparse), the FFT hash (scipy.fft) and Cascade's kernels (numba)
+    are loaded when a block reaches them, not when the command starts: they were most of its start-up."""
+    code = (
+        "import sys, qkdnet.qkd.pipeline; from qkdnet.cli.main import build_parser; build_parser('bbm92');"
+        "print(sorted({m.split('.')[0] for m in sys.modules if m.split('.')[0] in ('scipy', 'numba')}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -49,7 +49,6 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-import scipy.fft
 
 from qkdnet.checks import check_int
 from qkdnet.errors import AlreadyConsumed, InvalidParameter, NoSecretKey, ProtocolError
@@ -101,6 +100,9 @@ class _Transform:
             self.twiddles = (
                 np.exp(coarse * (-2j * np.pi / length))[:, :, None] * np.exp(fine * (-2j * np.pi / length))[:, None, :]
             ).reshape(half, cols)
+            import scipy.fft  # here, not at import: scipy.fft is the largest import of the CLI's start-up
+
+            self._fft = scipy.fft
             self.shape = (rows, cols)
             self.spectrum_shape = (half, cols)
             self.block = block
@@ -113,9 +115,9 @@ class _Transform:
             spectrum: npt.NDArray[np.complex128] = np.fft.rfft(buffer)
             return spectrum
         rows, cols = self.shape
-        spectrum = scipy.fft.rfft(buffer.reshape(rows, cols), axis=0, workers=FFT_WORKERS)
+        spectrum = self._fft.rfft(buffer.reshape(rows, cols), axis=0, workers=FFT_WORKERS)
         spectrum *= self.twiddles
-        transformed: npt.NDArray[np.complex128] = scipy.fft.fft(spectrum, axis=1, overwrite_x=True, workers=FFT_WORKERS)
+        transformed: npt.NDArray[np.complex128] = self._fft.fft(spectrum, axis=1, overwrite_x=True, workers=FFT_WORKERS)
         return transformed
 
     def inverse(self, spectrum: npt.NDArray[np.complex128], out: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -124,7 +126,7 @@ class _Transform:
             np.fft.irfft(spectrum, self.length, out=out)
             return out
         rows, cols = self.shape
-        spectrum = scipy.fft.ifft(spectrum, axis=1, overwrite_x=True, workers=FFT_WORKERS)
+        spectrum = self._fft.ifft(spectrum, axis=1, overwrite_x=True, workers=FFT_WORKERS)
         np.conjugate(spectrum, out=spectrum)  # spectrum · conj(w) = conj(conj(spectrum) · w): no second table
         spectrum *= self.twiddles
         np.conjugate(spectrum, out=spectrum)
@@ -141,6 +143,13 @@ class _Transform:
         spectrum = self.forward(first, buffer)
         spectrum *= self.forward(second, buffer)
         return self.inverse(spectrum, buffer)
+
+
+def _next_fast_len(minimum: int) -> int:
+    """The shortest length ≥ ``minimum`` that pocketfft transforms fast (real input)."""
+    import scipy.fft
+
+    return int(scipy.fft.next_fast_len(minimum, real=True))
 
 
 def _smooth_numbers(low: int, high: int) -> list[int]:
@@ -170,9 +179,9 @@ def _four_step_shape(minimum: int) -> tuple[int, int, int]:
     target = max(16, math.isqrt(minimum) // 6)
     shapes = []
     for rows in _smooth_numbers(target // 2, 2 * target):
-        cols = scipy.fft.next_fast_len(-(-minimum // rows), real=True)
+        cols = _next_fast_len(-(-minimum // rows))
         while cols & (cols - 1) == 0:
-            cols = scipy.fft.next_fast_len(cols + 1, real=True)
+            cols = _next_fast_len(cols + 1)
         shapes.append((rows * cols, abs(rows - target), rows, cols))
     _, _, rows, cols = min(shapes)
     block = min((d for d in range(1, math.isqrt(cols) + 1) if cols % d == 0), key=lambda d: abs(d * d - cols))
@@ -187,7 +196,7 @@ def _transform(minimum: int) -> _Transform:
     and a node hashing blocks of ever-changing lengths must not hoard them.
     """
     if minimum < _FOUR_STEP_MIN:
-        return _Transform(scipy.fft.next_fast_len(minimum, real=True))
+        return _Transform(_next_fast_len(minimum))
     layout = _four_step_shape(minimum)
     return _Transform(layout[0] * layout[1], layout)
 
@@ -230,7 +239,7 @@ def _toeplitz_product(x: Bits, s: Bits, m: int, max_fft_len: int) -> Bits:
     n = x.size
     # y[i] = sum_j s[i - j + n - 1] x[j] = (s * x)[i + n - 1]; a cyclic convolution of length
     # L >= m + n - 1 has no wrap-around at the indices n - 1 .. m + n - 2 that we keep.
-    if scipy.fft.next_fast_len(m + n - 1, real=True) <= max_fft_len:
+    if _next_fast_len(m + n - 1) <= max_fft_len:
         transform = _transform(m + n - 1)
         buffer = np.empty(transform.length, dtype=np.float64)
         return _parity(transform.product(s, x, buffer), n - 1, m)

@@ -26,10 +26,9 @@ from qkdnet.errors import InvalidParameter
 from qkdnet.postprocess._bits import Bits, IntArray
 from qkdnet.postprocess.cascade import CascadeAlice, CascadeBob
 from qkdnet.postprocess.cascade_variants import CASCADE_VARIANTS, cascade_variant
-from qkdnet.postprocess.ldpc import DEFAULT_FAMILY as LDPC_FAMILY
-from qkdnet.postprocess.ldpc import DEFAULT_FRAME_BITS as LDPC_FRAME_BITS
-from qkdnet.postprocess.ldpc import FAMILIES as LDPC_FAMILIES
-from qkdnet.postprocess.ldpc import LdpcAlice, LdpcBob
+from qkdnet.postprocess.ldpc.distributions import DEFAULT_FAMILY as LDPC_FAMILY
+from qkdnet.postprocess.ldpc.distributions import DEFAULT_FRAME_BITS as LDPC_FRAME_BITS
+from qkdnet.postprocess.ldpc.distributions import FAMILIES as LDPC_FAMILIES
 from qkdnet.postprocess.ledger import LeakageLedger
 from qkdnet.postprocess.protocol import Party
 
@@ -163,12 +162,16 @@ class LdpcReconciler:
 
     def make_alice(self, key: Bits, *, ledger: LeakageLedger, rng: np.random.Generator) -> ReconcilingAlice:
         """:class:`LdpcAlice`, who draws her secret punctured bits from ``rng``."""
+        from qkdnet.postprocess.ldpc.parties import LdpcAlice  # here: the codes' scipy.sparse costs start-up
+
         return LdpcAlice(key, ledger=ledger, rng=rng)
 
     def make_bob(
         self, key: Bits, *, qber_estimate: float, ledger: LeakageLedger, rng: np.random.Generator
     ) -> ReconcilingBob:
         """:class:`LdpcBob`, which plans the code and the puncturing from ``qber_estimate``."""
+        from qkdnet.postprocess.ldpc.parties import LdpcBob
+
         return LdpcBob(
             key,
             qber_estimate=qber_estimate,

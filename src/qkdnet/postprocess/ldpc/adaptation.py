@@ -47,16 +47,12 @@ import numpy.typing as npt
 
 from qkdnet.checks import check_int
 from qkdnet.errors import InvalidParameter
-from qkdnet.postprocess.ldpc.codes import FAMILIES, LdpcCode, ldpc_code
-from qkdnet.postprocess.ldpc.distributions import DegreeDistribution
+from qkdnet.postprocess.ldpc.codes import LdpcCode, ldpc_code
+from qkdnet.postprocess.ldpc.distributions import DEFAULT_FAMILY, DEFAULT_FRAME_BITS, FAMILIES, DegreeDistribution
 from qkdnet.units import binary_entropy
 
 IntArray = npt.NDArray[np.int64]
 
-DEFAULT_FAMILY = "elkouss2009"
-"""The ladder used unless told otherwise: Table I of Elkouss et al. 2009, rates 0.50–0.90."""
-DEFAULT_FRAME_BITS = 10_000
-"""Code length n: efficiency grows with n, decoding time and PEG build time too."""
 DEFAULT_EFFICIENCY_START = 1.0
 """Floor of the first attempt's efficiency (the model puts it at μ − 2σ, usually higher)."""
 DEFAULT_EFFICIENCY_END = 1.0

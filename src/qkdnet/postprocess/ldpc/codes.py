@@ -27,11 +27,9 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from types import MappingProxyType
 
 import numpy as np
 import numpy.typing as npt
@@ -40,15 +38,11 @@ from scipy import sparse
 from qkdnet.checks import check_int
 from qkdnet.errors import InvalidParameter
 from qkdnet.postprocess._bits import Bits
-from qkdnet.postprocess.ldpc.distributions import ELKOUSS_2009, MARTINEZ_MATEO_2012, DegreeDistribution
+from qkdnet.postprocess.ldpc.distributions import FAMILIES, DegreeDistribution
 from qkdnet.postprocess.ldpc.peg import DEFAULT_BFS_BUDGET, peg_matrix
 
 IntArray = npt.NDArray[np.int64]
 
-FAMILIES: Mapping[str, Mapping[float, DegreeDistribution]] = MappingProxyType(
-    {"elkouss2009": ELKOUSS_2009, "martinez_mateo2012": MARTINEZ_MATEO_2012}
-)
-"""Degree-distribution tables by family name."""
 _FAMILY_IDS = {"elkouss2009": 1, "martinez_mateo2012": 2}
 
 MIN_CODE_LENGTH = 200

@@ -303,4 +303,22 @@ MARTINEZ_MATEO_2012: Mapping[float, DegreeDistribution] = _family(
 )
 """Appendix B of Martinez-Mateo, Elkouss & Martin (QIC 2012), keyed by nominal rate."""
 
-__all__ = ["ELKOUSS_2009", "MARTINEZ_MATEO_2012", "DegreeDistribution"]
+FAMILIES: Mapping[str, Mapping[float, DegreeDistribution]] = MappingProxyType(
+    {"elkouss2009": ELKOUSS_2009, "martinez_mateo2012": MARTINEZ_MATEO_2012}
+)
+"""Degree-distribution tables by family name."""
+
+DEFAULT_FAMILY = "elkouss2009"
+"""The ladder used unless told otherwise: Table I of Elkouss et al. 2009, rates 0.50–0.90."""
+
+DEFAULT_FRAME_BITS = 10_000
+"""Code length n: efficiency grows with n, decoding time and PEG build time too."""
+
+__all__ = [
+    "DEFAULT_FAMILY",
+    "DEFAULT_FRAME_BITS",
+    "ELKOUSS_2009",
+    "FAMILIES",
+    "MARTINEZ_MATEO_2012",
+    "DegreeDistribution",
+]
