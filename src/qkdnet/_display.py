@@ -18,6 +18,22 @@ def significant(value: float, digits: int = 3) -> str:
     return f"{value:.{digits}g}"
 
 
+def human_duration(seconds: float) -> str:
+    """Seconds as the unit a person would say: µs, ms, s, minutes, hours, days or years ("1 hour", not "1 hours")."""
+    for one, many, size in (
+        ("year", "years", 365.25 * 86400.0),
+        ("day", "days", 86400.0),
+        ("hour", "hours", 3600.0),
+        ("minute", "minutes", 60.0),
+        ("s", "s", 1.0),
+        ("ms", "ms", 1e-3),
+    ):
+        if seconds >= size:
+            value = f"{seconds / size:.3g}"
+            return f"{value} {one if value == '1' else many}"
+    return f"{seconds * 1e6:.3g} µs"
+
+
 def html_table(title: str, rows: Sequence[Sequence[object]], *, header: Sequence[str] = ()) -> str:
     """A titled HTML table, every cell escaped; ``rows`` are (label, value) pairs or, with ``header``, tuples
     as long as the header."""
@@ -30,4 +46,4 @@ def html_table(title: str, rows: Sequence[Sequence[object]], *, header: Sequence
     )
 
 
-__all__ = ["html_table", "significant"]
+__all__ = ["html_table", "human_duration", "significant"]

@@ -178,7 +178,8 @@ def test_console_script_runs_as_a_process() -> None:
     ],
 )
 def test_link_time_is_said_in_human_units(seconds: float, text: str) -> None:
-    from qkdnet.cli.commands import human_duration
+
+    from qkdnet._display import human_duration
 
     assert human_duration(seconds) == text
 

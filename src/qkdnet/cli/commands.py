@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from qkdnet._display import human_duration
 from qkdnet.attacks import InterceptResend
 from qkdnet.cli._common import make_console, print_json
 from qkdnet.network import WernerSource, link_from_preset
@@ -84,22 +85,6 @@ def run_protocol_command(args: argparse.Namespace) -> int:
     else:
         print_result(make_console(), result)
     return 0
-
-
-def human_duration(seconds: float) -> str:
-    """Seconds as the unit a person would say: µs, ms, s, minutes, hours, days or years ("1 hour", not "1 hours")."""
-    for one, many, size in (
-        ("year", "years", 365.25 * 86400.0),
-        ("day", "days", 86400.0),
-        ("hour", "hours", 3600.0),
-        ("minute", "minutes", 60.0),
-        ("s", "s", 1.0),
-        ("ms", "ms", 1e-3),
-    ):
-        if seconds >= size:
-            value = f"{seconds / size:.3g}"
-            return f"{value} {one if value == '1' else many}"
-    return f"{seconds * 1e6:.3g} µs"
 
 
 def pm(value: float | None, err: float | None, scale: float = 1.0, digits: int = 3) -> str:

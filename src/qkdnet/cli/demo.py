@@ -15,10 +15,10 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from qkdnet._display import significant
+from qkdnet._display import human_duration, significant
 from qkdnet.attacks import InterceptResend
 from qkdnet.cli._common import make_console, print_json
-from qkdnet.cli.commands import human_duration, pm, progress_bar
+from qkdnet.cli.commands import pm, progress_bar
 from qkdnet.network import HeraldedLink, link_from_preset
 from qkdnet.otp import Ciphertext, PadLedger, decrypt, encrypt, pad_bytes_needed
 from qkdnet.qkd import E91, KeyRunResult, run_key_exchange

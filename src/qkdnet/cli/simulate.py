@@ -15,9 +15,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from qkdnet._display import significant
+from qkdnet._display import human_duration, significant
 from qkdnet.cli._common import make_console, plot_target, print_json
-from qkdnet.cli.commands import human_duration
 from qkdnet.config import build_network, build_policies, build_requests, load_scenario
 from qkdnet.network import simulate
 from qkdnet.report import run_summary

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from qkdnet._display import html_table, significant
+from qkdnet._display import html_table, human_duration
 from qkdnet.engine import Environment, Event
 from qkdnet.errors import InvalidParameter, RouteError
 from qkdnet.network._session import LinkModel, NodeModel, Session
@@ -73,7 +73,7 @@ class NetworkRun:
         delivered = sum(o.delivered for o in self.outcomes)
         return (
             f"<NetworkRun {len(self.outcomes):,} requests ({counts}), {delivered:,} pairs delivered in "
-            f"{significant(self.duration_s)} s simulated, {self.events:,} events>"
+            f"{human_duration(self.duration_s)} simulated, {self.events:,} events>"
         )
 
     def _repr_html_(self) -> str:
@@ -89,7 +89,7 @@ class NetworkRun:
             for o in self.outcomes[:HTML_ROWS]
         ]
         more = len(self.outcomes) - HTML_ROWS
-        title = f"network run: {significant(self.duration_s)} s simulated, {self.events:,} events"
+        title = f"network run: {human_duration(self.duration_s)} simulated, {self.events:,} events"
         table = html_table(title, rows, header=("request", "status", "delivered", "mean fidelity", "reason"))
         return table + (f"<p>… and {more:,} more requests</p>" if more > 0 else "")
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from qkdnet._display import html_table, significant
+from qkdnet._display import html_table, human_duration, significant
 from qkdnet.attacks import EveGuess
 from qkdnet.qkd.config import KeyLength, Security
 from qkdnet.qkd.estimation import CorrelationTable, NoSignalling
@@ -113,7 +113,7 @@ class KeyRunResult:
             return f"{significant(scale * value)}{spread}{unit}"
 
         rows: list[tuple[str, object]] = [
-            ("pairs", f"{self.pairs:,} in {significant(self.duration_s)} s of link time"),
+            ("pairs", f"{self.pairs:,} in {human_duration(self.duration_s)} of link time"),
             ("sifted bits", f"{self.sifted_bits:,} ({self.sample_bits:,} disclosed to estimate)"),
             ("QBER", pm(self.qber, self.qber_stderr, 100, " %")),
             ("CHSH S", pm(self.chsh_s, self.chsh_s_stderr)),
