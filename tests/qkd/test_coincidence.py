@@ -1,0 +1,77 @@
+"""Coincidence finding on synthetic time-tag streams with a known offset, jitter, losses and dark counts."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from qkdnet.errors import InvalidParameter
+from qkdnet.qkd.coincidence import find_offset, match
+
+PAIR_RATE_HZ = 100_000.0
+DARK_HZ = 500_000.0  # dark counts and stray light: enough accidentals to check the floor against
+ETA_A, ETA_B = 0.5, 0.6
+JITTER_PS = 80.0
+SECONDS = 1.0
+
+
+def _streams(offset_ps: int, seed: int, *, common: bool = True) -> tuple[np.ndarray, np.ndarray, int]:
+    """Alice's and Bob's sorted tags, and how many pairs both detected."""
+    rng = np.random.default_rng(seed)
+    span = int(SECONDS * 1e12)
+    pairs = np.sort(rng.integers(0, span, rng.poisson(PAIR_RATE_HZ * SECONDS)))
+    seen_a = rng.random(pairs.size) < ETA_A
+    seen_b = rng.random(pairs.size) < ETA_B
+    if not common:
+        seen_b &= ~seen_a
+    alice = np.concatenate([pairs[seen_a], rng.integers(0, span, rng.poisson(DARK_HZ * SECONDS))])
+    jitter = np.rint(rng.normal(0.0, JITTER_PS, pairs.size)).astype(np.int64)
+    bob = np.concatenate(
+        [pairs[seen_b] + offset_ps + jitter[seen_b], rng.integers(0, span, rng.poisson(DARK_HZ * SECONDS)) + offset_ps]
+    )
+    return np.sort(alice), np.sort(bob), int(np.count_nonzero(seen_a & seen_b))
+
+
+@pytest.mark.parametrize(("offset_ps", "seed"), [(313_700_012_345, 1), (-42_000_777, 2), (0, 3)])
+def test_the_offset_is_found_from_scratch_and_the_pairs_matched(offset_ps: int, seed: int) -> None:
+    alice, bob, both = _streams(offset_ps, seed)
+    estimate = find_offset(alice, bob, max_offset_ps=10**12)
+    # The peak's centre is a mean of ~30,000 jittered differences: σ/√N ≈ 0.5 ps, plus rounding to fine bins.
+    assert abs(estimate.offset_ps - offset_ps) <= 5
+    assert estimate.jitter_ps == pytest.approx(JITTER_PS, rel=0.25)
+    found = match(alice, bob, estimate)
+    # Accidentals: every Alice click meets Bob's uncorrelated clicks (his darks, and pairs only he saw) at the
+    # rate r_B,uncorrelated over the window: the floor of the histogram must predict that, within 5 Poisson σ.
+    bob_uncorrelated_hz = DARK_HZ + PAIR_RATE_HZ * ETA_B * (1 - ETA_A)
+    predicted = alice.size * bob_uncorrelated_hz * estimate.window_ps * 1e-12
+    assert predicted > 100 and found.accidentals_expected == pytest.approx(predicted, abs=5 * math.sqrt(predicted))
+    true_found = found.alice_index.size - found.accidentals_expected
+    assert true_found >= 0.99 * both - 5 * math.sqrt(both)  # the ±3σ window keeps 99.7 % of the pairs
+    assert true_found <= both + 5 * math.sqrt(predicted + 1)
+    eta_a, eta_b = found.heralding_efficiency
+    assert eta_a == pytest.approx(both / bob.size, rel=0.03) and eta_b == pytest.approx(both / alice.size, rel=0.03)
+    assert found.rate_hz == pytest.approx(found.alice_index.size / SECONDS, rel=0.01)
+    assert np.all(np.diff(found.bob_index) > 0)  # no Bob click is used twice
+
+
+def test_streams_without_common_pairs_have_no_peak() -> None:
+    alice, bob, both = _streams(1_000_000, 4, common=False)
+    assert both == 0
+    with pytest.raises(InvalidParameter, match="no coincidence peak"):
+        find_offset(alice, bob, max_offset_ps=10**12)
+
+
+@pytest.mark.parametrize(
+    ("alice", "says"),
+    [(np.array([3, 1, 2]), "sorted"), (np.array([1.5, 2.5]), "integer"), (np.array([1]), "at least 2")],
+)
+def test_bad_tags_are_refused(alice: np.ndarray, says: str) -> None:
+    with pytest.raises(InvalidParameter, match=says):
+        find_offset(alice, np.arange(10), max_offset_ps=100)
+
+
+def test_a_coarse_bin_too_short_for_the_offset_range_is_refused() -> None:
+    with pytest.raises(InvalidParameter, match="less than twice max_offset_ps"):
+        find_offset(np.arange(10), np.arange(10), max_offset_ps=10**12, coarse_bin_ps=1000)
