@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from qkdnet.errors import InvalidParameter
-from qkdnet.qkd.coincidence import find_offset, match
+from qkdnet.qkd.coincidence import find_clock, find_offset, match
 
 PAIR_RATE_HZ = 100_000.0
 DARK_HZ = 500_000.0  # dark counts and stray light: enough accidentals to check the floor against
@@ -17,8 +17,11 @@ JITTER_PS = 80.0
 SECONDS = 1.0
 
 
-def _streams(offset_ps: int, seed: int, *, common: bool = True) -> tuple[np.ndarray, np.ndarray, int]:
-    """Alice's and Bob's sorted tags, and how many pairs both detected."""
+def _streams(
+    offset_ps: int, seed: int, *, common: bool = True, drift: float = 0.0
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Alice's and Bob's sorted tags (Bob's clock runs ``1 + drift`` times as fast), and how many pairs both
+    detected."""
     rng = np.random.default_rng(seed)
     span = int(SECONDS * 1e12)
     pairs = np.sort(rng.integers(0, span, rng.poisson(PAIR_RATE_HZ * SECONDS)))
@@ -31,6 +34,7 @@ def _streams(offset_ps: int, seed: int, *, common: bool = True) -> tuple[np.ndar
     bob = np.concatenate(
         [pairs[seen_b] + offset_ps + jitter[seen_b], rng.integers(0, span, rng.poisson(DARK_HZ * SECONDS)) + offset_ps]
     )
+    bob = bob + np.rint(drift * bob).astype(np.int64)
     return np.sort(alice), np.sort(bob), int(np.count_nonzero(seen_a & seen_b))
 
 
@@ -75,3 +79,17 @@ def test_bad_tags_are_refused(alice: np.ndarray, says: str) -> None:
 def test_a_coarse_bin_too_short_for_the_offset_range_is_refused() -> None:
     with pytest.raises(InvalidParameter, match="less than twice max_offset_ps"):
         find_offset(np.arange(10), np.arange(10), max_offset_ps=10**12, coarse_bin_ps=1000)
+
+
+@pytest.mark.parametrize("drift", [2e-6, -5e-6])
+def test_a_drifting_clock_is_fitted_and_its_pairs_matched(drift: float) -> None:
+    """2 ppm moves the offset by 2 µs over the second: one offset for the whole stream smears the peak over
+    4,000 windows, into the floor; the fitted drift brings it back to the jitter."""
+    alice, bob, both = _streams(5_000_000_000, 5, drift=drift)
+    with pytest.raises(InvalidParameter, match="no coincidence peak"):
+        find_offset(alice, bob, max_offset_ps=10**12)
+    clock = find_clock(alice, bob, max_offset_ps=10**12)
+    assert clock.drift == pytest.approx(drift, abs=8e-11)  # what is left drifts by under one jitter σ in 1 s
+    assert clock.estimate.jitter_ps == pytest.approx(JITTER_PS, rel=0.25)
+    found = match(alice, clock.to_alice_clock(bob), clock.estimate)
+    assert found.alice_index.size - found.accidentals_expected >= 0.99 * both - 5 * math.sqrt(both)

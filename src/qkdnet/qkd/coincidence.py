@@ -119,15 +119,26 @@ def find_offset(
     alice, bob = _tags(alice_ps, "alice_ps"), _tags(bob_ps, "bob_ps")
     if max_offset_ps <= 0:
         raise InvalidParameter(f"max_offset_ps must be positive, got {max_offset_ps}")
+    bin_ps = _coarse_bin(max_offset_ps, coarse_bin_ps)
+    return _refine(alice, bob, _coarse_offset(alice, bob, bin_ps), 2 * bin_ps)  # the truth is within a bin
+
+
+def _coarse_bin(max_offset_ps: int, coarse_bin_ps: int | None) -> int:
+    if max_offset_ps <= 0:
+        raise InvalidParameter(f"max_offset_ps must be positive, got {max_offset_ps}")
     bin_ps = coarse_bin_ps or max(1, math.ceil(2 * max_offset_ps / COARSE_BINS))
     if bin_ps <= 0 or COARSE_BINS * bin_ps < 2 * max_offset_ps:
         raise InvalidParameter(
             f"coarse_bin_ps {bin_ps} folds over {COARSE_BINS * bin_ps} ps, less than twice max_offset_ps"
         )
-    centre, half = _coarse_offset(alice, bob, bin_ps), 2 * bin_ps  # the true offset is within a bin of the lag
+    return bin_ps
+
+
+def _refine(alice: Tags, bob: Tags, centre: int, half: int) -> OffsetEstimate:
+    """The peak of Bob − Alice within ``centre ± half``, zooming in until a fine bin is 1 ps or an eighth of it."""
     differences = _differences(alice, bob, centre, half)
     widest: OffsetEstimate | None = None
-    while True:  # zoom in on the peak until a fine bin is 1 ps or narrower than an eighth of the peak
+    while True:
         estimate, extent = _fine_peak(differences, centre, half, require_peak=widest is None)
         widest = widest or estimate  # its bins are widest, so its floor counts the accidentals best
         zoomed = max(4 * extent, FINE_BINS // 2)
@@ -173,6 +184,59 @@ def _fine_peak(differences: Tags, centre: int, half: int, *, require_peak: bool)
     return estimate, extent
 
 
+@dataclass(frozen=True, slots=True)
+class ClockFit:
+    """Bob's clock against Alice's: ``bob ≈ alice + offset_ps + drift·(alice − origin_ps)``, and the peak found
+    once Bob's tags are corrected for the drift (its ``offset_ps`` is the offset at ``origin_ps``)."""
+
+    origin_ps: int
+    drift: float
+    estimate: OffsetEstimate
+
+    def to_alice_clock(self, bob_ps: object) -> Tags:
+        """Bob's tags with the drift taken out (the offset stays): what :func:`match` pairs with Alice's."""
+        return _detrend(_tags(bob_ps, "bob_ps"), self.drift, self.estimate.offset_ps, self.origin_ps)
+
+
+def _detrend(bob: Tags, drift: float, offset_ps: int, origin_ps: int) -> Tags:
+    """``bob − drift·(alice − origin)`` for Bob's tags of pairs, where ``alice − origin`` is
+    ``(bob − offset − origin)/(1 + drift)``."""
+    return bob - np.rint(drift / (1.0 + drift) * (bob - offset_ps - origin_ps)).astype(np.int64)
+
+
+def find_clock(alice_ps: object, bob_ps: object, *, max_offset_ps: int, segment_s: float = 0.002) -> ClockFit:
+    """Offset and linear drift of Bob's clock (rate errors of parts per million move the offset by µs per
+    second, far more than a window): the offsets on the first and the last ``segment_s`` of Alice's stream
+    give the drift, and the whole streams, drift removed, give the sharp peak. Short segments find their
+    peak best: a segment's coincidences pile up in drift·segment / bin bins whatever its length, while its
+    floor grows with it (2 ms suits ~10⁵ pairs/s and ppm drifts)."""
+    alice, bob = _tags(alice_ps, "alice_ps"), _tags(bob_ps, "bob_ps")
+    span = int(segment_s * 1e12)
+    if span <= 0 or alice[-1] - alice[0] < 4 * span:
+        raise InvalidParameter(f"segment_s {segment_s} must be positive and under a quarter of the streams' span")
+    bin_ps = _coarse_bin(max_offset_ps, None)
+    # The coarse lag needs the whole streams (a short segment's peak drowns in the folded floor of all of
+    # Bob's clicks); a drift of ppm moves the offset by about one coarse bin a second, so each segment then
+    # refines around it.
+    centre = _coarse_offset(alice, bob, bin_ps)
+    ends = []
+    for lo, hi in ((alice[0], alice[0] + span), (alice[-1] - span, alice[-1] + 1)):
+        segment = alice[(alice >= lo) & (alice < hi)]
+        ends.append((float(segment.mean()), _refine(segment, bob, centre, 2 * bin_ps).offset_ps))
+    (t0, o0), (t1, o1) = ends
+    origin = round(t0)
+    drift = (o1 - o0) / (t1 - t0)
+    rough = find_offset(alice, _detrend(bob, drift, o0, origin), max_offset_ps=max_offset_ps)
+    # The ends' offsets are smeared by the drift within each segment; the pairs matched with the rough fit
+    # span the whole streams, and a least-squares line through their differences pins the drift down.
+    pairs = match(alice, _detrend(bob, drift, o0, origin), rough)
+    times = (alice[pairs.alice_index] - origin).astype(np.float64)
+    slope, intercept = np.polyfit(times, (bob[pairs.bob_index] - alice[pairs.alice_index]).astype(np.float64), 1)
+    drift, offset = float(slope), round(float(intercept))
+    sharp = find_offset(alice, _detrend(bob, drift, offset, origin), max_offset_ps=max_offset_ps)
+    return ClockFit(origin_ps=origin, drift=drift, estimate=sharp)
+
+
 def match(alice_ps: object, bob_ps: object, estimate: OffsetEstimate) -> Coincidences:
     """Pair each Alice click with the first Bob click in ``offset ± window/2`` not taken by an earlier Alice click."""
     alice, bob = _tags(alice_ps, "alice_ps"), _tags(bob_ps, "bob_ps")
@@ -196,4 +260,13 @@ def match(alice_ps: object, bob_ps: object, estimate: OffsetEstimate) -> Coincid
     )
 
 
-__all__ = ["COARSE_BINS", "FINE_BINS", "Coincidences", "OffsetEstimate", "find_offset", "match"]
+__all__ = [
+    "COARSE_BINS",
+    "FINE_BINS",
+    "ClockFit",
+    "Coincidences",
+    "OffsetEstimate",
+    "find_clock",
+    "find_offset",
+    "match",
+]
