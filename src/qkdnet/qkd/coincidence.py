@@ -201,7 +201,8 @@ class ClockFit:
 def _detrend(bob: Tags, drift: float, offset_ps: int, origin_ps: int) -> Tags:
     """``bob − drift·(alice − origin)`` for Bob's tags of pairs, where ``alice − origin`` is
     ``(bob − offset − origin)/(1 + drift)``."""
-    return bob - np.rint(drift / (1.0 + drift) * (bob - offset_ps - origin_ps)).astype(np.int64)
+    shifted: Tags = bob - np.rint(drift / (1.0 + drift) * (bob - offset_ps - origin_ps)).astype(np.int64)
+    return shifted
 
 
 def find_clock(alice_ps: object, bob_ps: object, *, max_offset_ps: int, segment_s: float = 0.002) -> ClockFit:
