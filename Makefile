@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/kms_load.py
 	$(BIN)/python benchmarks/node_loopback.py
 	$(BIN)/python benchmarks/sweep.py
+	$(BIN)/python benchmarks/coincidence.py
 
 # The API reference, from the docstrings: nitpicky, and any warning (a reference to nothing) fails the build.
 docs: $(STAMP)

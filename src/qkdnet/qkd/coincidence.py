@@ -28,6 +28,8 @@ Tags = npt.NDArray[np.int64]
 COARSE_BINS = 1 << 20
 #: Fine bins across one coarse bin: the resolution of the offset and of the window.
 FINE_BINS = 4096
+#: Least-squares rounds of :func:`find_clock` at most (each matches more pairs with a narrower peak).
+MAX_DRIFT_ROUNDS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,15 +229,22 @@ def find_clock(alice_ps: object, bob_ps: object, *, max_offset_ps: int, segment_
     (t0, o0), (t1, o1) = ends
     origin = round(t0)
     drift = (o1 - o0) / (t1 - t0)
-    rough = find_offset(alice, _detrend(bob, drift, o0, origin), max_offset_ps=max_offset_ps)
-    # The ends' offsets are smeared by the drift within each segment; the pairs matched with the rough fit
-    # span the whole streams, and a least-squares line through their differences pins the drift down.
-    pairs = match(alice, _detrend(bob, drift, o0, origin), rough)
-    times = (alice[pairs.alice_index] - origin).astype(np.float64)
-    slope, intercept = np.polyfit(times, (bob[pairs.bob_index] - alice[pairs.alice_index]).astype(np.float64), 1)
-    drift, offset = float(slope), round(float(intercept))
-    sharp = find_offset(alice, _detrend(bob, drift, offset, origin), max_offset_ps=max_offset_ps)
-    return ClockFit(origin_ps=origin, drift=drift, estimate=sharp)
+    offset = o0
+    fit = _refine(alice, _detrend(bob, drift, offset, origin), offset, 2 * bin_ps)  # the coarse lag is known
+    # The ends' offsets are smeared by the drift within each segment; the pairs matched with the fit so far
+    # span the whole streams, and a least-squares line through their differences pins the drift down. Each
+    # round narrows the peak, so the next one matches more of the pairs; it stops when the peak stops narrowing.
+    for _ in range(MAX_DRIFT_ROUNDS):
+        pairs = match(alice, _detrend(bob, drift, offset, origin), fit)
+        times = (alice[pairs.alice_index] - origin).astype(np.float64)
+        differences = (bob[pairs.bob_index] - alice[pairs.alice_index]).astype(np.float64)
+        line = np.polyfit(times, differences, 1)
+        slope, intercept = float(line[0]), round(float(line[1]))
+        better = _refine(alice, _detrend(bob, slope, intercept, origin), intercept, 4 * fit.window_ps + FINE_BINS)
+        if better.window_ps >= fit.window_ps:
+            break
+        drift, offset, fit = slope, intercept, better
+    return ClockFit(origin_ps=origin, drift=drift, estimate=fit)
 
 
 def match(alice_ps: object, bob_ps: object, estimate: OffsetEstimate) -> Coincidences:
