@@ -18,10 +18,10 @@ SECONDS = 1.0
 
 
 def _streams(
-    offset_ps: int, seed: int, *, common: bool = True, drift: float = 0.0
+    offset_ps: int, seed: int, *, common: bool = True, drift: float = 0.0, wander_ps: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Alice's and Bob's sorted tags (Bob's clock runs ``1 + drift`` times as fast), and how many pairs both
-    detected."""
+    """Alice's and Bob's sorted tags (Bob's clock runs ``1 + drift`` times as fast, and wanders by a random
+    walk of ``wander_ps`` standard deviation after one second), and how many pairs both detected."""
     rng = np.random.default_rng(seed)
     span = int(SECONDS * 1e12)
     pairs = np.sort(rng.integers(0, span, rng.poisson(PAIR_RATE_HZ * SECONDS)))
@@ -35,6 +35,9 @@ def _streams(
         [pairs[seen_b] + offset_ps + jitter[seen_b], rng.integers(0, span, rng.poisson(DARK_HZ * SECONDS)) + offset_ps]
     )
     bob = bob + np.rint(drift * bob).astype(np.int64)
+    if wander_ps:
+        steps = np.cumsum(rng.normal(0.0, wander_ps / math.sqrt(1000), 1001))  # one step per ms
+        bob = bob + np.rint(np.interp(bob - offset_ps, np.linspace(0, span, 1001), steps)).astype(np.int64)
     return np.sort(alice), np.sort(bob), int(np.count_nonzero(seen_a & seen_b))
 
 
@@ -90,6 +93,18 @@ def test_a_drifting_clock_is_fitted_and_its_pairs_matched(drift: float) -> None:
         find_offset(alice, bob, max_offset_ps=10**12)
     clock = find_clock(alice, bob, max_offset_ps=10**12)
     assert clock.drift == pytest.approx(drift, abs=8e-11)  # what is left drifts by under one jitter σ in 1 s
+    assert clock.estimate.jitter_ps == pytest.approx(JITTER_PS, rel=0.25)
+    found = match(alice, clock.to_alice_clock(bob), clock.estimate)
+    assert found.alice_index.size - found.accidentals_expected >= 0.99 * both - 5 * math.sqrt(both)
+
+
+def test_a_wandering_clock_is_followed() -> None:
+    """A random walk of 1.5 ns over the second on top of 1 ppm: the line alone leaves a peak several times the
+    jitter; following the wander in 10 ms steps brings it back to the jitter, and the pairs into the window."""
+    alice, bob, both = _streams(7_000_000_000, 6, drift=1e-6, wander_ps=1500.0)
+    line = find_clock(alice, bob, max_offset_ps=10**12, knot_s=10.0)  # one knot for the whole second: no tracking
+    assert line.estimate.jitter_ps > 2 * JITTER_PS
+    clock = find_clock(alice, bob, max_offset_ps=10**12)
     assert clock.estimate.jitter_ps == pytest.approx(JITTER_PS, rel=0.25)
     found = match(alice, clock.to_alice_clock(bob), clock.estimate)
     assert found.alice_index.size - found.accidentals_expected >= 0.99 * both - 5 * math.sqrt(both)

@@ -15,7 +15,7 @@ sets the coincidence window; the flat floor of the fine histogram gives the acci
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -186,18 +186,29 @@ def _fine_peak(differences: Tags, centre: int, half: int, *, require_peak: bool)
     return estimate, extent
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class ClockFit:
-    """Bob's clock against Alice's: ``bob ≈ alice + offset_ps + drift·(alice − origin_ps)``, and the peak found
-    once Bob's tags are corrected for the drift (its ``offset_ps`` is the offset at ``origin_ps``)."""
+    """Bob's clock against Alice's: ``bob ≈ alice + offset_ps + drift·(alice − origin_ps) + wander(alice)``,
+    and the peak found once Bob's tags are corrected (its ``offset_ps`` is the offset at ``origin_ps``).
+
+    ``wander_ps`` is the slow random walk of the clocks beyond the line, at Alice times ``knots_ps``
+    (linear in between, held flat past the ends); empty when only the line was fitted.
+    """
 
     origin_ps: int
     drift: float
     estimate: OffsetEstimate
+    knots_ps: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    wander_ps: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
 
     def to_alice_clock(self, bob_ps: object) -> Tags:
-        """Bob's tags with the drift taken out (the offset stays): what :func:`match` pairs with Alice's."""
-        return _detrend(_tags(bob_ps, "bob_ps"), self.drift, self.estimate.offset_ps, self.origin_ps)
+        """Bob's tags with the drift and the wander taken out (the offset stays): what :func:`match` pairs."""
+        linear = _detrend(_tags(bob_ps, "bob_ps"), self.drift, self.estimate.offset_ps, self.origin_ps)
+        if self.knots_ps.size == 0:
+            return linear
+        wander = np.interp(linear - self.estimate.offset_ps, self.knots_ps, self.wander_ps)
+        corrected: Tags = linear - np.rint(wander).astype(np.int64)
+        return corrected
 
 
 def _detrend(bob: Tags, drift: float, offset_ps: int, origin_ps: int) -> Tags:
@@ -207,12 +218,15 @@ def _detrend(bob: Tags, drift: float, offset_ps: int, origin_ps: int) -> Tags:
     return shifted
 
 
-def find_clock(alice_ps: object, bob_ps: object, *, max_offset_ps: int, segment_s: float = 0.002) -> ClockFit:
+def find_clock(
+    alice_ps: object, bob_ps: object, *, max_offset_ps: int, segment_s: float = 0.002, knot_s: float = 0.01
+) -> ClockFit:
     """Offset and linear drift of Bob's clock (rate errors of parts per million move the offset by µs per
     second, far more than a window): the offsets on the first and the last ``segment_s`` of Alice's stream
     give the drift, and the whole streams, drift removed, give the sharp peak. Short segments find their
     peak best: a segment's coincidences pile up in drift·segment / bin bins whatever its length, while its
-    floor grows with it (2 ms suits ~10⁵ pairs/s and ppm drifts)."""
+    floor grows with it (2 ms suits ~10⁵ pairs/s and ppm drifts). The clocks' random walk beyond the line is
+    then followed in steps of ``knot_s`` (each needs some tens of coincidences)."""
     alice, bob = _tags(alice_ps, "alice_ps"), _tags(bob_ps, "bob_ps")
     span = int(segment_s * 1e12)
     if span <= 0 or alice[-1] - alice[0] < 4 * span:
@@ -244,7 +258,36 @@ def find_clock(alice_ps: object, bob_ps: object, *, max_offset_ps: int, segment_
         if better.window_ps >= fit.window_ps:
             break
         drift, offset, fit = slope, intercept, better
-    return ClockFit(origin_ps=origin, drift=drift, estimate=fit)
+    return _track_wander(alice, bob, ClockFit(origin_ps=origin, drift=drift, estimate=fit), knot_s)
+
+
+def _track_wander(alice: Tags, bob: Tags, clock: ClockFit, knot_s: float) -> ClockFit:
+    """Follow the clocks' random walk: the median residual offset of the pairs in each ``knot_s`` of Alice's
+    time, matched in a window four times the peak's (the accidentals there are flat, so the median ignores
+    them), added to the fit while it narrows the peak."""
+    knot = max(1, int(knot_s * 1e12))
+    edges = np.arange(alice[0], alice[-1] + knot, knot)
+    centres = (edges[:-1] + edges[1:]) / 2.0
+    for _ in range(MAX_DRIFT_ROUNDS):
+        corrected = clock.to_alice_clock(bob)
+        wide = replace(clock.estimate, window_ps=4 * clock.estimate.window_ps)
+        pairs = match(alice, corrected, wide)
+        times = alice[pairs.alice_index]
+        residual = (corrected[pairs.bob_index] - times - clock.estimate.offset_ps).astype(np.float64)
+        knot_of = np.digitize(times, edges) - 1
+        groups = np.split(
+            residual[np.argsort(knot_of, kind="stable")], np.cumsum(np.bincount(knot_of, minlength=centres.size))[:-1]
+        )
+        medians = np.array([np.median(g) if g.size >= 10 else 0.0 for g in groups])  # too few pairs: no step
+        wander = (np.interp(centres, clock.knots_ps, clock.wander_ps) if clock.knots_ps.size else 0.0) + medians
+        tracked = replace(clock, knots_ps=centres, wander_ps=wander)
+        better = _refine(
+            alice, tracked.to_alice_clock(bob), clock.estimate.offset_ps, 4 * clock.estimate.window_ps + FINE_BINS
+        )
+        if better.window_ps >= clock.estimate.window_ps:
+            return clock
+        clock = replace(tracked, estimate=better)
+    return clock
 
 
 def match(alice_ps: object, bob_ps: object, estimate: OffsetEstimate) -> Coincidences:
