@@ -28,6 +28,9 @@ Tags = npt.NDArray[np.int64]
 COARSE_BINS = 1 << 20
 #: Fine bins across one coarse bin: the resolution of the offset and of the window.
 FINE_BINS = 4096
+#: Mean excess counts per bin of the peak below which :func:`find_offset` stops zooming in: finer bins would
+#: cut the peak's tails at the 3σ threshold and underestimate the jitter and the window.
+MIN_PEAK_COUNTS = 25
 #: Least-squares rounds of :func:`find_clock` at most (each matches more pairs with a narrower peak).
 MAX_DRIFT_ROUNDS = 4
 
@@ -137,21 +140,33 @@ def _coarse_bin(max_offset_ps: int, coarse_bin_ps: int | None) -> int:
 
 
 def _refine(alice: Tags, bob: Tags, centre: int, half: int) -> OffsetEstimate:
-    """The peak of Bob − Alice within ``centre ± half``, zooming in until a fine bin is 1 ps or an eighth of it."""
+    """The peak of Bob − Alice within ``centre ± half``, zooming in until a fine bin is 1 ps or an eighth of it.
+
+    A zoom that keeps less than half of the peak's excess counts went astray (a broad peak, smeared by an
+    uncorrected drift, breaks up into noisy spikes at fine bins): the wider view is kept then.
+    """
     differences = _differences(alice, bob, centre, half)
     widest: OffsetEstimate | None = None
+    kept: tuple[OffsetEstimate, float] | None = None
     while True:
-        estimate, extent = _fine_peak(differences, centre, half, require_peak=widest is None)
+        estimate, extent, excess = _fine_peak(differences, centre, half, require_peak=widest is None)
         widest = widest or estimate  # its bins are widest, so its floor counts the accidentals best
+        if kept is not None and excess < 0.5 * kept[1]:
+            estimate = kept[0]
+            break
+        kept = (estimate, excess)
         zoomed = max(4 * extent, FINE_BINS // 2)
-        if zoomed >= half:
-            return replace(estimate, accidental_density=widest.accidental_density)
+        peak_bins = max(1.0, extent * FINE_BINS / (2 * half))
+        if zoomed >= half or excess / peak_bins < MIN_PEAK_COUNTS:  # finer bins would only add noise
+            break
         centre, half = estimate.offset_ps, zoomed
         differences = differences[np.abs(differences - centre) <= half]  # a subset of the wider range's
+    return replace(estimate, accidental_density=widest.accidental_density)
 
 
-def _fine_peak(differences: Tags, centre: int, half: int, *, require_peak: bool) -> tuple[OffsetEstimate, int]:
-    """The peak of the differences' histogram over ``centre ± half`` in :data:`FINE_BINS` bins, and its extent."""
+def _fine_peak(differences: Tags, centre: int, half: int, *, require_peak: bool) -> tuple[OffsetEstimate, int, float]:
+    """The peak of the differences' histogram over ``centre ± half`` in :data:`FINE_BINS` bins, its extent and
+    its excess counts over the floor."""
     fine_bin = 2 * half / FINE_BINS
     counts, edges = np.histogram(differences, bins=FINE_BINS, range=(centre - half, centre + half))
     floor = float(np.median(counts))
@@ -183,7 +198,7 @@ def _fine_peak(differences: Tags, centre: int, half: int, *, require_peak: bool)
         accidental_density=floor / fine_bin,
         significance=float(significance),
     )
-    return estimate, extent
+    return estimate, extent, float(excess.sum())
 
 
 @dataclass(frozen=True, slots=True, eq=False)
