@@ -189,7 +189,15 @@ def _fine_peak(differences: Tags, centre: int, half: int, *, require_peak: bool)
     centres = (edges[left : right + 1] + edges[left + 1 : right + 2]) / 2.0
     excess = np.clip(counts[left : right + 1] - floor, 0.0, None) + 1e-12
     mean = float(np.average(centres, weights=excess))
-    jitter = float(math.sqrt(np.average((centres - mean) ** 2, weights=excess)))
+    # The spread from the bins the peak covers and as many again either side, floor subtracted (the 3σ
+    # threshold that found the peak cuts the tails of a sparse one, and their weight is in the variance).
+    width = right - left + 1
+    lo, hi = max(0, left - width), min(FINE_BINS, right + 1 + width)
+    around = (edges[lo:hi] + edges[lo + 1 : hi + 1]) / 2.0
+    weights = counts[lo:hi] - floor
+    total = float(weights.sum())
+    second = float(np.dot(weights, (around - mean) ** 2)) / total if total > 0 else 0.0
+    jitter = math.sqrt(max(second, float(np.average((centres - mean) ** 2, weights=excess))))
     extent = max(1, math.ceil(edges[right + 1] - edges[left]))
     estimate = OffsetEstimate(
         offset_ps=round(mean),
