@@ -100,12 +100,8 @@ class _Transform:
             self.twiddles = (
                 np.exp(coarse * (-2j * np.pi / length))[:, :, None] * np.exp(fine * (-2j * np.pi / length))[:, None, :]
             ).reshape(half, cols)
-            import scipy.fft  # here, not at import: scipy.fft is the largest import of the CLI's start-up
-
-            self._fft = scipy.fft
             self.shape = (rows, cols)
             self.spectrum_shape = (half, cols)
-            self.block = block
 
     def forward(self, bits: Bits, buffer: npt.NDArray[np.float64]) -> npt.NDArray[np.complex128]:
         """The (permuted) spectrum of ``bits`` zero-padded to the cyclic length; ``buffer`` (L floats) is scratch."""
@@ -114,10 +110,12 @@ class _Transform:
         if self.shape is None:
             spectrum: npt.NDArray[np.complex128] = np.fft.rfft(buffer)
             return spectrum
+        import scipy.fft  # here, not at import: scipy.fft is the largest import of the CLI's start-up
+
         rows, cols = self.shape
-        spectrum = self._fft.rfft(buffer.reshape(rows, cols), axis=0, workers=FFT_WORKERS)
+        spectrum = scipy.fft.rfft(buffer.reshape(rows, cols), axis=0, workers=FFT_WORKERS)
         spectrum *= self.twiddles
-        transformed: npt.NDArray[np.complex128] = self._fft.fft(spectrum, axis=1, overwrite_x=True, workers=FFT_WORKERS)
+        transformed: npt.NDArray[np.complex128] = scipy.fft.fft(spectrum, axis=1, overwrite_x=True, workers=FFT_WORKERS)
         return transformed
 
     def inverse(self, spectrum: npt.NDArray[np.complex128], out: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -125,8 +123,10 @@ class _Transform:
         if self.shape is None:
             np.fft.irfft(spectrum, self.length, out=out)
             return out
+        import scipy.fft
+
         rows, cols = self.shape
-        spectrum = self._fft.ifft(spectrum, axis=1, overwrite_x=True, workers=FFT_WORKERS)
+        spectrum = scipy.fft.ifft(spectrum, axis=1, overwrite_x=True, workers=FFT_WORKERS)
         np.conjugate(spectrum, out=spectrum)  # spectrum · conj(w) = conj(conj(spectrum) · w): no second table
         spectrum *= self.twiddles
         np.conjugate(spectrum, out=spectrum)

@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from qkdnet.errors import InvalidParameter
+from qkdnet.units import ps_to_seconds, seconds_to_ps
 
 Tags = npt.NDArray[np.int64]
 
@@ -122,8 +123,6 @@ def find_offset(
     the floor (fewer than 5 standard deviations): streams with no common pairs, or too short.
     """
     alice, bob = _tags(alice_ps, "alice_ps"), _tags(bob_ps, "bob_ps")
-    if max_offset_ps <= 0:
-        raise InvalidParameter(f"max_offset_ps must be positive, got {max_offset_ps}")
     bin_ps = _coarse_bin(max_offset_ps, coarse_bin_ps)
     return _refine(alice, bob, _coarse_offset(alice, bob, bin_ps), 2 * bin_ps)  # the truth is within a bin
 
@@ -251,7 +250,7 @@ def find_clock(
     floor grows with it (2 ms suits ~10⁵ pairs/s and ppm drifts). The clocks' random walk beyond the line is
     then followed in steps of ``knot_s`` (each needs some tens of coincidences)."""
     alice, bob = _tags(alice_ps, "alice_ps"), _tags(bob_ps, "bob_ps")
-    span = int(segment_s * 1e12)
+    span = seconds_to_ps(segment_s)
     if span <= 0 or alice[-1] - alice[0] < 4 * span:
         raise InvalidParameter(f"segment_s {segment_s} must be positive and under a quarter of the streams' span")
     bin_ps = _coarse_bin(max_offset_ps, None)
@@ -288,7 +287,7 @@ def _track_wander(alice: Tags, bob: Tags, clock: ClockFit, knot_s: float) -> Clo
     """Follow the clocks' random walk: the median residual offset of the pairs in each ``knot_s`` of Alice's
     time, matched in a window four times the peak's (the accidentals there are flat, so the median ignores
     them), added to the fit while it narrows the peak."""
-    knot = max(1, int(knot_s * 1e12))
+    knot = max(1, seconds_to_ps(knot_s))
     edges = np.arange(alice[0], alice[-1] + knot, knot)
     centres = (edges[:-1] + edges[1:]) / 2.0
     for _ in range(MAX_DRIFT_ROUNDS):
@@ -325,7 +324,7 @@ def match(alice_ps: object, bob_ps: object, estimate: OffsetEstimate) -> Coincid
     first[1:] = partner[1:] != partner[:-1]
     start = max(int(alice[0]), int(bob[0]) - estimate.offset_ps)
     stop = min(int(alice[-1]), int(bob[-1]) - estimate.offset_ps)
-    duration_s = max(0, stop - start) * 1e-12
+    duration_s = ps_to_seconds(max(0, stop - start))
     return Coincidences(
         alice_index=found[first],
         bob_index=partner[first],
