@@ -44,6 +44,9 @@ BASE: dict[str, list[str]] = {
     "sweep": ["sweep", TWO_LABS, "--vary", "link.length_km=0.1,0.2", "--out", "r.parquet"],
     "plot": ["plot", "key-rate", "r.parquet", "--out", "x.png"],
     "report": ["report", "r.parquet", "--out", "r.html"],
+    "postprocess": ["postprocess", "--alice", "a.csv", "--bob", "b.csv"],
+    "timetags simulate": ["timetags", "simulate", "--out", "recording"],
+    "timetags convert": ["timetags", "convert", "a.csv", "a.qtag"],
 }
 
 #: Values a typed option is tried with; those its type accepts are skipped (they are valid for it).
@@ -159,6 +162,8 @@ READERS: dict[str, list[str]] = {
     "kme": ["kme", "--config", "FILE"],
     "node": ["node", "--config", "FILE"],
     "link-emulator": ["link-emulator", "--scenario", "FILE"],
+    "postprocess --alice": ["postprocess", "--alice", "FILE", "--bob", "FILE"],
+    "timetags convert": ["timetags", "convert", "FILE", "out.qtag"],
 }
 
 
@@ -223,7 +228,12 @@ WRITERS: dict[str, list[str]] = {
     "sweep --out": ["sweep", TWO_LABS, "--vary", "link.length_km=0.1,0.2", "--out", "OUT"],
     "report --out": ["report", "r.parquet", "--out", "OUT"],
     "pki init": ["pki", "init", "OUT"],
+    "postprocess --out": ["postprocess", "--alice", "a.csv", "--bob", "b.csv", "--out", "OUT"],
+    "timetags simulate --out": ["timetags", "simulate", "--out", "OUT"],
+    "timetags convert": ["timetags", "convert", "a.csv", "OUT"],
 }
+#: What the error names for a writer whose output is not a flag.
+WRITER_NAMES = {"pki init": "pki init DIR", "timetags convert": "OUT"}
 
 
 @pytest.mark.parametrize("writer", list(WRITERS))
@@ -240,5 +250,5 @@ def test_an_output_path_that_cannot_be_written_is_one_line(
         run_sweep(plan_sweep(EXAMPLES / "two_labs.toml", ["link.length_km=0.1"]), tmp_path / "r.parquet")
     out = str(tmp_path / "a-file" / name)
     err = _expect_one_line(capsys, [out if part == "OUT" else part for part in WRITERS[writer]])
-    assert (writer.split()[-1] if writer.split()[-1].startswith("--") else "pki init DIR") in err
+    assert WRITER_NAMES.get(writer, writer.split()[-1]) in err
     assert (tmp_path / "a-file").read_text() == "not a folder"

@@ -50,6 +50,10 @@ def dispatch(args: argparse.Namespace) -> int:
 
         commands = {"sweep": run_sweep_command, "plot": run_plot_command, "report": run_report_command}
         return commands[args.command](args)
+    if args.command in ("postprocess", "timetags"):
+        from qkdnet.cli.recorded import run_recorded_command
+
+        return run_recorded_command(args)
     from qkdnet.cli.commands import run_protocol_command
 
     return run_protocol_command(args)

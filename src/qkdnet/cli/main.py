@@ -143,6 +143,12 @@ def _add_transfer(sub: argparse._SubParsersAction[_Parser]) -> None:
     add_transfer_commands(sub)
 
 
+def _add_recorded(sub: argparse._SubParsersAction[_Parser]) -> None:
+    from qkdnet.cli.recorded import add_recorded_commands
+
+    add_recorded_commands(sub)
+
+
 def _add_simulate_command(sub: argparse._SubParsersAction[_Parser]) -> None:
     """``simulate``: a scenario file on the network simulator."""
     sim = sub.add_parser("simulate", help="run a scenario file (TOML) on the network simulator")
@@ -288,13 +294,14 @@ _COMMAND_GROUPS: tuple[tuple[tuple[str, ...], _AddCommands], ...] = (
     (("link-emulator", "node"), _add_daemons),
     (("send", "receive"), _add_transfer),
     (("sweep", "plot", "report"), _add_sweep_commands),
+    (("postprocess", "timetags"), _add_recorded),
 )
 COMMANDS = tuple(name for names, _ in _COMMAND_GROUPS for name in names)
 """Every subcommand of ``qkdnet``."""
 
 _COMMAND_LIST = (
     "demo, e91, bbm92, presets, link, attack, simulate, sweep, plot, report, kme, pki, link-emulator, node, "
-    "send or receive"
+    "send, receive, postprocess or timetags"
 )
 
 

@@ -32,6 +32,10 @@ FINE_BINS = 4096
 #: Mean excess counts per bin of the peak below which :func:`find_offset` stops zooming in: finer bins would
 #: cut the peak's tails at the 3σ threshold and underestimate the jitter and the window.
 MIN_PEAK_COUNTS = 25
+#: Alice's first piece for acquiring the coarse lag under drift (:func:`find_clock`), and the peak's height
+#: over the correlation's floor, in its standard deviations, that ends the search for a longer piece.
+ACQUIRE_PIECE_S = 0.02
+ACQUIRE_SIGNIFICANCE = 8.0
 #: Least-squares rounds of :func:`find_clock` at most (each matches more pairs with a narrower peak).
 MAX_DRIFT_ROUNDS = 4
 
@@ -92,14 +96,37 @@ def _tags(values: object, name: str) -> Tags:
     return tags
 
 
-def _coarse_offset(alice: Tags, bob: Tags, bin_ps: int) -> int:
-    """The lag (ps, a multiple of ``bin_ps``, in ±half the folded period) that best aligns Bob's folded counts."""
+def _coarse_offset(alice: Tags, bob: Tags, bin_ps: int) -> tuple[int, float]:
+    """The lag (ps, a multiple of ``bin_ps``, in ±half the folded period) that best aligns Bob's folded counts,
+    and how far the correlation's maximum stands above its median, in its standard deviations."""
     fold = COARSE_BINS - 1  # (t // bin) mod 2^k, the bin of t folded over a period of COARSE_BINS bins
     a = np.bincount((alice // bin_ps) & fold, minlength=COARSE_BINS).astype(np.float64)
     b = np.bincount((bob // bin_ps) & fold, minlength=COARSE_BINS).astype(np.float64)
     correlation = np.fft.irfft(np.conj(np.fft.rfft(a)) * np.fft.rfft(b), COARSE_BINS)  # c[k] = Σ a[i]·b[i+k]
     lag = int(np.argmax(correlation))
-    return (lag if lag < COARSE_BINS // 2 else lag - COARSE_BINS) * bin_ps
+    floor = float(np.median(correlation))
+    significance = (float(correlation[lag]) - floor) / math.sqrt(max(floor, 1.0))
+    return (lag if lag < COARSE_BINS // 2 else lag - COARSE_BINS) * bin_ps, significance
+
+
+def _acquire(alice: Tags, bob: Tags, bin_ps: int, max_offset_ps: int) -> int:
+    """The coarse lag at the start of the streams, from the shortest piece of Alice's stream whose peak stands
+    out (:data:`ACQUIRE_SIGNIFICANCE`), against Bob's clicks that could be its partners.
+
+    A drifting clock smears a long piece's peak over many bins, while a piece's folded floor grows only with
+    the square root of its length: the first piece is :data:`ACQUIRE_PIECE_S` long, and each next one four
+    times longer, up to the whole streams.
+    """
+    piece = seconds_to_ps(ACQUIRE_PIECE_S)
+    while True:
+        stop = alice[0] + piece
+        whole = stop >= alice[-1]
+        part = alice if whole else alice[: np.searchsorted(alice, stop)]
+        lo, hi = np.searchsorted(bob, [part[0] - max_offset_ps - bin_ps, part[-1] + max_offset_ps + bin_ps])
+        lag, significance = _coarse_offset(part, bob[lo:hi], bin_ps)
+        if whole or significance >= ACQUIRE_SIGNIFICANCE:
+            return lag
+        piece *= 4
 
 
 def _differences(alice: Tags, bob: Tags, centre: int, half_width: int) -> Tags:
@@ -124,7 +151,7 @@ def find_offset(
     """
     alice, bob = _tags(alice_ps, "alice_ps"), _tags(bob_ps, "bob_ps")
     bin_ps = _coarse_bin(max_offset_ps, coarse_bin_ps)
-    return _refine(alice, bob, _coarse_offset(alice, bob, bin_ps), 2 * bin_ps)  # the truth is within a bin
+    return _refine(alice, bob, _coarse_offset(alice, bob, bin_ps)[0], 2 * bin_ps)  # the truth is within a bin
 
 
 def _coarse_bin(max_offset_ps: int, coarse_bin_ps: int | None) -> int:
@@ -241,27 +268,36 @@ def _detrend(bob: Tags, drift: float, offset_ps: int, origin_ps: int) -> Tags:
 
 
 def find_clock(
-    alice_ps: object, bob_ps: object, *, max_offset_ps: int, segment_s: float = 0.002, knot_s: float = 0.01
+    alice_ps: object,
+    bob_ps: object,
+    *,
+    max_offset_ps: int,
+    max_drift_ppm: float = 50.0,
+    segment_s: float = 0.002,
+    knot_s: float = 0.01,
 ) -> ClockFit:
     """Offset and linear drift of Bob's clock (rate errors of parts per million move the offset by µs per
     second, far more than a window): the offsets on the first and the last ``segment_s`` of Alice's stream
     give the drift, and the whole streams, drift removed, give the sharp peak. Short segments find their
     peak best: a segment's coincidences pile up in drift·segment / bin bins whatever its length, while its
-    floor grows with it (2 ms suits ~10⁵ pairs/s and ppm drifts). The clocks' random walk beyond the line is
-    then followed in steps of ``knot_s`` (each needs some tens of coincidences)."""
+    floor grows with it (2 ms suits ~10⁵ pairs/s and ppm drifts). The last segment is searched over all the
+    offsets a drift up to ``max_drift_ppm`` allows. The clocks' random walk beyond the line is then followed
+    in steps of ``knot_s`` (each needs some tens of coincidences)."""
     alice, bob = _tags(alice_ps, "alice_ps"), _tags(bob_ps, "bob_ps")
     span = seconds_to_ps(segment_s)
     if span <= 0 or alice[-1] - alice[0] < 4 * span:
         raise InvalidParameter(f"segment_s {segment_s} must be positive and under a quarter of the streams' span")
+    if not 0.0 < max_drift_ppm < 1e4:
+        raise InvalidParameter(f"max_drift_ppm must be in (0, 10⁴), got {max_drift_ppm!r}")
     bin_ps = _coarse_bin(max_offset_ps, None)
-    # The coarse lag needs the whole streams (a short segment's peak drowns in the folded floor of all of
-    # Bob's clicks); a drift of ppm moves the offset by about one coarse bin a second, so each segment then
-    # refines around it.
-    centre = _coarse_offset(alice, bob, bin_ps)
+    centre = _acquire(alice, bob, bin_ps, max_offset_ps)
+    # The coarse lag holds at the start; a drift moves the offset by up to max_drift·t from there.
+    max_drift = max_drift_ppm * 1e-6
     ends = []
     for lo, hi in ((alice[0], alice[0] + span), (alice[-1] - span, alice[-1] + 1)):
         segment = alice[(alice >= lo) & (alice < hi)]
-        ends.append((float(segment.mean()), _refine(segment, bob, centre, 2 * bin_ps).offset_ps))
+        reach = 2 * bin_ps + math.ceil(max_drift * (hi - alice[0]))
+        ends.append((float(segment.mean()), _refine(segment, bob, centre, reach).offset_ps))
     (t0, o0), (t1, o1) = ends
     origin = round(t0)
     drift = (o1 - o0) / (t1 - t0)

@@ -59,12 +59,37 @@ def run_key_exchange(
     classical channel too. A run whose announcements fail reports the estimates the undisturbed
     announcements would have given (the parties computed none) and the failure as ``abort_reason``.
     """
-    cfg = config or KeyRunConfig()
-    if cfg.security == "device-independent" and not protocol.chsh_terms:
-        raise InvalidParameter(f"device-independent security needs a CHSH test, which {protocol.name} lacks")
+    cfg = _checked_config(protocol, config)
     tree = SeedTree(seed)
     records = simulate_records(source, protocol, n_pairs, tree=tree, attack=attack, progress=progress)
     channel = cfg.classical_channel or ClassicalChannel(one_way_delay_s=_classical_delay_s(source))
+    return _distill_records(records, protocol, cfg, tree=tree, channel=channel, attack=attack)
+
+
+def key_from_records(
+    records: SimulatedRecords, protocol: ProtocolSpec, *, seed: int, config: KeyRunConfig | None = None
+) -> KeyRunResult:
+    """The road after the measurements, on records made elsewhere (recorded detector data paired up by
+    :mod:`~qkdnet.qkd.coincidence`): announcements, estimation, the decision, post-processing.
+
+    ``seed`` roots the random choices of the road (Bob's sample, hash and amplification seeds, and the
+    authentication keys it starts from, which are shared here only because both parties run in one process).
+    """
+    cfg = _checked_config(protocol, config)
+    channel = cfg.classical_channel or ClassicalChannel(one_way_delay_s=0.0)
+    return _distill_records(records, protocol, cfg, tree=SeedTree(seed), channel=channel, attack=None)
+
+
+def _distill_records(
+    records: SimulatedRecords,
+    protocol: ProtocolSpec,
+    cfg: KeyRunConfig,
+    *,
+    tree: SeedTree,
+    channel: ClassicalChannel,
+    attack: Attack | None,
+) -> KeyRunResult:
+    """Announce, assess and distil both parties' records over ``channel``."""
     interceptor = attack if isinstance(attack, Interceptor) else None
     tag_keys = bootstrap_tag_keys(cfg, tree) if cfg.authenticate else None
     ends = None if tag_keys is None else (tag_keys[0].channel_end(block_id=0), tag_keys[1].channel_end(block_id=0))
@@ -103,6 +128,14 @@ def run_key_exchange(
             end.close()
 
 
+def _checked_config(protocol: ProtocolSpec, config: KeyRunConfig | None) -> KeyRunConfig:
+    """``config`` (or the defaults), refused when it asks for a test the protocol lacks."""
+    cfg = config or KeyRunConfig()
+    if cfg.security == "device-independent" and not protocol.chsh_terms:
+        raise InvalidParameter(f"device-independent security needs a CHSH test, which {protocol.name} lacks")
+    return cfg
+
+
 def _classical_delay_s(source: PairSource) -> float:
     """One-way delay of a classical channel beside the quantum link: the fiber's (0 for ideal sources)."""
     return source.fiber.delay_s if isinstance(source, HeraldedLink) else 0.0
@@ -121,6 +154,7 @@ __all__ = [
     "SimulatedRecords",
     "assess",
     "distill",
+    "key_from_records",
     "key_length_rule",
     "measure_block",
     "postprocess_party",
