@@ -33,9 +33,20 @@ FINE_BINS = 4096
 #: cut the peak's tails at the 3σ threshold and underestimate the jitter and the window.
 MIN_PEAK_COUNTS = 25
 #: Alice's first piece for acquiring the coarse lag under drift (:func:`find_clock`), and the peak's height
-#: over the correlation's floor, in its standard deviations, that ends the search for a longer piece.
+#: over the correlation's runner-up, in the runner-up's standard deviations, that ends the search for a longer
+#: piece (the runner-up of 10⁶ lags stands ~5 σ above the floor itself).
 ACQUIRE_PIECE_S = 0.02
 ACQUIRE_SIGNIFICANCE = 8.0
+#: How far (ps) a segment's peak may be found off its centre beyond the drift's smear: a few bins of jitter.
+PEAK_FINDING_PS = 2_000
+#: How far above the floor (its standard deviations) the best of :func:`_scan_drift`'s histograms must stand:
+#: the highest of ~10⁶ cells of noise alone stands about 5.
+SCAN_SIGNIFICANCE = 7.0
+#: How far above the floor, in its standard deviations, a segment's coincidences should stand: a first segment
+#: whose peak stands lower is lengthened (a heavy floor of dark counts needs more than the 2 ms of clean streams).
+SEGMENT_SIGNIFICANCE = 10.0
+#: Half-width of the side bands where the accidental floor is counted, in coincidence windows.
+SIDE_BAND_WINDOWS = 64
 #: Least-squares rounds of :func:`find_clock` at most (each matches more pairs with a narrower peak).
 MAX_DRIFT_ROUNDS = 4
 
@@ -46,8 +57,8 @@ class OffsetEstimate:
 
     ``offset_ps``: Bob's tag minus Alice's tag of one pair (the peak's centre); ``window_ps``: the full width
     of the coincidence window (±3 jitter σ, or the peak's extent if wider); ``jitter_ps``: the peak's standard
-    deviation; ``accidental_density``: accidental coincidences over the whole streams per ps of window (the
-    last histogram's floor);
+    deviation; ``accidental_density``: accidental coincidences over the whole streams per ps of window (counted
+    in side bands off the peak);
     ``significance``: the peak's excess over that floor, in standard deviations of the floor.
     """
 
@@ -96,48 +107,62 @@ def _tags(values: object, name: str) -> Tags:
     return tags
 
 
-def _coarse_offset(alice: Tags, bob: Tags, bin_ps: int) -> tuple[int, float]:
+def _coarse_offset(alice: Tags, bob: Tags, bin_ps: int) -> tuple[int, float, int]:
     """The lag (ps, a multiple of ``bin_ps``, in ±half the folded period) that best aligns Bob's folded counts,
-    and how far the correlation's maximum stands above its median, in its standard deviations."""
+    how far the correlation's maximum stands above the runner-up, in its standard deviations, and the peak's
+    extent in bins (a drift smears it over several)."""
     fold = COARSE_BINS - 1  # (t // bin) mod 2^k, the bin of t folded over a period of COARSE_BINS bins
     a = np.bincount((alice // bin_ps) & fold, minlength=COARSE_BINS).astype(np.float64)
     b = np.bincount((bob // bin_ps) & fold, minlength=COARSE_BINS).astype(np.float64)
     correlation = np.fft.irfft(np.conj(np.fft.rfft(a)) * np.fft.rfft(b), COARSE_BINS)  # c[k] = Σ a[i]·b[i+k]
     lag = int(np.argmax(correlation))
-    floor = float(np.median(correlation))
-    significance = (float(correlation[lag]) - floor) / math.sqrt(max(floor, 1.0))
-    return (lag if lag < COARSE_BINS // 2 else lag - COARSE_BINS) * bin_ps, significance
+    # Against the runner-up away from the peak, not the median: a stream shorter than the folded period
+    # correlates in a plateau as wide as itself, and its highest noise there is no peak.
+    others = correlation.copy()
+    others[(lag + np.arange(-2, 3)) % COARSE_BINS] = -np.inf
+    runner_up = float(others.max())
+    significance = (float(correlation[lag]) - runner_up) / math.sqrt(max(runner_up, 1.0))
+    near = correlation[(lag + np.arange(-64, 65)) % COARSE_BINS]
+    floor = float(np.median(near))
+    above = near > floor + 4.0 * math.sqrt(max(floor, 1.0))
+    extent = 1 + int(np.argmin(above[65:])) + int(np.argmin(above[:64][::-1]))  # the run of high bins at the lag
+    return (lag if lag < COARSE_BINS // 2 else lag - COARSE_BINS) * bin_ps, significance, extent
 
 
-def _acquire(alice: Tags, bob: Tags, bin_ps: int, max_offset_ps: int) -> int:
-    """The coarse lag at the start of the streams, from the shortest piece of Alice's stream whose peak stands
-    out (:data:`ACQUIRE_SIGNIFICANCE`), against Bob's clicks that could be its partners.
+def _acquire(alice: Tags, bob: Tags, bin_ps: int, max_offset_ps: int) -> tuple[int, float, int]:
+    """The coarse lag at the start of the streams, from the shortest piece of Alice's stream there whose peak
+    stands out (:data:`ACQUIRE_SIGNIFICANCE`), against Bob's clicks that could be its partners.
 
     A drifting clock smears a long piece's peak over many bins, while a piece's folded floor grows only with
     the square root of its length: the first piece is :data:`ACQUIRE_PIECE_S` long, and each next one four
-    times longer, up to the whole streams.
+    times longer, up to the whole streams. Returns the lag, the piece's mean time and how far (ps) the
+    offset there may be from the lag: two bins and the extent of the peak, which a drift smears.
     """
     piece = seconds_to_ps(ACQUIRE_PIECE_S)
     while True:
-        stop = alice[0] + piece
-        whole = stop >= alice[-1]
-        part = alice if whole else alice[: np.searchsorted(alice, stop)]
+        whole = piece >= alice[-1] - alice[0]
+        part = alice if whole else alice[: np.searchsorted(alice, alice[0] + piece)]
         lo, hi = np.searchsorted(bob, [part[0] - max_offset_ps - bin_ps, part[-1] + max_offset_ps + bin_ps])
-        lag, significance = _coarse_offset(part, bob[lo:hi], bin_ps)
+        lag, significance, extent = _coarse_offset(part, bob[lo:hi], bin_ps)
         if whole or significance >= ACQUIRE_SIGNIFICANCE:
-            return lag
+            return lag, float(part.mean()), (extent + 2) * bin_ps
         piece *= 4
 
 
 def _differences(alice: Tags, bob: Tags, centre: int, half_width: int) -> Tags:
     """Every Bob − Alice difference within ``centre ± half_width`` (each Alice click with each Bob click there)."""
+    return _differences_of(alice, bob, centre, half_width)[0]
+
+
+def _differences_of(alice: Tags, bob: Tags, centre: int, half_width: int) -> tuple[Tags, npt.NDArray[np.intp]]:
+    """:func:`_differences` and, for each, the index of its Alice click."""
     lo = np.searchsorted(bob, alice + centre - half_width, side="left")
     hi = np.searchsorted(bob, alice + centre + half_width, side="right")
     counts = hi - lo
     owners = np.repeat(np.arange(alice.size), counts)
     starts = np.repeat(lo - np.cumsum(counts) + counts, counts)
     partners = starts + np.arange(owners.size)
-    return bob[partners] - alice[owners]
+    return bob[partners] - alice[owners], owners
 
 
 def find_offset(
@@ -151,7 +176,8 @@ def find_offset(
     """
     alice, bob = _tags(alice_ps, "alice_ps"), _tags(bob_ps, "bob_ps")
     bin_ps = _coarse_bin(max_offset_ps, coarse_bin_ps)
-    return _refine(alice, bob, _coarse_offset(alice, bob, bin_ps)[0], 2 * bin_ps)  # the truth is within a bin
+    estimate = _refine(alice, bob, _coarse_offset(alice, bob, bin_ps)[0], 2 * bin_ps)  # the truth is within a bin
+    return replace(estimate, accidental_density=_floor_density(alice, bob, estimate))
 
 
 def _coarse_bin(max_offset_ps: int, coarse_bin_ps: int | None) -> int:
@@ -165,24 +191,27 @@ def _coarse_bin(max_offset_ps: int, coarse_bin_ps: int | None) -> int:
     return bin_ps
 
 
-def _refine(alice: Tags, bob: Tags, centre: int, half: int) -> OffsetEstimate:
+def _refine(alice: Tags, bob: Tags, centre: int, half: int, *, min_bin_ps: int = 1) -> OffsetEstimate:
     """The peak of Bob − Alice within ``centre ± half``, zooming in until a fine bin is 1 ps or an eighth of it.
 
     A zoom that keeps less than half of the peak's excess counts went astray (a broad peak, smeared by an
-    uncorrected drift, breaks up into noisy spikes at fine bins): the wider view is kept then.
+    uncorrected drift, breaks up into noisy spikes at fine bins): the wider view is kept then. ``min_bin_ps``
+    bounds the first histogram's bins from below by the width the peak is expected to have (a drift's smear),
+    so that a sparse peak is not split into bins of a count or two that no longer stand out of the floor.
     """
     differences = _differences(alice, bob, centre, half)
     widest: OffsetEstimate | None = None
     kept: tuple[OffsetEstimate, float] | None = None
     while True:
-        estimate, extent, excess = _fine_peak(differences, centre, half, require_peak=widest is None)
+        bins = FINE_BINS if widest else max(16, min(FINE_BINS, 2 * half // max(1, min_bin_ps)))
+        estimate, extent, excess = _fine_peak(differences, centre, half, bins, require_peak=widest is None)
         widest = widest or estimate  # its bins are widest, so its floor counts the accidentals best
         if kept is not None and excess < 0.5 * kept[1]:
             estimate = kept[0]
             break
         kept = (estimate, excess)
         zoomed = max(4 * extent, FINE_BINS // 2)
-        peak_bins = max(1.0, extent * FINE_BINS / (2 * half))
+        peak_bins = max(1.0, extent * bins / (2 * half))
         if zoomed >= half or excess / peak_bins < MIN_PEAK_COUNTS:  # finer bins would only add noise
             break
         centre, half = estimate.offset_ps, zoomed
@@ -190,15 +219,18 @@ def _refine(alice: Tags, bob: Tags, centre: int, half: int) -> OffsetEstimate:
     return replace(estimate, accidental_density=widest.accidental_density)
 
 
-def _fine_peak(differences: Tags, centre: int, half: int, *, require_peak: bool) -> tuple[OffsetEstimate, int, float]:
-    """The peak of the differences' histogram over ``centre ± half`` in :data:`FINE_BINS` bins, its extent and
-    its excess counts over the floor."""
-    fine_bin = 2 * half / FINE_BINS
-    counts, edges = np.histogram(differences, bins=FINE_BINS, range=(centre - half, centre + half))
+def _fine_peak(
+    differences: Tags, centre: int, half: int, bins: int, *, require_peak: bool
+) -> tuple[OffsetEstimate, int, float]:
+    """The peak of the differences' histogram over ``centre ± half`` in ``bins`` bins, its extent and its
+    excess counts over the floor."""
+    fine_bin = 2 * half / bins
+    counts, edges = np.histogram(differences, bins=bins, range=(centre - half, centre + half))
     floor = float(np.median(counts))
     peak = int(np.argmax(counts))
     spread = math.sqrt(max(floor, 1.0))
-    significance = (counts[peak] - floor) / spread
+    pairs = counts[1:] + counts[:-1]  # a narrow peak split over two bins stands out as their sum
+    significance = max(counts[peak] - floor, (float(pairs.max()) - 2.0 * floor) / math.sqrt(2.0)) / spread
     if require_peak and significance < 5.0:
         raise InvalidParameter(
             f"no coincidence peak: the highest bin stands {significance:.1f} standard deviations above the floor "
@@ -210,7 +242,7 @@ def _fine_peak(differences: Tags, centre: int, half: int, *, require_peak: bool)
     while left > 0 and above[left - 1]:
         left -= 1
     right = peak
-    while right < FINE_BINS - 1 and above[right + 1]:
+    while right < bins - 1 and above[right + 1]:
         right += 1
     centres = (edges[left : right + 1] + edges[left + 1 : right + 2]) / 2.0
     excess = np.clip(counts[left : right + 1] - floor, 0.0, None) + 1e-12
@@ -218,7 +250,7 @@ def _fine_peak(differences: Tags, centre: int, half: int, *, require_peak: bool)
     # The spread from the bins the peak covers and as many again either side, floor subtracted (the 3σ
     # threshold that found the peak cuts the tails of a sparse one, and their weight is in the variance).
     width = right - left + 1
-    lo, hi = max(0, left - width), min(FINE_BINS, right + 1 + width)
+    lo, hi = max(0, left - width), min(bins, right + 1 + width)
     around = (edges[lo:hi] + edges[lo + 1 : hi + 1]) / 2.0
     weights = counts[lo:hi] - floor
     total = float(weights.sum())
@@ -276,13 +308,18 @@ def find_clock(
     segment_s: float = 0.002,
     knot_s: float = 0.01,
 ) -> ClockFit:
-    """Offset and linear drift of Bob's clock (rate errors of parts per million move the offset by µs per
-    second, far more than a window): the offsets on the first and the last ``segment_s`` of Alice's stream
-    give the drift, and the whole streams, drift removed, give the sharp peak. Short segments find their
-    peak best: a segment's coincidences pile up in drift·segment / bin bins whatever its length, while its
-    floor grows with it (2 ms suits ~10⁵ pairs/s and ppm drifts). The last segment is searched over all the
-    offsets a drift up to ``max_drift_ppm`` allows. The clocks' random walk beyond the line is then followed
-    in steps of ``knot_s`` (each needs some tens of coincidences)."""
+    """Offset, linear drift and wander of Bob's clock (rate errors of parts per million move the offset by µs
+    per second, far more than a window), from scratch:
+
+    1. the coarse lag at the start, by folded FFT cross-correlation (:func:`_acquire`);
+    2. offset and rough drift on a first segment of ``segment_s``, by a scan of every drift up to
+       ``max_drift_ppm`` (:func:`_scan_drift`); a segment whose peak stands under
+       :data:`SEGMENT_SIGNIFICANCE` σ (a heavy floor of dark counts) is lengthened;
+    3. the drift line from segments ever farther along Alice's stream, each searched where the line so far
+       allows (:func:`_hop`), then least squares over the pairs of the whole streams;
+    4. the clocks' random walk beyond the line, in steps of ``knot_s`` (each needs some tens of coincidences).
+
+    The estimate's accidental density is measured off the peak (:func:`_floor_density`)."""
     alice, bob = _tags(alice_ps, "alice_ps"), _tags(bob_ps, "bob_ps")
     span = seconds_to_ps(segment_s)
     if span <= 0 or alice[-1] - alice[0] < 4 * span:
@@ -290,19 +327,21 @@ def find_clock(
     if not 0.0 < max_drift_ppm < 1e4:
         raise InvalidParameter(f"max_drift_ppm must be in (0, 10⁴), got {max_drift_ppm!r}")
     bin_ps = _coarse_bin(max_offset_ps, None)
-    centre = _acquire(alice, bob, bin_ps, max_offset_ps)
-    # The coarse lag holds at the start; a drift moves the offset by up to max_drift·t from there.
-    max_drift = max_drift_ppm * 1e-6
-    ends = []
-    for lo, hi in ((alice[0], alice[0] + span), (alice[-1] - span, alice[-1] + 1)):
-        segment = alice[(alice >= lo) & (alice < hi)]
-        reach = 2 * bin_ps + math.ceil(max_drift * (hi - alice[0]))
-        ends.append((float(segment.mean()), _refine(segment, bob, centre, reach).offset_ps))
-    (t0, o0), (t1, o1) = ends
-    origin = round(t0)
-    drift = (o1 - o0) / (t1 - t0)
-    offset = o0
-    fit = _refine(alice, _detrend(bob, drift, offset, origin), offset, 2 * bin_ps)  # the coarse lag is known
+    lag, lag_time, lag_error = _acquire(alice, bob, bin_ps, max_offset_ps)
+    longest = int(alice[-1] - alice[0]) // 8
+    while True:
+        origin, offset, drift, significance = _scan_drift(alice, bob, lag, lag_time, lag_error, span, max_drift_ppm)
+        if significance >= SEGMENT_SIGNIFICANCE or span >= longest:
+            break
+        # With bins of fixed width, a peak's significance grows as the square root of the segment's length.
+        span = min(longest, math.ceil(1.5 * span * (SEGMENT_SIGNIFICANCE / max(significance, 1.0)) ** 2))
+    if significance < SCAN_SIGNIFICANCE:
+        raise InvalidParameter(
+            f"no coincidence peak: the best drift-corrected histogram stands {significance:.1f} standard "
+            "deviations above the floor (no common pairs, too few clicks, or an offset beyond max_offset_ps)"
+        )
+    drift, offset, origin, line_error = _hop(alice, bob, (origin, offset, drift), span)
+    fit = _refine(alice, _detrend(bob, drift, offset, origin), offset, 2 * line_error)
     # The ends' offsets are smeared by the drift within each segment; the pairs matched with the fit so far
     # span the whole streams, and a least-squares line through their differences pins the drift down. Each
     # round narrows the peak, so the next one matches more of the pairs; it stops when the peak stops narrowing.
@@ -316,7 +355,76 @@ def find_clock(
         if better.window_ps >= fit.window_ps:
             break
         drift, offset, fit = slope, intercept, better
-    return _track_wander(alice, bob, ClockFit(origin_ps=origin, drift=drift, estimate=fit), knot_s)
+    clock = _track_wander(alice, bob, ClockFit(origin_ps=origin, drift=drift, estimate=fit), knot_s)
+    density = _floor_density(alice, clock.to_alice_clock(bob), clock.estimate)
+    return replace(clock, estimate=replace(clock.estimate, accidental_density=density))
+
+
+def _floor_density(alice: Tags, bob: Tags, estimate: OffsetEstimate) -> float:
+    """Accidental coincidences per ps of window, counted in side bands of ±:data:`SIDE_BAND_WINDOWS` windows
+    around the peak (the peak's own ±2 windows left out): a floor with thousands of counts, where the
+    zoomed histograms that locate the peak hold a few per bin."""
+    window = max(1, estimate.window_ps)
+    reach = SIDE_BAND_WINDOWS * window
+    differences = _differences(alice, bob, estimate.offset_ps, reach)
+    side = np.count_nonzero(np.abs(differences - estimate.offset_ps) > 2 * window)
+    return side / (2 * reach - 4 * window)
+
+
+def _scan_drift(
+    alice: Tags, bob: Tags, lag: int, lag_time: float, lag_error: int, span: int, max_drift_ppm: float
+) -> tuple[int, int, float, float]:
+    """Offset and rough drift on Alice's first ``span`` ps: the coarse ``lag`` (at Alice time ``lag_time``,
+    ± ``lag_error``) only says where to look. Within one segment a drift d moves the differences by d·(t − t_mid),
+    so each drift in ±``max_drift_ppm``, in steps that move them by at most :data:`PEAK_FINDING_PS` over the
+    segment, gets its own histogram of the corrected differences in bins of that width; the drift whose peak is
+    highest wins. A sparse peak against a heavy floor then stands in one narrow bin, where one histogram of the
+    raw differences would smear it over the drift's range. Returns the origin (the segment's mean Alice time),
+    the offset there, the drift (±one step) and the peak's height above the floor in its standard deviations."""
+    first = alice[: np.searchsorted(alice, alice[0] + span)]
+    origin = round(float(first.mean()))
+    differences, owners = _differences_of(first, bob, lag, lag_error)
+    if differences.size == 0:
+        raise InvalidParameter("no coincidence peak: no Bob clicks near the coarse offset")
+    tau = (first[owners] - origin).astype(np.float64)
+    step = PEAK_FINDING_PS / max(1, span)
+    drifts = np.arange(-max_drift_ppm * 1e-6, max_drift_ppm * 1e-6 + step, step)
+    bins = 2 * lag_error // PEAK_FINDING_PS + 2
+    base = (differences - (lag - lag_error)).astype(np.float64)
+    from qkdnet.qkd.coincidence_kernels import best_sheared_peak
+
+    height, k, which = best_sheared_peak(base, tau, drifts, float(PEAK_FINDING_PS), int(bins))
+    drift = float(drifts[which])
+    floor = 2.0 * differences.size / bins
+    return origin, lag - lag_error + (k + 1) * PEAK_FINDING_PS, drift, (height - floor) / math.sqrt(max(floor, 1.0))
+
+
+def _hop(alice: Tags, bob: Tags, start: tuple[int, int, float], span: int) -> tuple[float, int, int, int]:
+    """The drift line from the ``start`` of :func:`_scan_drift` (origin, offset, drift to ± one step) and
+    segments of ``span`` ps ever farther along Alice's stream (4, 16, 64, … segments on, and the last one).
+    Bob's clicks are detrended by the line so far, so each segment's peak is smeared only by what the line may
+    still be off (less at each hop), and is searched only where the line allows. Returns the drift, the offset
+    at the origin, the origin and how far (ps) the line may still be off anywhere."""
+    origin, offset, drift = start
+    first_error = 2 * PEAK_FINDING_PS
+    drift_error = PEAK_FINDING_PS / span
+    smear = math.ceil(drift_error * span) + PEAK_FINDING_PS
+    distance = 4 * span
+    while True:
+        lo = min(int(alice[0]) + distance, int(alice[-1]) - span)
+        segment = alice[np.searchsorted(alice, lo) : np.searchsorted(alice, lo + span)]
+        elapsed = float(segment.mean()) - origin
+        reach = first_error + smear + math.ceil(drift_error * elapsed)
+        predicted = offset + round(drift * elapsed)
+        nearby = bob[np.searchsorted(bob, lo + predicted - reach) : np.searchsorted(bob, lo + span + predicted + reach)]
+        residual = _refine(segment, _detrend(nearby, drift, offset, origin), offset, reach, min_bin_ps=smear).offset_ps
+        drift += (residual - offset) / elapsed
+        # The line through the first segment's offset and this one's is off by both their errors.
+        drift_error = min(drift_error, (first_error + smear) / elapsed)
+        smear = math.ceil(drift_error * span) + PEAK_FINDING_PS
+        if lo + span >= alice[-1]:
+            return drift, offset, origin, first_error + math.ceil(drift_error * (alice[-1] - origin))
+        distance *= 4
 
 
 def _track_wander(alice: Tags, bob: Tags, clock: ClockFit, knot_s: float) -> ClockFit:

@@ -131,9 +131,11 @@ def key_from_time_tags(
     max_offset_ps: int = seconds_to_ps(1.0),
     config: KeyRunConfig | None = None,
     segment_s: float = 0.002,
+    clock: ClockFit | None = None,
 ) -> RecordedRun:
     """Both sides' recordings → coincidences → the key run's road. Raises InvalidParameter when the
-    recordings have no coincidence peak, or a channel outside the map."""
+    recordings have no coincidence peak, or a channel outside the map. ``clock`` skips the search and pairs
+    the clicks with a fit found before (an earlier block's)."""
     for name, tags in (("Alice's", alice), ("Bob's", bob)):
         if len(tags) < 2:
             raise InvalidParameter(f"{name} recording has {len(tags)} events: nothing to pair up")
@@ -142,7 +144,8 @@ def key_from_time_tags(
                 f"{name} recording has channel {int(tags.channels.max())}, but only "
                 f"{channels.settings.size} are named ({', '.join(channels.names)})"
             )
-    clock = _clock(alice.times_ps, bob.times_ps, max_offset_ps, segment_s)
+    if clock is None:
+        clock = _clock(alice.times_ps, bob.times_ps, max_offset_ps, segment_s)
     found = match(alice.times_ps, clock.to_alice_clock(bob.times_ps), clock.estimate)
     a_channel = alice.channels[found.alice_index]
     b_channel = bob.channels[found.bob_index]
