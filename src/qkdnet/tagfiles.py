@@ -3,9 +3,11 @@
 **CSV**: a header line ``time_ps,channel``, then one event per line, two integers. Lines may be out of order
 by up to :data:`SORT_TOLERANCE_PS` (a tagger's buffers interleave channels); they are sorted on reading.
 
-**Binary** (``.qtag``, 9 bytes an event, read without parsing): the 8 bytes ``QKDNTAG1``, the number of
-events *n* as a little-endian unsigned 64-bit integer, then *n* little-endian signed 64-bit times in ps, sorted,
-then *n* unsigned bytes of channels. ``qkdnet timetags convert`` turns one into the other.
+**Binary** (``.qtag``, 5 bytes an event, read without parsing; all integers little-endian): the 8 bytes
+``QKDNTAG1``; the number of events *n* and the number of long gaps *m* (unsigned 64-bit); the first time
+(signed 64-bit, ps); *n* − 1 gaps to the next event (unsigned 32-bit, ps; 0 where the gap is long); *m* long
+gaps, each the index of its gap (unsigned 64-bit) and the gap (signed 64-bit), for gaps of 2³² ps (4.3 ms) or
+more; then *n* channels (one byte each). ``qkdnet timetags convert`` turns CSV into it and back.
 
 Each failure is one :class:`~qkdnet.errors.ConfigError` line naming the file and, for CSV, the line. A
 recording's channels hold the raw key bits, so every file written here is owner-only (0600).
@@ -19,7 +21,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 
 from qkdnet.errors import ConfigError
 from qkdnet.hardware.timetagger import TimeTags
@@ -30,7 +31,8 @@ HEADER = "time_ps,channel"
 #: How far back in time an event may be listed after a later one (10 µs) before the file is refused as unsorted.
 SORT_TOLERANCE_PS = 10_000_000
 BINARY_SUFFIX = ".qtag"
-_HEADER_BYTES = len(MAGIC) + 8
+_HEADER_BYTES = len(MAGIC) + 24
+_LONG_GAP = 1 << 32
 
 
 def read_tags(path: str | os.PathLike[str], *, channel_names: tuple[str, ...]) -> TimeTags:
@@ -59,17 +61,30 @@ def read_tags(path: str | os.PathLike[str], *, channel_names: tuple[str, ...]) -
 def _read_binary(path: Path) -> TimeTags:
     size = path.stat().st_size
     with path.open("rb") as f:
-        f.seek(len(MAGIC))
-        count = int.from_bytes(f.read(8), "little")
-        if size != _HEADER_BYTES + 9 * count:
+        header = f.read(_HEADER_BYTES)
+        if len(header) < _HEADER_BYTES:
+            raise ConfigError(f"{path}: a binary time-tag file's header is {_HEADER_BYTES} bytes, this file has {size}")
+        count, longs = (int.from_bytes(header[k : k + 8], "little") for k in (8, 16))
+        first = int.from_bytes(header[24:32], "little", signed=True)
+        expected = _HEADER_BYTES + 4 * max(0, count - 1) + 16 * longs + count
+        if size != expected:
             raise ConfigError(
-                f"{path}: a binary time-tag file of {count} events must be {_HEADER_BYTES + 9 * count} "
-                f"bytes long, this one is {size} (truncated or not one)"
+                f"{path}: a binary time-tag file of {count} events and {longs} long gaps must be {expected} bytes "
+                f"long, this one is {size} (truncated, or not one)"
             )
-        times = np.fromfile(f, dtype="<i8", count=count).astype(np.int64, copy=False)
+        gaps = np.fromfile(f, dtype="<u4", count=max(0, count - 1)).astype(np.int64)
+        table = np.fromfile(f, dtype="<i8", count=2 * longs).reshape(longs, 2)
         channels = np.fromfile(f, dtype=np.uint8, count=count)
-    if count and np.any(np.diff(times) < 0):
-        raise ConfigError(f"{path}: the times of a binary time-tag file must be sorted")
+    if longs:
+        where = table[:, 0]
+        if where.min() < 0 or where.max() >= gaps.size or np.any(table[:, 1] < _LONG_GAP):
+            raise ConfigError(f"{path}: its table of long gaps points outside the file's gaps (corrupted)")
+        gaps[where] = table[:, 1]
+    times = np.empty(count, dtype=np.int64)
+    if count:
+        times[0] = first
+        np.cumsum(gaps, out=times[1:])
+        times[1:] += first
     return TimeTags(times_ps=times, channels=channels)
 
 
@@ -134,12 +149,18 @@ def write_csv(path: str | os.PathLike[str], tags: TimeTags) -> None:
 
 def write_binary(path: str | os.PathLike[str], tags: TimeTags) -> None:
     """``tags`` in the binary format (owner-only); they must be sorted."""
-    times: npt.NDArray[np.int64] = np.ascontiguousarray(tags.times_ps, dtype="<i8")
-    if times.size and np.any(np.diff(times) < 0):
+    times = np.asarray(tags.times_ps, dtype=np.int64)
+    gaps = np.diff(times)
+    if np.any(gaps < 0):
         raise ConfigError("binary time-tag files hold sorted times")
+    long = np.flatnonzero(gaps >= _LONG_GAP)
+    header = MAGIC + times.size.to_bytes(8, "little") + long.size.to_bytes(8, "little")
+    header += (int(times[0]) if times.size else 0).to_bytes(8, "little", signed=True)
+    short = np.where(gaps >= _LONG_GAP, 0, gaps).astype("<u4")
     with os.fdopen(create_private(path), "wb") as out:
-        out.write(MAGIC + times.size.to_bytes(8, "little"))
-        times.tofile(out)
+        out.write(header)
+        short.tofile(out)
+        np.column_stack([long, gaps[long]]).astype("<i8").tofile(out)
         np.ascontiguousarray(tags.channels, dtype=np.uint8).tofile(out)
 
 
