@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qkdnet.errors import InvalidParameter
 from qkdnet.qkd.coincidence import find_clock, find_offset, match
@@ -120,3 +122,22 @@ def test_a_peak_smeared_by_drift_is_reported_broad_not_as_a_spike() -> None:
     piece = alice[(alice >= alice[0] + int(0.3e12)) & (alice < alice[0] + int(0.4e12))]
     estimate = find_offset(piece, bob, max_offset_ps=10**12)
     assert estimate.window_ps > 50_000 and estimate.jitter_ps > 10_000
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    haystack=st.lists(st.integers(-1000, 1000), max_size=60),
+    needles=st.lists(st.integers(-1000, 1000), max_size=60),
+    low=st.integers(-50, 0),
+    width=st.integers(0, 80),
+)
+def test_the_merge_pass_finds_the_windows_searchsorted_finds(
+    haystack: list[int], needles: list[int], low: int, width: int
+) -> None:
+    from qkdnet.qkd.coincidence_kernels import window_bounds
+
+    h = np.sort(np.array(haystack, dtype=np.int64))
+    x = np.sort(np.array(needles, dtype=np.int64))
+    lo, hi = window_bounds(h, x, low, low + width)
+    assert np.array_equal(lo, np.searchsorted(h, x + low, side="left"))
+    assert np.array_equal(hi, np.searchsorted(h, x + low + width, side="right"))

@@ -4,6 +4,7 @@ giving no key rather than a wrong one."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import replace
 
@@ -141,3 +142,39 @@ def test_channel_maps_name_every_setting_and_outcome_once() -> None:
         key_from_time_tags(
             run.alice, run.bob, BBM92, channels=replace(Z0Z1X0X1, settings=Z0Z1X0X1.settings[:2]), seed=1
         )
+
+
+def _blocks(run: TaggedRun, bob_times: np.ndarray, edges_s: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Both streams cut at Alice times ``edges_s`` (Bob's at the same instants of his clock, roughly)."""
+    a, b = run.alice.times_ps, bob_times
+    lag = int(np.median(b[:100]) - np.median(a[:100]))  # where a block ends on Bob's clock: any rough guess
+    cuts = [seconds_to_ps(e) for e in edges_s]
+    return [
+        (
+            a[np.searchsorted(a, lo) : np.searchsorted(a, hi)],
+            b[np.searchsorted(b, lo + lag) : np.searchsorted(b, hi + lag)],
+        )
+        for lo, hi in itertools.pairwise(cuts)
+    ]
+
+
+def test_the_tracker_follows_the_clock_block_by_block_and_reacquires_after_a_jump() -> None:
+    """Bob's tagger jumps by 37 µs at 1.25 s (a reset): the block with the jump is lost at most, and the
+    tracker finds the clock again in the next one; every other block keeps its pairs."""
+    from qkdnet.qkd.coincidence import ClockTracker
+
+    run = _record(2.0, 21, clock_offset_ps=seconds_to_ps(0.4), clock_drift_ppm=7.0, clock_wander_ps=80.0)
+    bob = run.bob.times_ps.copy()
+    jump_at = seconds_to_ps(0.4) + seconds_to_ps(1.25)
+    bob[bob >= jump_at] += 37_000_000
+    tracker = ClockTracker(max_offset_ps=seconds_to_ps(1.0))
+    blocks = [tracker.update(a, b) for a, b in _blocks(run, bob, np.linspace(0.0, 2.0, 21))]
+    assert blocks[0].reacquired and tracker.reacquisitions in (1, 2)
+    expected = run.pairs_seen_by_both / 20
+    for k, block in enumerate(blocks):
+        true_pairs = block.coincidences.alice_index.size - block.coincidences.accidentals_expected
+        if k in (12, 13):  # the jump's block, and the one after if the jump came late in it
+            continue
+        assert true_pairs >= 0.97 * expected - 5 * math.sqrt(expected), k
+        assert block.clock.drift * 1e6 == pytest.approx(7.0, abs=0.05), k
+    assert blocks[13].reacquired or blocks[12].reacquired

@@ -47,6 +47,8 @@ SCAN_SIGNIFICANCE = 7.0
 SEGMENT_SIGNIFICANCE = 10.0
 #: Half-width of the side bands where the accidental floor is counted, in coincidence windows.
 SIDE_BAND_WINDOWS = 64
+#: How far around the carried fit (in coincidence windows) :class:`ClockTracker` looks for the next block's peak.
+TRACK_REACH_WINDOWS = 16
 #: Least-squares rounds of :func:`find_clock` at most (each matches more pairs with a narrower peak).
 MAX_DRIFT_ROUNDS = 4
 
@@ -149,6 +151,15 @@ def _acquire(alice: Tags, bob: Tags, bin_ps: int, max_offset_ps: int) -> tuple[i
         piece *= 4
 
 
+def _window_bounds(bob: Tags, alice: Tags, low: int, high: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """For each Alice click, the range of Bob's clicks within ``[a + low, a + high]`` (``np.searchsorted``
+    left and right), by one compiled merge pass over both sorted streams."""
+    from qkdnet.qkd.coincidence_kernels import window_bounds
+
+    lo, hi = window_bounds(bob, alice, low, high)
+    return lo, hi
+
+
 def _differences(alice: Tags, bob: Tags, centre: int, half_width: int) -> Tags:
     """Every Bob − Alice difference within ``centre ± half_width`` (each Alice click with each Bob click there)."""
     return _differences_of(alice, bob, centre, half_width)[0]
@@ -156,8 +167,7 @@ def _differences(alice: Tags, bob: Tags, centre: int, half_width: int) -> Tags:
 
 def _differences_of(alice: Tags, bob: Tags, centre: int, half_width: int) -> tuple[Tags, npt.NDArray[np.intp]]:
     """:func:`_differences` and, for each, the index of its Alice click."""
-    lo = np.searchsorted(bob, alice + centre - half_width, side="left")
-    hi = np.searchsorted(bob, alice + centre + half_width, side="right")
+    lo, hi = _window_bounds(bob, alice, centre - half_width, centre + half_width)
     counts = hi - lo
     owners = np.repeat(np.arange(alice.size), counts)
     starts = np.repeat(lo - np.cumsum(counts) + counts, counts)
@@ -427,14 +437,14 @@ def _hop(alice: Tags, bob: Tags, start: tuple[int, int, float], span: int) -> tu
         distance *= 4
 
 
-def _track_wander(alice: Tags, bob: Tags, clock: ClockFit, knot_s: float) -> ClockFit:
+def _track_wander(alice: Tags, bob: Tags, clock: ClockFit, knot_s: float, rounds: int = MAX_DRIFT_ROUNDS) -> ClockFit:
     """Follow the clocks' random walk: the median residual offset of the pairs in each ``knot_s`` of Alice's
     time, matched in a window four times the peak's (the accidentals there are flat, so the median ignores
     them), added to the fit while it narrows the peak."""
     knot = max(1, seconds_to_ps(knot_s))
     edges = np.arange(alice[0], alice[-1] + knot, knot)
     centres = (edges[:-1] + edges[1:]) / 2.0
-    for _ in range(MAX_DRIFT_ROUNDS):
+    for _ in range(rounds):
         corrected = clock.to_alice_clock(bob)
         wide = replace(clock.estimate, window_ps=4 * clock.estimate.window_ps)
         pairs = match(alice, corrected, wide)
@@ -456,12 +466,89 @@ def _track_wander(alice: Tags, bob: Tags, clock: ClockFit, knot_s: float) -> Clo
     return clock
 
 
+@dataclass(frozen=True, slots=True)
+class TrackedBlock:
+    """One block of both streams, paired up: the clock fit it ended with, its coincidences, and whether the
+    clock had to be found from scratch in it (the first block, or after a jump the fit could not follow)."""
+
+    clock: ClockFit
+    coincidences: Coincidences
+    reacquired: bool
+
+
+class ClockTracker:
+    """Follows Bob's clock through consecutive blocks of both streams, as a node does while tags keep coming.
+
+    The first block is searched from scratch (:func:`find_clock`); each next one only around the fit carried
+    over (drift, offset and the wander's last value), in a reach of :data:`TRACK_REACH_WINDOWS` windows, then
+    the line and the wander are fitted again on the block's own pairs. A block where no peak stands there (a
+    tagger reset, a jump of the clock) is searched from scratch again: the link loses that block, not the rest.
+    Sans-I/O: it sees only times, so it runs the same in the simulator and in a node daemon.
+    """
+
+    def __init__(
+        self, *, max_offset_ps: int, max_drift_ppm: float = 50.0, segment_s: float = 0.002, knot_s: float = 0.01
+    ) -> None:
+        self._max_offset_ps, self._max_drift_ppm = max_offset_ps, max_drift_ppm
+        self._segment_s, self._knot_s = segment_s, knot_s
+        self.clock: ClockFit | None = None
+        self.reacquisitions = 0
+        """Blocks searched from scratch after the first."""
+
+    def update(self, alice_ps: object, bob_ps: object) -> TrackedBlock:
+        """Pair up the next block (Alice's tags and Bob's, each sorted); raises InvalidParameter when even a
+        search from scratch finds no peak in it (the clock is then searched from scratch next time too)."""
+        alice, bob = _tags(alice_ps, "alice_ps"), _tags(bob_ps, "bob_ps")
+        reacquired = self.clock is None
+        clock = None if self.clock is None else self._follow(alice, bob, self.clock)
+        if clock is None:
+            if self.clock is not None:
+                self.reacquisitions += 1
+                reacquired = True
+            self.clock = None
+            clock = find_clock(
+                alice,
+                bob,
+                max_offset_ps=self._max_offset_ps,
+                max_drift_ppm=self._max_drift_ppm,
+                segment_s=self._segment_s,
+                knot_s=self._knot_s,
+            )
+        self.clock = clock
+        return TrackedBlock(clock, match(alice, clock.to_alice_clock(bob), clock.estimate), reacquired)
+
+    def _follow(self, alice: Tags, bob: Tags, previous: ClockFit) -> ClockFit | None:
+        """The fit carried into this block and refitted on it, or None if its peak is not where the fit says."""
+        wander = float(previous.wander_ps[-1]) if previous.wander_ps.size else 0.0
+        estimate = replace(previous.estimate, offset_ps=previous.estimate.offset_ps + round(wander))
+        carried = ClockFit(origin_ps=previous.origin_ps, drift=previous.drift, estimate=estimate)
+        corrected = carried.to_alice_clock(bob)
+        reach = TRACK_REACH_WINDOWS * estimate.window_ps + FINE_BINS
+        try:
+            found = _refine(alice, corrected, estimate.offset_ps, reach)
+        except InvalidParameter:
+            return None
+        pairs = match(alice, corrected, found)
+        if pairs.alice_index.size < MIN_PEAK_COUNTS:
+            return None
+        times = (alice[pairs.alice_index] - previous.origin_ps).astype(np.float64)
+        line = np.polyfit(times, (bob[pairs.bob_index] - alice[pairs.alice_index]).astype(np.float64), 1)
+        offset = round(float(line[1]))
+        line_fit = ClockFit(
+            origin_ps=previous.origin_ps, drift=float(line[0]), estimate=replace(found, offset_ps=offset)
+        )
+        better = _refine(alice, line_fit.to_alice_clock(bob), offset, reach)
+        # One round: the walk carried in from the last block is already followed, this one only extends it.
+        clock = _track_wander(alice, bob, replace(line_fit, estimate=better), self._knot_s, rounds=1)
+        density = _floor_density(alice, clock.to_alice_clock(bob), clock.estimate)
+        return replace(clock, estimate=replace(clock.estimate, accidental_density=density))
+
+
 def match(alice_ps: object, bob_ps: object, estimate: OffsetEstimate) -> Coincidences:
     """Pair each Alice click with the first Bob click in ``offset ± window/2`` not taken by an earlier Alice click."""
     alice, bob = _tags(alice_ps, "alice_ps"), _tags(bob_ps, "bob_ps")
     half = estimate.window_ps // 2
-    lo = np.searchsorted(bob, alice + estimate.offset_ps - half, side="left")
-    hi = np.searchsorted(bob, alice + estimate.offset_ps + half, side="right")
+    lo, hi = _window_bounds(bob, alice, estimate.offset_ps - half, estimate.offset_ps + half)
     found = np.flatnonzero(hi > lo)
     partner = lo[found]
     first = np.ones(partner.size, dtype=bool)  # a Bob click claimed twice keeps its first Alice click
@@ -483,8 +570,10 @@ __all__ = [
     "COARSE_BINS",
     "FINE_BINS",
     "ClockFit",
+    "ClockTracker",
     "Coincidences",
     "OffsetEstimate",
+    "TrackedBlock",
     "find_clock",
     "find_offset",
     "match",
