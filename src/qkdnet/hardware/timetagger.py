@@ -142,6 +142,77 @@ class TaggedRun:
     pairs_seen_by_both: int
 
 
+class TwoLabRecorder:
+    """Both labs recording one source, slice after slice (a device streaming blocks): each side's clock
+    (offset, drift, random walk) runs on across slices, so consecutive slices are one recording cut up.
+
+    Only pairs that some side may detect are drawn: the emitted pairs split (multinomially) into those both
+    sides, only Alice, only Bob or neither could see at the best channel's efficiency, and each channel's own
+    efficiency then thins its clicks. A photon whose partner is lost has a uniformly random outcome (a Werner
+    pair's marginal is maximally mixed). Each side measures passively at its ``angles_deg``; its channel is
+    ``2·basis + outcome`` (the canonical order: Z0, Z1, X0, X1 for BBM92).
+    """
+
+    def __init__(
+        self,
+        source: EntangledPairSource,
+        alice: DetectorSide,
+        bob: DetectorSide,
+        *,
+        angles_deg: tuple[tuple[float, ...], tuple[float, ...]] = ((0.0, 45.0), (0.0, 45.0)),
+        rng: np.random.Generator,
+    ) -> None:
+        for side, angles in zip((alice, bob), angles_deg, strict=True):
+            if len(angles) != len(side.basis_split):
+                raise InvalidParameter(
+                    f"{len(angles)} measurement angles for a side with {len(side.basis_split)} bases"
+                )
+        self._source, self._sides, self._angles, self._rng = source, (alice, bob), angles_deg, rng
+        self._elapsed_ps = 0
+        self._walk = [0.0, 0.0]
+
+    def record(self, duration_s: float) -> TaggedRun:
+        """The next ``duration_s`` of both sides' time tags."""
+        span = seconds_to_ps(positive(duration_s, "duration_s"))
+        rng, src = self._rng, self._source
+        start = self._elapsed_ps
+        best = [max(side.efficiency) if isinstance(side.efficiency, tuple) else side.efficiency for side in self._sides]
+        pa, pb = src.transmission_alice * best[0], src.transmission_bob * best[1]
+        emitted = int(rng.poisson(src.pair_rate_hz * span / PS_PER_S))
+        both, a_only, b_only, _ = rng.multinomial(emitted, [pa * pb, pa * (1 - pb), (1 - pa) * pb, (1 - pa) * (1 - pb)])
+        alice, bob = self._sides
+        basis_a = rng.choice(len(alice.basis_split), size=both + a_only, p=alice.basis_split).astype(np.uint8)
+        basis_b = rng.choice(len(bob.basis_split), size=both + b_only, p=bob.basis_split).astype(np.uint8)
+        x, y = sample_setting_outcomes(
+            BellDiagonal.werner(src.visibility), *self._angles, basis_a[:both], basis_b[:both], rng=rng
+        )
+        outcome_a = np.concatenate([x, rng.integers(0, 2, a_only, dtype=np.uint8)])
+        outcome_b = np.concatenate([y, rng.integers(0, 2, b_only, dtype=np.uint8)])
+        born = rng.integers(start, start + span, both + a_only + b_only, dtype=np.int64)
+        times = (born[: both + a_only], np.concatenate([born[:both], born[both + a_only :]]))
+        tags, kept = [], []
+        for k, (side, basis, outcome) in enumerate(
+            zip(self._sides, (basis_a, basis_b), (outcome_a, outcome_b), strict=True)
+        ):
+            channel = (2 * basis + outcome).astype(np.uint8)
+            keep = (
+                rng.random(channel.size) < np.asarray(side.efficiency)[channel] / best[k]
+                if best[k] > 0
+                else np.zeros(channel.size, bool)
+            )
+            kept.append(keep[:both])
+            clicks, self._walk[k] = _side_tags(side, times[k][keep], channel[keep], start, span, self._walk[k], rng=rng)
+            tags.append(clicks)
+        self._elapsed_ps += span
+        return TaggedRun(
+            alice=tags[0],
+            bob=tags[1],
+            duration_s=span / PS_PER_S,
+            pairs_emitted=emitted,
+            pairs_seen_by_both=int(np.count_nonzero(kept[0] & kept[1])),
+        )
+
+
 def record_time_tags(
     source: EntangledPairSource,
     alice: DetectorSide,
@@ -151,52 +222,28 @@ def record_time_tags(
     angles_deg: tuple[tuple[float, ...], tuple[float, ...]] = ((0.0, 45.0), (0.0, 45.0)),
     rng: np.random.Generator,
 ) -> TaggedRun:
-    """``duration_s`` of both sides' time tags, each side measuring passively at its ``angles_deg``
-    (channel ``2·basis + outcome`` in the canonical order)."""
-    span = seconds_to_ps(positive(duration_s, "duration_s"))
-    for side, angles in zip((alice, bob), angles_deg, strict=True):
-        if len(angles) != len(side.basis_split):
-            raise InvalidParameter(f"{len(angles)} measurement angles for a side with {len(side.basis_split)} bases")
-    n = int(rng.poisson(source.pair_rate_hz * span / PS_PER_S))
-    born = np.sort(rng.integers(0, span, n, dtype=np.int64))
-    basis_a = rng.choice(len(alice.basis_split), size=n, p=alice.basis_split).astype(np.uint8)
-    basis_b = rng.choice(len(bob.basis_split), size=n, p=bob.basis_split).astype(np.uint8)
-    x, y = sample_setting_outcomes(BellDiagonal.werner(source.visibility), *angles_deg, basis_a, basis_b, rng=rng)
-    seen = []
-    tags = []
-    for side, basis, outcome, transmission in (
-        (alice, basis_a, x, source.transmission_alice),
-        (bob, basis_b, y, source.transmission_bob),
-    ):
-        channel = (2 * basis + outcome).astype(np.uint8)
-        efficiency = np.asarray(side.efficiency)[channel]
-        detected = rng.random(n) < transmission * efficiency
-        seen.append(detected)
-        tags.append(_side_tags(side, born[detected], channel[detected], span, rng=rng))
-    return TaggedRun(
-        alice=tags[0],
-        bob=tags[1],
-        duration_s=span / PS_PER_S,
-        pairs_emitted=n,
-        pairs_seen_by_both=int(np.count_nonzero(seen[0] & seen[1])),
-    )
+    """``duration_s`` of both sides' time tags from the start (one slice of a :class:`TwoLabRecorder`)."""
+    return TwoLabRecorder(source, alice, bob, angles_deg=angles_deg, rng=rng).record(duration_s)
 
 
 def _side_tags(
     side: DetectorSide,
     photon_ps: npt.NDArray[np.int64],
     channel: npt.NDArray[np.uint8],
+    start: int,
     span: int,
+    walk: float,
     *,
     rng: np.random.Generator,
-) -> TimeTags:
-    """Photons' arrival times (true time) → the side's clicks, tagged on its clock and sorted."""
+) -> tuple[TimeTags, float]:
+    """Photons' arrival times (true time in ``[start, start + span)``) → the side's clicks, tagged on its clock
+    and sorted; and the clock's random walk at the slice's end."""
     jitter = np.rint(rng.normal(0.0, side.jitter_ps, photon_ps.size)).astype(np.int64) if side.jitter_ps else 0
     times = [photon_ps + jitter]
     channels = [channel]
     for c, rate in enumerate(side.dark_count_rates_hz):
         k = int(rng.poisson(rate * span / PS_PER_S))
-        times.append(rng.integers(0, span, k, dtype=np.int64))
+        times.append(rng.integers(start, start + span, k, dtype=np.int64))
         channels.append(np.full(k, c, dtype=np.uint8))
     t = np.concatenate(times)
     ch = np.concatenate(channels)
@@ -210,9 +257,9 @@ def _side_tags(
     t, ch = t[order], ch[order]
     keep = _outside_dead_time(t, ch, dead)
     t, ch = t[keep], ch[keep]
-    clock = _clock(side, t, span, rng=rng)
+    clock, walk = _clock(side, t, start, span, walk, rng=rng)
     order = np.argsort(clock, kind="stable")
-    return TimeTags(times_ps=clock[order], channels=ch[order])
+    return TimeTags(times_ps=clock[order], channels=ch[order]), walk
 
 
 def _outside_dead_time(t: npt.NDArray[np.int64], ch: npt.NDArray[np.uint8], dead: int) -> npt.NDArray[np.bool_]:
@@ -239,19 +286,20 @@ def _outside_dead_time(t: npt.NDArray[np.int64], ch: npt.NDArray[np.uint8], dead
 
 
 def _clock(
-    side: DetectorSide, t: npt.NDArray[np.int64], span: int, *, rng: np.random.Generator
-) -> npt.NDArray[np.int64]:
-    """True times → the side's clock readings: offset, linear drift, and a random walk sampled every ms."""
+    side: DetectorSide, t: npt.NDArray[np.int64], start: int, span: int, walk: float, *, rng: np.random.Generator
+) -> tuple[npt.NDArray[np.int64], float]:
+    """True times → the side's clock readings: offset, linear drift, and a random walk sampled every ms that
+    starts from ``walk`` at ``start``; and the walk at ``start + span``."""
     drift = side.clock_drift_ppm * 1e-6
     reading: npt.NDArray[np.int64] = t + side.clock_offset_ps + np.rint(drift * t).astype(np.int64)
-    if side.clock_wander_ps:
-        step = seconds_to_ps(WANDER_STEP_S)
-        knots = np.arange(0, span + 2 * step, step)
-        walk = np.concatenate(
-            [[0.0], np.cumsum(rng.normal(0.0, side.clock_wander_ps * math.sqrt(WANDER_STEP_S), knots.size - 1))]
-        )
-        reading = reading + np.rint(np.interp(t, knots, walk)).astype(np.int64)
-    return reading
+    if not side.clock_wander_ps:
+        return reading, walk
+    step = seconds_to_ps(WANDER_STEP_S)
+    knots = np.arange(start, start + span + 2 * step, step)
+    steps = rng.normal(0.0, side.clock_wander_ps * math.sqrt(WANDER_STEP_S), knots.size - 1)
+    path = walk + np.concatenate([[0.0], np.cumsum(steps)])
+    reading = reading + np.rint(np.interp(t, knots, path)).astype(np.int64)
+    return reading, float(np.interp(start + span, knots, path))
 
 
 __all__ = [
@@ -260,5 +308,6 @@ __all__ = [
     "EntangledPairSource",
     "TaggedRun",
     "TimeTags",
+    "TwoLabRecorder",
     "record_time_tags",
 ]
