@@ -4,8 +4,8 @@ owner-only; the file formats round-trip; every malformed file is one line naming
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import stat
 from pathlib import Path
 
