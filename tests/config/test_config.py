@@ -245,7 +245,7 @@ def test_a_misspelt_field_is_named_with_a_suggestion() -> None:
     """One line: the "did you mean" already says why the required field is missing."""
     assert _errors(GOOD.replace("length_km = 0.06", "lenght_km = 0.06")) == [
         "s.toml: links[0].lenght_km: unknown field; did you mean 'length_km'? "
-        "expected one of: endpoints, length_km, preset, heralding, name",
+        "expected one of: endpoints, length_km, preset, heralding, name, timetags",
     ]
 
 

@@ -28,7 +28,15 @@ from qkdnet.postprocess import (
     decode_message,
     encode_message,
 )
-from qkdnet.postprocess.messages import MESSAGE_TYPES, LdpcFeedback, LdpcReveal, LdpcStart, LdpcSyndrome
+from qkdnet.postprocess.messages import (
+    MESSAGE_TYPES,
+    ClickPairs,
+    ClickTimes,
+    LdpcFeedback,
+    LdpcReveal,
+    LdpcStart,
+    LdpcSyndrome,
+)
 
 
 def _fields(message: Message) -> dict[str, object]:
@@ -66,6 +74,11 @@ SAMPLES: list[Message] = [
     BasisAnnouncement(np.zeros(0, np.uint8)),
     SampleChoice(np.array([0, 0, 1, 0, 1, 1, 0, 0, 0, 1], np.uint8)),
     OutcomeDisclosure(np.array([1, 1, 0], np.uint8)),
+    ClickTimes(np.array([-5, 0, 0, 7, 2**40, 2**62], np.int64)),  # negative, repeated, and gaps over 32 bits
+    ClickTimes(np.array([0], np.int64)),
+    ClickTimes(np.zeros(0, np.int64)),
+    ClickPairs(np.array([0, 3, 4, 2**33])),
+    ClickPairs(np.zeros(0, np.int64)),
 ]
 
 

@@ -10,9 +10,17 @@ import signal
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from qkdnet.cli._common import UsageError, _checked, _positive_int, _seed
+
+if TYPE_CHECKING:
+    from qkdnet.config.schema import TimeTagSpec
+    from qkdnet.hardware.timetagger import TwoLabRecorder
+    from qkdnet.network import HeraldedLink
+    from qkdnet.qkd import ProtocolSpec
 
 LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
 _interval = _checked(float, lambda v: 0.0 <= v < 3600.0, "seconds in [0, 3600)")
@@ -102,10 +110,17 @@ async def _emulator(args: argparse.Namespace) -> None:
             raise UsageError(f"--eve: expected KIND:STRENGTH, e.g. intercept-resend:1, got {args.eve!r}") from None
         key_bases = (protocol.key_basis_angle_deg(0), protocol.key_basis_angle_deg(1))
         attack = make_attack(kind, value, key_bases_deg=key_bases, fiber_transmission=link.fiber.transmission)
+    source: HeraldedLink | TwoLabRecorder = link
+    block_s = 1.0
+    if spec.timetags is not None:
+        if attack is not None:
+            raise UsageError("--eve: Eve is not emulated on a time-tag link yet (drop [links.timetags] to attack)")
+        source, block_s = _recorder(spec.timetags, protocol, args.seed), spec.timetags.block_s
     emulator = LinkEmulator(
-        link,
+        source,
         protocol,
         pairs_per_block=args.pairs_per_block,
+        block_s=block_s,
         seed=args.seed,
         attack=attack,
         link_label=f"{spec.label} ({spec.preset}, {spec.length_km:g} km)",
@@ -126,6 +141,22 @@ async def _emulator(args: argparse.Namespace) -> None:
         s = emulator.stats
         log.info("emulator stopped: %d blocks, %s pairs, %s attacked by Eve, %d blocks dropped for a lagging node",
                  s.blocks, f"{s.pairs:,}", f"{s.attacked_pairs:,}", s.dropped)  # fmt: skip
+
+
+def _recorder(spec: TimeTagSpec, protocol: ProtocolSpec, seed: int | None) -> TwoLabRecorder:
+    """The two time taggers of ``[links.timetags]``: fields left out keep the model's defaults; each side
+    splits its photons evenly over the protocol's settings unless told otherwise."""
+    from qkdnet.hardware.timetagger import DetectorSide, EntangledPairSource, TwoLabRecorder
+
+    settings = len(protocol.alice_angles_deg)
+    sides = []
+    for side in (spec.alice, spec.bob):
+        fields = side.model_dump(exclude_none=True)
+        fields.setdefault("basis_split", (1.0 / settings,) * settings)
+        sides.append(DetectorSide(**fields))
+    source = EntangledPairSource(**spec.model_dump(exclude_none=True, exclude={"alice", "bob", "block_s"}))
+    angles = (protocol.alice_angles_deg, protocol.bob_angles_deg)
+    return TwoLabRecorder(source, sides[0], sides[1], angles_deg=angles, rng=np.random.default_rng(seed))
 
 
 async def _node(args: argparse.Namespace) -> None:

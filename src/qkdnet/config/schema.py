@@ -16,9 +16,11 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    SerializerFunctionWrapHandler,
     StrictFloat,
     StrictInt,
     StrictStr,
+    model_serializer,
     model_validator,
 )
 
@@ -67,14 +69,58 @@ class NodeSpec(_Spec):
     position_km: tuple[Coordinate, Coordinate] | None = None
 
 
+Rate = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+
+
+class TimeTagSideSpec(_Spec):
+    """One side's detectors and clock for time-tag streams (``[links.timetags.alice]``/``.bob``); a field left
+    out takes :class:`~qkdnet.hardware.timetagger.DetectorSide`'s default (published hardware, cited there)."""
+
+    efficiency: Fraction | tuple[Fraction, ...] | None = None
+    dark_count_rate_hz: Rate | tuple[Rate, ...] | None = None
+    dead_time_ns: Rate | None = None
+    afterpulse_probability: Fraction | None = None
+    afterpulse_delay_ns: Rate | None = None
+    jitter_ps: Rate | None = None
+    basis_split: tuple[Fraction, ...] | None = None
+    clock_offset_ps: StrictInt | None = None
+    clock_drift_ppm: Annotated[float, Field(ge=-1e3, le=1e3, allow_inf_nan=False)] | None = None
+    clock_wander_ps: Rate | None = None
+
+
+class TimeTagSpec(_Spec):
+    """``[links.timetags]``: the link emulator emits what two time taggers record (time on each side's clock,
+    channel) from an entangled-photon source, in blocks of ``block_s``, instead of paired-up records. A field
+    left out takes :class:`~qkdnet.hardware.timetagger.EntangledPairSource`'s default."""
+
+    pair_rate_hz: Annotated[float, Field(gt=0.0, le=1e9, allow_inf_nan=False)] | None = None
+    visibility: Fraction | None = None
+    transmission_alice: Fraction | None = None
+    transmission_bob: Fraction | None = None
+    block_s: Annotated[float, Field(gt=0.0, le=60.0, allow_inf_nan=False)] = 1.0
+    alice: TimeTagSideSpec = TimeTagSideSpec()
+    bob: TimeTagSideSpec = TimeTagSideSpec()
+
+
 class LinkSpec(_Spec):
-    """A fiber link between two nodes, heralded by one of the schemes in HERALDING_SCHEMES."""
+    """A fiber link between two nodes, heralded by one of the schemes in HERALDING_SCHEMES; ``timetags``
+    makes the link emulator deliver time-tag streams."""
 
     endpoints: tuple[NodeName, NodeName]
     length_km: PositiveFloat
     preset: PresetName
     heralding: Heralding
     name: StrictStr | None = None
+    timetags: TimeTagSpec | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_absent_timetags(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        """A link without time tags serialises as before they existed (its scenario's fingerprint stays)."""
+        data: dict[str, object] = handler(self)
+        if self.timetags is None:
+            data.pop("timetags", None)
+        return data
 
     @property
     def label(self) -> str:

@@ -5,12 +5,16 @@ built-in link emulator (:mod:`qkdnet.kms.emulator`) over a unix socket or TCP lo
 would plug in behind the same interface. The wire format (little-endian) is a hello, then blocks:
 
 - hello: ``b"QDV1" | u32 length | JSON`` with ``party`` ("alice"/"bob"), ``protocol`` ("e91"/"bbm92"),
-  ``epoch`` (a random 64-bit number per emulator run) and ``link`` (a label);
+  ``epoch`` (a random 64-bit number per emulator run), ``link`` (a label) and ``clicks`` (true for a time
+  tagger's stream, absent or false for paired-up records);
 - block: ``b"QBLK" | u64 seq | u64 start_ps | u64 n | i64[n] time tags (ps after start_ps) | u8[n] settings
   | u8[n] outcomes``.
 
-Record ``i`` of block ``seq`` at Alice and record ``i`` of block ``seq`` at Bob belong to the same heralded
-pair, as the time tags of two real devices matched by a herald signal would.
+Paired-up records: record ``i`` of block ``seq`` at Alice and record ``i`` of block ``seq`` at Bob belong to the
+same heralded pair, as the time tags of two real devices matched by a herald signal would. Clicks: block ``seq``
+holds each side's detector clicks in the same stretch of time, tagged on that side's own clock (start 0), with
+the setting (basis) and outcome of the detector that clicked; which clicks belong together the nodes find
+themselves (:class:`~qkdnet.qkd.coincidence.ClockTracker`).
 """
 
 from __future__ import annotations
@@ -75,6 +79,8 @@ class DeviceInfo:
     protocol: str
     epoch: int
     link: str = ""
+    clicks: bool = False
+    """A time tagger's clicks (each side's own clock, unpaired) rather than paired-up records."""
 
 
 @runtime_checkable
@@ -97,7 +103,8 @@ class Device(Protocol):
 
 def encode_hello(info: DeviceInfo) -> bytes:
     """The hello a device sends first."""
-    body = json.dumps({"party": info.party, "protocol": info.protocol, "epoch": info.epoch, "link": info.link})
+    doc = {"party": info.party, "protocol": info.protocol, "epoch": info.epoch, "link": info.link}
+    body = json.dumps(doc | ({"clicks": True} if info.clicks else {}))
     data = body.encode()
     return HELLO_MAGIC + struct.pack("<I", len(data)) + data
 
@@ -125,7 +132,10 @@ async def read_hello(reader: asyncio.StreamReader) -> DeviceInfo:
         raise ProtocolError(f"device hello of {size} bytes is too long")
     try:
         doc = json.loads(await reader.readexactly(size))
-        info = DeviceInfo(str(doc["party"]), str(doc["protocol"]), int(doc["epoch"]), str(doc.get("link", "")))
+        clicks = doc.get("clicks", False)
+        if not isinstance(clicks, bool):
+            raise TypeError(f"clicks must be true or false, got {clicks!r}")
+        info = DeviceInfo(str(doc["party"]), str(doc["protocol"]), int(doc["epoch"]), str(doc.get("link", "")), clicks)
     except (ValueError, KeyError, TypeError) as exc:
         raise ProtocolError(f"malformed device hello: {exc}") from None
     if info.party not in ("alice", "bob"):

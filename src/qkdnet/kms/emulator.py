@@ -7,6 +7,10 @@ and Bob's to Bob's, in blocks (:mod:`qkdnet.kms.device`). Like real devices, it 
 are connected, and a node that reconnects gets the blocks made from then on. Writes wait for the nodes to
 read (socket back-pressure), so the emulator never runs far ahead of them.
 
+With a :class:`~qkdnet.hardware.timetagger.TwoLabRecorder` instead of a pair source it is a pair of time
+taggers: each block is ``block_s`` of both sides' clicks, each on its own clock, unpaired; the nodes find the
+coincidences themselves.
+
 Randomness: every run draws a fresh seed from the operating system unless one is given; a seeded emulator
 repeats its records (and hence its keys) on every start, so a fixed seed is for tests only.
 """
@@ -28,6 +32,7 @@ from numpy.typing import NDArray
 
 from qkdnet.attacks import Attack
 from qkdnet.errors import InvalidParameter
+from qkdnet.hardware.timetagger import TwoLabRecorder
 from qkdnet.kms.device import TAG_WRAP_PS, DeviceInfo, RawBlock, encode_block, encode_hello
 from qkdnet.qkd import ProtocolSpec
 from qkdnet.qkd.pipeline import measure_block
@@ -76,10 +81,11 @@ class LinkEmulator:
 
     def __init__(
         self,
-        source: TaggedPairSource,
+        source: TaggedPairSource | TwoLabRecorder,
         protocol: ProtocolSpec,
         *,
-        pairs_per_block: int,
+        pairs_per_block: int = 1,
+        block_s: float = 1.0,
         seed: int | None = None,
         attack: Attack | None = None,
         link_label: str = "",
@@ -90,6 +96,9 @@ class LinkEmulator:
             raise InvalidParameter(f"pairs_per_block must be a positive integer, got {pairs_per_block!r}")
         if not interval_s >= 0.0:
             raise InvalidParameter(f"interval_s must be >= 0, got {interval_s!r}")
+        if not block_s > 0.0:
+            raise InvalidParameter(f"block_s must be > 0, got {block_s!r}")
+        self._block_s = block_s
         self._source = source
         self._protocol = protocol
         self._pairs = pairs_per_block
@@ -107,10 +116,13 @@ class LinkEmulator:
 
     def info(self, party: str) -> DeviceInfo:
         """The hello this emulator sends to ``party``."""
-        return DeviceInfo(party, self._protocol.name, self._epoch, self._label)
+        clicks = isinstance(self._source, TwoLabRecorder)
+        return DeviceInfo(party, self._protocol.name, self._epoch, self._label, clicks)
 
     def sample(self, seq: int) -> tuple[RawBlock, RawBlock]:
-        """Sample block ``seq``: Alice's and Bob's records of the same heralded pairs."""
+        """Sample block ``seq``: Alice's and Bob's records of the same heralded pairs, or their clicks."""
+        if isinstance(self._source, TwoLabRecorder):
+            return self._sample_clicks(seq, self._source)
         block = self._source.generate(self._pairs, rng=self._rngs["link"])
         alice, bob, eve = measure_block(
             self._protocol,
@@ -133,6 +145,20 @@ class LinkEmulator:
             RawBlock(seq, start, tags, alice.settings, alice.outcomes),
             RawBlock(seq, start, tags, bob.settings, bob.outcomes),
         )
+
+    def _sample_clicks(self, seq: int, recorder: TwoLabRecorder) -> tuple[RawBlock, RawBlock]:
+        """Block ``seq`` of a pair of time taggers: ``block_s`` of each side's clicks on its own clock; channel
+        ``2·setting + outcome`` gives the setting and the outcome of the detector that clicked."""
+        run = recorder.record(self._block_s)
+        self.stats.blocks += 1
+        self.stats.pairs += run.pairs_seen_by_both
+        blocks = []
+        for tags in (run.alice, run.bob):
+            channel = tags.channels
+            blocks.append(
+                RawBlock(seq, 0, tags.times_ps, (channel >> 1).astype(np.uint8), (channel & 1).astype(np.uint8))
+            )
+        return blocks[0], blocks[1]
 
     async def _on_connect(self, party: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         old = self._writers.get(party)

@@ -75,6 +75,9 @@ from qkdnet.postprocess import (
 )
 from qkdnet.postprocess.auth import SLOT_BITS
 from qkdnet.qkd import KeyRunConfig, PartyRecord, SiftAlice, SiftBob, get_protocol, postprocess_party
+from qkdnet.qkd.coincidence import ClockTracker
+from qkdnet.qkd.pairing import PairingAlice, PairingBob
+from qkdnet.units import seconds_to_ps
 
 log = logging.getLogger("qkdnet.node")
 T = TypeVar("T")
@@ -84,6 +87,8 @@ RAW_BUFFER_BLOCKS: Final = 3
 #: next one: reading goes on, so a device that went away is noticed (a node whose peer waits for fresh records
 #: of a restarted device would otherwise hold stale blocks forever and never reconnect).
 STALE_BUFFER_S: Final = 5.0
+#: Largest clock offset between the two sides' time taggers that a click stream is searched over (seconds).
+CLOCK_SEARCH_S: Final = 1.0
 #: Seconds before retrying when the two devices' streams differ (doubling up to 8 s while they do).
 RESYNC_WAIT_S: Final = 0.5
 #: Seconds allowed for a peer's preamble.
@@ -131,6 +136,11 @@ class NodeStats:
     key_bytes: int = 0
     last_abort: str | None = None
     connections: int = 0
+    clock_offset_ps: int | None = None
+    """Alice, when her device delivers clicks: Bob's clock minus hers, as the last paired block found it."""
+    clock_drift_ppm: float | None = None
+    coincidence_window_ps: int | None = None
+    clock_reacquisitions: int = 0
 
 
 class RawBuffer:
@@ -264,6 +274,9 @@ class NodeDaemon:
         self.raw = RawBuffer()
         self.raw.set_floor(self.state.raw_used())
         self.stats = NodeStats()
+        self._clicks = False  # the device delivers a time tagger's clicks (not paired-up records)
+        self._tracker: ClockTracker | None = None  # Alice's, following Bob's clock through click blocks
+        self._tracker_epoch: int | None = None
         self._io_timeout_s = float(config.peer.io_timeout_s)
         self._resync_s = RESYNC_WAIT_S
         self._device_wait_s = float(config.device.wait_s)
@@ -427,7 +440,11 @@ class NodeDaemon:
                         address, info.party, info.protocol, self.role, self.protocol.name,
                     )  # fmt: skip
                 else:
-                    log.info("device connected: %s's records of %s (%s)", info.party, info.link or "a link", address)
+                    kind = "clicks" if info.clicks else "records"
+                    log.info("device connected: %s's %s of %s (%s)", info.party, kind, info.link or "a link", address)
+                    self._clicks = info.clicks
+                    if info.epoch != self._tracker_epoch:  # a new stream: its clock is found from scratch
+                        self._tracker, self._tracker_epoch = None, info.epoch
                     delay = 0.2
                     while True:
                         block = await device.read_block()
@@ -623,11 +640,20 @@ class NodeDaemon:
         if raw is None or other.records is None:
             log.info("block %d: raw block %d is gone on one side; trying a newer one", block_id, seq)
             return
-        if other != start:
+        if self._clicks:  # each side's clicks of the same stretch of time: counts and tags differ
+            same = (other.block_id, other.raw_epoch, other.raw_seq) == (start.block_id, start.raw_epoch, start.raw_seq)
+        else:
+            same = other == start
+        if not same:
             raise SessionFailed(f"block {block_id}: the two nodes hold different raw blocks numbered {seq}")
-        log.info("block %d: raw block %d, %s pairs", block_id, seq, f"{raw.records:,}")
-
-        record = PartyRecord(raw.settings, raw.outcomes)
+        if self._clicks:
+            paired = await self._pair_clicks(link, block_id, raw)
+            if paired is None:
+                return
+            record = PartyRecord(raw.settings[paired], raw.outcomes[paired])
+        else:
+            log.info("block %d: raw block %d, %s pairs", block_id, seq, f"{raw.records:,}")
+            record = PartyRecord(raw.settings, raw.outcomes)
         rng = np.random.default_rng(secrets.randbits(128))
         sifter: SiftAlice | SiftBob = (
             SiftAlice(self.protocol, self.run_config, record)
@@ -665,6 +691,45 @@ class NodeDaemon:
         extra = top_up_slots(alice, bob, spare_bits=int(amplified.size) - used.key_bits)
         usage = Usage(used.alice_to_bob + extra[0], used.bob_to_alice + extra[1])
         await self._commit(link, block_id, amplified, usage)
+
+    async def _pair_clicks(self, link: _Link, block_id: int, raw: RawBlock) -> np.ndarray | None:
+        """Find which of this block's clicks have a partner at the peer (:mod:`qkdnet.qkd.pairing`): the indices
+        of this side's paired clicks, in pair order, or None when none are (the block makes no key)."""
+        pairing: PairingAlice | PairingBob
+        if self.role == "alice":
+            if self._tracker is None:
+                self._tracker = ClockTracker(max_offset_ps=seconds_to_ps(CLOCK_SEARCH_S))
+            pairing = PairingAlice(self._tracker, raw.time_tags_ps)
+        else:
+            pairing = PairingBob(raw.time_tags_ps)
+        await link.run_party(pairing)
+        if isinstance(pairing, PairingAlice):
+            index = pairing.alice_index
+            if pairing.block is not None:
+                clock = pairing.block.clock
+                s = self.stats
+                s.clock_offset_ps = clock.estimate.offset_ps + round(
+                    clock.drift * (int(raw.time_tags_ps[0]) - clock.origin_ps)
+                )
+                s.clock_drift_ppm = clock.drift * 1e6
+                s.coincidence_window_ps = clock.estimate.window_ps
+                s.clock_reacquisitions = self._tracker.reacquisitions if self._tracker else 0
+                log.info(
+                    "block %d: %s of %s clicks paired; Bob's clock %+.9f s from mine, drifting %+.4f ppm, "
+                    "window %d ps%s",
+                    block_id, f"{index.size:,}", f"{raw.records:,}", s.clock_offset_ps * 1e-12, s.clock_drift_ppm,
+                    s.coincidence_window_ps, " (clock found from scratch)" if pairing.block.reacquired else "",
+                )  # fmt: skip
+            else:
+                log.warning("block %d: no coincidences: %s", block_id, pairing.failure)
+        else:
+            index = pairing.bob_index
+            log.info("block %d: %s of %s clicks paired", block_id, f"{index.size:,}", f"{raw.records:,}")
+        if index.size == 0:
+            self.stats.aborted += 1
+            self.stats.last_abort = "no coincidences in the block"
+            return None
+        return index
 
     def _resolve(self, alice: Hello, bob: Hello) -> None:
         """Apply the coordinator's decision on an interrupted commit (the same reasoning runs on both sides)."""

@@ -328,6 +328,34 @@ class OutcomeDisclosure:
         object.__setattr__(self, "outcomes", _frozen_bits(self.outcomes, "outcomes"))
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class ClickTimes:
+    """Bob → Alice: the times of his detector clicks in a block, on his own clock (ps, sorted). Coincidence
+    finding needs them and nothing else: which detector clicked (his setting and outcome) stays with him."""
+
+    times_ps: npt.NDArray[np.int64]
+
+    def __post_init__(self) -> None:
+        times = _frozen_array(self.times_ps, np.int64, "times_ps")
+        if times.size > 1 and bool(np.any(np.diff(times) < 0)):
+            raise InvalidParameter("click times must be sorted")
+        object.__setattr__(self, "times_ps", times)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ClickPairs:
+    """Alice → Bob: which of his clicks have a partner among hers (indices into his :class:`ClickTimes`,
+    increasing); pair k is her k-th matched click and his ``bob_index[k]``."""
+
+    bob_index: npt.NDArray[np.int64]
+
+    def __post_init__(self) -> None:
+        index = _frozen_array(self.bob_index, np.int64, "bob_index")
+        if index.size and (int(index[0]) < 0 or bool(np.any(np.diff(index) <= 0))):
+            raise InvalidParameter("bob_index must be increasing non-negative indices")
+        object.__setattr__(self, "bob_index", index)
+
+
 Message: TypeAlias = (
     CascadeStart
     | ParityQuery
@@ -348,6 +376,8 @@ Message: TypeAlias = (
     | OutcomeDisclosure
     | FrameTags
     | FrameVerdicts
+    | ClickTimes
+    | ClickPairs
 )
 """Any message of the post-processing protocols."""
 
@@ -371,6 +401,8 @@ MESSAGE_TYPES: tuple[type, ...] = (
     OutcomeDisclosure,
     FrameTags,
     FrameVerdicts,
+    ClickTimes,
+    ClickPairs,
 )
 """Every message type, in the order of their type tags on the wire (new types go at the end)."""
 _TAG_OF: dict[type, int] = {cls: i + 1 for i, cls in enumerate(MESSAGE_TYPES)}
@@ -485,6 +517,11 @@ def encode_message(message: Message) -> bytes:
             body += message.tags
         case FrameVerdicts():
             body = _pack_bits(message.accepted)
+        case ClickTimes(times_ps=times):
+            first = int(times[0]) if times.size else 0
+            body = struct.pack("<Qq", times.size, first) + _pack_ints(np.diff(times))  # sorted: gaps are >= 0
+        case ClickPairs(bob_index=index):
+            body = _pack_ints(index)
         case _:  # pragma: no cover - exhaustive over Message
             raise InvalidParameter(f"not a post-processing message: {message!r}")
     return head + body
@@ -575,8 +612,21 @@ def decode_message(data: bytes) -> Message:
             (tag_bits,) = reader.unpack("<I")
             lengths = reader.ints()
             message = FrameTags(seed_bits, reader.take(lengths.size * ((tag_bits + 7) // 8)), tag_bits, lengths)
-        else:
+        elif cls is FrameVerdicts:
             message = FrameVerdicts(reader.bits())
+        elif cls is ClickTimes:
+            count, first = reader.unpack("<Qq")
+            gaps = reader.ints()
+            if gaps.size != max(0, count - 1):
+                raise ProtocolError(f"{count} click times need {max(0, count - 1)} gaps, got {gaps.size}")
+            times = np.empty(count, dtype=np.int64)
+            if count:
+                times[0] = first
+                np.cumsum(gaps, out=times[1:])
+                times[1:] += first
+            message = ClickTimes(times)
+        else:
+            message = ClickPairs(reader.ints())
     except (InvalidParameter, UnicodeDecodeError, struct.error) as exc:
         raise ProtocolError(f"malformed {cls.__name__}: {exc}") from exc
     reader.finish()
@@ -592,6 +642,8 @@ __all__ = [
     "CascadeDone",
     "CascadeSetup",
     "CascadeStart",
+    "ClickPairs",
+    "ClickTimes",
     "FrameTags",
     "FrameVerdicts",
     "LdpcFeedback",
