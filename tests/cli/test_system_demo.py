@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +24,9 @@ def test_system_demo_delivers_the_file_then_catches_eve(tmp_path: Path) -> None:
     out = " ".join(done.stdout.split())  # rich wraps long lines
     assert done.returncode == 0, done.stdout + done.stderr
     assert "every tag verified" in out and "identical to SAE_A's" in out
+    # The nodes found the time taggers' clocks from the clicks alone: 0.3141 s apart, Bob's 1.5 ppm fast.
+    clocks = re.findall(r"Bob's clock \+(0\.31410\d+) s from mine, drifting \+?(-?[0-9.]+) ppm", out)
+    assert clocks and all(abs(float(drift) - 1.5) < 0.01 for _, drift in clocks), out
     assert "both nodes abort every block: QBER" in out and "no key delivered: yes" in out
     assert out.count("every process ended on SIGTERM: True") == 2
     assert list(tmp_path.iterdir()) == []  # the throwaway directories are gone
