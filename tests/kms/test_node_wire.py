@@ -104,6 +104,22 @@ def test_a_missing_certificate_stops_the_api_not_the_node(tmp_path: Path) -> Non
     net.assert_pools_agree()
 
 
+def test_an_api_port_someone_else_holds_stops_the_api_not_the_node(tmp_path: Path) -> None:
+    """uvicorn exits the process when its port is taken; the node logs it and goes on making key."""
+    import socket
+
+    net = KeyNetwork(tmp_path)
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind(("127.0.0.1", net.api_ports["alice"]))
+        squatter.listen()
+        net.start()
+        net.wait_log("alice", r"ETSI API not served: it could not start")
+        net.wait_blocks("alice", 1)
+        net.stop()
+    net.assert_pools_agree()
+
+
 def test_pools_that_cannot_be_reconciled_stop_key_exchange_not_the_node(tmp_path: Path) -> None:
     """Bob's pool holds a block Alice never committed (e.g. a database from another link): both stop making key."""
     from qkdnet.kms import SqliteKeyPool

@@ -48,6 +48,8 @@ from qkdnet.postprocess import (
 )
 from qkdnet.postprocess.messages import (
     MESSAGE_TYPES,
+    ClickPairs,
+    ClickTimes,
     FrameTags,
     FrameVerdicts,
     LdpcFeedback,
@@ -104,6 +106,10 @@ def altered(message: Message) -> Message:
             return replace(message, tags=bytes([message.tags[0] ^ 1]) + message.tags[1:])
         case FrameVerdicts(accepted=accepted):
             return FrameVerdicts(_flip_first(accepted))
+        case ClickTimes(times_ps=times):  # the last click a ps later: still sorted, and it moves a coincidence
+            return ClickTimes(np.append(times[:-1], times[-1] + 1) if times.size else np.zeros(1, np.int64))
+        case ClickPairs(bob_index=index):  # one pair fewer (or one invented)
+            return ClickPairs(index[:-1] if index.size else np.zeros(1, np.int64))
         case AmplificationSeed():
             return AmplificationSeed(_flip_first(message.seed), message.out_len)
         case Abort(reason=reason):

@@ -372,7 +372,7 @@ class NodeDaemon:
         else:
             tasks.append(asyncio.create_task(self._dial_loop(), name="dial"))
         api = await asyncio.to_thread(self._start_api) if self._serve_api else None  # importing FastAPI takes a while
-        api_task = None if api is None else asyncio.create_task(api.serve(), name="etsi-api")
+        api_task = None if api is None else asyncio.create_task(self._serve_api_until_done(api), name="etsi-api")
         if ready is not None:
             ready()
         try:
@@ -388,6 +388,15 @@ class NodeDaemon:
                 self._active.cancel()
             if server is not None:
                 server.close()
+
+    async def _serve_api_until_done(self, api: Any) -> None:
+        """Serve the ETSI API; uvicorn exits the process when it cannot start (its port taken): here that stops
+        the API, logged, and key exchange goes on."""
+        try:
+            await api.serve()
+        except SystemExit:
+            log.error("ETSI API not served: it could not start (port %s taken?); key exchange goes on",
+                      self.config.api.port)  # fmt: skip
 
     def _start_api(self) -> Any:
         """The ETSI GS QKD 014 service (:mod:`qkdnet.kms.api`) on the pool, or None (logged) if it cannot run."""
