@@ -53,6 +53,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/node_loopback.py
 	$(BIN)/python benchmarks/sweep.py
 	$(BIN)/python benchmarks/coincidence.py
+	$(BIN)/python benchmarks/offline_chain.py
 
 # The API reference, from the docstrings: nitpicky, and any warning (a reference to nothing) fails the build.
 docs: $(STAMP)

@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from qkdnet.errors import InvalidParameter
 from qkdnet.hardware.timetagger import TimeTags
-from qkdnet.qkd.coincidence import ClockFit, Coincidences, find_clock, find_offset, match
+from qkdnet.qkd.coincidence import ClockFit, ClockTracker, Coincidences, find_clock, find_offset, match
 from qkdnet.qkd.config import KeyRunConfig
 from qkdnet.qkd.pipeline import SimulatedRecords, key_from_records
 from qkdnet.qkd.protocols import ProtocolSpec
@@ -36,6 +36,8 @@ from qkdnet.units import ps_to_seconds, seconds_to_ps
 SETTING_LETTERS = {"bbm92": "ZX", "e91": "ABC"}
 #: Streams shorter than this many drift segments are aligned by their offset alone (no drift is measurable).
 MIN_DRIFT_SEGMENTS = 4
+#: Alice's time per block when a recording is paired block by block (:func:`_pair_up`).
+BLOCK_S = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,10 @@ class RecordedRun:
     result: KeyRunResult
     start_ps: int
     """Alice's first tag: where ``offset_ps`` is read."""
+    last_clock: ClockFit
+    """The clock as the last block left it (its drift is :attr:`drift_ppm`)."""
+    reacquisitions: int = 0
+    """Blocks whose clock was searched from scratch again (a jump the fit could not follow)."""
 
     @property
     def offset_ps(self) -> int:
@@ -97,8 +103,8 @@ class RecordedRun:
 
     @property
     def drift_ppm(self) -> float:
-        """Bob's clock rate against Alice's, minus one, in parts per million."""
-        return self.clock.drift * 1e6
+        """Bob's clock rate against Alice's, minus one, in parts per million (as the last block fitted it)."""
+        return self.last_clock.drift * 1e6
 
     def summary(self) -> dict[str, object]:
         """The key run's JSON fields (no key material) and the coincidence finder's."""
@@ -116,6 +122,7 @@ class RecordedRun:
             "accidental_rate_hz": found.accidental_rate_hz,
             "heralding_efficiency": list(found.heralding_efficiency),
             "recording_s": found.duration_s,
+            "clock_reacquisitions": self.reacquisitions,
         }
         fields.update(self.result.summary())
         return fields
@@ -145,8 +152,10 @@ def key_from_time_tags(
                 f"{channels.settings.size} are named ({', '.join(channels.names)})"
             )
     if clock is None:
-        clock = _clock(alice.times_ps, bob.times_ps, max_offset_ps, segment_s)
-    found = match(alice.times_ps, clock.to_alice_clock(bob.times_ps), clock.estimate)
+        clock, last, found, reacquired = _pair_up(alice.times_ps, bob.times_ps, max_offset_ps, segment_s)
+    else:
+        last, reacquired = clock, 0
+        found = match(alice.times_ps, clock.to_alice_clock(bob.times_ps), clock.estimate)
     a_channel = alice.channels[found.alice_index]
     b_channel = bob.channels[found.bob_index]
     records = SimulatedRecords(
@@ -165,7 +174,67 @@ def key_from_time_tags(
         coincidences=found,
         result=result,
         start_ps=int(alice.times_ps[0]),
+        last_clock=last,
+        reacquisitions=reacquired,
     )
+
+
+def _pair_up(
+    alice: npt.NDArray[np.int64], bob: npt.NDArray[np.int64], max_offset_ps: int, segment_s: float
+) -> tuple[ClockFit, ClockFit, Coincidences, int]:
+    """The clocks and the coincidences of whole recordings, block by block as a node would (a
+    :class:`~qkdnet.qkd.coincidence.ClockTracker` over :data:`BLOCK_S` of Alice's time): the clock is searched
+    from scratch in the first block only (and again after a jump), so long recordings are paired at the
+    tracker's speed. Bob's clicks are cut where the clock so far puts Alice's block edges, so none is in two
+    blocks. Returns the first block's clock, the last one's, the coincidences and the searches after the first."""
+    block = seconds_to_ps(BLOCK_S)
+    if alice[-1] - alice[0] < 2 * block:
+        clock = _clock(alice, bob, max_offset_ps, segment_s)
+        return clock, clock, match(alice, clock.to_alice_clock(bob), clock.estimate), 0
+    tracker = ClockTracker(max_offset_ps=max_offset_ps, segment_s=segment_s)
+    edges = list(range(int(alice[0]), int(alice[-1]), block))
+    edges[-1] = int(alice[-1]) + 1  # the last block takes the remainder
+    a_cut = np.searchsorted(alice, edges)
+    a_index, b_index, accidentals, first = [], [], 0.0, None
+    b_lo = int(np.searchsorted(bob, alice[0] - max_offset_ps))
+    for k in range(len(edges) - 1):
+        a_part = slice(int(a_cut[k]), int(a_cut[k + 1]))
+        current = tracker.clock
+        if current is None:  # searched from scratch: Bob's clicks over every offset allowed
+            b_hi = int(np.searchsorted(bob, edges[k + 1] + max_offset_ps))
+        else:
+            b_hi = int(np.searchsorted(bob, _bob_time(current, edges[k + 1])))
+        try:
+            tracked = tracker.update(alice[a_part], bob[b_lo:b_hi])
+        except InvalidParameter:
+            if first is None:
+                raise
+            continue  # a block without a peak (a jump the next block's search finds): its clicks go unpaired
+        end = int(np.searchsorted(bob, _bob_time(tracked.clock, edges[k + 1])))
+        keep = tracked.coincidences.bob_index + b_lo < end  # Bob's clicks past the block edge are the next's
+        a_index.append(tracked.coincidences.alice_index[keep] + a_part.start)
+        b_index.append(tracked.coincidences.bob_index[keep] + b_lo)
+        accidentals += tracked.coincidences.accidentals_expected
+        first = first or tracked.clock
+        b_lo = end
+    assert first is not None and tracker.clock is not None  # noqa: S101 - the first block raised otherwise
+    start = max(int(alice[0]), int(bob[0]) - first.estimate.offset_ps)
+    stop = min(int(alice[-1]), int(bob[-1]) - tracker.clock.estimate.offset_ps)
+    found = Coincidences(
+        alice_index=np.concatenate(a_index),
+        bob_index=np.concatenate(b_index),
+        duration_s=ps_to_seconds(max(0, stop - start)),
+        alice_singles=int(alice.size),
+        bob_singles=int(bob.size),
+        accidentals_expected=accidentals,
+    )
+    return first, tracker.clock, found, tracker.reacquisitions
+
+
+def _bob_time(clock: ClockFit, alice_ps: int) -> int:
+    """Where Bob's clock reads when Alice's reads ``alice_ps``, by the fit (its wander held at its last value)."""
+    wander = float(clock.wander_ps[-1]) if clock.wander_ps.size else 0.0
+    return round(alice_ps + clock.estimate.offset_ps + clock.drift * (alice_ps - clock.origin_ps) + wander)
 
 
 def _clock(alice: npt.NDArray[np.int64], bob: npt.NDArray[np.int64], max_offset_ps: int, segment_s: float) -> ClockFit:
