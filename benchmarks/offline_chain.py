@@ -53,9 +53,8 @@ def main() -> None:
     tags = len(run.alice) + len(run.bob)
     r = found.result
     whole = best["read"] + best["chain"]
-    print(
-        f"offline chain on {args.seconds:g} s of recording ({tags:,} time tags, {found.coincidences.alice_index.size:,} coincidences)"
-    )
+    pairs = found.coincidences.alice_index.size
+    print(f"offline chain on {args.seconds:g} s of recording ({tags:,} time tags, {pairs:,} coincidences)")
     print(f"  reading both binary files   {best['read'] * 1e3:8.1f} ms  {tags / best['read'] / 1e6:7.1f} Mtags/s")
     print(f"  coincidences and key road   {best['chain'] * 1e3:8.1f} ms  {tags / best['chain'] / 1e6:7.1f} Mtags/s")
     print(
