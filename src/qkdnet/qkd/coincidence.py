@@ -131,14 +131,14 @@ def _coarse_offset(alice: Tags, bob: Tags, bin_ps: int) -> tuple[int, float, int
     return (lag if lag < COARSE_BINS // 2 else lag - COARSE_BINS) * bin_ps, significance, extent
 
 
-def _acquire(alice: Tags, bob: Tags, bin_ps: int, max_offset_ps: int) -> tuple[int, float, int]:
+def _acquire(alice: Tags, bob: Tags, bin_ps: int, max_offset_ps: int) -> tuple[int, int]:
     """The coarse lag at the start of the streams, from the shortest piece of Alice's stream there whose peak
     stands out (:data:`ACQUIRE_SIGNIFICANCE`), against Bob's clicks that could be its partners.
 
     A drifting clock smears a long piece's peak over many bins, while a piece's folded floor grows only with
     the square root of its length: the first piece is :data:`ACQUIRE_PIECE_S` long, and each next one four
-    times longer, up to the whole streams. Returns the lag, the piece's mean time and how far (ps) the
-    offset there may be from the lag: two bins and the extent of the peak, which a drift smears.
+    times longer, up to the whole streams. Returns the lag and how far (ps) the offset at the start may be
+    from it: two bins and the extent of the peak, which a drift smears over the offsets of the whole piece.
     """
     piece = seconds_to_ps(ACQUIRE_PIECE_S)
     while True:
@@ -147,7 +147,7 @@ def _acquire(alice: Tags, bob: Tags, bin_ps: int, max_offset_ps: int) -> tuple[i
         lo, hi = np.searchsorted(bob, [part[0] - max_offset_ps - bin_ps, part[-1] + max_offset_ps + bin_ps])
         lag, significance, extent = _coarse_offset(part, bob[lo:hi], bin_ps)
         if whole or significance >= ACQUIRE_SIGNIFICANCE:
-            return lag, float(part.mean()), (extent + 2) * bin_ps
+            return lag, (extent + 2) * bin_ps
         piece *= 4
 
 
@@ -337,10 +337,10 @@ def find_clock(
     if not 0.0 < max_drift_ppm < 1e4:
         raise InvalidParameter(f"max_drift_ppm must be in (0, 10⁴), got {max_drift_ppm!r}")
     bin_ps = _coarse_bin(max_offset_ps, None)
-    lag, lag_time, lag_error = _acquire(alice, bob, bin_ps, max_offset_ps)
+    lag, lag_error = _acquire(alice, bob, bin_ps, max_offset_ps)
     longest = int(alice[-1] - alice[0]) // 8
     while True:
-        origin, offset, drift, significance = _scan_drift(alice, bob, lag, lag_time, lag_error, span, max_drift_ppm)
+        origin, offset, drift, significance = _scan_drift(alice, bob, lag, lag_error, span, max_drift_ppm)
         if significance >= SEGMENT_SIGNIFICANCE or span >= longest:
             break
         # With bins of fixed width, a peak's significance grows as the square root of the segment's length.
@@ -382,10 +382,10 @@ def _floor_density(alice: Tags, bob: Tags, estimate: OffsetEstimate) -> float:
 
 
 def _scan_drift(
-    alice: Tags, bob: Tags, lag: int, lag_time: float, lag_error: int, span: int, max_drift_ppm: float
+    alice: Tags, bob: Tags, lag: int, lag_error: int, span: int, max_drift_ppm: float
 ) -> tuple[int, int, float, float]:
-    """Offset and rough drift on Alice's first ``span`` ps: the coarse ``lag`` (at Alice time ``lag_time``,
-    ± ``lag_error``) only says where to look. Within one segment a drift d moves the differences by d·(t − t_mid),
+    """Offset and rough drift on Alice's first ``span`` ps: the coarse ``lag`` (± ``lag_error``) only says
+    where to look. Within one segment a drift d moves the differences by d·(t − t_mid),
     so each drift in ±``max_drift_ppm``, in steps that move them by at most :data:`PEAK_FINDING_PS` over the
     segment, gets its own histogram of the corrected differences in bins of that width; the drift whose peak is
     highest wins. A sparse peak against a heavy floor then stands in one narrow bin, where one histogram of the
