@@ -53,27 +53,18 @@ length_km = 0.004
 preset = "nadlinger2022"
 heralding = "two-photon"
 """
-#: The honest run's link: an SPDC source between two labs whose time taggers run on their own clocks; the
-#: detectors and the source take :mod:`qkdnet.hardware.timetagger`'s published defaults.
-TIMETAG_SCENARIO = """seed = 2026
-name = "two labs with time taggers"
-description = "a CW source of entangled photons, Si SPADs, Bob's clock 0.3141 s ahead and 1.5 ppm fast"
-[nodes.alice]
-preset = "nadlinger2022"
-[nodes.bob]
-preset = "nadlinger2022"
-[[links]]
-endpoints = ["alice", "bob"]
-length_km = 0.004
-preset = "nadlinger2022"
-heralding = "two-photon"
-[links.timetags]
+#: The honest run's link: the same two labs, with an SPDC source between them and time taggers on their own
+#: clocks instead of paired-up records; detectors and source take :mod:`qkdnet.hardware.timetagger`'s defaults.
+TIMETAG_SCENARIO = (
+    SCENARIO
+    + """[links.timetags]
 block_s = 1.0
 [links.timetags.bob]
 clock_offset_ps = 314_100_000_000
 clock_drift_ppm = 1.5
 clock_wander_ps = 50.0
 """
+)
 NODE = """[kme]
 id = "{kme}"
 peer_id = "{peer_kme}"
