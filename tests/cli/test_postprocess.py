@@ -92,6 +92,22 @@ def test_the_binary_format_gives_the_same_key_and_converts_back(
     assert runs[0] == runs[1]
 
 
+def test_detectors_wired_to_other_channels_give_the_same_key_when_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wiring = "X1,Z0,X0,Z1"
+    simulate = ["timetags", "simulate", "--out", str(tmp_path), "--seconds", "1.5", "--seed", "3"]
+    assert main([*simulate, "--channels", wiring, "--format", "qtag"]) == 0
+    capsys.readouterr()
+    argv = ["postprocess", "--alice", str(tmp_path / "alice.qtag"), "--bob", str(tmp_path / "bob.qtag")]
+    assert main([*argv, "--channels", wiring, "--json", "--seed", "2"]) == 0
+    right = json.loads(capsys.readouterr().out)
+    assert main([*argv, "--json", "--seed", "2"]) == 0  # read as Z0,Z1,X0,X1: bases and bits scrambled
+    wrong = json.loads(capsys.readouterr().out)
+    assert right["secure"] and right["qber"] < 0.03
+    assert not wrong["secure"] and wrong["qber"] > 0.2
+
+
 def test_the_story_names_the_clock_it_found(recording: Path, capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
     argv = ["postprocess", "--alice", str(recording / "alice.csv"), "--bob", str(recording / "bob.csv")]

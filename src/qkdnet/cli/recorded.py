@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import secrets
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -75,6 +76,13 @@ def add_recorded_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     sim.add_argument("--pair-rate-hz", type=_rate_hz, default=5e6, metavar="R", help="pairs emitted per second (5e6)")
     sim.add_argument("--visibility", type=_fraction, default=0.97, metavar="V", help="pair visibility (0.97)")
     sim.add_argument("--format", choices=["csv", "qtag"], default="csv", help="file format (default csv)")
+    sim.add_argument(
+        "--channels",
+        type=_channel_list,
+        default=None,
+        metavar="LIST",
+        help="how the detectors are wired to channels 0-3 (default Z0,Z1,X0,X1)",
+    )
     sim.add_argument("--seed", type=_seed, default=2012, metavar="N", help="root seed (default 2012)")
     conv = nested.add_parser("convert", help="CSV to the binary format, or back (by the input's content)")
     conv.add_argument("input", type=Path, metavar="IN", help="a CSV or binary time-tag file")
@@ -157,9 +165,12 @@ def _write_keys(out: Path, alice_key: np.ndarray | None, bob_key: np.ndarray | N
 def _simulate(args: argparse.Namespace) -> int:
     from qkdnet.hardware.timetagger import DetectorSide, EntangledPairSource, record_time_tags
     from qkdnet.kms.keyfiles import private_dir
+    from qkdnet.qkd import BBM92
+    from qkdnet.qkd.recorded import channel_map, default_channels
     from qkdnet.tagfiles import write_binary, write_csv
     from qkdnet.units import seconds_to_ps
 
+    wiring = channel_map(args.channels or default_channels(BBM92), BBM92)
     check_writable(args.out, "--out", folder=True)
     run = record_time_tags(
         EntangledPairSource(pair_rate_hz=args.pair_rate_hz, visibility=args.visibility),
@@ -172,13 +183,16 @@ def _simulate(args: argparse.Namespace) -> int:
     )
     private_dir(args.out)
     write = write_csv if args.format == "csv" else write_binary
+    # The model's channel 2·basis + outcome is the detector named so; the file numbers it as wired.
+    number_of = np.empty(wiring.settings.size, dtype=np.uint8)
+    number_of[2 * wiring.settings + wiring.outcomes] = np.arange(wiring.settings.size, dtype=np.uint8)
     for name, tags in (("alice", run.alice), ("bob", run.bob)):
-        write(args.out / f"{name}.{args.format}", tags)
+        write(args.out / f"{name}.{args.format}", replace(tags, channels=number_of[tags.channels]))
     console = make_console()
     console.print(
         f"{run.pairs_emitted:,} pairs emitted in {args.seconds:g} s, {run.pairs_seen_by_both:,} seen on both sides; "
         f"{len(run.alice):,} events at Alice and {len(run.bob):,} at Bob written to {args.out}/alice.{args.format} "
-        f"and bob.{args.format} (channels Z0,Z1,X0,X1)"
+        f"and bob.{args.format} (channels {','.join(wiring.names)})"
     )
     return 0
 
