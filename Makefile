@@ -39,6 +39,7 @@ pytest: $(STAMP) browser
 test: lint typecheck pytest
 
 bench: $(STAMP)
+	$(BIN)/python benchmarks/table.py
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/postprocess_pipeline.py
 	$(BIN)/python benchmarks/privacy_amplification.py
