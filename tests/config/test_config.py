@@ -211,7 +211,7 @@ def test_config_error_is_an_invalid_parameter() -> None:
             "seed = 7",
             "seed = 7\nsed = 8",
             "s.toml: sed: unknown field; did you mean 'seed'? expected one of: seed, name, description, nodes, links, "
-            "requests, policies",
+            "requests, policies, system",
         ),
         (
             "cutoff_s = 1e-3",

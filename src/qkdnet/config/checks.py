@@ -75,6 +75,25 @@ def link_problems(scenario: Scenario) -> list[Problem]:
     return problems
 
 
+def system_problems(scenario: Scenario) -> list[Problem]:
+    """``[system]``: every SAE hangs off a known node, and the ports the processes take fit below 65536 (a KME
+    per node, and a peer port and a device socket per link end)."""
+    system = scenario.system
+    if system is None:
+        return []
+    problems: list[Problem] = [
+        (f"system.saes.{sae}", _unknown(node, scenario))
+        for sae, node in system.saes.items()
+        if node not in scenario.nodes
+    ]
+    needed = len(scenario.nodes) + 4 * len(scenario.links)
+    if system.ports_base + needed > 65536:
+        problems.append(
+            ("system.ports_base", f"{needed} ports from {system.ports_base} run past 65535: choose a lower base")
+        )
+    return problems
+
+
 def request_reference_problems(scenario: Scenario) -> list[Problem]:
     """Requests must name two different known nodes (and a forced route only known nodes)."""
     problems: list[Problem] = []

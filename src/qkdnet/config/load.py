@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from qkdnet.config._schema_errors import show, validation_lines
-from qkdnet.config.checks import link_problems, request_problems, request_reference_problems
+from qkdnet.config.checks import link_problems, request_problems, request_reference_problems, system_problems
 from qkdnet.config.generate import random_geometric_document
 from qkdnet.config.presets import load_preset_path, load_user_presets
 from qkdnet.config.schema import (
@@ -30,6 +30,9 @@ from qkdnet.config.schema import (
     RequestSpec,
     Scenario,
     SkippedRequest,
+    SystemSpec,
+    TimeTagSideSpec,
+    TimeTagSpec,
 )
 from qkdnet.errors import ConfigError
 
@@ -47,6 +50,12 @@ def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
             return RequestSpec
         case ("policies",):
             return PolicySpec
+        case ("system",):
+            return SystemSpec
+        case ("links", int(), "timetags"):
+            return TimeTagSpec
+        case ("links", int(), "timetags", "alice" | "bob"):
+            return TimeTagSideSpec
         case ("defaults",):
             return Defaults
         case ("generate",):
@@ -159,7 +168,7 @@ def parse_scenario(
         scenario = Scenario.model_validate(_merge_defaults(doc, defaults))
     except ValidationError as exc:
         raise ConfigError(validation_lines(source, exc, (), _model_at)) from None
-    problems = link_problems(scenario) + request_reference_problems(scenario)
+    problems = link_problems(scenario) + request_reference_problems(scenario) + system_problems(scenario)
     if problems:
         raise ConfigError([f"{source}: {path}: {message}" for path, message in problems])
     bad = request_problems(scenario)

@@ -164,6 +164,19 @@ class PolicySpec(_Spec):
     """Probability that the Bell measurement reports the right outcome (each wrong one: (1 − f)/3)."""
 
 
+RelayPolicy = Literal["hops", "available-key"]
+
+
+class SystemSpec(_Spec):
+    """``[system]``: what only the key network's processes need beyond the topology: the first of the
+    loopback ports they take (``ports_base``), which node's KME serves each SAE (``saes``: SAE ID → node), and
+    how key relay picks its route between KMEs (``relay``: fewest hops, or most key available on the hops)."""
+
+    ports_base: Annotated[StrictInt, Field(ge=1024, le=65535)] = 47000
+    saes: dict[NodeName, NodeName] = {}
+    relay: RelayPolicy = "hops"
+
+
 class SkippedRequest(_Spec):
     """A request set aside at load time (unreachable, no memories at an end, a bad forced route), and why."""
 
@@ -182,7 +195,16 @@ class Scenario(_Spec):
     links: tuple[LinkSpec, ...] = ()
     requests: tuple[RequestSpec, ...] = ()
     policies: PolicySpec = PolicySpec()
+    system: SystemSpec | None = None
     _skipped: tuple[SkippedRequest, ...] = PrivateAttr(default=())
+
+    @model_serializer(mode="wrap")
+    def _without_absent_system(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        """A scenario without ``[system]`` serialises as before it existed (its fingerprint stays)."""
+        data: dict[str, object] = handler(self)
+        if self.system is None:
+            data.pop("system", None)
+        return data
 
     @property
     def skipped_requests(self) -> tuple[SkippedRequest, ...]:
@@ -269,9 +291,11 @@ __all__ = [
     "NodeDefaults",
     "NodeSpec",
     "PolicySpec",
+    "RelayPolicy",
     "RequestDefaults",
     "RequestSpec",
     "RoutingMetric",
     "Scenario",
     "SkippedRequest",
+    "SystemSpec",
 ]
