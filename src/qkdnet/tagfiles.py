@@ -39,18 +39,17 @@ def read_tags(path: str | os.PathLike[str], *, channel_names: tuple[str, ...]) -
     """The events of a CSV or binary time-tag file, sorted by time; channels must be 0…len(channel_names)−1."""
     path = Path(path)
     try:
-        with path.open("rb") as f:
-            head = f.read(len(MAGIC))
+        binary = is_binary(path)
     except IsADirectoryError:
         raise ConfigError(f"{path}: is a folder, not a time-tag file") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    tags = _read_binary(path) if head == MAGIC else _read_csv(path)
+    tags = _read_binary(path) if binary else _read_csv(path)
     if len(tags) == 0:
         raise ConfigError(f"{path}: no events")
     top = int(tags.channels.max())
     if top >= len(channel_names):
-        where = "" if head == MAGIC else f" line {_csv_line_of_channel(path, top)}:"
+        where = "" if binary else f" line {_csv_line_of_channel(path, top)}:"
         raise ConfigError(
             f"{path}:{where} channel {top} is not one of the {len(channel_names)} named "
             f"({', '.join(f'{i}={n}' for i, n in enumerate(channel_names))})"

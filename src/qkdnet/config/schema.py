@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -59,6 +59,17 @@ Coordinate = Annotated[StrictFloat, Field(allow_inf_nan=False)]
 
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+    _ADDED_LATER: ClassVar[tuple[str, ...]] = ()
+    """Optional tables added after scenarios were fingerprinted: left out of the serialised form when absent,
+    so a scenario without them keeps the fingerprint (and the sweep tables keyed by it) it had before."""
+
+    @model_serializer(mode="wrap")
+    def _without_absent_additions(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        data: dict[str, object] = handler(self)
+        for name in self._ADDED_LATER:
+            if getattr(self, name) is None:
+                data.pop(name, None)
+        return data
 
 
 class NodeSpec(_Spec):
@@ -113,14 +124,7 @@ class LinkSpec(_Spec):
     heralding: Heralding
     name: StrictStr | None = None
     timetags: TimeTagSpec | None = None
-
-    @model_serializer(mode="wrap")
-    def _without_absent_timetags(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
-        """A link without time tags serialises as before they existed (its scenario's fingerprint stays)."""
-        data: dict[str, object] = handler(self)
-        if self.timetags is None:
-            data.pop("timetags", None)
-        return data
+    _ADDED_LATER = ("timetags",)
 
     @property
     def label(self) -> str:
@@ -197,14 +201,7 @@ class Scenario(_Spec):
     policies: PolicySpec = PolicySpec()
     system: SystemSpec | None = None
     _skipped: tuple[SkippedRequest, ...] = PrivateAttr(default=())
-
-    @model_serializer(mode="wrap")
-    def _without_absent_system(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
-        """A scenario without ``[system]`` serialises as before it existed (its fingerprint stays)."""
-        data: dict[str, object] = handler(self)
-        if self.system is None:
-            data.pop("system", None)
-        return data
+    _ADDED_LATER = ("system",)
 
     @property
     def skipped_requests(self) -> tuple[SkippedRequest, ...]:

@@ -98,6 +98,11 @@ class DetectorSide:
         return 2 * len(self.basis_split)
 
     @property
+    def efficiencies(self) -> tuple[float, ...]:
+        """Each channel's detection efficiency."""
+        return self._per_channel("efficiency")
+
+    @property
     def dark_count_rates_hz(self) -> tuple[float, ...]:
         """Each channel's dark-count rate."""
         return self._per_channel("dark_count_rate_hz")
@@ -176,7 +181,7 @@ class TwoLabRecorder:
         span = seconds_to_ps(positive(duration_s, "duration_s"))
         rng, src = self._rng, self._source
         start = self._elapsed_ps
-        best = [max(side.efficiency) if isinstance(side.efficiency, tuple) else side.efficiency for side in self._sides]
+        best = [max(side.efficiencies) for side in self._sides]
         pa, pb = src.transmission_alice * best[0], src.transmission_bob * best[1]
         emitted = int(rng.poisson(src.pair_rate_hz * span / PS_PER_S))
         both, a_only, b_only, _ = rng.multinomial(emitted, [pa * pb, pa * (1 - pb), (1 - pa) * pb, (1 - pa) * (1 - pb)])
@@ -196,7 +201,7 @@ class TwoLabRecorder:
         ):
             channel = (2 * basis + outcome).astype(np.uint8)
             keep = (
-                rng.random(channel.size) < np.asarray(side.efficiency)[channel] / best[k]
+                rng.random(channel.size) < np.asarray(side.efficiencies)[channel] / best[k]
                 if best[k] > 0
                 else np.zeros(channel.size, bool)
             )

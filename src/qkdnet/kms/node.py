@@ -717,9 +717,7 @@ class NodeDaemon:
             if pairing.block is not None:
                 clock = pairing.block.clock
                 s = self.stats
-                s.clock_offset_ps = clock.estimate.offset_ps + round(
-                    clock.drift * (int(raw.time_tags_ps[0]) - clock.origin_ps)
-                )
+                s.clock_offset_ps = clock.offset_at(int(raw.time_tags_ps[0]))
                 s.clock_drift_ppm = clock.drift * 1e6
                 s.coincidence_window_ps = clock.estimate.window_ps
                 s.clock_reacquisitions = self._tracker.reacquisitions if self._tracker else 0

@@ -310,6 +310,12 @@ class ClockFit:
     knots_ps: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     wander_ps: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
 
+    def offset_at(self, alice_ps: int) -> int:
+        """Bob's clock minus Alice's when hers reads ``alice_ps`` (line and wander; the wander held flat past
+        its last knot, so this extrapolates a fit into the next block)."""
+        wander = float(np.interp(alice_ps, self.knots_ps, self.wander_ps)) if self.knots_ps.size else 0.0
+        return round(self.estimate.offset_ps + self.drift * (alice_ps - self.origin_ps) + wander)
+
     def to_alice_clock(self, bob_ps: object) -> Tags:
         """Bob's tags with the drift and the wander taken out (the offset stays): what :func:`match` pairs."""
         linear = _detrend(_tags(bob_ps, "bob_ps"), self.drift, self.estimate.offset_ps, self.origin_ps)

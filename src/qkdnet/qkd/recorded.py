@@ -94,12 +94,7 @@ class RecordedRun:
     @property
     def offset_ps(self) -> int:
         """Bob's clock minus Alice's at the start of Alice's recording."""
-        fit = self.clock
-        return round(fit.estimate.offset_ps + fit.drift * (self.start_ps - fit.origin_ps) + self._wander_at_start())
-
-    def _wander_at_start(self) -> float:
-        fit = self.clock
-        return float(np.interp(self.start_ps, fit.knots_ps, fit.wander_ps)) if fit.knots_ps.size else 0.0
+        return self.clock.offset_at(self.start_ps)
 
     @property
     def drift_ppm(self) -> float:
@@ -203,14 +198,14 @@ def _pair_up(
         if current is None:  # searched from scratch: Bob's clicks over every offset allowed
             b_hi = int(np.searchsorted(bob, edges[k + 1] + max_offset_ps))
         else:
-            b_hi = int(np.searchsorted(bob, _bob_time(current, edges[k + 1])))
+            b_hi = int(np.searchsorted(bob, edges[k + 1] + current.offset_at(edges[k + 1])))
         try:
             tracked = tracker.update(alice[a_part], bob[b_lo:b_hi])
         except InvalidParameter:
             if first is None:
                 raise
             continue  # a block without a peak (a jump the next block's search finds): its clicks go unpaired
-        end = int(np.searchsorted(bob, _bob_time(tracked.clock, edges[k + 1])))
+        end = int(np.searchsorted(bob, edges[k + 1] + tracked.clock.offset_at(edges[k + 1])))
         keep = tracked.coincidences.bob_index + b_lo < end  # Bob's clicks past the block edge are the next's
         a_index.append(tracked.coincidences.alice_index[keep] + a_part.start)
         b_index.append(tracked.coincidences.bob_index[keep] + b_lo)
@@ -229,12 +224,6 @@ def _pair_up(
         accidentals_expected=accidentals,
     )
     return first, tracker.clock, found, tracker.reacquisitions
-
-
-def _bob_time(clock: ClockFit, alice_ps: int) -> int:
-    """Where Bob's clock reads when Alice's reads ``alice_ps``, by the fit (its wander held at its last value)."""
-    wander = float(clock.wander_ps[-1]) if clock.wander_ps.size else 0.0
-    return round(alice_ps + clock.estimate.offset_ps + clock.drift * (alice_ps - clock.origin_ps) + wander)
 
 
 def _clock(alice: npt.NDArray[np.int64], bob: npt.NDArray[np.int64], max_offset_ps: int, segment_s: float) -> ClockFit:
