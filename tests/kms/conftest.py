@@ -111,7 +111,7 @@ class KmeServer:
         self.app = create_app(config, self.pool)
         self.server = uvicorn.Server(
             # pytest keeps its logging set-up: caplog sees uvicorn's records
-            uvicorn_config(self.app, config, port=self.port, access_log=access_log, configure_logging=False)
+            uvicorn_config(self.app, config.api, port=self.port, access_log=access_log, configure_logging=False)
         )
         self.thread = threading.Thread(target=self._run, daemon=True)
 

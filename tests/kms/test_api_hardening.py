@@ -108,7 +108,7 @@ def _handshake(server: ssl.SSLContext, client: ssl.SSLContext) -> str | None:
 def test_tls_offers_aead_suites_only_and_the_configured_minimum(pki: PkiFiles, tmp_path: Path, minimum: str) -> None:
     app, pool, config = app_for(pki, tmp_path, tls_min_version=minimum)
     try:
-        cfg = uvicorn_config(app, config, configure_logging=False)
+        cfg = uvicorn_config(app, config.api, configure_logging=False)
         cfg.load()
         server = cfg.ssl
         assert server is not None

@@ -33,6 +33,10 @@ def dispatch(args: argparse.Namespace) -> int:
         from qkdnet.cli.daemons import run_daemon_command
 
         return run_daemon_command(args)
+    if args.command == "network":
+        from qkdnet.cli.network import run_network_command
+
+        return run_network_command(args)
     if args.command == "attack":
         from qkdnet.cli.attack import run_attack_command
 

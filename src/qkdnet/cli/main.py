@@ -131,6 +131,12 @@ def _add_kme(sub: argparse._SubParsersAction[_Parser]) -> None:
     add_kme_commands(sub)
 
 
+def _add_network(sub: argparse._SubParsersAction[_Parser]) -> None:
+    from qkdnet.cli.network import add_network_commands
+
+    add_network_commands(sub)
+
+
 def _add_daemons(sub: argparse._SubParsersAction[_Parser]) -> None:
     from qkdnet.cli.daemons import add_daemon_commands
 
@@ -292,6 +298,7 @@ _COMMAND_GROUPS: tuple[tuple[tuple[str, ...], _AddCommands], ...] = (
     (("simulate",), _add_simulate_command),
     (("kme", "pki"), _add_kme),
     (("link-emulator", "node"), _add_daemons),
+    (("network",), _add_network),
     (("send", "receive"), _add_transfer),
     (("sweep", "plot", "report"), _add_sweep_commands),
     (("postprocess", "timetags"), _add_recorded),
@@ -301,7 +308,7 @@ COMMANDS = tuple(name for names, _ in _COMMAND_GROUPS for name in names)
 
 _COMMAND_LIST = (
     "demo, e91, bbm92, presets, link, attack, simulate, sweep, plot, report, kme, pki, link-emulator, node, "
-    "send, receive, postprocess or timetags"
+    "network, send, receive, postprocess or timetags"
 )
 
 

@@ -46,7 +46,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qkdnet.errors import KeyNotEntitled, KeyNotFound, KeyNotYetCommitted, KeyPoolError, KeyPoolExhausted
-from qkdnet.kms.config import NodeConfig
+from qkdnet.kms.config import ApiSection, NodeConfig
 from qkdnet.kms.etsi import (
     BAD_REQUEST_FORMAT,
     EXTENSION_MANDATORY_UNSUPPORTED,
@@ -214,6 +214,31 @@ async def _wait(future: Any) -> Any:
     return await asyncio.wrap_future(future)
 
 
+def check_key_request(api: ApiSection, request: KeyRequest) -> tuple[int, int]:
+    """Clause 6.2's rules for a Key request under ``api``'s limits; the (number, size) to deliver."""
+    if request.extension_mandatory:
+        names = sorted({name for extension in request.extension_mandatory for name in extension})
+        raise ApiError(400, EXTENSION_MANDATORY_UNSUPPORTED, [{"extension_mandatory_unsupported": names}])
+    if request.additional_slave_SAE_IDs:
+        raise ApiError(
+            400,
+            "additional_slave_SAE_IDs are not supported: max_SAE_ID_count is 0",
+            [{"additional_slave_SAE_IDs": request.additional_slave_SAE_IDs}],
+        )
+    number = 1 if request.number is None else request.number
+    size = api.key_size_bits if request.size is None else request.size
+    if size % 8:
+        raise ApiError(400, SIZE_NOT_MULTIPLE_OF_8)
+    if not api.min_key_size_bits <= size <= api.max_key_size_bits:
+        raise ApiError(
+            400,
+            f"size shall be between min_key_size ({api.min_key_size_bits}) and max_key_size ({api.max_key_size_bits})",
+        )
+    if number > api.max_key_per_request:
+        raise ApiError(400, f"number shall not exceed max_key_per_request ({api.max_key_per_request})")
+    return number, size
+
+
 class KmeService:
     """The handlers' logic, separate from FastAPI's routing: one KME, its pool, its peer."""
 
@@ -261,36 +286,10 @@ class KmeService:
             **extension,
         }
 
-    def _check_key_request(self, request: KeyRequest) -> tuple[int, int]:
-        """Clause 6.2's rules for a Key request; the (number, size) to deliver."""
-        api = self.config.api
-        if request.extension_mandatory:
-            names = sorted({name for extension in request.extension_mandatory for name in extension})
-            raise ApiError(400, EXTENSION_MANDATORY_UNSUPPORTED, [{"extension_mandatory_unsupported": names}])
-        if request.additional_slave_SAE_IDs:
-            raise ApiError(
-                400,
-                "additional_slave_SAE_IDs are not supported: max_SAE_ID_count is 0",
-                [{"additional_slave_SAE_IDs": request.additional_slave_SAE_IDs}],
-            )
-        number = 1 if request.number is None else request.number
-        size = api.key_size_bits if request.size is None else request.size
-        if size % 8:
-            raise ApiError(400, SIZE_NOT_MULTIPLE_OF_8)
-        if not api.min_key_size_bits <= size <= api.max_key_size_bits:
-            raise ApiError(
-                400,
-                f"size shall be between min_key_size ({api.min_key_size_bits}) "
-                f"and max_key_size ({api.max_key_size_bits})",
-            )
-        if number > api.max_key_per_request:
-            raise ApiError(400, f"number shall not exceed max_key_per_request ({api.max_key_per_request})")
-        return number, size
-
     async def enc_keys(self, caller: str, slave: str, request: KeyRequest) -> dict[str, Any]:
         """Clause 5.3 Get key: take keys, have the peer KME record them, hand them to the master SAE."""
         self._check_pair(caller, caller, slave)
-        number, size = self._check_key_request(request)
+        number, size = check_key_request(self.config.api, request)
         if self.peer is None:
             raise ApiError(503, f"{self.config.kme.id} has no peer KME to share keys with")
         try:
@@ -442,6 +441,22 @@ def https_peer(config: NodeConfig) -> PeerKme | None:
     return HttpsPeerKme(config) if config.api.peer_url else None
 
 
+class EtsiService(Protocol):
+    """What the ETSI GS QKD 014 routes call: a KME of one link (:class:`KmeService`) or of a network."""
+
+    def status(self, caller: str, slave: str) -> dict[str, Any]:
+        """Clause 5.2 Get status."""
+        ...
+
+    async def enc_keys(self, caller: str, slave: str, request: KeyRequest) -> dict[str, Any]:
+        """Clause 5.3 Get key."""
+        ...
+
+    async def dec_keys(self, caller: str, master: str, key_ids: Sequence[str]) -> dict[str, Any]:
+        """Clause 5.4 Get key with key IDs."""
+        ...
+
+
 def create_app(
     config: NodeConfig,
     pool: SqliteKeyPool,
@@ -465,17 +480,29 @@ def create_app(
             if service.peer is not None:
                 await service.peer.aclose()
 
+    app = etsi_app(service, config.api, title=f"qkdnet KME {config.kme.id}", lifespan=lifespan)
+
+    @app.post(RESERVATIONS_PATH, responses=_ERRORS, tags=["qkdnet KME to KME"])
+    async def reserve_keys(request: Request, body: Reservations) -> JSONResponse:
+        """The peer KME announces the keys it handed to master SAEs (accepted only from the peer KME)."""
+        return _json({"results": await service.reserve(caller_id(request), body.reservations)})
+
+    return app
+
+
+def etsi_app(service: EtsiService, api: ApiSection, *, title: str, lifespan: Any) -> FastAPI:
+    """A FastAPI application with the ETSI GS QKD 014 routes on ``service``, its errors as the spec's objects."""
     app = FastAPI(
-        title=f"qkdnet KME {config.kme.id}: ETSI GS QKD 014 key delivery",
+        title=f"{title}: ETSI GS QKD 014 key delivery",
         version="1.1.1",
         description="REST-based key delivery API, ETSI GS QKD 014 V1.1.1 (2019-02), over mutual TLS.",
         lifespan=lifespan,
         # The docs pages load their scripts from a public CDN: served only when [api] docs = true.
-        docs_url="/docs" if config.api.docs else None,
-        redoc_url="/redoc" if config.api.docs else None,
-        openapi_url="/openapi.json" if config.api.docs else None,
+        docs_url="/docs" if api.docs else None,
+        redoc_url="/redoc" if api.docs else None,
+        openapi_url="/openapi.json" if api.docs else None,
     )
-    app.add_middleware(BodyLimit, limit=config.api.max_body_bytes)
+    app.add_middleware(BodyLimit, limit=api.max_body_bytes)
     app.state.service = service
 
     @app.exception_handler(ApiError)
@@ -552,21 +579,19 @@ def create_app(
         key_ids = [e.key_ID for e in body.key_IDs]
         return _json(await service.dec_keys(caller_id(request), master_SAE_ID, key_ids), headers=_NO_STORE)
 
-    @app.post(RESERVATIONS_PATH, responses=_ERRORS, tags=["qkdnet KME to KME"])
-    async def reserve_keys(request: Request, body: Reservations) -> JSONResponse:
-        """The peer KME announces the keys it handed to master SAEs (accepted only from the peer KME)."""
-        return _json({"results": await service.reserve(caller_id(request), body.reservations)})
-
     return app
 
 
 __all__ = [
     "ApiError",
+    "EtsiService",
     "HttpsPeerKme",
     "KmeService",
     "PeerKme",
     "PeerUnavailable",
     "caller_id",
+    "check_key_request",
     "create_app",
+    "etsi_app",
     "https_peer",
 ]

@@ -35,7 +35,7 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -141,6 +141,9 @@ class NodeStats:
     clock_drift_ppm: float | None = None
     coincidence_window_ps: int | None = None
     clock_reacquisitions: int = 0
+    last_qber: float | None = None
+    """The last block's estimated QBER (committed or aborted), and its CHSH S when the protocol tests one."""
+    last_chsh_s: float | None = None
 
 
 class RawBuffer:
@@ -310,6 +313,11 @@ class NodeDaemon:
         what = ", ".join(f"{d.replace('_to_', ' → ')} {n} slots ({n * SLOT_BITS} bits)" for d, n in low.items())
         return f"the tag-key reserve is too low for a session ({what} left, {HALT_RESERVE_SLOTS} slots needed)"
 
+    @property
+    def connected(self) -> bool:
+        """Whether a session with the peer is open now."""
+        return self._active_conn is not None
+
     def status(self) -> dict[str, Any]:
         """Whether this node makes key, why not if it does not, and its usable tag-key slots (for operators)."""
         reason = self._halted or self._reserve_low()
@@ -410,27 +418,13 @@ class NodeDaemon:
             log.error("ETSI API not served: it needs the SQLite key pool")
             return None
         try:
-            import uvicorn
-
             from qkdnet.kms.api import create_app
-            from qkdnet.kms.server import uvicorn_config
+            from qkdnet.kms.server import embedded_server, uvicorn_config
         except ImportError as exc:  # pragma: no cover - fastapi and uvicorn are dependencies
             log.error("ETSI API not served: %s", exc)
             return None
-
-        class EmbeddedServer(uvicorn.Server):
-            """uvicorn inside the daemon's event loop: the daemon owns the signals."""
-
-            @contextlib.contextmanager
-            def capture_signals(self) -> Iterator[None]:
-                yield
-
         app = create_app(self.config, self.pool)
-        settings = uvicorn_config(app, self.config, configure_logging=False, log_level="warning")
-        # On SIGTERM, a connection mid-request or mid-handshake (a peer KME's, an SAE's) gets 1 s, then its task
-        # is cancelled: without a bound the daemon waited for it until its own 5 s limit cancelled the lifespan.
-        settings.timeout_graceful_shutdown = 1
-        server = EmbeddedServer(settings)
+        server = embedded_server(uvicorn_config(app, self.config.api, configure_logging=False, log_level="warning"))
         log.info("serving the ETSI GS QKD 014 API on https://%s:%d (mutual TLS)", api.host, api.port)
         return server
 
@@ -576,6 +570,8 @@ class NodeDaemon:
             self.stats.failed_sessions += 1
             log.error("peer %s: unexpected %s: %s; connection dropped", conn.peer, type(exc).__name__, exc)
         finally:
+            if self._active_conn is conn:
+                self._active_conn = None
             conn.writer.close()
             with contextlib.suppress(Exception):
                 await conn.writer.wait_closed()
@@ -671,6 +667,8 @@ class NodeDaemon:
         )
         await link.run_party(sifter)
         est = sifter.estimate
+        self.stats.last_qber = float(est.qber.value)
+        self.stats.last_chsh_s = None if est.chsh_s is None else float(est.chsh_s.value)
         s_text = "" if est.chsh_s is None else f", S = {est.chsh_s.value:.3f}"
         if est.abort_reason is not None:
             self.stats.aborted += 1

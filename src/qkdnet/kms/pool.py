@@ -154,6 +154,11 @@ _SCHEMA = (
     " PRIMARY KEY (link_id, direction, block_id, offset_bytes)) WITHOUT ROWID",
     # Key IDs are random: the slave side finds a key by its ID.
     "CREATE UNIQUE INDEX IF NOT EXISTS keys_by_id ON keys (link_id, key_id)",
+    # Keys that came by relay from another KME (qkdnet.kms.relay), held for dec_keys; zeroed once delivered,
+    # the row kept so that the same key ID is never held (nor handed out) again.
+    "CREATE TABLE IF NOT EXISTS relayed ("
+    " key_id TEXT PRIMARY KEY, master_sae TEXT NOT NULL, slave_sae TEXT NOT NULL, material BLOB NOT NULL,"
+    " state TEXT NOT NULL CHECK (state IN ('reserved', 'delivered'))) WITHOUT ROWID",
 )
 
 
@@ -551,6 +556,57 @@ class SqliteKeyPool:
             return delivered
 
         return self._submit(run, delivers=True)
+
+    # -- keys relayed from other KMEs -------------------------------------------------------------------------
+
+    def submit_hold_relayed(
+        self, *, master_sae: str, slave_sae: str, keys: Sequence[tuple[UUID, bytes]]
+    ) -> Future[None]:
+        """Durably hold keys that came by relay for (master_sae, slave_sae); a key ID seen before is refused."""
+        ids = _distinct([key_id for key_id, _ in keys])
+        if not all(isinstance(material, bytes) and material for _, material in keys):
+            raise InvalidParameter("keys: expected non-empty bytes for every key ID")
+
+        def run(conn: sqlite3.Connection) -> None:
+            for key_id, (_, material) in zip(ids, keys, strict=True):
+                if conn.execute("SELECT 1 FROM relayed WHERE key_id = ?", (str(key_id),)).fetchone() is not None:
+                    raise KeyPoolError(f"relayed key {key_id} was held here before")
+                conn.execute(
+                    "INSERT INTO relayed VALUES (?, ?, ?, ?, ?)",
+                    (str(key_id), master_sae, slave_sae, material, _RESERVED),
+                )
+
+        return self._submit(run)
+
+    def submit_take_relayed(
+        self, *, master_sae: str, slave_sae: str, key_ids: Sequence[UUID]
+    ) -> Future[list[DeliveredKey]]:
+        """Hand out relayed keys to the slave SAE they are held for, each once, all or nothing (then zeroed)."""
+        wanted = _distinct(key_ids)
+
+        def run(conn: sqlite3.Connection) -> list[DeliveredKey]:
+            delivered = []
+            for key_id in wanted:
+                row = conn.execute(
+                    "SELECT master_sae, slave_sae, material, state FROM relayed WHERE key_id = ?", (str(key_id),)
+                ).fetchone()
+                if row is None or row[3] != _RESERVED:
+                    raise KeyNotFound(f"key {key_id} is not available: never relayed here or already delivered")
+                if not (hmac.compare_digest(row[0], master_sae) and hmac.compare_digest(row[1], slave_sae)):
+                    raise KeyNotEntitled(f"key {key_id} was not relayed for {master_sae} -> {slave_sae}")
+                conn.execute(
+                    "UPDATE relayed SET material = zeroblob(length(material)), state = ? WHERE key_id = ?",
+                    (_DELIVERED, str(key_id)),
+                )
+                delivered.append(DeliveredKey(key_id, bytes(row[2])))
+            return delivered
+
+        return self._submit(run, delivers=True)
+
+    def held_relayed_count(self) -> int:
+        """How many relayed keys wait here for their slave SAE."""
+        (count,) = self._read("SELECT COUNT(*) FROM relayed WHERE state = ?", (_RESERVED,))
+        return int(count)
 
 
 def _distinct(key_ids: Sequence[UUID]) -> list[UUID]:

@@ -15,9 +15,10 @@ import gc
 import logging
 import signal
 import ssl
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from qkdnet.kms.config import NodeConfig, prepare_key_files
+from qkdnet.kms.config import ApiSection, NodeConfig, prepare_key_files
 from qkdnet.kms.pki import harden
 from qkdnet.kms.pool import SqliteKeyPool
 
@@ -75,28 +76,28 @@ def _http_protocol() -> type[asyncio.Protocol]:
 
 def uvicorn_config(
     app: FastAPI,
-    config: NodeConfig,
+    api: ApiSection,
     *,
     port: int | None = None,
     access_log: bool = True,
     log_level: str = "info",
     configure_logging: bool = True,
 ) -> uvicorn.Config:
-    """uvicorn's settings for the node: its address, mutual TLS with the node's CA, our TLS-aware protocol."""
+    """uvicorn's settings for a KME's ``[api]``: its address, mutual TLS with its CA, our TLS-aware protocol."""
     import uvicorn
     from uvicorn.config import LOGGING_CONFIG
 
     def context(cfg: uvicorn.Config, default: Any) -> ssl.SSLContext:
         ctx: ssl.SSLContext = default()
-        return harden(ctx, config.api.tls_min_version)  # ETSI GS QKD 014 clause 5.1: TLS 1.2 or higher
+        return harden(ctx, api.tls_min_version)  # ETSI GS QKD 014 clause 5.1: TLS 1.2 or higher
 
     return uvicorn.Config(
         app,
-        host=config.api.host,
-        port=config.api.port if port is None else port,
-        ssl_certfile=str(config.api.cert),
-        ssl_keyfile=str(config.api.key),
-        ssl_ca_certs=str(config.api.ca),
+        host=api.host,
+        port=api.port if port is None else port,
+        ssl_certfile=str(api.cert),
+        ssl_keyfile=str(api.key),
+        ssl_ca_certs=str(api.ca),
         ssl_cert_reqs=ssl.CERT_REQUIRED,
         ssl_context_factory=context,
         http=_http_protocol(),
@@ -107,6 +108,23 @@ def uvicorn_config(
         server_header=False,
         log_config=LOGGING_CONFIG if configure_logging else None,
     )
+
+
+def embedded_server(settings: uvicorn.Config) -> uvicorn.Server:
+    """uvicorn inside a daemon's own event loop: the daemon owns the signals, so uvicorn installs none.
+
+    On SIGTERM, a connection mid-request or mid-handshake (a peer KME's, an SAE's) gets 1 s, then its task is
+    cancelled: without a bound the daemon waited for it until its own 5 s limit cancelled the lifespan.
+    """
+    import uvicorn
+
+    class EmbeddedServer(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    settings.timeout_graceful_shutdown = 1
+    return EmbeddedServer(settings)
 
 
 def quiet_gc() -> None:
@@ -142,7 +160,7 @@ def serve(config: NodeConfig, *, access_log: bool = True) -> None:
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         with SqliteKeyPool(config.kme.db) as pool:
-            server = uvicorn.Server(uvicorn_config(create_app(config, pool), config, access_log=access_log))
+            server = uvicorn.Server(uvicorn_config(create_app(config, pool), config.api, access_log=access_log))
             quiet_gc()
             with contextlib.suppress(KeyboardInterrupt):
                 server.run()
@@ -150,4 +168,4 @@ def serve(config: NodeConfig, *, access_log: bool = True) -> None:
         signal.signal(signal.SIGTERM, previous)
 
 
-__all__ = ["quiet_gc", "serve", "tls_protocol", "uvicorn_config"]
+__all__ = ["embedded_server", "quiet_gc", "serve", "tls_protocol", "uvicorn_config"]
