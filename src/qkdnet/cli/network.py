@@ -12,20 +12,23 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qkdnet.cli._common import UsageError, _positive_int, make_console, print_json
+from qkdnet.cli._common import UsageError, _checked, _positive_int, make_console, print_json
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-    from qkdnet.kms.supervisor import NetworkPlan
+    from qkdnet.kms.supervisor import KeyNetwork, NetworkPlan
 
+_interval = _checked(float, lambda v: 0.0 <= v < 3600.0, "seconds in [0, 3600)")
 LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s [%(link)s] %(message)s"
 
 
@@ -55,6 +58,13 @@ def add_network_commands(sub: argparse._SubParsersAction[Any]) -> None:
     up.add_argument(
         "--pairs-per-block", type=_positive_int, default=400_000, metavar="N", help="pairs per block (400,000)"
     )
+    up.add_argument(
+        "--block-interval-s",
+        type=_interval,
+        default=0.0,
+        metavar="S",
+        help="pause of every link's devices between blocks (0: as fast as the nodes take them)",
+    )
     down = actions.add_parser("down", help="stop the network running in DIR", description="Stop every process.")
     down.add_argument("--dir", type=Path, required=True, metavar="DIR")
     status = actions.add_parser(
@@ -83,7 +93,9 @@ def run_network_command(args: argparse.Namespace) -> int:
     raise UsageError("network: an action is required: up, down, status or node")
 
 
-def plan_from_scenario(path: Path, eve: list[str], pairs_per_block: int) -> NetworkPlan:
+def plan_from_scenario(
+    path: Path, eve: list[str], *, pairs_per_block: int = 400_000, block_interval_s: float = 0.0
+) -> NetworkPlan:
     """The supervisor's plan from a scenario file: nodes, links, SAEs and relay policy of its ``[system]``."""
     from qkdnet.attacks import ATTACK_KINDS
     from qkdnet.config import load_scenario
@@ -115,6 +127,7 @@ def plan_from_scenario(path: Path, eve: list[str], pairs_per_block: int) -> Netw
         relay=system.relay if system is not None else "hops",
         ports_base=system.ports_base if system is not None else 47000,
         pairs_per_block=pairs_per_block,
+        block_interval_s=block_interval_s,
         eve=attacks,
     )
 
@@ -122,7 +135,9 @@ def plan_from_scenario(path: Path, eve: list[str], pairs_per_block: int) -> Netw
 def _up(args: argparse.Namespace) -> int:
     from qkdnet.kms.supervisor import MANIFEST, PIDFILE, KeyNetwork, NetworkError
 
-    plan = plan_from_scenario(args.scenario, args.eve, args.pairs_per_block)
+    plan = plan_from_scenario(
+        args.scenario, args.eve, pairs_per_block=args.pairs_per_block, block_interval_s=args.block_interval_s
+    )
     directory: Path = args.dir
     if (directory / MANIFEST).exists():
         raise UsageError(f"--dir: {directory / MANIFEST} exists: a network is up there (`qkdnet network down`)")
@@ -137,7 +152,7 @@ def _up(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         network.prepare()
-        (network.dir / PIDFILE).write_text(f"{__import__('os').getpid()}\n")
+        (network.dir / PIDFILE).write_text(f"{os.getpid()}\n")
         network.start()
         t0 = time.monotonic()
         network.wait_ready()
@@ -166,19 +181,21 @@ def _up(args: argparse.Namespace) -> int:
             signal.signal(sig, handler)
 
 
-def _watch(network: Any, console: Console, stopping: Any) -> None:
-    """Until asked to stop: a live table on a terminal, else just watch the processes."""
+def _watch(network: KeyNetwork, console: Console, stopping: Callable[[], bool]) -> None:
+    """Until asked to stop: restart what crashed (saying so), with a live table on a terminal."""
     if console.is_terminal:
         from rich.live import Live
 
         with Live(_tables(network.status()), console=console, refresh_per_second=1) as live:
             while not stopping():
-                network.check_alive()
+                for line in network.revive():
+                    live.console.print(line)
                 live.update(_tables(network.status()))
                 time.sleep(1.0)
         return
     while not stopping():
-        network.check_alive()
+        for line in network.revive():
+            console.print(line)
         time.sleep(0.5)
 
 

@@ -39,6 +39,8 @@ PIDFILE = "network.pid"
 LINK_PORT_OFFSET = 100
 BOOTSTRAP_KEY_BYTES = 1 << 14
 STOP_GRACE_S = 15.0
+MAX_RESTARTS = 5
+RESTART_WINDOW_S = 60.0
 
 
 class NetworkError(QkdnetError):
@@ -71,6 +73,8 @@ class NetworkPlan:
     ports_base: int = 47000
     protocol: str = "bbm92"
     pairs_per_block: int = 400_000
+    block_interval_s: float = 0.0
+    """Pause of every link's devices between blocks (0: as fast as the nodes take them)."""
     eve: Mapping[str, str] = field(default_factory=dict)
     """Link label → ``KIND:STRENGTH`` of the eavesdropper on it."""
 
@@ -82,6 +86,8 @@ class KeyNetwork:
         self.plan = plan
         self.dir = directory.resolve()
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._args: dict[str, tuple[str, ...]] = {}
+        self._restarts: dict[str, list[float]] = {}
         self.api_ports = {node: plan.ports_base + i for i, node in enumerate(plan.nodes)}
         self.link_ports = {link.label: plan.ports_base + LINK_PORT_OFFSET + j for j, link in enumerate(plan.links)}
 
@@ -159,6 +165,7 @@ class KeyNetwork:
                 [sys.executable, "-m", "qkdnet", *args], cwd=self.dir, stdout=log, stderr=log, env=_env()
             )
         self.procs[name] = proc
+        self._args[name] = args
         return proc
 
     def start(self) -> None:
@@ -166,12 +173,16 @@ class KeyNetwork:
         for link in self.plan.links:
             args = ["link-emulator", "--scenario", str(self.plan.scenario), "--link", link.label]
             args += ["--protocol", self.plan.protocol, "--pairs-per-block", str(self.plan.pairs_per_block)]
+            args += ["--interval-s", repr(self.plan.block_interval_s)]
             args += ["--alice", str(self._socket(link, "alice")), "--bob", str(self._socket(link, "bob"))]
             if link.label in self.plan.eve:
                 args += ["--eve", self.plan.eve[link.label]]
             self.spawn(f"link-{link.label}", *args)
         for node in self.plan.nodes:
             self.spawn(f"node-{node}", "network", "node", "--config", str(self.node_dir(node) / "node.toml"))
+        self._write_pids()
+
+    def _write_pids(self) -> None:
         pids = {name: proc.pid for name, proc in self.procs.items()}
         (self.dir / "processes.json").write_text(json.dumps(pids, indent=1))
 
@@ -181,6 +192,30 @@ class KeyNetwork:
             if proc.poll() is not None:
                 tail = self.log(name)[-1500:]
                 raise NetworkError(f"{name} exited with code {proc.returncode}; its log ends:\n{tail}")
+
+    def revive(self) -> list[str]:
+        """Restart every process that ended (a crash, a kill -9): the lines that say so.
+
+        A node restarts on its pool and state files, so no committed key is lost, and its links resume. A
+        process that ends :data:`MAX_RESTARTS` times within :data:`RESTART_WINDOW_S` is a fault that a restart
+        does not cure: :class:`NetworkError`, with its log's tail.
+        """
+        lines = []
+        now = time.monotonic()
+        for name, proc in list(self.procs.items()):
+            if proc.poll() is None:
+                continue
+            recent = [t for t in self._restarts.get(name, []) if now - t < RESTART_WINDOW_S]
+            if len(recent) >= MAX_RESTARTS:
+                tail = self.log(name)[-1500:]
+                raise NetworkError(f"{name} ended {len(recent) + 1} times within {RESTART_WINDOW_S:.0f} s; "
+                                   f"its log ends:\n{tail}")  # fmt: skip
+            self._restarts[name] = [*recent, now]
+            lines.append(f"{name} ended (exit code {proc.returncode}); restarted")
+            self.spawn(name, *self._args[name])
+        if lines:
+            self._write_pids()
+        return lines
 
     def log(self, name: str) -> str:
         path = self.dir / "logs" / f"{name}.log"

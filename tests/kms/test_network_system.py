@@ -1,0 +1,223 @@
+"""``qkdnet network up`` on real processes: metro5's five node processes, six link emulators, five KMEs.
+
+The issue's "done when", as a test: the network comes up, a client that reads ``network.json`` gets a key
+as SAE_a for SAE_c and the same bytes as SAE_c, and ``network down`` leaves no process behind. Then the
+faults: Eve on a link (its blocks abort, keys route around it) and kill -9 of the relay node at random
+moments while a client asks for keys (every key delivered once, identical at both ends, or refused with 503;
+the node restarts on its pool and loses no committed key).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+
+from qkdnet.kms.client import EtsiClient, EtsiError
+
+ROOT = Path(__file__).resolve().parents[2]
+METRO5 = ROOT / "examples" / "network" / "metro5.toml"
+
+
+def _ports_base() -> int:
+    """A base no other test (nor a second worker) is likely to share: metro5 takes base .. base + 105."""
+    return 20_000 + 200 * random.SystemRandom().randrange(100)
+
+
+class Up:
+    """A ``qkdnet network up`` subprocess on a copy of metro5 with its own ports."""
+
+    def __init__(self, tmp_path: Path, *extra: str) -> None:
+        text = METRO5.read_text().replace("ports_base = 47000", f"ports_base = {_ports_base()}")
+        scenario = tmp_path / "metro5.toml"
+        scenario.write_text(text)
+        self.dir = tmp_path / "net"
+        self.log = tmp_path / "up.log"
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "qkdnet", "network", "up", str(scenario), "--dir", str(self.dir), *extra],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        deadline = time.monotonic() + 180
+        while not (self.dir / "network.json").exists():
+            assert self.proc.poll() is None, self.log.read_text()
+            assert time.monotonic() < deadline, "network.json never appeared:\n" + self.log.read_text()
+            time.sleep(0.2)
+        self.manifest = json.loads((self.dir / "network.json").read_text())
+
+    def client(self, sae: str) -> EtsiClient:
+        entry = self.manifest["saes"][sae]
+        return EtsiClient(
+            entry["kme_url"], cert=Path(entry["cert"]), key=Path(entry["key"]), ca=Path(self.manifest["ca"])
+        )
+
+    def pids(self) -> dict[str, int]:
+        return {k: int(v) for k, v in json.loads((self.dir / "processes.json").read_text()).items()}
+
+    def status(self) -> dict:  # type: ignore[type-arg]
+        out = subprocess.run(
+            [sys.executable, "-m", "qkdnet", "network", "status", "--dir", str(self.dir), "--json"],
+            capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        )  # fmt: skip
+        return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+    def down(self) -> list[int]:
+        """``network down``; the pids it should have stopped."""
+        pids = [*self.pids().values(), self.proc.pid]
+        done = subprocess.run(
+            [sys.executable, "-m", "qkdnet", "network", "down", "--dir", str(self.dir)],
+            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")}, timeout=90,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        self.proc.wait(timeout=30)
+        return pids
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def _key_with_retry(up: Up, master: str, slave: str, timeout_s: float = 90.0) -> tuple[list, list]:  # type: ignore[type-arg]
+    """enc_keys until the pools hold key (503 meanwhile), then dec_keys at the slave's KME."""
+    deadline = time.monotonic() + timeout_s
+    with up.client(master) as kme_m, up.client(slave) as kme_s:
+        while True:
+            try:
+                sent = kme_m.enc_keys(slave, number=2, size_bits=256)
+                break
+            except EtsiError as exc:
+                assert exc.status == 503, exc
+                assert time.monotonic() < deadline, f"no key within {timeout_s} s: {exc}"
+                time.sleep(0.5)
+        got = kme_s.dec_keys(master, [k.key_id for k in sent])
+    return sent, got
+
+
+@pytest.fixture
+def honest(tmp_path: Path) -> Iterator[Up]:
+    up = Up(tmp_path, "--block-interval-s", "0.5")
+    yield up
+    up.kill()
+
+
+def test_network_up_serves_a_relayed_key_to_any_two_saes_and_down_leaves_no_process(honest: Up) -> None:
+    manifest = honest.manifest
+    assert set(manifest) == {"ca", "nodes", "saes"}
+    assert set(manifest["nodes"]) == set("abcde")
+    assert set(manifest["saes"]) == {f"SAE_{n}" for n in "abcde"}
+    for sae, entry in manifest["saes"].items():
+        assert set(entry) == {"node", "kme_url", "cert", "key"} and entry["node"] == sae[-1]
+        assert Path(entry["cert"]).is_absolute() and Path(entry["key"]).is_file()
+        assert entry["kme_url"] == manifest["nodes"][entry["node"]]["kme_url"]
+    assert {n["kme_id"] for n in manifest["nodes"].values()} == {f"KME_{n}" for n in "abcde"}
+    sent, got = _key_with_retry(honest, "SAE_a", "SAE_c")
+    assert [k.key for k in got] == [k.key for k in sent] and all(len(k.key) == 32 for k in sent)
+    status = honest.status()
+    assert set(status) == set("abcde")
+    assert status["a"]["links"]["KME_b"]["state"] in ("up", "connecting")
+    routes = status["a"]["routes"]
+    assert sum(routes.values()) == 2 and all(r.startswith("KME_a>") and r.endswith(">KME_c") for r in routes)
+    assert status["b"]["links"]["KME_c"]["committed_blocks"] >= 1 and status["b"]["links"]["KME_c"]["qber"] < 0.05
+    for name, pid in honest.pids().items():
+        assert _alive(pid), name
+    stopped = honest.down()
+    assert not [pid for pid in stopped if _alive(pid)]
+    assert not (honest.dir / "network.json").exists()
+
+
+def _blocks(pool: Path) -> int:
+    conn = sqlite3.connect(f"file:{pool}?mode=ro", uri=True, timeout=10)
+    try:
+        return int(conn.execute("SELECT COUNT(*) FROM blocks").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_eve_and_a_relay_node_killed_at_random_keys_route_around_once_and_identical(tmp_path: Path) -> None:
+    up = Up(tmp_path, "--eve", "b-c=intercept-resend:1", "--block-interval-s", "0.5")
+    pids: dict[str, int] = {}
+    try:
+        _key_with_retry(up, "SAE_a", "SAE_c")  # the network makes key
+        delivered: list[tuple[UUID, bytes]] = []
+        refused: list[int] = []
+        wrong: list[str] = []
+        stop = threading.Event()
+
+        def ask() -> None:
+            with up.client("SAE_a") as kme_a, up.client("SAE_c") as kme_c:
+                while not stop.is_set():
+                    try:
+                        sent = kme_a.enc_keys("SAE_c", number=1, size_bits=256)
+                    except EtsiError as exc:
+                        refused.append(exc.status)
+                        time.sleep(0.2)
+                        continue
+                    try:
+                        (got,) = kme_c.dec_keys("SAE_a", [sent[0].key_id])  # a 200 means the key waits at c
+                    except EtsiError as exc:
+                        wrong.append(f"enc_keys gave {sent[0].key_id}, dec_keys refused it: {exc}")
+                        continue
+                    if got.key != sent[0].key:
+                        wrong.append(f"{sent[0].key_id}: different bytes at the two ends")
+                    delivered.append((sent[0].key_id, sent[0].key))
+
+        client = threading.Thread(target=ask, daemon=True)
+        client.start()
+        rng = random.Random(14)
+        pool_b = up.dir / "nodes" / "b" / "keys.sqlite"
+        for kill in range(1, 4):
+            time.sleep(rng.uniform(1.0, 4.0))
+            before = _blocks(pool_b)
+            os.kill(up.pids()["node-b"], signal.SIGKILL)  # b relays a's keys (a-b-d-c): mid-relay or between
+            deadline = time.monotonic() + 60
+            while up.log.read_text().count("node-b ended") < kill:
+                assert time.monotonic() < deadline, up.log.read_text()
+                time.sleep(0.2)
+            time.sleep(rng.uniform(0.5, 2.0))
+            assert _blocks(pool_b) >= before  # the restarted node keeps every committed block
+        time.sleep(3.0)
+        stop.set()
+        client.join(timeout=60)
+        assert not client.is_alive()
+        assert not wrong, wrong[:3]
+        assert len(delivered) >= 5, refused[-3:]
+        assert set(refused) <= {503}  # a refusal says "not now", never a client error or a crash
+        assert len({key_id for key_id, _ in delivered}) == len(delivered)  # never twice
+        with up.client("SAE_c") as kme_c, pytest.raises(EtsiError) as again:  # nor again afterwards
+            kme_c.dec_keys("SAE_a", [delivered[0][0]])
+        assert again.value.status == 400
+        status = up.status()
+        c_to_b = status["c"]["links"]["KME_b"]  # c was never killed: its counts cover the whole run
+        assert c_to_b["committed_blocks"] == 0 and c_to_b["aborted_blocks"] >= 1 and c_to_b["last_abort"]
+        routes = {r for doc in status.values() for r in doc["routes"]}
+        assert routes and not any("KME_b>KME_c" in r for r in routes)  # Eve's link carried no key
+        pids = up.pids()
+    finally:
+        up.kill()
+    assert not [name for name, pid in pids.items() if _alive(pid)]
