@@ -1,4 +1,4 @@
-# qkdnet: `make demo` tells the story (then runs the whole key network on loopback), `make test` checks everything, `make bench` measures speed.
+# qkdnet: `make demo` tells the story (then runs the key network of one link, then of five nodes, on loopback), `make test` checks everything, `make bench` measures speed.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -17,6 +17,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 demo: $(STAMP)
 	$(BIN)/qkdnet demo
 	$(BIN)/qkdnet demo --system
+	$(BIN)/qkdnet demo --network
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks docs

@@ -30,3 +30,25 @@ def test_system_demo_delivers_the_file_then_catches_eve(tmp_path: Path) -> None:
     assert "both nodes abort every block: QBER" in out and "no key delivered: yes" in out
     assert out.count("every process ended on SIGTERM: True") == 2
     assert list(tmp_path.iterdir()) == []  # the throwaway directories are gone
+
+
+def test_network_demo_relays_a_key_then_routes_around_eve(tmp_path: Path) -> None:
+    """`qkdnet demo --network`: metro5 up, a key SAE_a → SAE_c by relay, Eve on b–c, the next key avoids b–c."""
+    env = {**os.environ, "PYTHONPATH": str(Path(qkdnet.__file__).parents[1]), "TMPDIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "qkdnet", "demo", "--network"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=False,
+    )
+    out = " ".join(done.stdout.split())
+    assert done.returncode == 0, done.stdout + done.stderr
+    paths = re.findall(r"relayed along (KME_a(?: → KME_[a-e])+)", out)
+    assert len(paths) == 2 and paths[0].endswith("KME_c") and paths[1].endswith("KME_c"), out
+    assert "KME_b → KME_c" not in paths[1]
+    assert out.count("the same 256 bits at both ends") == 2
+    assert "b–c aborts block after block: QBER" in out and "the key avoided Eve's link: yes" in out
+    assert "11 processes ended on SIGTERM: True" in out
+    assert list(tmp_path.iterdir()) == []

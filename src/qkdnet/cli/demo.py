@@ -30,7 +30,12 @@ MESSAGE = b"Entanglement shares randomness, never a signal. -- Alice"
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    """Tell the story; with ``--json`` print one object instead; ``--system`` runs the key network instead."""
+    """Tell the story; with ``--json`` print one object instead; ``--system`` and ``--network`` run the key
+    network of one link, or of five nodes, instead."""
+    if getattr(args, "network", False):
+        from qkdnet.cli.network_demo import run_network_demo
+
+        return 0 if run_network_demo(make_console(highlight=False)) else 1
     if getattr(args, "system", False):
         from qkdnet.cli.system_demo import run_system_demo
 

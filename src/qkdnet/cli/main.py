@@ -94,6 +94,12 @@ def _add_demo(sub: argparse._SubParsersAction[_Parser]) -> None:
         help="the whole key network on loopback instead: link emulator, node daemons, KMEs, a file under a "
         "one-time pad, then Eve (real processes in a temp dir)",
     )
+    demo.add_argument(
+        "--network",
+        action="store_true",
+        help="a key network instead: metro5's five nodes as processes, a key relayed between two SAEs, Eve on "
+        "one link and the reroute around it",
+    )
 
 
 def _add_protocols(sub: argparse._SubParsersAction[_Parser]) -> None:

@@ -17,7 +17,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 from uuid import UUID, uuid4
@@ -107,8 +107,11 @@ class NeighbourClient:
 class NetworkKmeService:
     """The handlers' logic: the ETSI methods for this node's SAEs, and the relay hops from neighbour KMEs."""
 
-    def __init__(self, config: NetworkNodeConfig, pool: SqliteKeyPool) -> None:
+    def __init__(
+        self, config: NetworkNodeConfig, pool: SqliteKeyPool, suspect: Callable[[], Iterable[str]] = tuple
+    ) -> None:
         self.config = config
+        self.suspect = suspect  # neighbour KMEs whose links abort block after block (Eve?): tried last
         self.pool = pool
         self.me = config.kme.id
         self.graph = kms_graph(config.network.links)
@@ -257,7 +260,7 @@ class NetworkKmeService:
             available_bytes={n: self._available_bytes(n) for n in self.link_ids},
             needed_bytes=needed_bytes,
             policy=self.config.network.relay,
-            failing=[n for n, until in self._failing.items() if until > now],
+            failing=[*(n for n, until in self._failing.items() if until > now), *self.suspect()],
         )
 
     async def _forward(
@@ -371,9 +374,14 @@ def _position(key: DeliveredKey) -> tuple[int, int, int]:
     return key.position.block_id, key.position.offset_bytes, key.position.size_bytes
 
 
-def create_network_app(config: NetworkNodeConfig, pool: SqliteKeyPool) -> tuple[FastAPI, NetworkKmeService]:
-    """The network KME's FastAPI application (ETSI routes and the relay endpoint), and its service."""
-    service = NetworkKmeService(config, pool)
+def create_network_app(
+    config: NetworkNodeConfig, pool: SqliteKeyPool, suspect: Callable[[], Iterable[str]] = tuple
+) -> tuple[FastAPI, NetworkKmeService]:
+    """The network KME's FastAPI application (ETSI routes and the relay endpoint), and its service.
+
+    ``suspect()`` names the neighbours whose links abort block after block: routes try them last.
+    """
+    service = NetworkKmeService(config, pool, suspect)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

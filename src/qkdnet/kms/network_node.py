@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("qkdnet.kms.network")
 STATUS_INTERVAL_S = 1.0
+SUSPECT_ABORTS = 2  # honest blocks abort rarely (a QBER or CHSH fluctuation); Eve's abort every one
 _LINK: contextvars.ContextVar[str] = contextvars.ContextVar("qkdnet_link", default="node")
 
 
@@ -80,7 +81,7 @@ class NetworkNode:
         from qkdnet.kms.network_kme import create_network_app
         from qkdnet.kms.server import embedded_server, uvicorn_config
 
-        app, service = create_network_app(self.config, self.pool)
+        app, service = create_network_app(self.config, self.pool, self.suspect_links)
         self.service = service
         api = self.config.api
         server = embedded_server(uvicorn_config(app, api, configure_logging=False, log_level="warning"))
@@ -104,6 +105,10 @@ class NetworkNode:
             for task in (*tasks, status_task):
                 task.cancel()
             await asyncio.gather(*tasks, status_task, return_exceptions=True)
+
+    def suspect_links(self) -> list[str]:
+        """Neighbours whose link aborted its last :data:`SUSPECT_ABORTS` blocks (Eve on the fiber?)."""
+        return [peer for peer, daemon in self.daemons.items() if daemon.stats.aborts_in_a_row >= SUSPECT_ABORTS]
 
     def status(self) -> dict[str, Any]:
         """Every link's state and the KME's relay figures: what ``qkdnet network status`` shows."""
@@ -129,6 +134,8 @@ class NetworkNode:
                 "qber": s.last_qber,
                 "chsh_s": s.last_chsh_s,
                 "last_abort": s.last_abort,
+                "aborts_in_a_row": s.aborts_in_a_row,
+                "routes_avoid": s.aborts_in_a_row >= SUSPECT_ABORTS,
                 "pool_bytes": {
                     "sent_by_me": self.pool.stored_key_count(
                         link_id=link_id, direction=direction_for(link_id, me), size_bits=8

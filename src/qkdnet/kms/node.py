@@ -141,9 +141,23 @@ class NodeStats:
     clock_drift_ppm: float | None = None
     coincidence_window_ps: int | None = None
     clock_reacquisitions: int = 0
+    aborts_in_a_row: int = 0
+    """Blocks aborted since the last commit: a link Eve is on aborts every block (routes avoid it)."""
     last_qber: float | None = None
     """The last block's estimated QBER (committed or aborted), and its CHSH S when the protocol tests one."""
     last_chsh_s: float | None = None
+
+    def abort(self, reason: str) -> None:
+        """A block ended without key, for ``reason``."""
+        self.aborted += 1
+        self.aborts_in_a_row += 1
+        self.last_abort = reason
+
+    def commit(self, key_bytes: int) -> None:
+        """A block of ``key_bytes`` was committed."""
+        self.committed += 1
+        self.key_bytes += key_bytes
+        self.aborts_in_a_row = 0
 
 
 class RawBuffer:
@@ -671,8 +685,7 @@ class NodeDaemon:
         self.stats.last_chsh_s = None if est.chsh_s is None else float(est.chsh_s.value)
         s_text = "" if est.chsh_s is None else f", S = {est.chsh_s.value:.3f}"
         if est.abort_reason is not None:
-            self.stats.aborted += 1
-            self.stats.last_abort = est.abort_reason
+            self.stats.abort(est.abort_reason)
             log.warning("block %d aborted, no key: %s (QBER %.2f %%%s)", block_id, est.abort_reason,
                         100 * est.qber.value, s_text)  # fmt: skip
             return
@@ -681,14 +694,12 @@ class NodeDaemon:
         try:
             party = postprocess_party(self.role, est, sifter.key, self.run_config, rng=rng)
         except SecurityAbort as exc:  # the finite-key tolerance: both sides decide the same
-            self.stats.aborted += 1
-            self.stats.last_abort = str(exc)
+            self.stats.abort(str(exc))
             log.warning("block %d aborted, no key: %s", block_id, exc)
             return
         await link.run_party(party)
         if party.failure is not None:
-            self.stats.aborted += 1
-            self.stats.last_abort = str(party.failure)
+            self.stats.abort(str(party.failure))
             log.warning("block %d: no key: %s", block_id, party.failure)
             return
         self._reached("postprocessed", block_id)
@@ -731,8 +742,7 @@ class NodeDaemon:
             index = pairing.bob_index
             log.info("block %d: %s of %s clicks paired", block_id, f"{index.size:,}", f"{raw.records:,}")
         if index.size == 0:
-            self.stats.aborted += 1
-            self.stats.last_abort = "no coincidences in the block"
+            self.stats.abort("no coincidences in the block")
             return None
         return index
 
@@ -794,14 +804,12 @@ class NodeDaemon:
         self.pool.commit_block(link_id=self.link_id, block_id=block.block_id, key=key)
         self._reached("pool", block.block_id)
         self.state.finalize(block)
-        self.stats.committed += 1
-        self.stats.key_bytes += len(key)
+        self.stats.commit(len(key))
         log.info("block %d committed: %s bytes of key (authentication reserve %s bits)", block.block_id,
                  f"{len(key):,}", f"{self.state.reserve_bits:,}")  # fmt: skip
 
     def _no_net_key(self, block_id: int) -> None:
-        self.stats.aborted += 1
-        self.stats.last_abort = "no net key after the authentication refill"
+        self.stats.abort("no net key after the authentication refill")
         log.warning("block %d: no net key: authentication cost as much as privacy amplification made", block_id)
 
     def _reached(self, point: str, block_id: int) -> None:

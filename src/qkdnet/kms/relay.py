@@ -15,8 +15,9 @@ are trusted, as in every deployed network. A hop spends ``|K| + 256`` bits of it
 
 **Route.** Each KME picks the next hop itself from what it knows: the network's graph and the key left on
 its own links (:func:`next_hops`). A neighbour already on the path is never chosen (no loops); one whose link
-has too little key, or that failed a moment ago, goes last or is skipped; so routes change as soon as a link
-runs dry or a node stops answering.
+has too little key is skipped, one that failed a moment ago or whose link aborts block after block (Eve on
+the fiber?) goes last; so routes change as soon as a link runs dry, comes under attack or a node stops
+answering.
 """
 
 from __future__ import annotations

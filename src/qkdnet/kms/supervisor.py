@@ -182,6 +182,24 @@ class KeyNetwork:
             self.spawn(f"node-{node}", "network", "node", "--config", str(self.node_dir(node) / "node.toml"))
         self._write_pids()
 
+    def put_eve(self, label: str, attack: str | None) -> None:
+        """Restart link ``label``'s devices with Eve on the fiber (``KIND:STRENGTH``), or without her (None)."""
+        name = f"link-{label}"
+        if name not in self.procs:
+            raise NetworkError(f"no link {label!r} in this network ({', '.join(k.label for k in self.plan.links)})")
+        proc = self.procs[name]
+        proc.terminate()
+        try:
+            proc.wait(timeout=STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        args = list(self._args[name])
+        if "--eve" in args:
+            del args[args.index("--eve") : args.index("--eve") + 2]
+        self.spawn(name, *args, *(["--eve", attack] if attack else []))
+        self._write_pids()
+
     def _write_pids(self) -> None:
         pids = {name: proc.pid for name, proc in self.procs.items()}
         (self.dir / "processes.json").write_text(json.dumps(pids, indent=1))
