@@ -31,8 +31,8 @@ METRO5 = ROOT / "examples" / "network" / "metro5.toml"
 
 
 def _ports_base() -> int:
-    """A base no other test (nor a second worker) is likely to share: metro5 takes base .. base + 105."""
-    return 20_000 + 200 * random.SystemRandom().randrange(100)
+    """A base no other test (nor a second worker) is likely to share: metro5 takes base .. base + 211."""
+    return 20_000 + 300 * random.SystemRandom().randrange(100)
 
 
 class Up:

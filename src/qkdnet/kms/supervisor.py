@@ -12,7 +12,8 @@ waits until every KME answers over mutual TLS, and writes ``network.json``::
 
 with absolute paths. :meth:`KeyNetwork.stop` ends every process it started (SIGTERM, then SIGKILL after a
 grace period); ``network.pid`` names the supervisor so that ``qkdnet network down`` can ask it to stop.
-Ports: node i's KME listens on ``ports_base + i``, link j's session on ``ports_base + 100 + j``.
+Ports on 127.0.0.1: node i's KME listens on ``ports_base + i``, link j's session on ``ports_base + 100 + j``,
+link j's emulated devices on ``ports_base + 200 + 2j`` (Alice's) and the next (Bob's).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from qkdnet.kms.relay import RelayPolicy
 MANIFEST = "network.json"
 PIDFILE = "network.pid"
 LINK_PORT_OFFSET = 100
+DEVICE_PORT_OFFSET = 200
 BOOTSTRAP_KEY_BYTES = 1 << 14
 STOP_GRACE_S = 15.0
 MAX_RESTARTS = 5
@@ -90,6 +92,9 @@ class KeyNetwork:
         self._restarts: dict[str, list[float]] = {}
         self.api_ports = {node: plan.ports_base + i for i, node in enumerate(plan.nodes)}
         self.link_ports = {link.label: plan.ports_base + LINK_PORT_OFFSET + j for j, link in enumerate(plan.links)}
+        self.device_ports = {
+            link.label: plan.ports_base + DEVICE_PORT_OFFSET + 2 * j for j, link in enumerate(plan.links)
+        }
 
     # ---------------------------------------------------------------------------------------------- files
     def url(self, node: str) -> str:
@@ -103,7 +108,9 @@ class KeyNetwork:
         """Write the PKI, the keys and every config; refuse ports already taken (before any process starts)."""
         from qkdnet.kms.pki import init_pki
 
-        taken = [port for port in (*self.api_ports.values(), *self.link_ports.values()) if not _port_free(port)]
+        ports = [*self.api_ports.values(), *self.link_ports.values()]
+        ports += [port + side for port in self.device_ports.values() for side in (0, 1)]
+        taken = [port for port in ports if not _port_free(port)]
         if taken:
             raise NetworkError(
                 f"ports {', '.join(map(str, taken[:5]))} are taken on 127.0.0.1: "
@@ -154,8 +161,10 @@ class KeyNetwork:
             f'[postprocess]\nprotocol = "{self.plan.protocol}"\n'
         )
 
-    def _socket(self, link: PlannedLink, role: str) -> Path:
-        return self.dir / "links" / f"{link.label}.{role}.sock"
+    def _socket(self, link: PlannedLink, role: str) -> str:
+        """Where the link's emulated device serves ``role``'s node: TCP on loopback (a unix socket's path
+        under a deep directory can pass the 107 bytes AF_UNIX allows)."""
+        return f"tcp://127.0.0.1:{self.device_ports[link.label] + (role == 'bob')}"
 
     # ------------------------------------------------------------------------------------------ processes
     def spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
@@ -174,7 +183,7 @@ class KeyNetwork:
             args = ["link-emulator", "--scenario", str(self.plan.scenario), "--link", link.label]
             args += ["--protocol", self.plan.protocol, "--pairs-per-block", str(self.plan.pairs_per_block)]
             args += ["--interval-s", repr(self.plan.block_interval_s)]
-            args += ["--alice", str(self._socket(link, "alice")), "--bob", str(self._socket(link, "bob"))]
+            args += ["--alice", self._socket(link, "alice"), "--bob", self._socket(link, "bob")]
             if link.label in self.plan.eve:
                 args += ["--eve", self.plan.eve[link.label]]
             self.spawn(f"link-{link.label}", *args)
