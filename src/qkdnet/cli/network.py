@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qkdnet.cli._common import UsageError, _checked, _positive_int, make_console, print_json
+from qkdnet.cli._common import UsageError, _checked, _positive_int, check_writable, make_console, print_json
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -139,6 +139,7 @@ def _up(args: argparse.Namespace) -> int:
         args.scenario, args.eve, pairs_per_block=args.pairs_per_block, block_interval_s=args.block_interval_s
     )
     directory: Path = args.dir
+    check_writable(directory, "--dir", folder=True)
     if (directory / MANIFEST).exists():
         raise UsageError(f"--dir: {directory / MANIFEST} exists: a network is up there (`qkdnet network down`)")
     console = make_console()
