@@ -56,6 +56,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/sweep.py
 	$(BIN)/python benchmarks/coincidence.py
 	$(BIN)/python benchmarks/offline_chain.py
+	$(BIN)/python benchmarks/network_relay.py
 
 # The API reference, from the docstrings: nitpicky, and any warning (a reference to nothing) fails the build.
 docs: $(STAMP)
