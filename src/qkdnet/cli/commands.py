@@ -73,7 +73,7 @@ def run_protocol_command(args: argparse.Namespace) -> int:
             protocol,
             args.pairs,
             seed=args.seed,
-            config=KeyRunConfig(security=security, reconciler=args.reconciler),
+            config=KeyRunConfig(security=security, reconciler=args.reconciler, key_length=args.key_length),
             attack=attack,
             progress=update,
         )

@@ -44,6 +44,17 @@ def _add_common(p: argparse.ArgumentParser, *, pairs_default: int) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the story")
 
 
+def _add_key_length(p: argparse.ArgumentParser) -> None:
+    """``--key-length finite|asymptotic``: the bound that fixes the final length (default: the security's own)."""
+    p.add_argument(
+        "--key-length",
+        choices=("finite", "asymptotic"),
+        default=None,
+        help="final-length bound: finite (TLGR, or entropy accumulation with --device-independent) or "
+        "asymptotic (default: finite for trusted devices, asymptotic for device-independent)",
+    )
+
+
 def _add_reconciler(p: argparse.ArgumentParser) -> None:
     """``--reconciler NAME``: the error correction of the run, by its name in the registry.
 
@@ -117,6 +128,7 @@ def _add_protocols(sub: argparse._SubParsersAction[_Parser]) -> None:
         )
         _add_common(p, pairs_default=1_000_000)
         _add_reconciler(p)
+        _add_key_length(p)
         if name == "e91":
             p.add_argument(
                 "--device-independent",

@@ -34,6 +34,7 @@ from qkdnet.errors import InvalidParameter, ProtocolError
 from qkdnet.postprocess import Message
 from qkdnet.qkd.announce import AnnouncingAlice, AnnouncingBob, PublicRecord
 from qkdnet.qkd.config import KeyRunConfig
+from qkdnet.qkd.di_finite import DeviceRounds
 from qkdnet.qkd.estimation import (
     CorrelationTable,
     Estimate,
@@ -86,6 +87,8 @@ class PublicEstimate:
     correlations: CorrelationTable = field(repr=False)
     eve_information_bits: float
     qber_for_reconciliation: float
+    device_rounds: DeviceRounds | None = None
+    """The rounds, CHSH tests, wins and disclosed bits the device-independent finite-key bound reads."""
 
 
 def estimate_from_disclosed(protocol: ProtocolSpec, cfg: KeyRunConfig, public: PublicRecord) -> PublicEstimate:
@@ -173,6 +176,33 @@ def estimate_from_disclosed(protocol: ProtocolSpec, cfg: KeyRunConfig, public: P
         correlations=table,
         eve_information_bits=eve_bits,
         qber_for_reconciliation=max(qber.value, 1.0 / max(qber.samples, 1)) if qber.samples else 0.0,
+        device_rounds=_device_rounds(protocol, table, n_sifted, int(sample.sum())),
+    )
+
+
+def _device_rounds(
+    protocol: ProtocolSpec, table: CorrelationTable, sifted: int, sample_bits: int
+) -> DeviceRounds | None:
+    """The device rounds of a CHSH protocol: key-basis and CHSH-test pairs (mismatched pairs are left out).
+
+    Settings are uniform, so a round is a test with probability (CHSH setting pairs)/(CHSH + key setting
+    pairs), fixed by the protocol. A test (a, b, sign) is won when the outcomes agree (sign +1) or differ
+    (sign −1): counts·(1 + sign·E)/2 games. Both parties disclosed every test outcome and the error-rate
+    sample, two bits a round.
+    """
+    if not protocol.chsh_terms:
+        return None
+    tests = int(sum(int(table.counts[a, b]) for a, b, _ in protocol.chsh_terms))
+    wins = float(
+        sum(table.counts[a, b] * (1.0 + sign * table.correlator[a, b]) / 2.0 for a, b, sign in protocol.chsh_terms)
+    )
+    n_test_settings, n_key_settings = len(protocol.chsh_terms), len(protocol.key_settings)
+    return DeviceRounds(
+        rounds=sifted + tests,
+        test_rounds=tests,
+        wins=wins,
+        test_probability=n_test_settings / (n_test_settings + n_key_settings),
+        disclosed_bits=2 * (tests + sample_bits),
     )
 
 
