@@ -2,36 +2,53 @@
 
 Source: R. Arnon-Friedman, F. Dupuis, O. Fawzi, R. Renner & T. Vidick, "Practical device-independent quantum
 cryptography via entropy accumulation", Nat. Commun. 9, 459 (2018) (ADFRV below), which applies the entropy
-accumulation theorem (EAT) of Dupuis, Fawzi & Renner (Commun. Math. Phys. 379, 867 (2020), Theorem 4.4 there)
-to the DIQKD protocol of Arnon-Friedman, Renner & Vidick (arXiv:1607.01797). The stored copies of these papers
-that could be searched while writing this module gave their abstracts, not their equations, so the terms
-below are named by what they do rather than by equation number; each is the standard form of that step.
+accumulation theorem (EAT) of Dupuis, Fawzi & Renner (Commun. Math. Phys. 379, 867 (2020), arXiv:1607.01796;
+DFR) to the DIQKD protocol of Arnon-Friedman, Renner & Vidick (arXiv:1607.01797; ARV).
 
-The protocol: n rounds; each is a test round with probability γ (both parties pick CHSH inputs uniformly,
-the round is won when a ⊕ b = x·y), otherwise a key round. The run aborts unless the number of won test
-rounds is at least ``n·γ·ω_thr``. Then
+**What could be checked, and against what.** The stored copies of ADFRV (nature.com, PMC5792631), ARV
+(arxiv-vanity), DFR (Springer) and Dupuis & Fawzi's second-order EAT (arXiv:1805.11652) that the search tools
+reach hold their abstracts and introductions, not their theorems, so *no equation number below was read in
+the papers' text*. What was confirmed, and where:
 
-* **min-tradeoff function** (ADFRV's ``g``): a round whose CHSH game is won with probability ω leaves Eve
-  at least ``g(ω) = 1 − h(1/2 + 1/2·√(16ω(ω−1) + 3))`` bits of uncertainty about Alice's output, the bound of
-  Pironio et al. (NJP 11, 045021 (2009)) written in ω = 1/2 + S/8 (the same function as
-  :func:`~qkdnet.qkd.security.eve_information_from_chsh`). ``g`` is convex, so its tangent at any ω_t,
-  ``f_t(ω) = g(ω_t) + g′(ω_t)(ω − ω_t)``, is an affine min-tradeoff function; per *round* (tests are a
-  fraction γ) its gradient is ``g′(ω_t)/γ``.
-* **EAT** (DFR Theorem 4.4 as used by ADFRV): ``H_min^{ε_s}(A|XYTE) > n·f_t(ω_thr) − √n·ν`` with
-  ``ν = 2·(log2(1 + 2·d_O) + ⌈g′(ω_t)/γ⌉)·√(1 − 2·log2(ε_s·ε_EA))`` and ``d_O = 6`` (Alice's bit and the
-  round's score in {won, lost, no test}), so ``log2 13``; unless the run aborts with probability ≥ 1 − ε_EA.
-  The tangent point ω_t is the free parameter: :func:`eat_entropy_rate` maximises over it with SciPy.
-* **Bob's test outputs**: the score of a test round needs Bob's bit, which the EAT counts in the output;
-  removing it costs at most one bit per test round (chain rule, ``γn + √(n·ln(4/ε_s)/2)`` bits with
-  probability ≥ 1 − ε_s/4 by Hoeffding), a conservative step ADFRV's analysis does more tightly.
-* **error correction**: one-way reconciliation of all n bits (Bob's score needs Alice's test bits too) leaks
-  ``n·[(1−γ)·h(Q) + γ·h(ω)]`` plus the second-order term of the asymptotic equipartition property,
-  ``4·log2(2+√2)·√(n·log2(2/ε_EC²))`` (Tomamichel, Colbeck & Renner, IEEE TIT 55, 5840 (2009)), plus
-  ``log2(1/ε_cor)`` for the verification hash.
-* **privacy amplification**: ``ℓ = ⌊H_min − leak − 3·log2(1/(1 − √(1 − (ε_s/4)²))) − 2·log2(1/ε_PA)⌋``,
-  the smoothing cost of ADFRV's chain rules and the leftover hash lemma.
-* **completeness**: honest devices winning with probability ω_exp pass with probability ≥ 1 − ε_c when
-  ``ω_thr = ω_exp − δ/γ`` with ``δ = √(ln(1/ε_c)/(2n))`` (Hoeffding on the n score indicators).
+* the protocol's shape (a γ fraction of rounds tested, CHSH game won iff a ⊕ b = x·y, classical value 3/4) —
+  ADFRV's and ARV's introductions; Gallus et al., Entropy 25, 824 (2023) for the 3/4;
+* the first-order EAT's √n term deteriorating when only a small fraction of rounds is tested (our ν ∝ 1/γ)
+  — the abstract of Dupuis & Fawzi (arXiv:1805.11652);
+* the min-tradeoff function built from the tangent of g by the affine extension
+  f(δ_lost) = g_t(0)/γ + (1 − 1/γ)·g_t(1), f(δ_won) = f(δ_none) = g_t(1), reconciliation leaking
+  ``n·[(1−γ)·H(A|B) + γ·h(ω)] + O(√n)`` when test outcomes are not announced, and a ``γn`` charge for
+  Bob's test outputs — an independent implementation, Steffinlongo et al.'s ``finite_size_key.py``
+  (github.com/AnnaSteffinlongo/DIQKD-with-single-photons, arXiv:2409.17075 App. C; it uses a Rényi EAT,
+  so its second-order terms are not ours).
+
+**Not confirmed** (each is the standard form of its step as we know it, and where two forms were in
+doubt the smaller-key one is used):
+
+* per-round entropy ``g(ω) = 1 − h(1/2 + 1/2·√(16ω(ω−1) + 3))`` (Pironio et al., NJP 11, 045021 (2009),
+  written in ω = 1/2 + S/8; the same function as :func:`~qkdnet.qkd.security.eve_information_from_chsh`,
+  which the tests compare against), and its tangent ``f_t(ω) = g(ω_t) + g′(ω_t)(ω − ω_t)``;
+* the EAT (DFR Theorem 4.4 as ARV/ADFRV use it): ``H_min^{ε_s}(A B̄|XYTE) > n·f_t(ω_thr) − √n·ν`` with
+  ``ν = 2·(log2(1 + 2·d_O) + ⌈‖∇f‖∞⌉)·√(1 − 2·log2(ε_s·ε_EA))``, d_O = 6 (Alice's bit, Bob's bit or
+  ⊥), so log2 13, unless the run aborts with probability ≥ 1 − ε_EA. ‖∇f‖∞ is taken as
+  max(g′(ω_t)/γ, |f_t(1)|) (:func:`min_tradeoff_gradient_norm`), which bounds every entry of the affine
+  extension above; the previous form g′/γ alone differs only for γ near 1;
+* Bob's test outputs (the paper's own protocol, :func:`di_finite_key_length`): ``γn + √(n·ln(4/ε_s)/2)``
+  bits (Hoeffding on the number of tests), more than the ``γn`` of the implementation above;
+* error correction: ``n·[(1−γ)·h(Q) + γ·h(ω)] + 4·log2(η)·√(n·log2(2/ε_EC²)) + log2(1/ε_cor)``, the AEP
+  of Tomamichel, Colbeck & Renner (IEEE TIT 55, 5840 (2009)); a binary A gives η ≤ 2 + √2, the larger
+  η = 1 + 2√2 (:data:`AEP_ETA`) is kept as the conservative of the two forms in doubt;
+* privacy amplification: ``ℓ = ⌊H_min − leak − 3·log2(1/(1 − √(1 − (ε_s/4)²))) − 2·log2(1/ε_PA)⌋``, the
+  smoothing cost of ADFRV's chain rules and the leftover hash lemma;
+* completeness: honest devices winning with probability ω_exp pass with probability ≥ 1 − ε_c when
+  ``ω_thr = ω_exp − δ/γ`` with ``δ = √(ln(1/ε_c)/(2n))`` (Hoeffding on the n score indicators; this one is
+  a two-line derivation, not a quotation).
+
+**The pipeline's protocol** (:class:`DeviceIndependentFiniteKeyLength`, :func:`announced_key_length`)
+differs from ADFRV's in one step: both parties announce their test outcomes and an error-rate sample of the
+key rounds (the QBER that tunes the reconciler comes from that disclosed sample, not from error
+correction's outcome), so those bits — 2 per announced round — are removed by the chain rule
+H_min(X|YZ) ≥ H_min(XZ|Y) − log|Z| instead of Bob's test outputs being charged; the reconciler's real leak
+comes from the run's ledger.
 
 The first-order EAT's ``ν`` grows like 1/γ, which is why its finite-size cost is large; the second-order EAT
 (Dupuis & Fawzi, IEEE TIT 65, 7596 (2019)) and the generalised EAT used by Nadlinger et al. (Nature 607, 682
@@ -46,6 +63,7 @@ The first-order EAT's ``ν`` grows like 1/γ, which is why its finite-size cost 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,6 +82,9 @@ OMEGA_TSIRELSON = (2.0 + math.sqrt(2.0)) / 4.0
 """The quantum maximum, cos²(π/8) ≈ 0.854: S = 2√2."""
 LOG2_13 = math.log2(13.0)
 """log2(1 + 2·d_O) of the EAT with d_O = 6 outcomes per round (ADFRV)."""
+AEP_ETA = 1.0 + 2.0 * math.sqrt(2.0)
+"""η of the AEP's second-order term 4·log2(η)·√(n·log2(2/ε²)) (TCR 2009): a binary A gives η ≤ 2 + √2; the
+larger 1 + 2√2 is kept because the form ADFRV use could not be read (the conservative of the two)."""
 DEFAULT_EPS = 1e-10
 DEFAULT_EPS_COMPLETENESS = 1e-2
 _TANGENT_GRID = 512
@@ -114,13 +135,29 @@ def eat_second_order(slope_per_round: ArrayLike, eps_s: float, eps_ea: float) ->
     )
 
 
+def min_tradeoff_gradient_norm(omega_t: ArrayLike, gamma: float) -> FloatArray:
+    """‖∇f‖∞ of the tangent min-tradeoff function at ω_t on the round scores {lost, won, no test}.
+
+    The affine extension f(q) = Σ_c q(c)·f(δ_c) of the tangent f_t(ω) = g(ω_t) + g′(ω_t)(ω − ω_t) to
+    distributions q with q(won) = γω, q(lost) = γ(1 − ω) has f(δ_won) = f(δ_none) = f_t(1) and
+    f(δ_lost) = f_t(1) − g′(ω_t)/γ (the construction of ADFRV's Methods, also in the code of Steffinlongo et
+    al., arXiv:2409.17075, App. C). We take the larger of g′/γ and |f_t(1)|, which bounds both entries'
+    magnitudes: g′/γ is the form ADFRV quote; |f_t(1)| only matters when γ is close to 1.
+    """
+    w = np.asarray(omega_t, dtype=np.float64)
+    slope = chsh_entropy_slope(w)
+    at_one = np.abs(chsh_entropy_rate(w) + slope * (1.0 - w))
+    return np.asarray(np.maximum(slope / float(gamma), at_one), dtype=np.float64)
+
+
 def _tangent_rate(
     omega_t: FloatArray, omega_thr: float, rounds: float, gamma: float, eps_s: float, eps_ea: float
 ) -> FloatArray:
     """f_t(ω_thr) − ν(ω_t)/√n for tangent points ω_t: the EAT entropy per round the tangent at ω_t certifies."""
     slope = chsh_entropy_slope(omega_t)
     tangent = chsh_entropy_rate(omega_t) + slope * (omega_thr - omega_t)
-    return np.asarray(tangent - eat_second_order(slope / gamma, eps_s, eps_ea) / math.sqrt(rounds), dtype=np.float64)
+    nu = eat_second_order(min_tradeoff_gradient_norm(omega_t, gamma), eps_s, eps_ea)
+    return np.asarray(tangent - nu / math.sqrt(rounds), dtype=np.float64)
 
 
 def eat_entropy_rate(
@@ -172,16 +209,16 @@ def smoothing_cost_bits(eps_s: float) -> float:
 def error_correction_leak_bits(
     rounds: float, *, test_probability: float, qber: float, win_probability: float, eps_cor: float = 1e-12
 ) -> float:
-    """One-way reconciliation of all rounds: ``n·[(1−γ)h(Q) + γh(ω)] + 4·log2(2+√2)·√(n·log2(2/ε²)) + log2(1/ε)``.
+    """One-way reconciliation of all rounds: ``n·[(1−γ)h(Q) + γh(ω)] + 4·log2(η)·√(n·log2(2/ε²)) + log2(1/ε)``.
 
     The first term is H(A|B) per round (key rounds err with Q, test rounds with 1 − ω); the second is the
-    AEP's finite-size term of Tomamichel, Colbeck & Renner (2009) for a binary A; the third is the hash
+    AEP's finite-size term of Tomamichel, Colbeck & Renner (2009) with :data:`AEP_ETA`; the third is the hash
     that makes the key ε_cor-correct. A practical code leaks more; the pipeline reads its ledger instead.
     """
     n = float(rounds)
     gamma = float(test_probability)
     per_round = (1.0 - gamma) * float(_h(np.asarray(qber))) + gamma * float(_h(np.asarray(win_probability)))
-    second = 4.0 * math.log2(2.0 + math.sqrt(2.0)) * math.sqrt(n * math.log2(2.0 / eps_cor**2))
+    second = 4.0 * math.log2(AEP_ETA) * math.sqrt(n * math.log2(2.0 / eps_cor**2))
     return n * per_round + second + math.log2(1.0 / eps_cor)
 
 
@@ -230,8 +267,16 @@ def optimal_test_probability(
     omega = float(chsh_win_probability(s))
     args = (float(rounds), float(qber), omega)
 
+    return _best_test_probability(
+        lambda gamma: _length_at(*args, gamma, eps_s, eps_ea, eps_pa, eps_cor, eps_completeness)
+    )
+
+
+def _best_test_probability(length: Callable[[float], float]) -> tuple[float, float]:
+    """(γ, length(γ)) at the largest length: a grid over log γ ∈ [log 10⁻⁷, log ½], refined with SciPy."""
+
     def neg(log_gamma: float) -> float:
-        value = _length_at(*args, math.exp(log_gamma), eps_s, eps_ea, eps_pa, eps_cor, eps_completeness)
+        value = length(math.exp(log_gamma))
         return 1e300 if not math.isfinite(value) else -value
 
     grid = np.linspace(math.log(1e-7), math.log(0.5), 48)
@@ -241,6 +286,65 @@ def optimal_test_probability(
     res = minimize_scalar(neg, bounds=(float(lo), float(hi)), method="bounded", options={"xatol": 1e-6})
     log_gamma, value = (float(res.x), float(res.fun)) if res.fun < values[best] else (float(grid[best]), values[best])
     return math.exp(log_gamma), -float(value)
+
+
+def announced_key_length(
+    rounds: float,
+    qber: float,
+    s: float,
+    test_probability: float,
+    *,
+    sample_fraction: float,
+    eps_sec: float = DEFAULT_EPS,
+    eps_cor: float = 1e-12,
+    eps_completeness: float = DEFAULT_EPS_COMPLETENESS,
+) -> float:
+    """The expected (real-valued) length of this pipeline's spot-checking run, as its rule will compute it.
+
+    The pipeline announces both outcomes of every test round and of a ``sample_fraction`` of the key rounds
+    (2 bits each, removed by the chain rule H_min(X|YZ) ≥ H_min(XZ|Y) − log|Z|), reconciles the remaining
+    key bits (here at the Shannon limit plus the AEP term; the run charges its reconciler's real leak), and
+    takes ε_s = ε_EA = ε_PA = ε_sec/(3·|threshold grid|) as :class:`DeviceIndependentFiniteKeyLength` does.
+    The score threshold is the completeness threshold, not the grid value the run will pass. Used to choose γ.
+    """
+    n, gamma, f = float(rounds), float(test_probability), float(sample_fraction)
+    eps = float(eps_sec) / (3.0 * len(WIN_THRESHOLD_GRID))
+    omega = float(chsh_win_probability(s))
+    omega_thr = completeness_threshold(omega, n, gamma, eps_completeness)
+    rate, _ = eat_entropy_rate(n, test_probability=gamma, win_threshold=omega_thr, eps_s=eps, eps_ea=eps)
+    if rate <= 0.0:
+        return -math.inf
+    key_rounds = (1.0 - gamma) * n
+    disclosed = 2.0 * (gamma * n + f * key_rounds)
+    leak = error_correction_leak_bits(
+        (1.0 - f) * key_rounds, test_probability=0.0, qber=qber, win_probability=omega, eps_cor=eps_cor
+    )
+    return n * rate - disclosed - leak - smoothing_cost_bits(eps) - 2.0 * math.log2(1.0 / eps)
+
+
+def optimal_announced_test_probability(
+    rounds: float,
+    qber: float,
+    s: float,
+    *,
+    sample_fraction: float,
+    eps_sec: float = DEFAULT_EPS,
+    eps_cor: float = 1e-12,
+    eps_completeness: float = DEFAULT_EPS_COMPLETENESS,
+) -> tuple[float, float]:
+    """(γ, length): the test probability that maximises :func:`announced_key_length` for ``rounds`` rounds."""
+    return _best_test_probability(
+        lambda gamma: announced_key_length(
+            rounds,
+            qber,
+            s,
+            gamma,
+            sample_fraction=sample_fraction,
+            eps_sec=eps_sec,
+            eps_cor=eps_cor,
+            eps_completeness=eps_completeness,
+        )
+    )
 
 
 def di_finite_key_length(
@@ -399,12 +503,14 @@ class DeviceIndependentFiniteKeyLength:
 
 
 __all__ = [
+    "AEP_ETA",
     "LOG2_13",
     "OMEGA_CLASSICAL",
     "OMEGA_TSIRELSON",
     "WIN_THRESHOLD_GRID",
     "DeviceIndependentFiniteKeyLength",
     "DeviceRounds",
+    "announced_key_length",
     "chsh_entropy_rate",
     "chsh_entropy_slope",
     "chsh_win_probability",
@@ -414,6 +520,8 @@ __all__ = [
     "eat_entropy_rate",
     "eat_second_order",
     "error_correction_leak_bits",
+    "min_tradeoff_gradient_norm",
+    "optimal_announced_test_probability",
     "optimal_test_probability",
     "rounds_for_positive_key",
     "smoothing_cost_bits",
