@@ -87,7 +87,7 @@ AEP_ETA = 1.0 + 2.0 * math.sqrt(2.0)
 larger 1 + 2√2 is kept because the form ADFRV use could not be read (the conservative of the two)."""
 DEFAULT_EPS = 1e-10
 DEFAULT_EPS_COMPLETENESS = 1e-2
-_TANGENT_GRID = 512
+_TANGENT_GRID = 8192
 
 
 def chsh_win_probability(s: ArrayLike) -> FloatArray:
