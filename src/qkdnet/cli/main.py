@@ -15,6 +15,7 @@ from qkdnet.cli._common import (
     _fraction,
     _fraction_list,
     _length_km,
+    _open_fraction,
     _Parser,
     _positive_int,
     _seed,
@@ -129,11 +130,26 @@ def _add_protocols(sub: argparse._SubParsersAction[_Parser]) -> None:
         _add_common(p, pairs_default=1_000_000)
         _add_reconciler(p)
         _add_key_length(p)
+        p.add_argument(
+            "--sample-fraction",
+            type=_open_fraction,
+            default=None,
+            metavar="F",
+            help="fraction of the sifted key disclosed to estimate the error rate (default 0.1)",
+        )
         if name == "e91":
             p.add_argument(
                 "--device-independent",
                 action="store_true",
                 help="decide security by the device-independent bound from S and Q (Acín et al. 2007)",
+            )
+            p.add_argument(
+                "--test-probability",
+                type=_open_fraction,
+                default=None,
+                metavar="P",
+                help="with --device-independent: test each round with probability P, key otherwise "
+                "(spot-checking; default with --key-length finite: the P that maximises the bound's key)",
             )
 
 

@@ -90,6 +90,7 @@ def assess(
         correlations=est.correlations,
         alice_records=records.alice,
         bob_records=records.bob,
+        test_probability=protocol.test_probability,
     )
     key_index = est.key_index
     alice_key, bob_key = records.alice.outcomes[key_index], records.bob.outcomes[key_index]
