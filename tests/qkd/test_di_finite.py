@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from qkdnet.network import WernerSource
 from qkdnet.postprocess import LeakageLedger
 from qkdnet.qkd import E91, KeyRunConfig, run_key_exchange
 from qkdnet.qkd.di_finite import (
@@ -28,9 +29,8 @@ from qkdnet.qkd.di_finite import (
     optimal_test_probability,
     rounds_for_positive_key,
 )
+from qkdnet.qkd.records import draw_settings
 from qkdnet.qkd.security import device_independent_key_fraction, eve_information_from_chsh
-
-from .conftest import WernerPairs
 
 NADLINGER = (2.677, 0.0144)  # S, Q of Nadlinger et al., Nature 607, 682 (2022), as given in issue 16
 ZHANG = (2.578, 0.078)  # S = 2.578(75), QBER 0.078(9): Zhang et al., Nature 607, 687 (2022), abstract [V]
@@ -151,11 +151,18 @@ def test_the_rule_removes_every_ledger_bit_and_stays_below_the_asymptotic_key() 
     assert a < device.rounds * device_independent_key_fraction(0.0, 2.7)
 
 
-def test_an_e91_run_may_ask_for_a_finite_device_independent_key_and_says_why_there_is_none() -> None:
-    """E91's uniform settings make 2/3 of the device rounds tests, and both parties disclose them: 4/3 disclosed
-    bits per round, more than any round's entropy, so no finite DI key can survive; the reason is one line."""
+def test_uniform_e91_settings_cannot_give_a_finite_device_independent_key_and_say_why() -> None:
+    """With E91's uniform settings (the protocol as given to key_from_records, which keeps recorded settings)
+    2/3 of the device rounds are tests and both parties disclose them: 4/3 disclosed bits per round, more
+    than any round's entropy, so no finite DI key can survive; the reason is one line."""
+    from qkdnet.qkd import simulate_records
+    from qkdnet.qkd.pipeline import key_from_records
+    from qkdnet.rng import SeedTree
+
     cfg = KeyRunConfig(security="device-independent", key_length="finite")
-    r = run_key_exchange(WernerPairs(0.99), E91, 100_000, seed=3, config=cfg)
+    records = simulate_records(WernerSource(0.99, 1e6), E91, 100_000, tree=SeedTree(3))
+    r = key_from_records(records, E91, seed=3, config=cfg)
+    assert r.test_probability is None
     assert not r.secure and r.final_key_bits == 0 and r.key_length_method == "finite"
     assert r.abort_reason is not None and "\n" not in r.abort_reason
     assert "entropy accumulation" in r.abort_reason
@@ -168,3 +175,106 @@ def test_the_cli_accepts_finite_device_independent_runs(capsys: pytest.CaptureFi
     main([*args, "--json"])
     out = json.loads(capsys.readouterr().out)
     assert out["key_length"] == "finite" and out["security"] == "device-independent"
+    assert 0.0 < out["test_probability"] < 1.0  # spot-checking, γ chosen for the run (no key at 5·10⁴ rounds)
+    main([*args, "--test-probability", "0.3", "--sample-fraction", "0.05", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert out["test_probability"] == 0.3 and not out["secure"] and "\n" not in out["abort_reason"]
+
+
+# --- the spot-checking protocol end to end ------------------------------------------------------------
+
+SPOT = E91.spot_checking(0.2)
+
+
+def test_spot_checking_tests_a_gamma_fraction_with_uniform_chsh_settings_and_keys_the_rest() -> None:
+    """Tolerances: 5 binomial σ on 2·10⁵ rounds."""
+    n, gamma = 200_000, SPOT.test_probability
+    assert gamma == 0.2 and SPOT.key_settings == ((2, 1),)  # Alice 45° (a CHSH setting), Bob 45° (his third)
+    rngs = [np.random.default_rng(k) for k in (1, 2, 3)]
+    sa, sb = draw_settings(SPOT, n, rng_alice=rngs[0], rng_bob=rngs[1], rng_rounds=rngs[2])
+    key = (sa == 2) & (sb == 1)
+    test = np.isin(sa, (0, 2)) & np.isin(sb, (0, 2))
+    assert np.all(key ^ test)  # every round is a key round or a CHSH test, never both
+    tests = int(test.sum())
+    assert abs(tests - gamma * n) < 5 * math.sqrt(n * gamma * (1 - gamma))
+    for a in (0, 2):
+        for b in (0, 2):
+            c = int(np.sum(test & (sa == a) & (sb == b)))
+            assert abs(c - tests / 4) < 5 * math.sqrt(tests * 3 / 16)
+    with pytest.raises(Exception, match="shared randomness"):
+        draw_settings(SPOT, 10, rng_alice=rngs[0], rng_bob=rngs[1])
+
+
+def _g(omega: np.ndarray) -> np.ndarray:
+    """1 − χ(S) from security.py at S = 8ω − 4 (its own code path, not di_finite's)."""
+    return np.array([1.0 - eve_information_from_chsh(8.0 * float(w) - 4.0) for w in omega])
+
+
+def _eat_rate(n: int, gamma: float, omega_thr: float, eps: float) -> float:
+    """max over tangent points of g(ω_t) + g′(ω_t)(ω_thr − ω_t) − 2(log2 13 + ⌈‖∇f‖∞⌉)√(1 − 2 log2 ε²)/√n,
+    with ‖∇f‖∞ = max(g′/γ, |f_t(1)|), g′ by central differences, on a 4·10⁵-point grid."""
+    w = np.linspace(0.75 + 1e-6, omega_thr, 400_001)
+    h = 1e-7
+    g = _g(w)
+    slope = (_g(w + h) - _g(w - h)) / (2 * h)
+    grad = np.maximum(slope / gamma, np.abs(g + slope * (1 - w)))
+    nu = 2 * (math.log2(13) + np.ceil(grad)) * math.sqrt(1 - 2 * math.log2(eps * eps))
+    return float(np.max(g + slope * (omega_thr - w) - nu / math.sqrt(n)))
+
+
+@pytest.fixture(scope="module")
+def di_run():  # type: ignore[no-untyped-def]
+    """One finite DI run at V = 0.995 over 1.6·10⁷ rounds, 1 % error-rate sample, γ chosen for the run."""
+    cfg = KeyRunConfig(security="device-independent", key_length="finite", sample_fraction=0.01)
+    return run_key_exchange(WernerSource(0.995, 1e6), E91, 16_000_000, seed=5, config=cfg)
+
+
+def test_a_high_visibility_run_gives_a_finite_device_independent_key_identical_on_both_sides(di_run) -> None:  # type: ignore[no-untyped-def]
+    r = di_run
+    assert r.secure and r.abort_reason is None and r.key_length_method == "finite"
+    assert r.final_key_bits > 0
+    assert r.alice_key is not None and r.bob_key is not None
+    assert np.array_equal(r.alice_key, r.bob_key)
+    assert 0.0 < r.test_probability < 0.5
+    # the γ is the design optimum of a bound that needs ~10⁷ rounds: a fraction of order 0.1
+    assert 0.05 < r.test_probability < 0.35
+
+
+def test_the_final_length_is_the_bound_on_the_run_s_public_counts(di_run) -> None:  # type: ignore[no-untyped-def]
+    """Recomputed from the announced settings and disclosed outcomes, the ledger and the rule's ε split.
+
+    Tolerance: the tangent search on a 4·10⁵-point grid is within ~10⁻⁷ of the optimum per round, i.e.
+    a few bits of n·rate at n = 1.6·10⁷; we allow 10⁻⁶·n.
+    """
+    r = di_run
+    gamma, n = r.test_probability, r.pairs
+    sa, sb = r.alice_records.settings, r.bob_records.settings
+    xa, xb = r.alice_records.outcomes, r.bob_records.outcomes
+    test = sb != 1  # Bob's third setting is used in key rounds only
+    assert np.all(((sa == 2) & (sb == 1)) | (test & np.isin(sa, (0, 2))))
+    # the CHSH game on E91's angles: won when the outcomes agree, except for (0°, 67.5°) where they differ
+    differ_wins = test & (sa == 0) & (sb == 2)
+    won = np.where(differ_wins, xa != xb, xa == xb) & test
+    wins, tests = int(won.sum()), int(test.sum())
+    score = wins / (n * gamma)
+    grid = [0.75 + i / 1000 for i in range(1, 105)]
+    threshold = max(w for w in grid if w <= score)
+    eps = 1e-10 / (3 * len(grid))
+    entropy = n * _eat_rate(n, gamma, threshold, eps)
+    disclosed = 2 * (tests + r.sample_bits)
+    charged = sum(v for k, v in r.leakage_by_kind.items() if k != "estimation_sample")
+    x = (eps / 4) ** 2
+    smoothing = 3 * math.log2((1 + math.sqrt(1 - x)) / x)  # 1/(1 − √(1 − x)), without the cancellation
+    expected = entropy - disclosed - charged - smoothing - 2 * math.log2(1 / eps)
+    assert expected > 0
+    assert abs(r.amplified_key_bits - expected) <= 1e-6 * n + 1
+
+
+def test_a_lower_visibility_run_aborts_with_a_one_line_reason() -> None:
+    """V = 0.9: S = 2.55 and Q = 5 %; at 2·10⁶ rounds the first-order bound certifies less than is disclosed."""
+    cfg = KeyRunConfig(security="device-independent", key_length="finite", sample_fraction=0.01)
+    r = run_key_exchange(WernerSource(0.9, 1e6), E91, 2_000_000, seed=5, config=cfg)
+    assert r.test_probability is not None
+    assert not r.secure and r.final_key_bits == 0 and r.alice_key is None
+    assert r.abort_reason is not None and "\n" not in r.abort_reason
+    assert "entropy accumulation" in r.abort_reason or "no device-independent key" in r.abort_reason
