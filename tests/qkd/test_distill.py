@@ -57,10 +57,9 @@ def test_the_asymptotic_bound_stays_selectable_and_is_laxer(finite_run) -> None:
     assert r.summary()["key_length"] == "asymptotic"
 
 
-def test_device_independent_runs_use_the_asymptotic_bound() -> None:
+def test_device_independent_runs_default_to_the_asymptotic_bound_and_may_ask_for_finite() -> None:
     assert KeyRunConfig(security="device-independent").key_length_method == "asymptotic"
-    with pytest.raises(InvalidParameter):
-        KeyRunConfig(security="device-independent", key_length="finite")
+    assert KeyRunConfig(security="device-independent", key_length="finite").key_length_method == "finite"
 
 
 def test_a_fixed_tolerance_below_the_phase_error_aborts() -> None:

@@ -108,6 +108,7 @@ def _checked(convert: Callable[[str], T], valid: Callable[[T], bool], expected: 
 
 
 _fraction = _checked(float, lambda v: math.isfinite(v) and 0.0 <= v <= 1.0, "a number in [0, 1]")
+_open_fraction = _checked(float, lambda v: math.isfinite(v) and 0.0 < v < 1.0, "a number in (0, 1)")
 _positive_int = _checked(lambda t: int(t.replace("_", "")), lambda v: v >= 1, "a positive integer")
 _seed = _checked(int, lambda v: v >= 0, "a non-negative integer")
 _length_km = _checked(float, lambda v: math.isfinite(v) and v >= 0.0, "a length in km >= 0")

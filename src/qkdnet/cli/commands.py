@@ -67,13 +67,21 @@ def run_protocol_command(args: argparse.Namespace) -> int:
     security: Security = "device-independent" if getattr(args, "device_independent", False) else "trusted"
     attack = InterceptResend(args.eve) if args.eve > 0 else None
     err = make_console(stderr=True)
+    sample = {} if args.sample_fraction is None else {"sample_fraction": args.sample_fraction}
+    config = KeyRunConfig(
+        security=security,
+        reconciler=args.reconciler,
+        key_length=args.key_length,
+        test_probability=getattr(args, "test_probability", None),
+        **sample,
+    )
     with progress_bar(err, "simulating pairs", not args.json and err.is_terminal) as update:
         result = run_key_exchange(
             source,
             protocol,
             args.pairs,
             seed=args.seed,
-            config=KeyRunConfig(security=security, reconciler=args.reconciler),
+            config=config,
             attack=attack,
             progress=update,
         )
@@ -105,6 +113,8 @@ def print_result(console: Console, r: KeyRunResult) -> None:
     console.print(f"  phase error       {pm(r.phase_error, r.phase_error_stderr, 100, 2)} %")
     if r.chsh_s is not None:
         console.print(f"  CHSH S            {pm(r.chsh_s, r.chsh_s_stderr)} (classical ≤ 2, quantum ≤ 2.828)")
+    if r.test_probability is not None:
+        console.print(f"  spot-checking     each round a CHSH test with probability {r.test_probability:.4f}")
     di = r.key_fraction_device_independent
     console.print(
         f"  key fraction      trusted {r.key_fraction_trusted:.4f}"

@@ -15,6 +15,7 @@ from qkdnet.cli._common import (
     _fraction,
     _fraction_list,
     _length_km,
+    _open_fraction,
     _Parser,
     _positive_int,
     _seed,
@@ -42,6 +43,17 @@ def _add_common(p: argparse.ArgumentParser, *, pairs_default: int) -> None:
     )
     p.add_argument("--seed", type=_seed, default=2012, metavar="N", help="root seed of the run (default 2012)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the story")
+
+
+def _add_key_length(p: argparse.ArgumentParser) -> None:
+    """``--key-length finite|asymptotic``: the bound that fixes the final length (default: the security's own)."""
+    p.add_argument(
+        "--key-length",
+        choices=("finite", "asymptotic"),
+        default=None,
+        help="final-length bound: finite (TLGR, or entropy accumulation with --device-independent) or "
+        "asymptotic (default: finite for trusted devices, asymptotic for device-independent)",
+    )
 
 
 def _add_reconciler(p: argparse.ArgumentParser) -> None:
@@ -123,11 +135,27 @@ def _add_protocols(sub: argparse._SubParsersAction[_Parser]) -> None:
         )
         _add_common(p, pairs_default=1_000_000)
         _add_reconciler(p)
+        _add_key_length(p)
+        p.add_argument(
+            "--sample-fraction",
+            type=_open_fraction,
+            default=None,
+            metavar="F",
+            help="fraction of the sifted key disclosed to estimate the error rate (default 0.1)",
+        )
         if name == "e91":
             p.add_argument(
                 "--device-independent",
                 action="store_true",
                 help="decide security by the device-independent bound from S and Q (Acín et al. 2007)",
+            )
+            p.add_argument(
+                "--test-probability",
+                type=_open_fraction,
+                default=None,
+                metavar="P",
+                help="with --device-independent: test each round with probability P, key otherwise "
+                "(spot-checking; default with --key-length finite: the P that maximises the bound's key)",
             )
 
 

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from qkdnet.errors import QberAboveThreshold
+from qkdnet.errors import ChshBelowThreshold, InvalidParameter, QberAboveThreshold
 from qkdnet.postprocess import AsymptoticKeyLength, FiniteKeyLength, KeyLengthRule
 from qkdnet.qkd.announce import PublicRecord, public_record
 from qkdnet.qkd.config import KeyRunConfig
+from qkdnet.qkd.di_finite import WIN_THRESHOLD_GRID, DeviceIndependentFiniteKeyLength, DeviceRounds
 from qkdnet.qkd.estimation import no_signalling_test
 from qkdnet.qkd.protocols import ProtocolSpec
 from qkdnet.qkd.records import SimulatedRecords
@@ -34,6 +35,7 @@ class Assessment:
     eve_information_bits: float
     sample_bits: int
     qber_for_reconciliation: float
+    device_rounds: DeviceRounds | None = None
 
 
 def assess(
@@ -88,6 +90,7 @@ def assess(
         correlations=est.correlations,
         alice_records=records.alice,
         bob_records=records.bob,
+        test_probability=protocol.test_probability,
     )
     key_index = est.key_index
     alice_key, bob_key = records.alice.outcomes[key_index], records.bob.outcomes[key_index]
@@ -98,12 +101,27 @@ def assess(
         key_index=key_index,
     )
     return Assessment(
-        result, alice_key, bob_key, est.eve_information_bits, est.sample_bits, est.qber_for_reconciliation
+        result,
+        alice_key,
+        bob_key,
+        est.eve_information_bits,
+        est.sample_bits,
+        est.qber_for_reconciliation,
+        est.device_rounds,
     )
 
 
-def key_length_rule(phase_error: float, eve_information_bits: float, cfg: KeyRunConfig) -> KeyLengthRule:
+def key_length_rule(
+    phase_error: float,
+    eve_information_bits: float,
+    cfg: KeyRunConfig,
+    device_rounds: DeviceRounds | None = None,
+) -> KeyLengthRule:
     """The finite-key rule on the estimated phase error (QberAboveThreshold above tolerance), or the asymptotic one.
+
+    With device-independent security the finite rule is the entropy accumulation bound
+    (:class:`~qkdnet.qkd.di_finite.DeviceIndependentFiniteKeyLength`) at the largest public score threshold
+    the run passes (ChshBelowThreshold if none); it needs the run's ``device_rounds``.
 
     TLGR's test error is the key bits' error in the conjugate basis, i.e. their phase error, estimated
     on k disclosed bits (the ledger's estimation sample). For BBM92 that is what is measured; for E91
@@ -112,6 +130,15 @@ def key_length_rule(phase_error: float, eve_information_bits: float, cfg: KeyRun
     """
     if cfg.key_length_method == "asymptotic":
         return AsymptoticKeyLength(eve_information_bits, cfg.eps_pa)
+    if cfg.security == "device-independent":
+        if device_rounds is None:
+            raise InvalidParameter("the device-independent finite-key bound needs the run's CHSH test rounds")
+        if device_rounds.win_fraction < WIN_THRESHOLD_GRID[0]:
+            raise ChshBelowThreshold(
+                f"CHSH score {device_rounds.win_fraction:.4f} (S = {8 * device_rounds.win_fraction - 4:.3f}) is "
+                f"below every public threshold (lowest {WIN_THRESHOLD_GRID[0]:.3f}): no device-independent key"
+            )
+        return DeviceIndependentFiniteKeyLength.adaptive(device_rounds, eps_sec=cfg.eps_sec)
     if cfg.qber_tolerance is None:
         return FiniteKeyLength.adaptive(phase_error, eps_sec=cfg.eps_sec)
     if phase_error > cfg.qber_tolerance:

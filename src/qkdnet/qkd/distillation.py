@@ -26,6 +26,7 @@ from qkdnet.postprocess import (
 )
 from qkdnet.qkd.assessment import Assessment, key_length_rule
 from qkdnet.qkd.config import KeyRunConfig
+from qkdnet.qkd.di_finite import DeviceIndependentFiniteKeyLength
 from qkdnet.qkd.result import KeyRunResult, Observer
 from qkdnet.rng import SeedTree
 from qkdnet.units import binary_entropy
@@ -61,7 +62,7 @@ def distill(
     ledger = LeakageLedger()
     ledger.record(ESTIMATION_SAMPLE, assessed.sample_bits, charged=False)
     try:
-        rule = key_length_rule(assessed.result.phase_error, assessed.eve_information_bits, cfg)
+        rule = key_length_rule(assessed.result.phase_error, assessed.eve_information_bits, cfg, assessed.device_rounds)
     except SecurityAbort as exc:
         result.abort_reason = str(exc)
         return result
@@ -153,6 +154,13 @@ def _no_key_reason(assessed: Assessment, rule: KeyLengthRule, ledger: LeakageLed
             f" and the finite-key bound allows for a phase error up to {100 * rule.qber_tolerance:.1f} % "
             f"+ {100 * mu:.1f} % (statistical margin from {assessed.sample_bits:,} test bits), "
             f"i.e. Eve may know {n * binary_entropy(min(0.5, rule.qber_tolerance + mu)):,.0f} bits"
+        )
+    elif isinstance(rule, DeviceIndependentFiniteKeyLength):
+        d = rule.device
+        body = (
+            f" and the entropy accumulation bound certifies {rule.entropy_bits():,.0f} bits of entropy in "
+            f"{d.rounds:,} rounds ({d.test_rounds:,} CHSH tests, score threshold {rule.win_threshold:.3f}), "
+            f"less {d.disclosed_bits:,} disclosed test and sample bits"
         )
     else:
         eve = assessed.eve_information_bits

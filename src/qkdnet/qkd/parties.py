@@ -24,7 +24,7 @@ def postprocess_party(
     """
     ledger = LeakageLedger()
     ledger.record(ESTIMATION_SAMPLE, estimate.sample_bits, charged=False)
-    rule = key_length_rule(estimate.phase.value, estimate.eve_information_bits, cfg)
+    rule = key_length_rule(estimate.phase.value, estimate.eve_information_bits, cfg, estimate.device_rounds)
     if side == "alice":
         return PostprocessAlice(
             key, ledger=ledger, rng=rng, key_length=rule, reconciler=cfg.reconciler, eps_cor=cfg.eps_cor

@@ -17,6 +17,8 @@ classical channel's time. The node daemon runs each party's half alone (:mod:`~q
 
 from __future__ import annotations
 
+import math
+
 from qkdnet.attacks import Attack
 from qkdnet.errors import InvalidParameter, ProtocolError, SecurityAbort
 from qkdnet.network import HeraldedLink
@@ -24,6 +26,7 @@ from qkdnet.postprocess import ClassicalChannel, Interceptor
 from qkdnet.qkd.announce import announce
 from qkdnet.qkd.assessment import Assessment, assess, key_length_rule
 from qkdnet.qkd.config import KeyRunConfig
+from qkdnet.qkd.di_finite import optimal_announced_test_probability
 from qkdnet.qkd.distillation import abort_text, bootstrap_tag_keys, distill
 from qkdnet.qkd.parties import postprocess_party
 from qkdnet.qkd.protocols import ProtocolSpec
@@ -60,6 +63,7 @@ def run_key_exchange(
     announcements would have given (the parties computed none) and the failure as ``abort_reason``.
     """
     cfg = _checked_config(protocol, config)
+    protocol = run_protocol(protocol, cfg, n_pairs, source)
     tree = SeedTree(seed)
     records = simulate_records(source, protocol, n_pairs, tree=tree, attack=attack, progress=progress)
     channel = cfg.classical_channel or ClassicalChannel(one_way_delay_s=_classical_delay_s(source))
@@ -136,6 +140,48 @@ def _checked_config(protocol: ProtocolSpec, config: KeyRunConfig | None) -> KeyR
     return cfg
 
 
+def run_protocol(protocol: ProtocolSpec, cfg: KeyRunConfig, n_pairs: int, source: object) -> ProtocolSpec:
+    """The protocol a run actually plays: ``protocol``, or its spot-checking form when ``cfg`` asks for one.
+
+    The test probability is ``cfg.test_probability``, or else the one that maximises the key of
+    :func:`~qkdnet.qkd.di_finite.announced_key_length` for ``n_pairs`` rounds at the source's expected CHSH
+    value and QBER (its ``expected_chsh``/``expected_qber``, or Werner pairs of its ``expected_fidelity``),
+    fixed before any pair is measured, as the protocol requires; :data:`FALLBACK_TEST_PROBABILITY` if no
+    test probability gives key at that round count.
+    """
+    if not cfg.spot_checking or protocol.test_probability is not None:
+        return protocol
+    gamma = cfg.test_probability
+    if gamma is None:
+        s, q = _design_point(source)
+        gamma, length = optimal_announced_test_probability(
+            n_pairs, q, s, sample_fraction=cfg.sample_fraction, eps_sec=cfg.eps_sec, eps_cor=cfg.eps_cor
+        )
+        if not length > 0.0:
+            gamma = FALLBACK_TEST_PROBABILITY
+    return protocol.spot_checking(gamma)
+
+
+FALLBACK_TEST_PROBABILITY = 0.5
+"""γ of a spot-checking run for which no test probability gives key at its round count: half the rounds
+are tests, so the run measures S well and says in numbers why no key survives."""
+
+
+def _design_point(source: object) -> tuple[float, float]:
+    """(S, QBER) the source's pairs are expected to show, to choose the test probability before the run."""
+    chsh, qber = getattr(source, "expected_chsh", None), getattr(source, "expected_qber", None)
+    if isinstance(chsh, float | int) and isinstance(qber, float | int):
+        return float(chsh), float(qber)
+    fidelity = getattr(source, "expected_fidelity", None)
+    if isinstance(fidelity, float | int):
+        v = (4.0 * float(fidelity) - 1.0) / 3.0  # Werner pairs: F = (1 + 3V)/4, S = 2√2·V, QBER = (1 − V)/2
+        return 2.0 * math.sqrt(2.0) * v, (1.0 - v) / 2.0
+    raise InvalidParameter(
+        "the source tells no expected CHSH value or fidelity to choose the test probability from: "
+        "set KeyRunConfig.test_probability"
+    )
+
+
 def _classical_delay_s(source: PairSource) -> float:
     """One-way delay of a classical channel beside the quantum link: the fiber's (0 for ideal sources)."""
     return source.fiber.delay_s if isinstance(source, HeraldedLink) else 0.0
@@ -144,6 +190,7 @@ def _classical_delay_s(source: PairSource) -> float:
 # The stages live in their own modules; their names stay importable from here, where they began.
 __all__ = [
     "BLOCK_PAIRS",
+    "FALLBACK_TEST_PROBABILITY",
     "Assessment",
     "KeyRunResult",
     "Observer",
@@ -159,5 +206,6 @@ __all__ = [
     "measure_block",
     "postprocess_party",
     "run_key_exchange",
+    "run_protocol",
     "simulate_records",
 ]

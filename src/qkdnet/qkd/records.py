@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
 from qkdnet.attacks import Attack, EveGuess
 from qkdnet.errors import InvalidParameter
@@ -53,13 +54,15 @@ def measure_block(
     rng_bob: np.random.Generator,
     rng_nature: np.random.Generator,
     rng_eve: np.random.Generator,
+    rng_rounds: np.random.Generator | None = None,
 ) -> tuple[PartyRecord, PartyRecord, EveGuess | None]:
     """Both parties pick settings independently and measure; Eve may attack on the way to Bob.
 
     After the settings are announced, Eve's record yields her guess of Alice's outcome on every pair.
+    A spot-checking protocol needs ``rng_rounds``, the randomness both parties share that says which
+    rounds are tests (:func:`draw_settings`).
     """
-    sa = rng_alice.integers(0, len(protocol.alice_angles_deg), n_pairs, dtype=np.uint8)
-    sb = rng_bob.integers(0, len(protocol.bob_angles_deg), n_pairs, dtype=np.uint8)
+    sa, sb = draw_settings(protocol, n_pairs, rng_alice=rng_alice, rng_bob=rng_bob, rng_rounds=rng_rounds)
     angles = (protocol.alice_angles_deg, protocol.bob_angles_deg)
     if attack is None:
         x, y = sample_setting_outcomes(states, *angles, sa, sb, rng=rng_nature)
@@ -77,6 +80,36 @@ def measure_block(
     bob_deg = np.asarray(protocol.bob_angles_deg)[sb]
     eve = hit.record.guesses(alice_deg, bob_deg, x, y, rng=rng_eve)
     return PartyRecord(sa, x), PartyRecord(sb, y), eve
+
+
+def draw_settings(
+    protocol: ProtocolSpec,
+    n_pairs: int,
+    *,
+    rng_alice: np.random.Generator,
+    rng_bob: np.random.Generator,
+    rng_rounds: np.random.Generator | None = None,
+) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
+    """Both parties' settings for ``n_pairs`` rounds: uniform, or the spot-checking rule.
+
+    Spot-checking (``protocol.test_probability = γ``): a round is a test with probability γ, drawn from
+    ``rng_rounds`` (randomness the parties share, as in Arnon-Friedman et al.'s protocol where T_i is chosen
+    jointly); then each party picks one of its CHSH settings uniformly from its own stream, otherwise both
+    take the key basis. Each party draws its test choice for every round, so its stream does not depend on T.
+    """
+    if protocol.test_probability is None:
+        sa = rng_alice.integers(0, len(protocol.alice_angles_deg), n_pairs, dtype=np.uint8)
+        sb = rng_bob.integers(0, len(protocol.bob_angles_deg), n_pairs, dtype=np.uint8)
+        return sa, sb
+    if rng_rounds is None:
+        raise InvalidParameter("a spot-checking protocol needs the shared randomness that picks the test rounds")
+    test = rng_rounds.random(n_pairs) < protocol.test_probability
+    (a_key, b_key), (a_tests, b_tests) = protocol.key_settings[0], protocol.test_settings
+    a_choice = np.asarray(a_tests, dtype=np.uint8)[rng_alice.integers(0, len(a_tests), n_pairs)]
+    b_choice = np.asarray(b_tests, dtype=np.uint8)[rng_bob.integers(0, len(b_tests), n_pairs)]
+    sa = np.where(test, a_choice, np.uint8(a_key)).astype(np.uint8)
+    sb = np.where(test, b_choice, np.uint8(b_key)).astype(np.uint8)
+    return sa, sb
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +140,7 @@ def simulate_records(
     """Generate ``n_pairs`` heralded pairs block by block and measure them; keep only the parties' logs."""
     if isinstance(n_pairs, bool) or not isinstance(n_pairs, int) or n_pairs < 1:
         raise InvalidParameter(f"number of pairs must be a positive integer, got {n_pairs!r}")
-    rngs = {name: tree.generator(name) for name in ("link", "alice", "bob", "nature", "eve")}
+    rngs = {name: tree.generator(name) for name in ("link", "alice", "bob", "nature", "eve", "rounds")}
     a_settings, a_outcomes, b_settings, b_outcomes = [], [], [], []
     guesses: list[EveGuess] = []
     elapsed_ps = 0
@@ -125,6 +158,7 @@ def simulate_records(
             rng_bob=rngs["bob"],
             rng_nature=rngs["nature"],
             rng_eve=rngs["eve"],
+            rng_rounds=rngs["rounds"],
         )
         elapsed_ps += block.last_herald_ps
         a_settings.append(alice.settings)
@@ -152,6 +186,7 @@ __all__ = [
     "PairSource",
     "ProgressCallback",
     "SimulatedRecords",
+    "draw_settings",
     "measure_block",
     "simulate_records",
 ]

@@ -73,6 +73,8 @@ class KeyRunResult:
     """Simulated time of post-processing on the classical channel (round trips, processing, transmission)."""
     classical_bits: int = 0
     classical_messages: int = 0
+    test_probability: float | None = None
+    """γ of a spot-checking run (each round a CHSH test with this probability); None for uniform settings."""
     classical_flights: int = 0
     """Runs of consecutive messages in one direction (``round_trips`` is half of it), announcements included."""
     frames: int = 0
@@ -153,6 +155,7 @@ class KeyRunResult:
             "leakage_bits": self.leakage_by_kind,
             "round_trips": self.round_trips,
             "key_length": self.key_length_method,
+            "test_probability": num(self.test_probability),
             "qber_tolerance": num(self.qber_tolerance),
             "reconciler": self.reconciler,
             "amplified_key_bits": self.amplified_key_bits,

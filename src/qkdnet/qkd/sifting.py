@@ -34,6 +34,7 @@ from qkdnet.errors import InvalidParameter, ProtocolError
 from qkdnet.postprocess import Message
 from qkdnet.qkd.announce import AnnouncingAlice, AnnouncingBob, PublicRecord
 from qkdnet.qkd.config import KeyRunConfig
+from qkdnet.qkd.di_finite import DeviceRounds
 from qkdnet.qkd.estimation import (
     CorrelationTable,
     Estimate,
@@ -86,6 +87,8 @@ class PublicEstimate:
     correlations: CorrelationTable = field(repr=False)
     eve_information_bits: float
     qber_for_reconciliation: float
+    device_rounds: DeviceRounds | None = None
+    """The rounds, CHSH tests, wins and disclosed bits the device-independent finite-key bound reads."""
 
 
 def estimate_from_disclosed(protocol: ProtocolSpec, cfg: KeyRunConfig, public: PublicRecord) -> PublicEstimate:
@@ -138,13 +141,15 @@ def estimate_from_disclosed(protocol: ProtocolSpec, cfg: KeyRunConfig, public: P
 
     s_est: Estimate | None = chsh(protocol, table) if protocol.chsh_terms else None
     r_di: float | None = None
-    if s_est is not None and not math.isnan(qber.value):
+    if s_est is not None and not math.isnan(qber.value) and math.isfinite(s_est.value):
         r_di = device_independent_key_fraction(qber.value, s_est.value)
 
     deciding = r_di if cfg.security == "device-independent" else r_trusted
     abort: str | None = None
     if n_sifted == 0 or math.isnan(qber.value):
         abort = "no sifted key: too few pairs to estimate the error rate"
+    elif cfg.security == "device-independent" and s_est is not None and not math.isfinite(s_est.value):
+        abort = "no CHSH value: some CHSH setting pair was never tested, so the devices certify no secrecy"
     elif cfg.security == "device-independent" and s_est is not None and s_est.value <= 2.0:
         abort = f"no Bell violation: S = {s_est.value:.3f} ± {s_est.stderr:.3f} ≤ 2, so the devices certify no secrecy"
     elif deciding is None or deciding <= 0.0:
@@ -153,7 +158,7 @@ def estimate_from_disclosed(protocol: ProtocolSpec, cfg: KeyRunConfig, public: P
             f"({'device-independent' if cfg.security == 'device-independent' else 'trusted-device'} "
             f"bound {deciding:.3f} ≤ 0): an eavesdropper or too much noise"
         )
-    if cfg.security == "device-independent" and s_est is not None:
+    if cfg.security == "device-independent" and s_est is not None and math.isfinite(s_est.value):
         s_low = s_est.value - cfg.statistical_margin_sigmas * s_est.stderr
         eve_bits = float(key_index.size) * eve_information_from_chsh(s_low)
     else:
@@ -173,6 +178,40 @@ def estimate_from_disclosed(protocol: ProtocolSpec, cfg: KeyRunConfig, public: P
         correlations=table,
         eve_information_bits=eve_bits,
         qber_for_reconciliation=max(qber.value, 1.0 / max(qber.samples, 1)) if qber.samples else 0.0,
+        device_rounds=_device_rounds(protocol, table, n_sifted, int(sample.sum())),
+    )
+
+
+def _device_rounds(
+    protocol: ProtocolSpec, table: CorrelationTable, sifted: int, sample_bits: int
+) -> DeviceRounds | None:
+    """The device rounds of a CHSH protocol: key-basis and CHSH-test pairs (mismatched pairs are left out).
+
+    A test (a, b, sign) is won when the outcomes agree (sign +1) or differ (sign −1): counts·(1 + sign·E)/2
+    games. Both parties disclosed every test outcome and the error-rate sample, two bits a round. The test
+    probability is the protocol's a-priori one: γ for a spot-checking protocol (whose rounds are all keys or
+    tests), and for uniform settings (CHSH setting pairs)/(CHSH + key setting pairs).
+    """
+    if not protocol.chsh_terms:
+        return None
+    tests = int(sum(int(table.counts[a, b]) for a, b, _ in protocol.chsh_terms))
+    wins = float(
+        sum(
+            table.counts[a, b] * (1.0 + sign * np.nan_to_num(table.correlator[a, b])) / 2.0
+            for a, b, sign in protocol.chsh_terms
+        )
+    )
+    if protocol.test_probability is not None:
+        gamma = protocol.test_probability
+    else:
+        n_test_settings, n_key_settings = len(protocol.chsh_terms), len(protocol.key_settings)
+        gamma = n_test_settings / (n_test_settings + n_key_settings)
+    return DeviceRounds(
+        rounds=sifted + tests,
+        test_rounds=tests,
+        wins=wins,
+        test_probability=gamma,
+        disclosed_bits=2 * (tests + sample_bits),
     )
 
 
