@@ -68,7 +68,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import minimize_scalar
 
 from qkdnet.checks import check_int, check_probability
 from qkdnet.errors import InvalidParameter
@@ -189,6 +188,8 @@ def eat_entropy_rate(
     lo, hi = grid[max(best - 1, 0)], grid[min(best + 1, grid.size - 1)]
     rate, where = float(values[best]), float(grid[best])
     if hi > lo:
+        from scipy.optimize import minimize_scalar  # loaded by the runs that need it: not at import
+
         res = minimize_scalar(
             lambda t: -float(_tangent_rate(np.asarray([t]), omega_thr, n, gamma, eps_s, eps_ea)[0]),
             bounds=(float(lo), float(hi)),
@@ -283,6 +284,8 @@ def _best_test_probability(length: Callable[[float], float]) -> tuple[float, flo
     values = np.array([neg(float(g)) for g in grid])
     best = int(np.argmin(values))
     lo, hi = grid[max(best - 1, 0)], grid[min(best + 1, grid.size - 1)]
+    from scipy.optimize import minimize_scalar  # loaded by the runs that need it: not at import
+
     res = minimize_scalar(neg, bounds=(float(lo), float(hi)), method="bounded", options={"xatol": 1e-6})
     log_gamma, value = (float(res.x), float(res.fun)) if res.fun < values[best] else (float(grid[best]), values[best])
     return math.exp(log_gamma), -float(value)
