@@ -239,6 +239,19 @@ def check_key_request(api: ApiSection, request: KeyRequest) -> tuple[int, int]:
     return number, size
 
 
+def parse_key_ids(api: ApiSection, key_ids: Sequence[str]) -> list[UUID]:
+    """Clause 6.4's key IDs as UUIDs, at most ``max_key_per_request`` of them; a malformed one is "not found"."""
+    if len(key_ids) > api.max_key_per_request:
+        raise ApiError(400, f"number of key_IDs shall not exceed max_key_per_request ({api.max_key_per_request})")
+    uuids = []
+    for text in key_ids:
+        try:
+            uuids.append(UUID(text))
+        except ValueError:
+            raise ApiError(400, KEYS_NOT_FOUND, [{"key_ID_not_a_UUID": text[:64]}]) from None
+    return uuids
+
+
 class KmeService:
     """The handlers' logic, separate from FastAPI's routing: one KME, its pool, its peer."""
 
@@ -325,16 +338,7 @@ class KmeService:
     async def dec_keys(self, caller: str, master: str, key_ids: Sequence[str]) -> dict[str, Any]:
         """Clause 5.4 Get key with key IDs: the slave SAE takes the keys announced for it, once."""
         self._check_pair(caller, master, caller)
-        if len(key_ids) > self.config.api.max_key_per_request:
-            raise ApiError(
-                400, f"number of key_IDs shall not exceed max_key_per_request ({self.config.api.max_key_per_request})"
-            )
-        uuids = []
-        for text in key_ids:
-            try:
-                uuids.append(UUID(text))
-            except ValueError:
-                raise ApiError(400, KEYS_NOT_FOUND, [{"key_ID_not_a_UUID": text[:64]}]) from None
+        uuids = parse_key_ids(self.config.api, key_ids)
         try:
             keys: list[DeliveredKey] = await _wait(
                 self.pool.submit_take_keys_by_id(
@@ -594,4 +598,5 @@ __all__ = [
     "create_app",
     "etsi_app",
     "https_peer",
+    "parse_key_ids",
 ]

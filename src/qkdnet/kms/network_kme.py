@@ -26,7 +26,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from qkdnet.errors import KeyNotEntitled, KeyNotFound, KeyNotYetCommitted, KeyPoolError, KeyPoolExhausted
-from qkdnet.kms.api import ApiError, caller_id, check_key_request, etsi_app
+from qkdnet.kms.api import ApiError, caller_id, check_key_request, etsi_app, parse_key_ids
 from qkdnet.kms.etsi import KEYS_NOT_FOUND, UNAUTHORIZED, KeyRequest, key_container_json
 from qkdnet.kms.keyid import KeyPosition, direction_for, link_id_for
 from qkdnet.kms.network_config import NetworkNodeConfig
@@ -186,15 +186,7 @@ class NetworkKmeService:
         """Clause 5.4 Get key with key IDs: the keys relayed here for this slave SAE, each once."""
         self._check_caller(caller)
         self._partner_kme(master)
-        if len(key_ids) > self.config.api.max_key_per_request:
-            limit = self.config.api.max_key_per_request
-            raise ApiError(400, f"number of key_IDs shall not exceed max_key_per_request ({limit})")
-        uuids = []
-        for text in key_ids:
-            try:
-                uuids.append(UUID(text))
-            except ValueError:
-                raise ApiError(400, KEYS_NOT_FOUND, [{"key_ID_not_a_UUID": text[:64]}]) from None
+        uuids = parse_key_ids(self.config.api, key_ids)
         try:
             keys: list[DeliveredKey] = await asyncio.wrap_future(
                 self.pool.submit_take_relayed(master_sae=master, slave_sae=caller, key_ids=uuids)
