@@ -14,8 +14,9 @@ The presets are data: one TOML file each in ``qkdnet/hardware/presets/`` (schema
 :mod:`qkdnet.hardware._catalog`). A user's own lab is registered with :func:`register_preset`; its files are
 read at layer 6 by :mod:`qkdnet.config.presets` (``qkdnet presets --add FILE``, a scenario's ``preset_paths``).
 
->>> preset_names()
-('hofmann2012', 'nadlinger2022', 'nolleke2013', 'ritter2012', 'vanleent2022', 'zhang2022')
+>>> preset_names()  # doctest: +NORMALIZE_WHITESPACE
+('hofmann2012', 'knaut2024', 'krutyanskiy2023', 'liu2024', 'nadlinger2022', 'nolleke2013', 'ritter2012',
+ 'stolk2024', 'vanleent2022', 'zhang2022')
 >>> p = get_preset("ritter2012")
 >>> p.fiber.length_km, p.provenance["fiber.length_km"].status
 (0.06, 'estimate')
