@@ -74,6 +74,13 @@ def test_ritter2012_cites_the_seed_paper() -> None:
     confirmed = {k for k, s in preset.provenance.items() if s.confirmed}
     assert confirmed == set()
     assert preset.emitter.cavity is not None and preset.emitter.cavity.cooperativity > 1.0
+    # Issue 16 searched the stored copies: every number citing Ritter et al. says where it was looked for.
+    ritter = {**preset.provenance, **preset.headline}
+    cited = {k: r for k, r in ritter.items() if r.source.startswith("Ritter et al.")}
+    assert len(cited) == 18
+    assert all("not in the abstract" in r.where for r in cited.values())
+    for key in ("fiber.length_km", "node_separation_km"):  # only a press-release paraphrase gives 60 m / 21 m
+        assert "press release" in ritter[key].where and ritter[key].kind == "estimate"
 
 
 def test_zhang2022_confirmed_numbers_are_the_abstracts() -> None:
