@@ -29,6 +29,11 @@ def test_presets_lists_every_preset_with_its_source(capsys: pytest.CaptureFixtur
     assert main(["presets"]) == 0
     out = capsys.readouterr().out
     assert "ritter2012" in out and "Nature 484" in out
+    # Each row counts its numbers by status (modeling defaults left out): ritter2012 has none confirmed.
+    assert "numbers" in out
+    from qkdnet.cli.link import _status_counts
+
+    assert _status_counts(get_preset("ritter2012")) == "0 confirmed · 16 estimate · 6 calibrated"
 
 
 @pytest.mark.parametrize("name", preset_names())

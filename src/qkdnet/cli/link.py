@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from rich.table import Table
 
 from qkdnet.cli._common import make_console, plot_target, print_json
-from qkdnet.hardware.presets import Preset, Sourced, get_preset, preset_names, preset_origin
+from qkdnet.hardware.presets import MODEL_CHOICE, Preset, Sourced, get_preset, preset_names, preset_origin
 from qkdnet.network import HeraldedLink, link_from_preset
 from qkdnet.units import PS_PER_S
 
@@ -89,12 +89,24 @@ def run_presets(args: argparse.Namespace) -> int:
         _print_numbers(get_preset(args.preset))
         return 0
     table = Table(title="hardware presets (every number cited; see `qkdnet presets --preset NAME`)")
-    for column in ("name", "scheme", "fiber", "source"):
+    for column in ("name", "scheme", "fiber", "numbers", "source"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(str(row["name"]), str(row["scheme"]), f"{row['length_km']:g} km", str(row["source"]))
+        table.add_row(
+            str(row["name"]),
+            str(row["scheme"]),
+            f"{row['length_km']:g} km",
+            _status_counts(get_preset(str(row["name"]))),
+            str(row["source"]),
+        )
     make_console().print(table)
     return 0
+
+
+def _status_counts(preset: Preset) -> str:
+    """How many of the preset's numbers are confirmed, estimates and calibrated (modeling defaults left out)."""
+    kinds = [r.kind for r in preset.provenance.values() if r.source != MODEL_CHOICE]
+    return " · ".join(f"{kinds.count(k)} {k}" for k in ("confirmed", "estimate", "calibrated"))
 
 
 def _print_numbers(preset: Preset) -> None:
