@@ -89,7 +89,7 @@ def run_presets(args: argparse.Namespace) -> int:
         _print_numbers(get_preset(args.preset))
         return 0
     table = Table(title="hardware presets (every number cited; see `qkdnet presets --preset NAME`)")
-    for column in ("name", "scheme", "fiber", "numbers", "source"):
+    for column in ("name", "scheme", "fiber", "conf/est/cal", "source"):
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(
@@ -104,9 +104,9 @@ def run_presets(args: argparse.Namespace) -> int:
 
 
 def _status_counts(preset: Preset) -> str:
-    """How many of the preset's numbers are confirmed, estimates and calibrated (modeling defaults left out)."""
+    """How many of the preset's numbers are confirmed/estimates/calibrated (modeling defaults left out): ``0/16/6``."""
     kinds = [r.kind for r in preset.provenance.values() if r.source != MODEL_CHOICE]
-    return " · ".join(f"{kinds.count(k)} {k}" for k in ("confirmed", "estimate", "calibrated"))
+    return "/".join(str(kinds.count(k)) for k in ("confirmed", "estimate", "calibrated"))
 
 
 def _print_numbers(preset: Preset) -> None:
