@@ -98,3 +98,17 @@ def test_link_errors_are_one_line_exit_2(capsys: pytest.CaptureFixture[str], arg
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_link_modes_multiplex_the_round(capsys: pytest.CaptureFixture[str]) -> None:
+    one = run_json(capsys, "link", "--preset", "ritter2012", "--length-km", "1", "--json")
+    many = run_json(capsys, "link", "--preset", "ritter2012", "--length-km", "1", "--modes", "50", "--json")
+    assert isinstance(one, dict) and isinstance(many, dict) and tuple(many) == LINK_FIELDS
+    p = one["success_probability"]
+    assert many["success_probability"] == pytest.approx(1.0 - (1.0 - p) ** 50, rel=1e-12)
+    assert many["pair_rate_hz"] / one["pair_rate_hz"] == pytest.approx((1.0 - (1.0 - p) ** 50) / p, rel=1e-9)
+    assert many["fidelity"] == pytest.approx(one["fidelity"], rel=1e-12)  # one mode's pair is stored
+    assert main(["link", "--preset", "ritter2012", "--modes", "50"]) == 0
+    assert "50 per round" in capsys.readouterr().out
+    assert main(["link", "--preset", "ritter2012"]) == 0
+    assert "per round" not in capsys.readouterr().out  # an unmultiplexed link reads as before

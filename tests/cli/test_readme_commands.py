@@ -53,6 +53,8 @@ PROMISES: dict[str, tuple[str, tuple[str, ...]]] = {
     "simulate examples/chain3.toml": (r"end-to-end pairs\s+completed\s+2\s", ()),
     "simulate examples/metro20.toml": (r"neighbours\s+completed\s+1\s[\s\S]*deadline\s+[3-5]\s", ()),
     "simulate examples/chain3.toml --json --plot out/": (r'"requests"', ("out/network_run.png",)),
+    "simulate examples/multiplexed_link.toml": (r"one mode\s+deadline\s+1\s+268\s[\s\S]*multiplexed\s+completed", ()),
+    "link --preset ritter2012 --length-km 1 --modes 50": (r"modes\s+50 per round[\s\S]*heralded pairs\s+227\.9 /s", ()),
     "sweep examples/two_labs.toml --vary link.length_km=0.03:2:40 --vary link.preset=ritter2012,nolleke2013 "
     "--out results.parquet": (r"done: 6 runs now", ("results.parquet",)),
     "sweep examples/sweeps/two_labs_attack.toml --workers 2 --out results.parquet": (

@@ -21,7 +21,7 @@ def simulate_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, o
     return out
 
 
-@pytest.mark.parametrize("name", ["two_labs", "chain3", "metro20"])
+@pytest.mark.parametrize("name", ["two_labs", "chain3", "metro20", "multiplexed_link"])
 def test_examples_run_with_the_documented_fields(capsys: pytest.CaptureFixture[str], name: str) -> None:
     out = simulate_json(capsys, str(EXAMPLES / f"{name}.toml"))
     assert tuple(out) == RUN_FIELDS

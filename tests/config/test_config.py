@@ -12,6 +12,7 @@ from qkdnet.config import (
     ConfigError,
     Scenario,
     dump_toml,
+    link_physics,
     load_scenario,
     parse_scenario,
     random_geometric_document,
@@ -203,6 +204,12 @@ def test_config_error_is_an_invalid_parameter() -> None:
             "s.toml: nodes.alice.position_km[1]: expected a finite number, got nan",
         ),
         ("pairs = 10", "pairs = 0", "s.toml: requests[0].pairs: expected a number >= 1, got 0"),
+        ("length_km = 10.0", "length_km = 10.0\nmodes = 0", "s.toml: links[1].modes: expected a number >= 1, got 0"),
+        ("length_km = 10.0", "length_km = 10.0\nmodes = -4", "s.toml: links[1].modes: expected a number >= 1, got -4"),
+        ("length_km = 10.0", "length_km = 10.0\nmodes = 2.5", "s.toml: links[1].modes: expected an integer, got 2.5"),
+        ("length_km = 10.0", "length_km = 10.0\nmodes = 2.0", "s.toml: links[1].modes: expected an integer, got 2.0"),
+        ("length_km = 10.0", "length_km = 10.0\nmodes = true", "s.toml: links[1].modes: expected an integer, got True"),
+        ("length_km = 10.0", 'length_km = 10.0\nmodes = "8"', "s.toml: links[1].modes: expected an integer, got '8'"),
         ("pairs = 10", "pairs = 10\nkey_bits = 100", "s.toml: requests[0]: give exactly one of pairs or key_bits"),
         ("pairs = 10", "", "s.toml: requests[0]: give exactly one of pairs or key_bits"),
         ("seed = 7", "", "s.toml: seed: required field is missing"),
@@ -245,7 +252,7 @@ def test_a_misspelt_field_is_named_with_a_suggestion() -> None:
     """One line: the "did you mean" already says why the required field is missing."""
     assert _errors(GOOD.replace("length_km = 0.06", "lenght_km = 0.06")) == [
         "s.toml: links[0].lenght_km: unknown field; did you mean 'length_km'? "
-        "expected one of: endpoints, length_km, preset, heralding, name, timetags",
+        "expected one of: endpoints, length_km, preset, heralding, name, timetags, modes",
     ]
 
 
@@ -570,3 +577,34 @@ def test_rgg1000_is_a_thousand_nodes_and_ten_thousand_requests() -> None:
 def test_every_example_loads_without_skipping_requests(path: Path) -> None:
     s = load_scenario(path)
     assert isinstance(s, Scenario) and s.requests and s.skipped_requests == ()
+
+
+def test_link_modes_reach_the_physics_and_keep_old_fingerprints() -> None:
+    plain = parse_scenario(GOOD)
+    many = parse_scenario(GOOD.replace("length_km = 10.0", "length_km = 10.0\nmodes = 8", 1))
+    assert [link.mode_count for link in many.links] == [1, 8]
+    # modes = 1 is no multiplexing: the same scenario, the same fingerprint as leaving it out.
+    assert parse_scenario(GOOD.replace("length_km = 10.0", "length_km = 10.0\nmodes = 1", 1)) == plain
+    assert "modes" not in plain.model_dump()["links"][1]
+    assert many.fingerprint() != plain.fingerprint()
+    physics = link_physics(many.links[1])
+    assert physics.modes == 8 and link_physics(plain.links[1]).modes == 1
+    p = link_physics(plain.links[1]).success_probability
+    assert physics.success_probability == pytest.approx(1.0 - (1.0 - p) ** 8, rel=1e-12)
+    assert many.to_graph().edges[tuple(many.links[1].endpoints)]["modes"] == 8
+
+
+def test_link_modes_come_from_the_defaults_table() -> None:
+    s = parse_scenario(DEFAULTED.replace('heralding = "single-click"', 'heralding = "single-click"\nmodes = 4'))
+    assert {link.mode_count for link in s.links} == {4}
+    assert _errors(DEFAULTED.replace('heralding = "single-click"', 'heralding = "single-click"\nmodes = 0')) == [
+        "s.toml: defaults.link.modes: expected a number >= 1, got 0"
+    ]
+
+
+def test_multiplexed_link_example_has_one_plain_and_one_multiplexed_link() -> None:
+    s = load_scenario(EXAMPLES / "multiplexed_link.toml")
+    assert [link.mode_count for link in s.links] == [1, 50]
+    plain, many = (link_physics(link) for link in s.links)
+    p = plain.success_probability
+    assert many.expected_pair_rate_hz / plain.expected_pair_rate_hz == pytest.approx((1 - (1 - p) ** 50) / p, rel=1e-9)

@@ -201,3 +201,20 @@ def test_a_network_scenario_sweeps_on_the_network_runner() -> None:
     assert plan.runner == "network" and plan.size == 2
     seeds = {p.seed for p in plan.points()}
     assert len(seeds) == 2  # each run its own stream
+
+
+def test_link_modes_sweep_though_the_scenario_leaves_them_out() -> None:
+    # modes is absent from two_labs.toml (so its fingerprint is the old one), yet --vary can set it.
+    assert ("link.modes", 1, "= links[0].modes") in list_fields(read_document(TWO_LABS), "link")
+    plan = plan_sweep(TWO_LABS, ["link.modes=1,4,16"])
+    assert plan.varied_fields == ("links[0].modes",)
+    points = list(plan.points())
+    plain = next(iter(plan_sweep(TWO_LABS, ["link.length_km=0.06"]).points()))
+    assert points[0].run_id == plain.run_id  # modes = 1 is the scenario as it was: the same run
+    runner = get_runner("link").function
+    rates = [runner(p.config, p.seed)["pair_rate_hz"] for p in points]
+    p = get_runner("link").function(plain.config, plain.seed)["success_probability"]
+    for modes, rate in zip((4, 16), rates[1:], strict=True):
+        assert rate / rates[0] == pytest.approx((1.0 - (1.0 - p) ** modes) / p, rel=1e-9)
+    with pytest.raises(ConfigError, match=r"links\[0\]\.modes: expected a number >= 1, got 0"):
+        list(plan_sweep(TWO_LABS, ["link.modes=0"]).points())

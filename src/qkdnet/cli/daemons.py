@@ -99,7 +99,7 @@ async def _emulator(args: argparse.Namespace) -> None:
             f"--link: no link {args.link!r} in {args.scenario} ({', '.join(lk.label for lk in scenario.links)})"
         )
     spec = links[0]
-    link = link_from_preset(spec.preset, length_km=spec.length_km)
+    link = link_from_preset(spec.preset, length_km=spec.length_km, modes=spec.mode_count)
     protocol = get_protocol(args.protocol)
     attack = None
     if args.eve is not None:

@@ -5,7 +5,8 @@ attempt, heralded pairs per second, the pairs' fidelity with Φ+, the QBER a BBM
 X bases), the CHSH value at the E91 angles, and the asymptotic BBM92 secret key rate with trusted devices,
 r = pairs/s · ½ · (1 − h(Q_Z) − h(Q_X)) (Shor & Preskill, PRL 85, 441 (2000)). ``--plot`` draws pair rate,
 fidelity and key rate against fiber length, the key rate beside the PLOB bound −log₂(1 − η) per channel use
-(Pirandola et al., Nat. Commun. 8, 15043 (2017)) times the attempts per second.
+(Pirandola et al., Nat. Commun. 8, 15043 (2017)) times the attempts per second. ``--modes N`` multiplexes the
+link: N independent modes per attempt round into one memory, so a round heralds with 1 − (1 − p)^N.
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ def _print_numbers(preset: Preset) -> None:
 def run_link(args: argparse.Namespace) -> int:
     """``qkdnet link``: one preset's link at its published length or at ``--length-km``."""
     plot = None if args.plot is None else plot_target(args.plot, f"link_{args.preset}.png")
-    link = link_from_preset(args.preset, length_km=args.length_km)
+    link = link_from_preset(args.preset, length_km=args.length_km, modes=args.modes)
     figures = link_figures(link)
     if plot is not None:
         from qkdnet.report.link_plot import link_figure
@@ -140,6 +141,11 @@ def run_link(args: argparse.Namespace) -> int:
         f"  attempt rate      {figures['attempt_rate_hz']:,.4g} /s (configured {link.attempt_rate_hz:,.4g} /s; "
         "a node waits for its herald)"
     )
+    if link.modes > 1:
+        console.print(
+            f"  modes             {link.modes} per round (p = {link.mode_success_probability:.4g} per mode; "
+            f"{link.mean_heralded_modes_per_round:.4g} heralding modes per round, one pair stored)"
+        )
     console.print(f"  success per try   {figures['success_probability']:.4g}")
     console.print(f"  heralded pairs    {figures['pair_rate_hz']:.4g} /s")
     console.print(f"  pair fidelity     {figures['fidelity']:.4f}")

@@ -214,6 +214,13 @@ def _add_link_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     link.add_argument(
         "--length-km", type=_length_km, default=None, metavar="L", help="fiber length in km (default: the preset's)"
     )
+    link.add_argument(
+        "--modes",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="independent modes per attempt round (multiplexing: a round heralds with 1 − (1 − p)^N; default 1)",
+    )
     link.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
     link.add_argument(
         "--plot", default=None, metavar=PLOT_METAVAR, help="draw rate, fidelity and key rate against length"

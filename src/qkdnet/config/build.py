@@ -28,11 +28,11 @@ def _node_hardware(preset: str) -> AtomCavityNode:
 
 
 def link_physics(spec: LinkSpec) -> HeraldedLink:
-    """The physics of one scenario link: its preset's hardware, its length, its heralding scheme."""
+    """The physics of one scenario link: its preset's hardware, its length, its heralding scheme, its modes."""
     preset = get_preset(spec.preset).with_length(spec.length_km)
     if preset.scheme != spec.heralding:
         preset = dataclasses.replace(preset, scheme=spec.heralding)
-    return link_for_preset(preset)
+    return link_for_preset(preset, modes=spec.mode_count)
 
 
 def build_network(scenario: Scenario) -> Network:

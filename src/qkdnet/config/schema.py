@@ -20,6 +20,7 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     StrictStr,
+    field_validator,
     model_serializer,
     model_validator,
 )
@@ -55,6 +56,7 @@ NodeName = Annotated[StrictStr, AfterValidator(_node_name)]
 PositiveFloat = Annotated[StrictFloat, Field(gt=0.0, allow_inf_nan=False)]
 Probability = Annotated[StrictFloat, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 Coordinate = Annotated[StrictFloat, Field(allow_inf_nan=False)]
+Modes = Annotated[StrictInt, Field(ge=1)]
 
 
 class _Spec(BaseModel):
@@ -124,7 +126,21 @@ class LinkSpec(_Spec):
     heralding: Heralding
     name: StrictStr | None = None
     timetags: TimeTagSpec | None = None
-    _ADDED_LATER = ("timetags",)
+    modes: Modes | None = None
+    """Independent modes per attempt round (spatial, temporal or frequency multiplexing); absent: 1. A round
+    heralds with 1 − (1 − p)^M and stores one pair (see :mod:`qkdnet.network.base`)."""
+    _ADDED_LATER = ("timetags", "modes")
+
+    @field_validator("modes")
+    @classmethod
+    def _one_mode_is_no_multiplexing(cls, modes: int | None) -> int | None:
+        # modes = 1 is the link without multiplexing: the same scenario, so the same fingerprint.
+        return None if modes == 1 else modes
+
+    @property
+    def mode_count(self) -> int:
+        """``modes``, or 1 when the link leaves it out."""
+        return 1 if self.modes is None else self.modes
 
     @property
     def label(self) -> str:
@@ -227,6 +243,7 @@ class Scenario(_Spec):
                 length_km=link.length_km,
                 preset=link.preset,
                 heralding=link.heralding,
+                modes=link.mode_count,
             )
         return graph
 
@@ -243,6 +260,7 @@ class LinkDefaults(_Spec):
 
     preset: PresetName | None = None
     heralding: Heralding | None = None
+    modes: Modes | None = None
 
 
 class RequestDefaults(_Spec):

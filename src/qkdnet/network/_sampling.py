@@ -168,6 +168,38 @@ def check_delay(value: object, name: str) -> float:
     return delay
 
 
+def check_modes(value: object, name: str) -> int:
+    """A whole number of modes ≥ 1 (a bool, a float such as 2.0, or 0 is refused)."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise InvalidParameter(f"{name} must be an integer ≥ 1, got {value!r}")
+    return int(value)
+
+
+def round_probability(p: float, modes: int) -> float:
+    """Probability that at least one of ``modes`` independent modes, each heralding with ``p``, heralds:
+    1 − (1 − p)^M, computed as −expm1(M·log1p(−p)) so that a small p keeps its digits (M·p for M·p ≪ 1)."""
+    if modes == 1 or p <= 0.0:
+        return p
+    if p >= 1.0:
+        return 1.0
+    return -math.expm1(modes * math.log1p(-p))
+
+
+def multiplexed_classes(classes: list[HeraldClass], modes: int) -> list[HeraldClass]:
+    """The herald classes of one attempt round of ``modes`` independent, identical modes into one memory.
+
+    A round heralds when at least one mode does, with probability 1 − (1 − p)^M (p the classes' total);
+    the memory keeps the first mode that heralded, whose class is distributed as one mode's, p_i/p. So each
+    class is scaled by the same factor (1 − (1 − p)^M)/p and keeps its state; ``modes == 1`` returns
+    ``classes`` itself, so a single-mode link samples bit for bit as before.
+    """
+    p = sum(c.probability for c in classes)
+    if modes == 1 or p <= 0.0:
+        return classes
+    scale = round_probability(p, modes) / p
+    return [HeraldClass(c.probability * scale, c.weights, c.true) for c in classes]
+
+
 def mean_weights(classes: list[HeraldClass]) -> tuple[float, FloatArray]:
     """(herald probability, mean Bell weights of a herald) over the classes; weights of I/4 if none."""
     total = sum(c.probability for c in classes)

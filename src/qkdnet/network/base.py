@@ -3,6 +3,17 @@
 A scheduler (the network layer) needs the same few things from any link, whatever physics makes its
 pairs: how often it tries, how likely a try heralds, what state a herald leaves, and a bulk sampler.
 :class:`Link` names them; :class:`HeraldedLink` derives them all from a scheme's herald classes and timing.
+
+Multiplexing. A link has ``modes`` M ≥ 1 (spatial, temporal or frequency modes): each attempt round, M
+independent modes each herald with the scheme's per-mode probability p (:attr:`mode_success_probability`),
+all within one attempt period (the round's timing is the single mode's). The nodes hold one memory qubit per
+link attempt, so a round that heralds stores *one* pair, the first mode that heralded (Collins et al.,
+PRL 98, 060502 (2007); Sinclair et al., PRL 113, 053603 (2014)): the round heralds with
+1 − (1 − p)^M (:attr:`success_probability`), and its pair is distributed as one mode's. The M·p pairs a
+round would yield with M memories per node are reported (:attr:`mean_heralded_modes_per_round`) but not
+stored. Rounds until a herald stay geometric, drawn in bulk as for one mode; M = 1 is the unmultiplexed link,
+bit for bit. Per-mode effects of many modes (a shared herald detector's dead time, the later time bins'
+extra memory wait) are left out.
 """
 
 from __future__ import annotations
@@ -61,6 +72,8 @@ class HeraldedLink:
     scheme: str = ""
     attempt_rate_hz: float
     measurement_delay_s: float
+    modes: int
+    """Independent modes tried in parallel each attempt round (1: no multiplexing; see the module docstring)."""
     preset: Preset | None
 
     if TYPE_CHECKING:  # a field in some schemes, a property in others; no class attribute at run time
@@ -70,7 +83,8 @@ class HeraldedLink:
             """The fiber between the two nodes (for two-photon schemes: both arms together)."""
 
     # ---- what a scheme defines --------------------------------------------------------------------
-    def _classes(self) -> list[HeraldClass]:
+    def _mode_classes(self) -> list[HeraldClass]:
+        """The herald classes of one mode's attempt (the scheme's physics)."""
         raise NotImplementedError
 
     def _timing(self) -> Timing:
@@ -82,6 +96,10 @@ class HeraldedLink:
     def with_length(self, length_km: float) -> Self:
         """The same link over a fiber of another length."""
         raise NotImplementedError
+
+    def _classes(self) -> list[HeraldClass]:
+        """The herald classes of one attempt round: the scheme's per-mode classes over :attr:`modes` modes."""
+        return _sampling.multiplexed_classes(self._mode_classes(), self.modes)
 
     # ---- description ------------------------------------------------------------------------------
     @property
@@ -105,6 +123,7 @@ class HeraldedLink:
         """What the link delivers, as ``qkdnet link`` prints it (Jupyter)."""
         rows: list[tuple[str, object]] = [
             ("scheme", f"{self.scheme}, {self.length_km:g} km of fiber"),
+            *([("modes", f"{self.modes} per round")] if self.modes > 1 else []),
             ("attempt rate", f"{significant(PS_PER_S / self.attempt_period_ps)} /s"),
             ("success per try", significant(self.success_probability)),
             ("heralded pairs", f"{significant(self.expected_pair_rate_hz)} /s"),
@@ -146,8 +165,18 @@ class HeraldedLink:
     # ---- probabilities and states -----------------------------------------------------------------
     @property
     def success_probability(self) -> float:
-        """Probability that an attempt heralds (true or false)."""
+        """Probability that an attempt round heralds (true or false): 1 − (1 − p)^M over M modes."""
         return _sampling.mean_weights(self._classes())[0]
+
+    @property
+    def mode_success_probability(self) -> float:
+        """Probability p that one mode of an attempt round heralds (the success probability when M = 1)."""
+        return _sampling.mean_weights(self._mode_classes())[0]
+
+    @property
+    def mean_heralded_modes_per_round(self) -> float:
+        """Expected heralding modes per round, M·p: the pairs per round with M memories (one is stored here)."""
+        return self.modes * self.mode_success_probability
 
     @property
     def true_herald_probability(self) -> float:

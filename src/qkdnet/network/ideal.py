@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from qkdnet.checks import probability
 from qkdnet.errors import InvalidParameter
 from qkdnet.hardware import AtomCavityNode, Fiber, Preset
-from qkdnet.network._sampling import HeraldClass, Timing, check_delay, check_rate
+from qkdnet.network._sampling import HeraldClass, Timing, check_delay, check_modes, check_rate
 from qkdnet.network.base import HeraldedLink
 from qkdnet.network.link import _period_ps
 from qkdnet.quantum import BellDiagonal
@@ -37,6 +37,8 @@ class IdealLink(HeraldedLink):
     fiber: Fiber
     measurement_delay_s: float = 0.0
     preset: Preset | None = field(default=None, compare=False, repr=False)
+    modes: int = 1
+    """Independent modes per attempt round (multiplexing, see :mod:`qkdnet.network.base`); 1: none."""
 
     scheme = "two-photon"
 
@@ -48,6 +50,7 @@ class IdealLink(HeraldedLink):
         object.__setattr__(
             self, "measurement_delay_s", check_delay(self.measurement_delay_s, "IdealLink.measurement_delay_s")
         )
+        object.__setattr__(self, "modes", check_modes(self.modes, "IdealLink.modes"))
         if not isinstance(self.fiber, Fiber):
             raise InvalidParameter("IdealLink.fiber must be a Fiber")
 
@@ -68,7 +71,7 @@ class IdealLink(HeraldedLink):
             wait_b_ps=tau,
         )
 
-    def _classes(self) -> list[HeraldClass]:
+    def _mode_classes(self) -> list[HeraldClass]:
         return [HeraldClass(self.herald_probability, BellDiagonal.werner(self.visibility).weights, true=True)]
 
 

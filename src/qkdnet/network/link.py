@@ -38,7 +38,7 @@ import numpy as np
 
 from qkdnet.errors import InvalidParameter
 from qkdnet.hardware import AtomCavityNode, Detector, Fiber, Preset, noise
-from qkdnet.network._sampling import HeraldClass, HeraldedPairs, Timing, check_delay, check_rate
+from qkdnet.network._sampling import HeraldClass, HeraldedPairs, Timing, check_delay, check_modes, check_rate
 from qkdnet.network.base import HeraldedLink
 from qkdnet.units import PS_PER_S
 
@@ -82,6 +82,8 @@ class TwoNodeLink(HeraldedLink):
     measurement_delay_s: float = 0.0
     preset: Preset | None = field(default=None, compare=False, repr=False)
     """The preset the link was built from, if any: its provenance, for reports (not compared)."""
+    modes: int = 1
+    """Independent modes per attempt round (multiplexing, see :mod:`qkdnet.network.base`); 1: none."""
 
     scheme = "emission-absorption"
 
@@ -102,10 +104,11 @@ class TwoNodeLink(HeraldedLink):
         object.__setattr__(
             self, "measurement_delay_s", check_delay(self.measurement_delay_s, f"{owner}.measurement_delay_s")
         )
+        object.__setattr__(self, "modes", check_modes(self.modes, f"{owner}.modes"))
 
     @classmethod
-    def from_preset(cls, preset: Preset, *, measurement_delay_s: float = 0.0) -> TwoNodeLink:
-        """The link a hardware preset describes."""
+    def from_preset(cls, preset: Preset, *, measurement_delay_s: float = 0.0, modes: int = 1) -> TwoNodeLink:
+        """The link a hardware preset describes, with ``modes`` modes per attempt round."""
         return cls(
             emitter=preset.emitter,
             receiver=preset.receiver,
@@ -114,6 +117,7 @@ class TwoNodeLink(HeraldedLink):
             attempt_rate_hz=preset.attempt_rate_hz,
             measurement_delay_s=measurement_delay_s,
             preset=preset,
+            modes=modes,
         )
 
     def with_length(self, length_km: float) -> TwoNodeLink:
@@ -146,7 +150,7 @@ class TwoNodeLink(HeraldedLink):
             noise.depolarizing(self.receiver.photon_absorption_visibility),
         )
 
-    def _classes(self) -> list[HeraldClass]:
+    def _mode_classes(self) -> list[HeraldClass]:
         photon = (
             self.emitter.photon_generation_efficiency
             * self.fiber.transmission
@@ -172,7 +176,7 @@ class StateTransferLink(TwoNodeLink):
     scheme = "state-transfer"
 
     @classmethod
-    def from_preset(cls, preset: Preset, *, measurement_delay_s: float = 0.0) -> StateTransferLink:
+    def from_preset(cls, preset: Preset, *, measurement_delay_s: float = 0.0, modes: int = 1) -> StateTransferLink:
         """The state-transfer link of a hardware preset (its emitter sends, its receiver stores)."""
         return cls(
             emitter=preset.emitter,
@@ -182,6 +186,7 @@ class StateTransferLink(TwoNodeLink):
             attempt_rate_hz=preset.attempt_rate_hz,
             measurement_delay_s=measurement_delay_s,
             preset=preset,
+            modes=modes,
         )
 
     def _timing(self) -> Timing:

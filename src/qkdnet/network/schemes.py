@@ -42,7 +42,7 @@ import numpy as np
 
 from qkdnet.errors import InvalidParameter
 from qkdnet.hardware import AtomCavityNode, BellStateMeasurement, Fiber, FrequencyConverter, Preset, get_preset, noise
-from qkdnet.network._sampling import HeraldClass, Timing, check_delay, check_rate
+from qkdnet.network._sampling import HeraldClass, Timing, check_delay, check_modes, check_rate
 from qkdnet.network.base import HeraldedLink
 from qkdnet.network.link import _MIXED, StateTransferLink, TwoNodeLink, _check_types, _period_ps
 from qkdnet.units import PS_PER_S
@@ -67,6 +67,8 @@ class TwoPhotonLink(HeraldedLink):
     converter: FrequencyConverter | None = None
     """Frequency conversion applied to both photons before their fibers (None: none)."""
     preset: Preset | None = field(default=None, compare=False, repr=False)
+    modes: int = 1
+    """Independent modes per attempt round (multiplexing, see :mod:`qkdnet.network.base`); 1: none."""
 
     scheme = "two-photon"
 
@@ -90,6 +92,7 @@ class TwoPhotonLink(HeraldedLink):
         object.__setattr__(
             self, "measurement_delay_s", check_delay(self.measurement_delay_s, f"{owner}.measurement_delay_s")
         )
+        object.__setattr__(self, "modes", check_modes(self.modes, f"{owner}.modes"))
         if (
             self.converter is not None
             and self.converter.noise_rate_hz > 0.0
@@ -100,8 +103,8 @@ class TwoPhotonLink(HeraldedLink):
             )
 
     @classmethod
-    def from_preset(cls, preset: Preset, *, measurement_delay_s: float = 0.0) -> TwoPhotonLink:
-        """The link of a two-photon preset: the station sits at ``preset.station_position`` along the fiber."""
+    def from_preset(cls, preset: Preset, *, measurement_delay_s: float = 0.0, modes: int = 1) -> TwoPhotonLink:
+        """The link of a two-photon preset (``modes`` per round): the station sits at ``preset.station_position``."""
         fiber_a, fiber_b = _split(preset.fiber, preset.station_position)
         return cls(
             node_a=preset.emitter,
@@ -115,6 +118,7 @@ class TwoPhotonLink(HeraldedLink):
             measurement_delay_s=measurement_delay_s,
             converter=preset.converter,
             preset=preset,
+            modes=modes,
         )
 
     # ---- geometry ---------------------------------------------------------------------------------
@@ -191,7 +195,7 @@ class TwoPhotonLink(HeraldedLink):
             self.fiber_b.noise_lambdas,
         )
 
-    def _classes(self) -> list[HeraldClass]:
+    def _mode_classes(self) -> list[HeraldClass]:
         p_a, p_b, p_n = self._photon_probabilities()
         heralds = self.station.herald_probabilities(p_a, p_b, p_n)
         true_state = self.station.pair_state(self._source_lambdas())
@@ -226,13 +230,13 @@ class SingleClickLink(TwoPhotonLink):
         object.__setattr__(self, "bright_population", alpha)
 
     @classmethod
-    def from_preset(cls, preset: Preset, *, measurement_delay_s: float = 0.0) -> SingleClickLink:
-        """The single-click link of a preset (its ``bright_population``)."""
-        base = TwoPhotonLink.from_preset(preset, measurement_delay_s=measurement_delay_s)
+    def from_preset(cls, preset: Preset, *, measurement_delay_s: float = 0.0, modes: int = 1) -> SingleClickLink:
+        """The single-click link of a preset (its ``bright_population``), ``modes`` per round."""
+        base = TwoPhotonLink.from_preset(preset, measurement_delay_s=measurement_delay_s, modes=modes)
         fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(base)}
         return cls(**fields, bright_population=preset.bright_population)
 
-    def _classes(self) -> list[HeraldClass]:
+    def _mode_classes(self) -> list[HeraldClass]:
         p_a, p_b, p_n = self._photon_probabilities()
         a = self.bright_population
         silent = 1.0 - p_n
@@ -266,8 +270,8 @@ def _split(fiber: Fiber, position: float) -> tuple[Fiber, Fiber]:
     return fiber.with_length(length_a), fiber.with_length(fiber.length_km - length_a)
 
 
-def link_for_preset(preset: Preset, *, measurement_delay_s: float = 0.0) -> HeraldedLink:
-    """The link a preset describes, by its scheme."""
+def link_for_preset(preset: Preset, *, measurement_delay_s: float = 0.0, modes: int = 1) -> HeraldedLink:
+    """The link a preset describes, by its scheme, with ``modes`` independent modes per attempt round."""
     builders: dict[str, type[TwoNodeLink] | type[TwoPhotonLink]] = {
         "emission-absorption": TwoNodeLink,
         "state-transfer": StateTransferLink,
@@ -278,11 +282,14 @@ def link_for_preset(preset: Preset, *, measurement_delay_s: float = 0.0) -> Hera
         builder = builders[preset.scheme]
     except KeyError:
         raise InvalidParameter(f"preset {preset.name!r}: unknown scheme {preset.scheme!r}") from None
-    return builder.from_preset(preset, measurement_delay_s=measurement_delay_s)
+    return builder.from_preset(preset, measurement_delay_s=measurement_delay_s, modes=modes)
 
 
-def link_from_preset(name: str, length_km: float | None = None, *, measurement_delay_s: float = 0.0) -> HeraldedLink:
-    """The link of hardware preset ``name`` (its own scheme), optionally over ``length_km`` of the same fiber.
+def link_from_preset(
+    name: str, length_km: float | None = None, *, measurement_delay_s: float = 0.0, modes: int = 1
+) -> HeraldedLink:
+    """The link of hardware preset ``name`` (its own scheme), optionally over ``length_km`` of the same fiber,
+    with ``modes`` independent modes per attempt round (multiplexing; 1: none).
 
     >>> link_from_preset("zhang2022", length_km=0.06).fiber.length_km
     0.06
@@ -290,7 +297,7 @@ def link_from_preset(name: str, length_km: float | None = None, *, measurement_d
     preset = get_preset(name)
     if length_km is not None:
         preset = preset.with_length(length_km)
-    return link_for_preset(preset, measurement_delay_s=measurement_delay_s)
+    return link_for_preset(preset, measurement_delay_s=measurement_delay_s, modes=modes)
 
 
 __all__ = ["SingleClickLink", "TwoPhotonLink", "link_for_preset", "link_from_preset"]

@@ -196,19 +196,34 @@ def flatten(config: Mapping[str, Any]) -> dict[str, Scalar]:
     return out
 
 
+#: Link fields added after scenarios were fingerprinted: left out of a resolved scenario when absent (so old
+#: fingerprints hold), yet addressable by ``--vary``, at the value their absence means.
+OPTIONAL_LINK_FIELDS: dict[str, Scalar] = {"modes": 1}
+
+
+def addressable(config: Mapping[str, Any]) -> dict[str, Scalar]:
+    """:func:`flatten`, plus each link's :data:`OPTIONAL_LINK_FIELDS` it leaves out, at their defaults."""
+    out = flatten(config)
+    for i, _ in enumerate(config.get("links") or []):
+        for name, default in OPTIONAL_LINK_FIELDS.items():
+            out.setdefault(f"links[{i}].{name}", default)
+    return out
+
+
 def aliases(config: Mapping[str, Any]) -> dict[str, str]:
     """Short addresses: ``link.X`` → ``links[0].X`` (one link), ``request.X`` → ``requests[0].X`` (one request)."""
     out = {}
     for short, plural in (("link", "links"), ("request", "requests")):
         entries = config.get(plural) or []
         if len(entries) == 1:
-            out.update({f"{short}.{k}": f"{plural}[0].{k}" for k in entries[0] if k not in _ARRAY_FIELDS})
+            keys = [*entries[0], *(OPTIONAL_LINK_FIELDS if plural == "links" else ())]
+            out.update({f"{short}.{k}": f"{plural}[0].{k}" for k in dict.fromkeys(keys) if k not in _ARRAY_FIELDS})
     return out
 
 
 def canonical_field(name: str, config: Mapping[str, Any]) -> str:
     """The address ``name`` stands for, or an error naming the nearest valid fields."""
-    fields = flatten(config)
+    fields = addressable(config)
     if name in fields:
         return name
     short = aliases(config)
@@ -258,6 +273,7 @@ def set_field(doc: SweepDocument, address: str, value: Scalar) -> SweepDocument:
 
 
 __all__ = [
+    "OPTIONAL_LINK_FIELDS",
     "RUNNER_TABLES",
     "SWEEP_TABLES",
     "EveSettings",
@@ -266,6 +282,7 @@ __all__ = [
     "Scalar",
     "SweepDocument",
     "SweepSettings",
+    "addressable",
     "aliases",
     "canonical_field",
     "flatten",

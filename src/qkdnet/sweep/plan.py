@@ -16,6 +16,7 @@ from qkdnet.sweep.document import (
     RUNNER_TABLES,
     Scalar,
     SweepDocument,
+    addressable,
     aliases,
     canonical_field,
     flatten,
@@ -130,7 +131,7 @@ def plan_sweep(
         raise InvalidParameter(
             f"the {name!r} runner needs a scenario with exactly one link, this one has {links}{hint}"
         )
-    fields = flatten(base)
+    fields = addressable(base)
     canonical = []
     for axis in axes:
         field = canonical_field(axis.field, base)
@@ -153,7 +154,7 @@ def list_fields(document: SweepDocument, runner: str | None = None) -> list[tupl
     they select."""
     name = runner or default_runner(document, [])
     base = resolve(document, name, get_runner(name).tables)
-    flat = flatten(base)
+    flat = addressable(base)
     out: list[tuple[str, Scalar, str]] = [(f, v, "") for f, v in flat.items()]
     out += [(short, flat[full], f"= {full}") for short, full in aliases(base).items()]
     if runner is None and len(base.get("links", [])) == 1:  # the link and key runners model one link
