@@ -80,6 +80,7 @@ class NodeSpec(_Spec):
     memories: Annotated[StrictInt, Field(ge=0)] = 1
     memory_t2_s: PositiveFloat | None = None
     position_km: tuple[Coordinate, Coordinate] | None = None
+    _ADDED_LATER = ("memory_t2_s",)
 
 
 Rate = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
