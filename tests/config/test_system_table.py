@@ -50,6 +50,8 @@ def _load(tmp_path: Path, text: str) -> object:
         ('[system]\nrelay = "shortest"\n', "system.relay"),
         ("[system]\nport_base = 47000\n", "did you mean 'ports_base'"),
         ("[links.timetags]\npair_rate = 1e6\n", "did you mean 'pair_rate_hz'"),
+        ('[system]\nend_to_end = [["a", "b"]]\n', "system.end_to_end[0]: expected at least 3 entries"),
+        ('[system]\nend_to_end = [["a", "b", "x"]]\n', "system.end_to_end[0]: unknown node 'x'"),
         ("[links.timetags.bob]\nclock_drift = 2.0\n", "did you mean 'clock_drift_ppm'"),
     ],
 )
@@ -66,3 +68,43 @@ def test_a_scenario_without_a_system_table_serialises_as_before(tmp_path: Path) 
     assert "system" not in dumped and "timetags" not in dumped["links"][0]
     with_system = _load(tmp_path, TWO_NODES + "[system]\n")
     assert with_system.fingerprint() != plain.fingerprint()  # type: ignore[attr-defined]
+
+
+THREE_IN_A_LINE = (
+    TWO_NODES
+    + """[nodes.c]
+preset = "nadlinger2022"
+[[links]]
+endpoints = ["b", "c"]
+length_km = 0.004
+preset = "nadlinger2022"
+heralding = "two-photon"
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        ('[system]\nend_to_end = [["a", "b", "c"]]\n', "system.end_to_end[0]: repeater b needs memories >= 2"),
+        ('[system]\nend_to_end = [["a", "c", "b"]]\n', "must follow the scenario's links: no link a-c"),
+        ('[system]\nend_to_end = [["a", "b", "a"]]\n', "visits each node once"),
+    ],
+)
+def test_an_end_to_end_path_must_follow_links_through_repeaters_that_can_swap(
+    tmp_path: Path, extra: str, says: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        _load(tmp_path, THREE_IN_A_LINE + extra)
+    assert says in str(error.value), str(error.value)
+
+
+def test_metro5_shares_key_end_to_end_between_a_and_c_through_b_with_long_lived_memories() -> None:
+    s = load_scenario(EXAMPLES / "network" / "metro5.toml")
+    assert s.system is not None and s.system.end_to_end == (("a", "b", "c"),)
+    assert s.nodes["b"].memories == 2 and s.nodes["b"].memory_t2_s == 1.0
+
+
+def test_a_node_without_memory_t2_keeps_its_fingerprint(tmp_path: Path) -> None:
+    plain = _load(tmp_path, TWO_NODES)
+    assert "memory_t2_s" not in plain.model_dump()["nodes"]["a"]  # type: ignore[attr-defined]

@@ -59,17 +59,24 @@ class Direct:
         return None
 
 
-def _config(node: str, tmp_path: Path, policy: str = "hops") -> NetworkNodeConfig:
+#: metro5's end-to-end link: a and c share pairs made by entanglement swapping at b.
+SWAPPED = ("a", "c")
+
+
+def _config(
+    node: str, tmp_path: Path, policy: str = "hops", links: list[tuple[str, str]] = METRO5
+) -> NetworkNodeConfig:
     me = kme(node)
-    neighbours = {kme(b if a == node else a): {"url": "https://127.0.0.1:1", "session": "unused.toml"}
-                  for a, b in METRO5 if node in (a, b)}  # fmt: skip
+    neighbours = {kme(b if a == node else a): {"url": "https://127.0.0.1:1", "session": "unused.toml",
+                                               "via": [kme("b")] if (a, b) == SWAPPED else []}
+                  for a, b in links if node in (a, b)}  # fmt: skip
     return NetworkNodeConfig.model_validate(
         {
             "kme": {"id": me, "db": str(tmp_path / f"{node}.sqlite")},
             "api": {"cert": "unused.crt", "key": "unused.key", "ca": "unused.crt"},
             "network": {
                 "relay": policy,
-                "links": [(kme(a), kme(b)) for a, b in METRO5],
+                "links": [(kme(a), kme(b)) for a, b in links],
                 "saes": {f"SAE_{n}": kme(n) for n in NODES},
                 "neighbours": neighbours,
                 "relay_timeout_s": 5.0,
@@ -79,13 +86,14 @@ def _config(node: str, tmp_path: Path, policy: str = "hops") -> NetworkNodeConfi
 
 
 class Metro5:
-    def __init__(self, tmp_path: Path, *, blocks: int = 2, policy: str = "hops") -> None:
+    def __init__(self, tmp_path: Path, *, blocks: int = 2, policy: str = "hops", swapped: bool = False) -> None:
+        links = [*METRO5, SWAPPED] if swapped else METRO5
         self.pools = {n: SqliteKeyPool(tmp_path / f"{n}.sqlite") for n in NODES}
-        for a, b in METRO5:
+        for a, b in links:
             self.share(a, b, blocks)
-        self.kmes = {n: NetworkKmeService(_config(n, tmp_path, policy), self.pools[n]) for n in NODES}
+        self.kmes = {n: NetworkKmeService(_config(n, tmp_path, policy, links), self.pools[n]) for n in NODES}
         self.hops: dict[tuple[str, str], Direct] = {}
-        for a, b in METRO5:
+        for a, b in links:
             for x, y in ((a, b), (b, a)):
                 self.hops[x, y] = Direct(kme(x), self.kmes[y])
                 self.kmes[x].clients[kme(y)] = self.hops[x, y]  # type: ignore[assignment]
@@ -107,8 +115,9 @@ class Metro5:
                 link_id=link, direction=direction, master_sae="x", slave_sae="y", number=1, size_bits=8 * size
             )
 
-    def enc(self, master: str, slave: str, number: int = 3, size: int = 256) -> dict:  # type: ignore[type-arg]
-        request = KeyRequest(number=number, size=size)
+    def enc(self, master: str, slave: str, number: int = 3, size: int = 256, route: str | None = None) -> dict:  # type: ignore[type-arg]
+        extension = None if route is None else [{"qkdnet_route": route}]
+        request = KeyRequest(number=number, size=size, extension_mandatory=extension)
         return asyncio.run(self.kmes[master].enc_keys(f"SAE_{master}", f"SAE_{slave}", request))
 
     def dec(self, slave: str, master: str, ids: list[str]) -> dict:  # type: ignore[type-arg]
@@ -309,3 +318,59 @@ def test_relayed_keys_are_held_for_their_pair_handed_out_once_and_zeroed(tmp_pat
             pool.submit_hold_relayed(master_sae="SAE_a", slave_sae="SAE_c", keys=[(key_id, key)]).result()
     on_disk = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("p.sqlite"))
     assert key not in on_disk
+
+
+@pytest.fixture
+def swapped(tmp_path: Path) -> Iterator[Metro5]:
+    network = Metro5(tmp_path, swapped=True)
+    yield network
+    network.close()
+
+
+def _b_levels(net: Metro5) -> list[int]:
+    return [_level(net, "b", peer) for peer in "acd"] + [_level(net, peer, "b") for peer in "acd"]
+
+
+def test_an_end_to_end_key_takes_the_swapped_link_and_the_repeater_never_sees_it(swapped: Metro5) -> None:
+    before = _b_levels(swapped)
+    sent = swapped.enc("a", "c", number=2, route="end-to-end")
+    assert [k["key"] for k in swapped.dec("c", "a", _ids(sent))["keys"]] == [k["key"] for k in sent["keys"]]
+    assert swapped.kmes["a"].routes == {"KME_a>KME_c": 2}
+    assert not swapped.hops["a", "b"].sent and swapped.kmes["b"].relayed_keys == 0
+    assert _b_levels(swapped) == before  # not a byte of b's link key moved
+
+
+def test_without_a_route_asked_the_fewest_hops_win_so_the_swapped_link_beats_a_relay(swapped: Metro5) -> None:
+    swapped.enc("a", "c", number=1)
+    assert swapped.kmes["a"].routes == {"KME_a>KME_c": 1}
+
+
+def test_a_relay_asked_for_never_starts_on_the_swapped_link(swapped: Metro5) -> None:
+    sent = swapped.enc("a", "c", number=2, route="relay")
+    assert [k["key"] for k in swapped.dec("c", "a", _ids(sent))["keys"]] == [k["key"] for k in sent["keys"]]
+    assert swapped.kmes["a"].routes == {"KME_a>KME_b>KME_c": 2}
+    assert swapped.kmes["b"].relayed_keys == 2
+
+
+def test_an_end_to_end_key_never_falls_back_to_a_trusted_relay(swapped: Metro5) -> None:
+    swapped.drain("a", "c")
+    with pytest.raises(ApiError) as dry:
+        swapped.enc("a", "c", route="end-to-end")
+    assert dry.value.status == 503 and "no route" in dry.value.message
+    with pytest.raises(ApiError) as unlinked:
+        swapped.enc("a", "d", route="end-to-end")
+    assert unlinked.value.status == 503 and "no link joins KME_a and KME_d" in unlinked.value.message
+    assert not swapped.hops["a", "b"].sent and not swapped.hops["a", "e"].sent
+
+
+@pytest.mark.parametrize(
+    "extensions",
+    [[{"qkdnet_route": "teleport"}], [{"qkdnet_route": "relay"}, {"qkdnet_route": "end-to-end"}], [{"other": 1}]],
+)
+def test_a_route_not_understood_is_a_400_before_any_key_is_spent(swapped: Metro5, extensions: list) -> None:  # type: ignore[type-arg]
+    request = KeyRequest(number=1, size=256, extension_mandatory=extensions)
+    before = _level(swapped, "a", "c"), _level(swapped, "a", "b")
+    with pytest.raises(ApiError) as bad:
+        asyncio.run(swapped.kmes["a"].enc_keys("SAE_a", "SAE_c", request))
+    assert bad.value.status == 400
+    assert (_level(swapped, "a", "c"), _level(swapped, "a", "b")) == before

@@ -9,6 +9,7 @@ the node restarts on its pool and loses no committed key).
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import random
@@ -103,13 +104,15 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
-def _key_with_retry(up: Up, master: str, slave: str, timeout_s: float = 90.0) -> tuple[list, list]:  # type: ignore[type-arg]
-    """enc_keys until the pools hold key (503 meanwhile), then dec_keys at the slave's KME."""
+def _key_with_retry(
+    up: Up, master: str, slave: str, timeout_s: float = 90.0, route: str = "relay"
+) -> tuple[list, list]:  # type: ignore[type-arg]
+    """enc_keys by ``route`` until the pools hold key (503 meanwhile), then dec_keys at the slave's KME."""
     deadline = time.monotonic() + timeout_s
     with up.client(master) as kme_m, up.client(slave) as kme_s:
         while True:
             try:
-                sent = kme_m.enc_keys(slave, number=2, size_bits=256)
+                sent = kme_m.enc_keys(slave, number=2, size_bits=256, extension_mandatory=[{"qkdnet_route": route}])
                 break
             except EtsiError as exc:
                 assert exc.status == 503, exc
@@ -138,17 +141,40 @@ def test_network_up_serves_a_relayed_key_to_any_two_saes_and_down_leaves_no_proc
     assert {n["kme_id"] for n in manifest["nodes"].values()} == {f"KME_{n}" for n in "abcde"}
     sent, got = _key_with_retry(honest, "SAE_a", "SAE_c")
     assert [k.key for k in got] == [k.key for k in sent] and all(len(k.key) == 32 for k in sent)
+    swapped, swapped_got = _key_with_retry(honest, "SAE_a", "SAE_c", route="end-to-end")
+    assert [k.key for k in swapped_got] == [k.key for k in swapped]
     status = honest.status()
     assert set(status) == set("abcde")
     assert status["a"]["links"]["KME_b"]["state"] in ("up", "connecting")
     routes = status["a"]["routes"]
+    assert routes.pop("KME_a>KME_c") == 2  # end to end: over the swapped link a-b-c
     assert sum(routes.values()) == 2 and all(r.startswith("KME_a>") and r.endswith(">KME_c") for r in routes)
+    assert status["a"]["links"]["KME_c"]["committed_blocks"] >= 1
+    _assert_middle_node_holds_nothing_of(honest, "b", [k.key for k in swapped])
     assert status["b"]["links"]["KME_c"]["committed_blocks"] >= 1 and status["b"]["links"]["KME_c"]["qber"] < 0.05
     for name, pid in honest.pids().items():
         assert _alive(pid), name
     stopped = honest.down()
     assert not [pid for pid in stopped if _alive(pid)]
     assert not (honest.dir / "network.json").exists()
+
+
+def _assert_middle_node_holds_nothing_of(up: Up, node: str, keys: list[bytes]) -> None:
+    """The repeater of an end-to-end link ran nothing of it: no session, no pool rows, no byte of its keys in
+    its process's files (pool, state, logs, status), raw, hex or base64."""
+    here = up.dir / "nodes" / node
+    assert "a-b-c" not in (here / "node.toml").read_text() and not list(here.glob("*a-b-c*"))
+    conn = sqlite3.connect(f"file:{here / 'keys.sqlite'}?mode=ro", uri=True, timeout=10)
+    try:
+        links = {row[0] for row in conn.execute("SELECT DISTINCT link_id FROM blocks")}
+    finally:
+        conn.close()
+    assert links and "KME_a|KME_c" not in links
+    files = [*here.iterdir(), up.dir / "logs" / f"node-{node}.log"]
+    contents = b"".join(path.read_bytes() for path in files if path.is_file())
+    for key in keys:
+        for form in (key, key.hex().encode(), base64.b64encode(key), key[:8]):
+            assert form not in contents
 
 
 def _blocks(pool: Path) -> int:
@@ -169,11 +195,13 @@ def test_eve_and_a_relay_node_killed_at_random_keys_route_around_once_and_identi
         wrong: list[str] = []
         stop = threading.Event()
 
+        relay = [{"qkdnet_route": "relay"}]
+
         def ask() -> None:
             with up.client("SAE_a") as kme_a, up.client("SAE_c") as kme_c:
                 while not stop.is_set():
-                    try:
-                        sent = kme_a.enc_keys("SAE_c", number=1, size_bits=256)
+                    try:  # by relay: the swapped link a-b-c would bypass b and Eve
+                        sent = kme_a.enc_keys("SAE_c", number=1, size_bits=256, extension_mandatory=relay)
                     except EtsiError as exc:
                         refused.append(exc.status)
                         time.sleep(0.2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import logging
 import signal
 import sys
@@ -15,11 +16,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from qkdnet.cli._common import UsageError, _checked, _positive_int, _seed
+from qkdnet.errors import InvalidParameter
 
 if TYPE_CHECKING:
-    from qkdnet.config.schema import TimeTagSpec
+    from qkdnet.config.schema import Scenario, TimeTagSpec
     from qkdnet.hardware.timetagger import TwoLabRecorder
     from qkdnet.network import HeraldedLink
+    from qkdnet.network.repeater_source import RepeaterChainSource
     from qkdnet.qkd import ProtocolSpec
 
 LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
@@ -35,7 +38,14 @@ def add_daemon_commands(sub: argparse._SubParsersAction[Any]) -> None:
         "Alice's socket and Bob's to Bob's, as a pair of real QKD devices would.",
     )
     emu.add_argument("--scenario", type=Path, required=True, metavar="FILE", help="scenario file (its first link)")
-    emu.add_argument("--link", default=None, metavar="NAME", help="which link of the scenario (default: the first)")
+    where = emu.add_mutually_exclusive_group()
+    where.add_argument("--link", default=None, metavar="NAME", help="which link of the scenario (default: the first)")
+    where.add_argument(
+        "--path",
+        default=None,
+        metavar="A,R,...,B",
+        help="emulate repeater nodes instead: end-to-end pairs by entanglement swapping along these nodes",
+    )
     emu.add_argument("--eve", default=None, metavar="KIND:STRENGTH", help="Eve on the fiber, e.g. intercept-resend:1")
     emu.add_argument("--protocol", choices=["e91", "bbm92"], default="e91", help="measurement settings (default e91)")
     emu.add_argument("--alice", default="alice.sock", metavar="ADDR", help="Alice's socket path or tcp://HOST:PORT")
@@ -93,14 +103,22 @@ async def _emulator(args: argparse.Namespace) -> None:
     scenario = load_scenario(args.scenario)
     if not scenario.links:
         raise UsageError(f"{args.scenario}: the scenario has no link to emulate")
-    links = [lk for lk in scenario.links if args.link in (None, lk.label)]
-    if not links:
-        raise UsageError(
-            f"--link: no link {args.link!r} in {args.scenario} ({', '.join(lk.label for lk in scenario.links)})"
-        )
-    spec = links[0]
-    link = link_from_preset(spec.preset, length_km=spec.length_km, modes=spec.mode_count)
     protocol = get_protocol(args.protocol)
+    source: HeraldedLink | RepeaterChainSource | TwoLabRecorder
+    if args.path is not None:
+        source, label, transmission = _chain(scenario, args.path)
+        timetags = None
+    else:
+        links = [lk for lk in scenario.links if args.link in (None, lk.label)]
+        if not links:
+            raise UsageError(
+                f"--link: no link {args.link!r} in {args.scenario} ({', '.join(lk.label for lk in scenario.links)})"
+            )
+        spec = links[0]
+        link = link_from_preset(spec.preset, length_km=spec.length_km, modes=spec.mode_count)
+        source, label = link, f"{spec.label} ({spec.preset}, {spec.length_km:g} km)"
+        transmission = link.fiber.transmission
+        timetags = spec.timetags
     attack = None
     if args.eve is not None:
         kind, sep, strength = args.eve.partition(":")
@@ -109,13 +127,12 @@ async def _emulator(args: argparse.Namespace) -> None:
         except ValueError:
             raise UsageError(f"--eve: expected KIND:STRENGTH, e.g. intercept-resend:1, got {args.eve!r}") from None
         key_bases = (protocol.key_basis_angle_deg(0), protocol.key_basis_angle_deg(1))
-        attack = make_attack(kind, value, key_bases_deg=key_bases, fiber_transmission=link.fiber.transmission)
-    source: HeraldedLink | TwoLabRecorder = link
+        attack = make_attack(kind, value, key_bases_deg=key_bases, fiber_transmission=transmission)
     block_s = 1.0
-    if spec.timetags is not None:
+    if timetags is not None:
         if attack is not None:
             raise UsageError("--eve: Eve is not emulated on a time-tag link yet (drop [links.timetags] to attack)")
-        source, block_s = _recorder(spec.timetags, protocol, args.seed), spec.timetags.block_s
+        source, block_s = _recorder(timetags, protocol, args.seed), timetags.block_s
     emulator = LinkEmulator(
         source,
         protocol,
@@ -123,7 +140,7 @@ async def _emulator(args: argparse.Namespace) -> None:
         block_s=block_s,
         seed=args.seed,
         attack=attack,
-        link_label=f"{spec.label} ({spec.preset}, {spec.length_km:g} km)",
+        link_label=label,
         interval_s=args.interval_s,
         max_blocks=args.blocks,
     )
@@ -141,6 +158,27 @@ async def _emulator(args: argparse.Namespace) -> None:
         s = emulator.stats
         log.info("emulator stopped: %d blocks, %s pairs, %s attacked by Eve, %d blocks dropped for a lagging node",
                  s.blocks, f"{s.pairs:,}", f"{s.attacked_pairs:,}", s.dropped)  # fmt: skip
+
+
+def _chain(scenario: Scenario, path: str) -> tuple[RepeaterChainSource, str, float]:
+    """The repeater chain along ``path`` (``A,R,...,B``): its source, its label, its first fiber's transmission.
+
+    The scenario's ``[policies]`` (cutoff, swap efficiency and fidelity) govern the repeaters, as in ``simulate``.
+    """
+    from qkdnet.config.build import build_network, build_policies
+    from qkdnet.network.repeater_source import RepeaterChainSource
+
+    route = tuple(path.split(","))
+    network = build_network(scenario)
+    for a, b in itertools.pairwise(route):
+        if not network.graph.has_edge(a, b):
+            raise UsageError(f"--path: no link {a}-{b} in the scenario (the path must follow its links)")
+    try:
+        source = RepeaterChainSource(network, route, build_policies(scenario))
+    except InvalidParameter as exc:
+        raise UsageError(f"--path: {exc}") from None
+    label = f"{'-'.join(route)} (end to end: {', '.join(route[1:-1])} swap, holding no key)"
+    return source, label, network.link(route[0], route[1]).physics.fiber.transmission
 
 
 def _recorder(spec: TimeTagSpec, protocol: ProtocolSpec, seed: int | None) -> TwoLabRecorder:

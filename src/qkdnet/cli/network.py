@@ -108,6 +108,8 @@ def plan_from_scenario(
     nodes = tuple(scenario.nodes)
     saes = dict(system.saes) if system is not None and system.saes else {f"SAE_{n}": n for n in nodes}
     links = tuple(PlannedLink(lk.label, *lk.endpoints) for lk in scenario.links)
+    if system is not None:
+        links += tuple(PlannedLink("-".join(p), p[0], p[-1], tuple(p[1:-1])) for p in system.end_to_end)
     labels = [lk.label for lk in links]
     attacks = {}
     for item in eve:

@@ -3,8 +3,10 @@
 Five trapped-ion nodes in a ring with a chord (``examples/network/metro5.toml``), each a node process with one
 key-exchange session per link and a KME; one pair of emulated devices per link. SAE_a asks its KME for a key
 shared with SAE_c, two hops away: the key is relayed by a trusted node under one-time pads of link key. Then
-Eve intercepts every photon on b–c: that link aborts block after block, and the next key for SAE_c avoids it.
-Everything stops cleanly.
+a key for SAE_c end to end, with no trusted node: a and c share a link of their own made by entanglement
+swapping at b (the emulator plays b's memories), so b never holds that key. Then Eve intercepts every photon
+on b–c: that link aborts block after block, and the next relayed key for SAE_c avoids it. Everything stops
+cleanly.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
 
 EVE_LINK = "b-c"
 EVE = "intercept-resend:1"
+SWAPPED = {"a": "KME_c", "c": "KME_a"}  # the ends of the end-to-end link a-b-c
 
 
 def metro5_path() -> Path:
@@ -42,7 +45,8 @@ def run_network_demo(console: Console) -> bool:
         return True
     console.print(
         "\n[bold cyan]A key network[/bold cyan]: metro5, five trapped-ion nodes in a ring a–b–c–d–e–a with a "
-        "chord b–d, an SAE on every node; keys between any two SAEs by trusted-node relay"
+        "chord b–d, an SAE on every node; keys between any two SAEs by trusted-node relay, and between a and c "
+        "end to end by entanglement swapping at b"
     )
     with tempfile.TemporaryDirectory(prefix="qkdnet-network-") as tmp:
         root = Path(tmp)
@@ -77,28 +81,37 @@ def _story(network: KeyNetwork, console: Console) -> bool:
         f"{len(plan.nodes)} node processes (each: a session per link, one key pool, one KME on ETSI GS QKD 014 "
         f"over mutual TLS); {network.dir / 'network.json'} lists every KME and SAE"
     )
-    _wait(network, lambda s: all(s[n]["links"] and _min_pool(s[n]) > 4096 for n in "abc"), 90, "key on the links")
+    _wait(network, lambda s: all(s[n]["links"] and _min_pool(s[n], n) > 4096 for n in "abc"), 90, "key on the links")
     status = network.status()
     for node in ("a", "b"):
         for peer, link in status[node]["links"].items():
+            if SWAPPED.get(node) == peer:
+                continue
             console.print(
                 f"   {node}–{peer.removeprefix('KME_')}: {link['committed_blocks']} blocks, "
                 f"{link['key_bytes']:,} bytes of key, QBER {100 * (link['qber'] or 0):.2f} %"
             )
-    first = _relay(network, console, "2. SAE_a asks KME_a for a key shared with SAE_c (no direct link a–c)")
-    console.print(f"\n[bold]3. Eve on {EVE_LINK}[/bold] ({EVE}: that link's devices restart with her on the fiber)")
+    first = _relay(network, console, "2. SAE_a asks KME_a for a key shared with SAE_c by relay (no fiber a–c)")
+    _wait(network, lambda s: s["a"]["links"]["KME_c"]["pool_bytes"]["sent_by_me"] > 64, 90, "key end to end")
+    link = network.status()["a"]["links"]["KME_c"]
+    console.print(
+        f"\n   a–c end to end (pairs by entanglement swapping at b, which runs nothing of this link): "
+        f"{link['committed_blocks']} blocks, {link['key_bytes']:,} bytes of key, QBER {100 * (link['qber'] or 0):.2f} %"
+    )
+    direct = _relay(network, console, "3. SAE_a asks for a key with SAE_c end to end", route="end-to-end")
+    console.print(f"\n[bold]4. Eve on {EVE_LINK}[/bold] ({EVE}: that link's devices restart with her on the fiber)")
     network.put_eve(EVE_LINK, EVE)
     _wait(network, lambda s: s["c"]["links"]["KME_b"]["routes_avoid"], 90, f"{EVE_LINK} to abort its blocks")
     link = network.status()["c"]["links"]["KME_b"]
     console.print(f"   b–c aborts block after block: {link['last_abort']}")
-    second = _relay(network, console, "4. SAE_a asks again")
+    second = _relay(network, console, "5. SAE_a asks again by relay")
     avoided = second is not None and "KME_b>KME_c" not in second
     console.print(f"   the key avoided Eve's link: {'[green]yes[/green]' if avoided else '[red]NO[/red]'}")
-    return first is not None and avoided
+    return first is not None and direct == "KME_a>KME_c" and avoided
 
 
-def _relay(network: KeyNetwork, console: Console, title: str) -> str | None:
-    """enc_keys as SAE_a for SAE_c, dec_keys as SAE_c; the path the key took, or None."""
+def _relay(network: KeyNetwork, console: Console, title: str, route: str = "relay") -> str | None:
+    """enc_keys as SAE_a for SAE_c by ``route``, dec_keys as SAE_c; the path the key took, or None."""
     from qkdnet.kms.client import EtsiClient, EtsiError
 
     console.print(f"\n[bold]{title}[/bold]")
@@ -112,7 +125,7 @@ def _relay(network: KeyNetwork, console: Console, title: str) -> str | None:
     with client("a") as kme_a, client("c") as kme_c:
         t = time.perf_counter()
         try:
-            sent = kme_a.enc_keys("SAE_c", number=1, size_bits=256)
+            sent = kme_a.enc_keys("SAE_c", number=1, size_bits=256, extension_mandatory=[{"qkdnet_route": route}])
         except EtsiError as exc:
             console.print(f"   [red]refused: {exc}[/red]")
             return None
@@ -126,19 +139,24 @@ def _relay(network: KeyNetwork, console: Console, title: str) -> str | None:
     fingerprint = hashlib.sha256(sent[0].key).hexdigest()[:16]
     relays = ", ".join(path.split(">")[1:-1])
     verdict = "[green]the same[/green]" if same else "[red]NOT the same[/red]"
-    console.print(
-        f"   enc_keys at KME_a ({1000 * t_enc:.0f} ms): key {sent[0].key_id}, relayed along "
-        f"{path.replace('>', ' → ')}; each hop under a one-time pad of its own link's key"
+    how = (
+        "its own link's key: no node between held it"
+        if not relays
+        else f"relayed along {path.replace('>', ' → ')}; each hop under a one-time pad of its own link's key"
     )
+    console.print(f"   enc_keys at KME_a ({1000 * t_enc:.0f} ms): key {sent[0].key_id}, {how}")
+    trust = "nobody else held them" if not relays else f"{relays} held them in the clear on the way (trusted nodes)"
     console.print(
         f"   dec_keys at KME_c ({1000 * t_dec:.0f} ms): {verdict} 256 bits at both ends (SHA-256 {fingerprint}…); "
-        f"{relays} held them in the clear on the way (trusted nodes)"
+        f"{trust}"
     )
     return path if same else None
 
 
-def _min_pool(doc: dict[str, Any]) -> int:
-    return min(int(link["pool_bytes"]["sent_by_me"]) for link in doc["links"].values())
+def _min_pool(doc: dict[str, Any], node: str) -> int:
+    """The least key this node's single-fiber links hold (the end-to-end link fills more slowly)."""
+    links = [link for peer, link in doc["links"].items() if SWAPPED.get(node) != peer]
+    return min(int(link["pool_bytes"]["sent_by_me"]) for link in links)
 
 
 def _wait(network: KeyNetwork, check: Any, timeout_s: float, what: str) -> None:

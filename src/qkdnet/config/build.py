@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from functools import cache
 
-from qkdnet.config.schema import LinkSpec, Scenario
+from qkdnet.config.schema import LinkSpec, NodeSpec, Scenario
 from qkdnet.hardware import AtomCavityNode, get_preset
 from qkdnet.network import (
     HeraldedLink,
@@ -23,8 +23,9 @@ from qkdnet.network import (
 
 
 @cache
-def _node_hardware(preset: str) -> AtomCavityNode:
-    return get_preset(preset).emitter
+def _node_hardware(spec: NodeSpec) -> AtomCavityNode:
+    emitter = get_preset(spec.preset).emitter
+    return emitter if spec.memory_t2_s is None else dataclasses.replace(emitter, t2_s=spec.memory_t2_s)
 
 
 def link_physics(spec: LinkSpec) -> HeraldedLink:
@@ -42,7 +43,7 @@ def build_network(scenario: Scenario) -> Network:
         NetworkNode(
             name,
             spec.memories,
-            _node_hardware(spec.preset),
+            _node_hardware(spec),
             swap_efficiency=policies.swap_efficiency,
             swap_fidelity=policies.swap_fidelity,
         )

@@ -77,7 +77,8 @@ def link_problems(scenario: Scenario) -> list[Problem]:
 
 def system_problems(scenario: Scenario) -> list[Problem]:
     """``[system]``: every SAE hangs off a known node, and the ports the processes take fit below 65536 (a KME
-    per node, and a peer port and a device socket per link end)."""
+    per node, and a peer port and a device socket per link end, end-to-end paths included), and every
+    end-to-end path follows the links through repeaters that can swap."""
     system = scenario.system
     if system is None:
         return []
@@ -86,7 +87,23 @@ def system_problems(scenario: Scenario) -> list[Problem]:
         for sae, node in system.saes.items()
         if node not in scenario.nodes
     ]
-    needed = len(scenario.nodes) + 4 * len(scenario.links)
+    linked = {frozenset(link.endpoints) for link in scenario.links}
+    for i, path in enumerate(system.end_to_end):
+        where = f"system.end_to_end[{i}]"
+        if unknown := [node for node in path if node not in scenario.nodes]:
+            problems.append((where, _unknown(unknown[0], scenario)))
+        elif len(set(path)) != len(path):
+            problems.append((where, f"a path visits each node once, got {list(path)}"))
+        elif missing := [f"{a}-{b}" for a, b in itertools.pairwise(path) if frozenset((a, b)) not in linked]:
+            problems.append((where, f"the path must follow the scenario's links: no link {missing[0]}"))
+        elif frozenset((path[0], path[-1])) in linked:
+            problems.append((where, f"{path[0]} and {path[-1]} share a link already: swapping adds nothing"))
+        elif short := [node for node in path[1:-1] if scenario.nodes[node].memories < 2]:
+            problems.append((where, f"repeater {short[0]} needs memories >= 2 to swap (it has 1)"))
+    ends = [frozenset((path[0], path[-1])) for path in system.end_to_end]
+    if len(set(ends)) != len(ends):
+        problems.append(("system.end_to_end", "two paths join the same two nodes: keep one"))
+    needed = len(scenario.nodes) + 4 * (len(scenario.links) + len(system.end_to_end))
     if system.ports_base + needed > 65536:
         problems.append(
             ("system.ports_base", f"{needed} ports from {system.ports_base} run past 65535: choose a lower base")

@@ -75,11 +75,14 @@ class _Spec(BaseModel):
 
 
 class NodeSpec(_Spec):
-    """A node: one atom-cavity system of a hardware preset with ``memories`` storage qubits."""
+    """A node: one atom-cavity system of a hardware preset with ``memories`` storage qubits; ``memory_t2_s``
+    replaces the preset's memory coherence time (what-if hardware, e.g. a longer-lived memory qubit)."""
 
     preset: PresetName
     memories: Annotated[StrictInt, Field(ge=0)] = 1
+    memory_t2_s: PositiveFloat | None = None
     position_km: tuple[Coordinate, Coordinate] | None = None
+    _ADDED_LATER = ("memory_t2_s",)
 
 
 Rate = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
@@ -190,11 +193,14 @@ RelayPolicy = Literal["hops", "available-key"]
 class SystemSpec(_Spec):
     """``[system]``: what only the key network's processes need beyond the topology: the first of the
     loopback ports they take (``ports_base``), which node's KME serves each SAE (``saes``: SAE ID → node), and
-    how key relay picks its route between KMEs (``relay``: fewest hops, or most key available on the hops)."""
+    how key relay picks its route between KMEs (``relay``: fewest hops, or most key available on the hops).
+    ``end_to_end`` lists paths along the scenario's links (``["a", "b", "c"]``) whose ends share key by
+    entanglement swapping at the nodes between, which hold no key of it."""
 
     ports_base: Annotated[StrictInt, Field(ge=1024, le=65535)] = 47000
     saes: dict[NodeName, NodeName] = {}
     relay: RelayPolicy = "hops"
+    end_to_end: tuple[Annotated[tuple[NodeName, ...], Field(min_length=3)], ...] = ()
 
 
 class SkippedRequest(_Spec):
@@ -253,6 +259,7 @@ class NodeDefaults(_Spec):
 
     preset: PresetName | None = None
     memories: Annotated[StrictInt, Field(ge=0)] | None = None
+    memory_t2_s: PositiveFloat | None = None
 
 
 class LinkDefaults(_Spec):

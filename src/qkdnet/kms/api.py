@@ -34,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Protocol
 from uuid import UUID
@@ -214,11 +214,13 @@ async def _wait(future: Any) -> Any:
     return await asyncio.wrap_future(future)
 
 
-def check_key_request(api: ApiSection, request: KeyRequest) -> tuple[int, int]:
-    """Clause 6.2's rules for a Key request under ``api``'s limits; the (number, size) to deliver."""
+def check_key_request(api: ApiSection, request: KeyRequest, supported: Collection[str] = ()) -> tuple[int, int]:
+    """Clause 6.2's rules for a Key request under ``api``'s limits (``supported``: the extension parameters this
+    KME understands); the (number, size) to deliver."""
     if request.extension_mandatory:
-        names = sorted({name for extension in request.extension_mandatory for name in extension})
-        raise ApiError(400, EXTENSION_MANDATORY_UNSUPPORTED, [{"extension_mandatory_unsupported": names}])
+        names = sorted({name for extension in request.extension_mandatory for name in extension} - set(supported))
+        if names:
+            raise ApiError(400, EXTENSION_MANDATORY_UNSUPPORTED, [{"extension_mandatory_unsupported": names}])
     if request.additional_slave_SAE_IDs:
         raise ApiError(
             400,

@@ -75,9 +75,15 @@ class EtsiClient:
         """Get status (clause 5.2) for keys shared with ``slave_sae``."""
         return self._call("GET", f"/api/v1/keys/{slave_sae}/status")
 
-    def enc_keys(self, slave_sae: str, *, number: int, size_bits: int) -> list[DeliveredKey]:
-        """Get key (clause 5.3): ``number`` new keys of ``size_bits`` shared with ``slave_sae`` (master side)."""
-        return _keys(self._call("POST", f"/api/v1/keys/{slave_sae}/enc_keys", {"number": number, "size": size_bits}))
+    def enc_keys(
+        self, slave_sae: str, *, number: int, size_bits: int, extension_mandatory: list[dict[str, Any]] | None = None
+    ) -> list[DeliveredKey]:
+        """Get key (clause 5.3): ``number`` new keys of ``size_bits`` shared with ``slave_sae`` (master side);
+        ``extension_mandatory`` as clause 6.2 has it (e.g. ``[{"qkdnet_route": "end-to-end"}]``)."""
+        body: dict[str, Any] = {"number": number, "size": size_bits}
+        if extension_mandatory is not None:
+            body["extension_mandatory"] = extension_mandatory
+        return _keys(self._call("POST", f"/api/v1/keys/{slave_sae}/enc_keys", body))
 
     def dec_keys(self, master_sae: str, key_ids: Sequence[UUID], *, wait_s: float = 10.0) -> list[DeliveredKey]:
         """Get key with key IDs (clause 5.4): the keys ``master_sae`` was given under these IDs (slave side).

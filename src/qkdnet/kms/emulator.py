@@ -1,7 +1,8 @@
 """The link emulator: a pair of QKD devices made of qkdnet's physics, serving each node its own records only.
 
-It samples heralded pairs from a link (:func:`~qkdnet.network.link_from_preset`), lets Eve attack them if
-asked (:func:`~qkdnet.attacks.make_attack`), measures them with each party's own random settings
+It samples heralded pairs from a link (:func:`~qkdnet.network.link_from_preset`), or end-to-end pairs of a
+repeater chain whose repeaters it plays (:class:`~qkdnet.network.repeater_source.RepeaterChainSource`), lets
+Eve attack them if asked (:func:`~qkdnet.attacks.make_attack`), measures them with each party's own random settings
 (:func:`~qkdnet.qkd.pipeline.measure_block`, the simulator's code) and sends Alice's records to Alice's socket
 and Bob's to Bob's, in blocks (:mod:`qkdnet.kms.device`). Like real devices, it produces only while both ends
 are connected, and a node that reconnects gets the blocks made from then on. Writes wait for the nodes to
@@ -124,21 +125,22 @@ class LinkEmulator:
         if isinstance(self._source, TwoLabRecorder):
             return self._sample_clicks(seq, self._source)
         block = self._source.generate(self._pairs, rng=self._rngs["link"])
+        tags = np.asarray(block.wrapped_herald_times_ps(), dtype=np.int64)
+        n_pairs = len(tags)  # a repeater chain may deliver fewer than asked
         alice, bob, eve = measure_block(
             self._protocol,
             block.states,
-            self._pairs,
+            n_pairs,
             attack=self._attack,
             rng_alice=self._rngs["alice"],
             rng_bob=self._rngs["bob"],
             rng_nature=self._rngs["nature"],
             rng_eve=self._rngs["eve"],
         )
-        tags = np.asarray(block.wrapped_herald_times_ps(), dtype=np.int64)
         start = self._elapsed_ps
         self._elapsed_ps = (self._elapsed_ps + block.last_herald_ps) % TAG_WRAP_PS
         self.stats.blocks += 1
-        self.stats.pairs += self._pairs
+        self.stats.pairs += n_pairs
         if eve is not None:
             self.stats.attacked_pairs += int(eve.attacked.sum())
         return (
@@ -205,7 +207,7 @@ class LinkEmulator:
                 await self._both.wait()
                 alice, bob = await asyncio.to_thread(self.sample, seq)
                 await self._deal({"alice": alice, "bob": bob})
-                log.debug("block %d dealt: %d pairs", seq, self._pairs)
+                log.debug("block %d dealt: %d pairs", seq, len(alice.settings))
                 seq += 1
                 if self._interval_s:
                     await asyncio.sleep(self._interval_s)

@@ -22,6 +22,11 @@ one line ``FILE: FIELD.PATH: what was expected, got what``. Relative paths are r
     [network.neighbours.KME_b]    # one per link of this node
     url = "https://127.0.0.1:47001"
     session = "link-a-b.toml"     # the node daemon's config for this end of the link
+
+    [network.neighbours.KME_c]    # an end-to-end link: pairs by entanglement swapping at b
+    url = "https://127.0.0.1:47002"
+    session = "link-a-b-c.toml"
+    via = ["KME_b"]               # the repeaters: they swap, and hold no key of this link
 """
 
 from __future__ import annotations
@@ -55,6 +60,8 @@ class NeighbourEntry(_Section):
 
     url: StrictStr
     session: Path
+    via: list[EntityId] = Field(default_factory=list)
+    """The repeater nodes of an end-to-end link (empty for a link of one fiber): no trusted node between."""
 
     @field_validator("url")
     @classmethod

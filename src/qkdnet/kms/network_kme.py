@@ -9,6 +9,13 @@ answer is 503 with the reason: never a hung request. Keys spent on a path that f
 
 Every KME on a path sees the key in the clear (the relays are trusted; :meth:`NetworkKmeService.snapshot`
 counts the keys each has relayed). Key material is never logged.
+
+An end-to-end link (``via`` in its ``[network.neighbours]`` entry) is a link like any other, whose pairs come
+by entanglement swapping at the repeaters it names: its key is never at those nodes. A Key request picks the
+kind of route with the extension parameter ``{"qkdnet_route": ROUTE}`` (in ``extension_mandatory`` or
+``extension_optional``): ``"end-to-end"`` delivers only over a link of the two KMEs themselves (one fiber, or
+swapped), so no node between holds the key; ``"relay"`` starts the key on a link of one fiber (trusted-node
+relay, never the swapped link); without it, the fewest hops win, so a swapped link beats a relay.
 """
 
 from __future__ import annotations
@@ -49,6 +56,8 @@ logger = logging.getLogger("qkdnet.kms.network")
 RELAY_SAE = "relay"  # the pair name under which hop pads and tag keys are recorded in the link pools
 FAILING_S = 5.0  # a neighbour that did not answer goes last for this long
 _COMMIT_POLL_S = 0.05
+ROUTE_EXTENSION = "qkdnet_route"
+ROUTES = ("end-to-end", "relay")
 
 
 class HopFailed(Exception):
@@ -161,7 +170,8 @@ class NetworkKmeService:
         """Clause 5.3 Get key: send fresh keys to the slave SAE's KME by relay, then hand them to the master."""
         self._check_caller(caller)
         destination = self._partner_kme(slave)
-        number, size = check_key_request(self.config.api, request)
+        number, size = check_key_request(self.config.api, request, supported=(ROUTE_EXTENSION,))
+        first_hops = self._first_hops(destination, _route_asked(request))
         deadline = time.monotonic() + self.config.network.relay_timeout_s
         draft = HopMessage(
             relay_id=str(uuid4()),
@@ -178,7 +188,7 @@ class NetworkKmeService:
             tag_key_position=(0, 0, TAG_KEY_BITS // 8),
             budget_ms=0,
         )
-        keys, path = await self._forward(draft, None, deadline)
+        keys, path = await self._forward(draft, None, deadline, first_hops)
         self.routes[">".join(path)] += number
         return key_container_json(list(zip(draft.key_ids, keys, strict=True)))
 
@@ -242,25 +252,43 @@ class NetworkKmeService:
         link_id = self.link_ids[neighbour]
         return self.pool.stored_key_count(link_id=link_id, direction=direction_for(link_id, self.me), size_bits=8)
 
-    def _candidates(self, destination: str, path: Sequence[str], needed_bytes: int) -> list[str]:
+    def _first_hops(self, destination: str, route: str | None) -> frozenset[str]:
+        """The neighbours a key of this kind of route may start on (every neighbour when none is asked)."""
+        neighbours = self.config.network.neighbours
+        if route == "end-to-end":
+            if destination not in neighbours:
+                why = "an end-to-end key needs one (a fiber, or repeaters that swap); or ask for a relay"
+                raise ApiError(503, f"no link joins {self.me} and {destination}: {why}")
+            return frozenset((destination,))
+        if route == "relay":
+            return frozenset(kme for kme, entry in neighbours.items() if not entry.via)
+        return frozenset(neighbours)
+
+    def _candidates(
+        self, destination: str, path: Sequence[str], needed_bytes: int, allowed: frozenset[str] | None = None
+    ) -> list[str]:
+        """The next hops to try, best first, among ``allowed`` neighbours (None: all)."""
         now = time.monotonic()
+        links = self.link_ids if allowed is None else allowed
         return next_hops(
             self.graph,
             here=self.me,
             destination=destination,
             visited=path,
-            available_bytes={n: self._available_bytes(n) for n in self.link_ids},
+            available_bytes={n: self._available_bytes(n) for n in links},
             needed_bytes=needed_bytes,
             policy=self.config.network.relay,
             failing=[*(n for n, until in self._failing.items() if until > now), *self.suspect()],
         )
 
     async def _forward(
-        self, message: HopMessage, keys: list[bytes] | None, deadline: float
+        self, message: HopMessage, keys: list[bytes] | None, deadline: float, allowed: frozenset[str] | None = None
     ) -> tuple[list[bytes], list[str]]:
-        """Send the keys (None: take them from the first hop's link) to the next KME that takes them."""
+        """Send the keys (None: take them from the first hop's link) to the next KME (one of ``allowed``) that
+        takes them."""
         number, size = len(message.key_ids), message.size // 8
-        candidates = self._candidates(message.destination, message.path, number * size + TAG_KEY_BITS // 8)
+        needed = number * size + TAG_KEY_BITS // 8
+        candidates = self._candidates(message.destination, message.path, needed, allowed)
         if not candidates:
             raise ApiError(503, f"no route from {self.me} to {message.destination} has key for {number} keys now")
         failures = []
@@ -359,6 +387,19 @@ class NetworkKmeService:
             "refused_relays": self.refused,
             "held_relayed_keys": self.pool.held_relayed_count(),
         }
+
+
+def _route_asked(request: KeyRequest) -> str | None:
+    """The ``qkdnet_route`` a Key request asks for (None: any); an unknown value is a 400."""
+    asked = {
+        extension[ROUTE_EXTENSION]
+        for extension in (*(request.extension_mandatory or ()), *(request.extension_optional or ()))
+        if ROUTE_EXTENSION in extension
+    }
+    if len(asked) > 1 or not asked <= set(ROUTES):
+        details = [{ROUTE_EXTENSION: sorted(map(str, asked))}]
+        raise ApiError(400, f"{ROUTE_EXTENSION} must be one of {', '.join(ROUTES)}, once", details)
+    return next(iter(asked), None)
 
 
 def _position(key: DeliveredKey) -> tuple[int, int, int]:

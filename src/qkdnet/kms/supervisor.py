@@ -4,8 +4,9 @@ From a :class:`NetworkPlan` (the scenario's nodes, links and ``[system]`` table,
 in one directory: a test PKI (one KME certificate per node, one SAE certificate per SAE), a bootstrap
 authentication key per link (0600), one node-daemon session config per link end, one network-node config
 per node (:mod:`qkdnet.kms.network_config`); then it starts one link emulator per link (a pair of emulated
-QKD devices, with Eve on the links asked for) and one node process per node (:mod:`qkdnet.kms.network_node`),
-waits until every KME answers over mutual TLS, and writes ``network.json``::
+QKD devices, with Eve on the links asked for; for an end-to-end link, the repeater nodes too, so that the
+nodes between its ends run nothing of it and never see its key) and one node process per node
+(:mod:`qkdnet.kms.network_node`), waits until every KME answers over mutual TLS, and writes ``network.json``::
 
     {"ca": PATH, "nodes": {NODE: {"kme_id": ID, "kme_url": URL}},
      "saes": {SAE_ID: {"node": NODE, "kme_url": URL, "cert": PATH, "key": PATH}}}
@@ -56,11 +57,18 @@ def kme_id(node: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class PlannedLink:
-    """A QKD link: its scenario label and its two nodes (``alice`` dials, ``bob`` listens)."""
+    """A QKD link: its scenario label and its two nodes (``alice`` dials, ``bob`` listens); ``via`` names the
+    repeaters of an end-to-end link, whose pairs come by entanglement swapping (the emulator plays them)."""
 
     label: str
     alice: str
     bob: str
+    via: tuple[str, ...] = ()
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        """The nodes from ``alice`` to ``bob``."""
+        return (self.alice, *self.via, self.bob)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +144,10 @@ class KeyNetwork:
             peer = link.bob if node == link.alice else link.alice
             session = f"link-{link.label}.toml"
             (here / session).write_text(self._session(node, peer, link))
-            neighbours.append(f'[network.neighbours.{kme_id(peer)}]\nurl = "{self.url(peer)}"\nsession = "{session}"\n')
+            via = ", ".join(f'"{kme_id(n)}"' for n in link.via)
+            neighbours.append(
+                f'[network.neighbours.{kme_id(peer)}]\nurl = "{self.url(peer)}"\nsession = "{session}"\nvia = [{via}]\n'
+            )
         edges = ", ".join(f'["{kme_id(k.alice)}", "{kme_id(k.bob)}"]' for k in self.plan.links)
         saes = ", ".join(f'{sae} = "{kme_id(n)}"' for sae, n in sorted(self.plan.saes.items()))
         text = (
@@ -180,7 +191,9 @@ class KeyNetwork:
     def start(self) -> None:
         """One link emulator per link, one node process per node."""
         for link in self.plan.links:
-            args = ["link-emulator", "--scenario", str(self.plan.scenario), "--link", link.label]
+            args = ["link-emulator", "--scenario", str(self.plan.scenario)]
+            # an end-to-end link: the emulator plays the repeaters, the nodes between run nothing of it
+            args += ["--path", ",".join(link.path)] if link.via else ["--link", link.label]
             args += ["--protocol", self.plan.protocol, "--pairs-per-block", str(self.plan.pairs_per_block)]
             args += ["--interval-s", repr(self.plan.block_interval_s)]
             args += ["--alice", self._socket(link, "alice"), "--bob", self._socket(link, "bob")]
