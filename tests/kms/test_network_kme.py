@@ -365,7 +365,13 @@ def test_an_end_to_end_key_never_falls_back_to_a_trusted_relay(swapped: Metro5) 
 
 @pytest.mark.parametrize(
     "extensions",
-    [[{"qkdnet_route": "teleport"}], [{"qkdnet_route": "relay"}, {"qkdnet_route": "end-to-end"}], [{"other": 1}]],
+    [
+        [{"qkdnet_route": "teleport"}],
+        [{"qkdnet_route": "relay"}, {"qkdnet_route": "end-to-end"}],
+        [{"qkdnet_route": ["relay"]}],
+        [{"qkdnet_route": None}],
+        [{"other": 1}],
+    ],
 )
 def test_a_route_not_understood_is_a_400_before_any_key_is_spent(swapped: Metro5, extensions: list) -> None:  # type: ignore[type-arg]
     request = KeyRequest(number=1, size=256, extension_mandatory=extensions)
