@@ -33,7 +33,8 @@ def test_system_demo_delivers_the_file_then_catches_eve(tmp_path: Path) -> None:
 
 
 def test_network_demo_relays_a_key_then_routes_around_eve(tmp_path: Path) -> None:
-    """`qkdnet demo --network`: metro5 up, a key SAE_a → SAE_c by relay, Eve on b–c, the next key avoids b–c."""
+    """`qkdnet demo --network`: metro5 up, a key SAE_a → SAE_c by relay, one end to end over the swapped link
+    a–b–c, Eve on b–c, the next relayed key avoids b–c."""
     env = {**os.environ, "PYTHONPATH": str(Path(qkdnet.__file__).parents[1]), "TMPDIR": str(tmp_path)}
     done = subprocess.run(
         [sys.executable, "-m", "qkdnet", "demo", "--network"],
@@ -48,7 +49,8 @@ def test_network_demo_relays_a_key_then_routes_around_eve(tmp_path: Path) -> Non
     paths = re.findall(r"relayed along (KME_a(?: → KME_[a-e])+)", out)
     assert len(paths) == 2 and paths[0].endswith("KME_c") and paths[1].endswith("KME_c"), out
     assert "KME_b → KME_c" not in paths[1]
-    assert out.count("the same 256 bits at both ends") == 2
+    assert out.count("the same 256 bits at both ends") == 3
+    assert "its own link's key: no node between held it" in out and "nobody else held them" in out
     assert "b–c aborts block after block: QBER" in out and "the key avoided Eve's link: yes" in out
-    assert "11 processes ended on SIGTERM: True" in out
+    assert "12 processes ended on SIGTERM: True" in out
     assert list(tmp_path.iterdir()) == []
