@@ -391,13 +391,12 @@ class NetworkKmeService:
 
 def _route_asked(request: KeyRequest) -> str | None:
     """The ``qkdnet_route`` a Key request asks for (None: any); an unknown value is a 400."""
-    asked = {
-        repr(extension[ROUTE_EXTENSION])
-        if not isinstance(extension[ROUTE_EXTENSION], str)
-        else extension[ROUTE_EXTENSION]
+    values = [
+        extension[ROUTE_EXTENSION]
         for extension in (*(request.extension_mandatory or ()), *(request.extension_optional or ()))
         if ROUTE_EXTENSION in extension
-    }  # a value that is not a string (a list, a number) is named, never hashed
+    ]
+    asked = {value if isinstance(value, str) else repr(value) for value in values}  # a list is named, not hashed
     if len(asked) > 1 or not asked <= set(ROUTES):
         details = [{ROUTE_EXTENSION: sorted(asked)}]
         raise ApiError(400, f"{ROUTE_EXTENSION} must be one of {', '.join(ROUTES)}, once", details)
