@@ -54,6 +54,10 @@ def dispatch(args: argparse.Namespace) -> int:
 
         commands = {"sweep": run_sweep_command, "plot": run_plot_command, "report": run_report_command}
         return commands[args.command](args)
+    if args.command == "design":
+        from qkdnet.cli.design import run_design_command
+
+        return run_design_command(args)
     if args.command in ("postprocess", "timetags"):
         from qkdnet.cli.recorded import run_recorded_command
 

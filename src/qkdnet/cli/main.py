@@ -289,7 +289,7 @@ def _add_attack(sub: argparse._SubParsersAction[_Parser]) -> None:
 
 
 #: The figures of ``qkdnet plot`` (qkdnet.report.PLOT_KINDS, named here so that parsing imports no plotting code).
-PLOT_KIND_NAMES = ["key-rate", "attack", "memory", "purification", "network"]
+PLOT_KIND_NAMES = ["key-rate", "attack", "memory", "purification", "network", "design"]
 
 
 def _add_sweep_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
@@ -328,6 +328,26 @@ def _add_sweep_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     report.add_argument("--title", default=None, help="the report's title (default: from the scenarios)")
 
 
+def _add_design(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """``design``: search a study for the least-improved hardware whose chain beats the PLOB bound."""
+    design = sub.add_parser(
+        "design",
+        help="search for the least-improved hardware whose repeater chain beats the PLOB bound",
+        description="Differential evolution over improvement factors of a preset's hardware, each point a chain "
+        "on the network simulator; every evaluation is a row of --out (qkdnet report and qkdnet plot design "
+        "read it; a second run of the same study reuses the rows it finds).",
+    )
+    design.add_argument("study", type=Path, metavar="STUDY.toml", help="the design study (examples/design/)")
+    design.add_argument("--out", type=Path, required=True, metavar="RESULTS.parquet", help="the results table")
+    design.add_argument("--workers", type=_positive_int, default=None, metavar="N", help="local worker processes")
+    design.add_argument("--scheduler", default=None, metavar="tcp://HOST:8786", help="run on this Dask cluster")
+    design.add_argument(
+        "--evaluations", type=_positive_int, default=None, metavar="N", help="search budget (default: the study's)"
+    )
+    design.add_argument("--seed", type=_seed, default=None, metavar="N", help="search seed (default: the study's)")
+    design.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+
+
 _AddCommands: TypeAlias = "Callable[[argparse._SubParsersAction[_Parser]], None]"
 
 #: Each group of subcommands and what adds it to the parser, in the order of ``qkdnet --help``.
@@ -342,13 +362,14 @@ _COMMAND_GROUPS: tuple[tuple[tuple[str, ...], _AddCommands], ...] = (
     (("network",), _add_network),
     (("send", "receive"), _add_transfer),
     (("sweep", "plot", "report"), _add_sweep_commands),
+    (("design",), _add_design),
     (("postprocess", "timetags"), _add_recorded),
 )
 COMMANDS = tuple(name for names, _ in _COMMAND_GROUPS for name in names)
 """Every subcommand of ``qkdnet``."""
 
 _COMMAND_LIST = (
-    "demo, e91, bbm92, presets, link, attack, simulate, sweep, plot, report, kme, pki, link-emulator, node, "
+    "demo, e91, bbm92, presets, link, attack, simulate, sweep, plot, report, design, kme, pki, link-emulator, node, "
     "network, send, receive, postprocess or timetags"
 )
 

@@ -3,7 +3,8 @@
 Kinds (:data:`PLOT_KINDS`): ``key-rate`` (secret key rate against fiber length, the PLOB bound and published
 experiments), ``attack`` (QBER and CHSH S against Eve's strength, with the security thresholds), ``memory``
 (fidelity and QBER against storage time), ``purification`` (pair rate against fidelity, one point per round)
-and ``network`` (a map of one run's network, links coloured by their heralded pair rate). matplotlib is
+``network`` (a map of one run's network, links coloured by their heralded pair rate) and ``design`` (a design
+study's key per channel use against hardware improvement, with its Pareto front and PLOB). matplotlib is
 imported when a figure is drawn, never at import.
 """
 
@@ -15,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from qkdnet.errors import InvalidParameter
+from qkdnet.report.design_plot import plot_design
 from qkdnet.report.figure import Figure, new_figure
 
 Row = Mapping[str, Any]
@@ -28,6 +30,7 @@ PLOT_KINDS: dict[str, str] = {
     "memory": "pair fidelity and QBER against memory storage time",
     "purification": "heralded pair rate against fidelity, one point per purification round",
     "network": "map of a run's network, links coloured by heralded pair rate",
+    "design": "key per channel use against hardware improvement: a design study's Pareto front and the PLOB bound",
 }
 
 PLOB = "PLOB bound −log₂(1−η) × attempts/s: Pirandola, Laurenza, Ottaviani & Banchi, Nat. Commun. 8, 15043 (2017)"
@@ -474,6 +477,7 @@ PLOTTERS: dict[str, Callable[[Sequence[Row]], Figure]] = {
     "memory": plot_memory,
     "purification": plot_purification,
     "network": plot_network,
+    "design": plot_design,
 }
 
 
@@ -523,6 +527,8 @@ def suitable_kinds(rows: Sequence[Row]) -> list[str]:
         kinds.append("memory")
     if "policies.purification_rounds" in varied and has("fidelity"):
         kinds.append("purification")
+    if has("total_improvement") and has("key_per_use"):
+        return [*kinds, "design"]  # a design study's rows hold no network to map
     if done:
         kinds.append("network")
     return kinds
