@@ -22,6 +22,7 @@ from qkdnet.cli.main import COMMANDS, build_parser
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 TWO_LABS = str(EXAMPLES / "two_labs.toml")
+DESIGN = str(EXAMPLES / "design" / "krutyanskiy_100km.toml")
 KME = "https://127.0.0.1:9"  # nothing listens: a command that got past its checks would fail there, not here
 
 #: A command line of each subcommand that parses (what it would do is beside the point: the sweep breaks one
@@ -48,6 +49,7 @@ BASE: dict[str, list[str]] = {
     "sweep": ["sweep", TWO_LABS, "--vary", "link.length_km=0.1,0.2", "--out", "r.parquet"],
     "plot": ["plot", "key-rate", "r.parquet", "--out", "x.png"],
     "report": ["report", "r.parquet", "--out", "r.html"],
+    "design": ["design", DESIGN, "--out", "d.parquet"],
     "postprocess": ["postprocess", "--alice", "a.csv", "--bob", "b.csv"],
     "timetags simulate": ["timetags", "simulate", "--out", "recording"],
     "timetags convert": ["timetags", "convert", "a.csv", "a.qtag"],
@@ -162,6 +164,7 @@ READERS: dict[str, list[str]] = {
     "sweep merge": ["sweep", "merge", "FILE", "FILE", "--out", "m.parquet"],
     "plot": ["plot", "key-rate", "FILE", "--out", "x.png"],
     "report": ["report", "FILE", "--out", "r.html"],
+    "design": ["design", "FILE", "--out", "d.parquet"],
     "presets --add": ["presets", "--add", "FILE"],
     "kme": ["kme", "--config", "FILE"],
     "node": ["node", "--config", "FILE"],
@@ -232,6 +235,7 @@ WRITERS: dict[str, list[str]] = {
     "simulate --plot": ["simulate", TWO_LABS, "--plot", "OUT"],
     "attack sweep --plot": ["attack", "sweep", "--kind", "cloner", "--plot", "OUT"],
     "sweep --out": ["sweep", TWO_LABS, "--vary", "link.length_km=0.1,0.2", "--out", "OUT"],
+    "design --out": ["design", DESIGN, "--out", "OUT"],
     "report --out": ["report", "r.parquet", "--out", "OUT"],
     "pki init": ["pki", "init", "OUT"],
     "network up --dir": ["network", "up", TWO_LABS, "--dir", "OUT"],

@@ -12,7 +12,7 @@ study reuses the rows it finds), and every point is simulated with the same seed
 points differ by their hardware, not by their luck). The best feasible point is then simulated again with
 ``confirm_pairs`` pairs and another seed: a design is reported as beating the bound only if that run does too.
 Why differential evolution: ``benchmarks/design_optimisers.py`` compares it with Optuna's TPE and nevergrad's
-NGOpt on this objective and budget (numbers in the README).
+CMA-ES on this objective and budget (numbers in the README).
 """
 
 from __future__ import annotations
@@ -163,6 +163,29 @@ def _confirm_best(
     return tried
 
 
+def search_space(study: Study) -> tuple[list[str], list[tuple[float, float]]]:
+    """The searched parameters and the bounds of their log₁₀ kᵢ: [0, log₁₀ k_max]."""
+    names = list(study.parameters)
+    return names, [(0.0, math.log10(float(study.parameters[n]))) for n in names]
+
+
+def de_options(study: Study) -> dict[str, Any]:
+    """SciPy ``differential_evolution`` settings for ``study``: a population of about ``search.population``
+    points, as many generations as ``search.evaluations`` allows, whole generations evaluated at once."""
+    dims = len(study.parameters)
+    multiplier = max(1, math.ceil(study.search.population / dims))
+    return {
+        "maxiter": max(1, study.search.evaluations // (multiplier * dims) - 1),
+        "popsize": multiplier,
+        "seed": study.search.seed,
+        "init": "latinhypercube",
+        "polish": False,
+        "tol": 0.0,
+        "vectorized": True,
+        "updating": "deferred",
+    }
+
+
 def run_design(
     study: Study,
     out: str | Path,
@@ -178,11 +201,7 @@ def run_design(
     from qkdnet.sweep import ResultsWriter, make_backend
 
     search = study.search
-    names = list(study.parameters)
-    bounds = [(0.0, math.log10(float(study.parameters[n]))) for n in names]
-    dims = len(names)
-    multiplier = max(1, math.ceil(search.population / dims))
-    generations = max(1, search.evaluations // (multiplier * dims) - 1)
+    names, bounds = search_space(study)
     start = time.monotonic()
     backend = make_backend(workers, scheduler=scheduler)
     try:
@@ -195,18 +214,7 @@ def run_design(
                 rows = evaluator.rows(configs, search.seed)
                 return np.array([objective(r, target=search.target_margin, penalty=search.penalty) for r in rows])
 
-            differential_evolution(
-                population_cost,
-                bounds,
-                maxiter=generations,
-                popsize=multiplier,
-                seed=search.seed,
-                init="latinhypercube",
-                polish=False,
-                tol=0.0,
-                vectorized=True,
-                updating="deferred",
-            )
+            differential_evolution(population_cost, bounds, **de_options(study))
             rows = [r for r in writer.rows.values() if r.get("runner") == RUNNER and r.get("status") == "ok"]
             searched = [r for r in rows if r.get("chain.pairs") == study.chain.pairs]
             best, confirmed = _confirm_best(study, searched, evaluator)
@@ -222,9 +230,11 @@ __all__ = [
     "FACTOR_DIGITS",
     "RUNNER",
     "DesignResult",
+    "de_options",
     "objective",
     "pareto_front",
     "point_config",
     "required_margin",
     "run_design",
+    "search_space",
 ]
