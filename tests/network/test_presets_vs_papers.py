@@ -172,6 +172,9 @@ def test_new_presets_reproduce_nothing_and_say_why() -> None:
 
 def test_krutyanskiy2023_two_25km_arms_and_a_gate_swap() -> None:
     p = get_preset("krutyanskiy2023")
+    # The repeater node is PRL 130, 213601; PRL 130, 050803 is the group's 230 m paper (later papers' reference lists)
+    assert "PRL 130, 213601 (2023)" in p.reference and "050803" not in p.reference
+    assert all("050803" not in r.source for r in {**p.provenance, **p.headline}.values())
     assert p.headline["channel_length_km"].value == 50.0 and p.headline["arm_length_km"].value == 25.0  # abstract
     link = link_from_preset("krutyanskiy2023")
     assert isinstance(link, TwoPhotonLink) and link.converter is not None

@@ -43,6 +43,23 @@ doubt the smaller-key one is used):
   ``ω_thr = ω_exp − δ/γ`` with ``δ = √(ln(1/ε_c)/(2n))`` (Hoeffding on the n score indicators; this one is
   a two-line derivation, not a quotation).
 
+**Second search (issue 16 item 4).** Still no theorem text: ADFRV's stored copies (nature.com, several crawls)
+start at the abstract or the introduction; ARV, Murta et al.'s restatement of ADFRV (arXiv:1811.07983), Nadlinger
+et al. (ar5iv arXiv:2109.14600) and Zhang et al. (PMC9329124) are stored as their openings; a rewritten ADFRV in a
+training-data set (Nemotron-CC-Math) is a paraphrase and was not used. What was found:
+
+* Nadlinger et al.'s figures, in their abstract (nature.com and PubMed 35896644 copies): "we obtain 95,628 key
+  bits with device-independent security from 1.5 million Bell pairs created during eight hours of run time";
+* an independent implementation of the *second-order* EAT (Dupuis & Fawzi), Brown, Ragy & Colbeck's ``dirng``
+  (github.com/peterjbrown519/dirng, ``dirng/eat_methods.py``, ``errW``): its ε term ``(1 − 2·log2(ε_EAT·ε_s))/β``
+  has the ε dependence of our ``√(1 − 2·log2(ε_s·ε_EA))`` (the product ε_s·ε_EA inside ``1 − 2·log2``). Its
+  dimension term, ``log2(2·d_AB² + 1)`` beside a variance, is the improved theorem's, so it neither confirms nor
+  refutes the first-order ``log2(1 + 2·d_O)``.
+
+No term was found wrong, so none was changed. ``test_each_finite_size_term_is_the_formula_written_out_by_hand``
+pins ν (with its ceiling), the smoothing cost, the completeness threshold and the reconciliation leak to numbers
+worked out by hand from the formulas above, so correcting a constant later is a visible, deliberate change.
+
 **The pipeline's protocol** (:class:`DeviceIndependentFiniteKeyLength`, :func:`announced_key_length`)
 differs from ADFRV's in one step: both parties announce their test outcomes and an error-rate sample of the
 key rounds (the QBER that tunes the reconciler comes from that disclosed sample, not from error
