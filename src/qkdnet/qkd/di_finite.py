@@ -45,8 +45,7 @@ doubt the smaller-key one is used):
 
 **Second search (issue 16 item 4).** Still no theorem text: ADFRV's stored copies (nature.com, several crawls)
 start at the abstract or the introduction; ARV, Murta et al.'s restatement of ADFRV (arXiv:1811.07983), Nadlinger
-et al. (ar5iv arXiv:2109.14600) and Zhang et al. (PMC9329124) are stored as their openings; a rewritten ADFRV in a
-training-data set (Nemotron-CC-Math) is a paraphrase and was not used. What was found:
+et al. (ar5iv arXiv:2109.14600) and Zhang et al. (PMC9329124) are stored as their openings. What was found:
 
 * Nadlinger et al.'s figures, in their abstract (nature.com and PubMed 35896644 copies): "we obtain 95,628 key
   bits with device-independent security from 1.5 million Bell pairs created during eight hours of run time";
