@@ -102,6 +102,7 @@ def run_nevergrad(f: Counter, bounds: list[tuple[float, float]], budget: int, se
 
     lower, upper = np.array([b[0] for b in bounds]), np.array([b[1] for b in bounds])
     parametrization = ng.p.Array(init=(lower + upper) / 2).set_bounds(lower, upper)
+    parametrization.set_mutation(sigma=float(np.min(upper - lower)) / 6)  # bounds 3σ either side of the start
     parametrization.random_state = np.random.RandomState(seed)
     ng.optimizers.CMA(parametrization=parametrization, budget=budget).minimize(f)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from qkdnet.design import SearchSpec, load_study, run_design
 from qkdnet.errors import InvalidParameter
 from qkdnet.report import PLOT_KINDS, key_per_pair_points, key_points, plot_results, suitable_kinds, write_report
 from qkdnet.sweep import plan_sweep, read_rows, run_sweep
@@ -20,13 +21,16 @@ TWO_LABS = EXAMPLES / "two_labs.toml"
 
 @pytest.fixture(scope="module")
 def table(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One table holding a length sweep, a storage sweep, a purification sweep and an attack sweep."""
+    """One table holding a length sweep, a storage sweep, a purification sweep, an attack sweep and a design
+    study."""
     out = tmp_path_factory.mktemp("report") / "results.parquet"
     run_sweep(plan_sweep(TWO_LABS, ["link.length_km=0.03:0.6:6", "link.preset=ritter2012,nolleke2013"]), out)
     run_sweep(plan_sweep(TWO_LABS, ["memory.storage_s=1e-6:1e-2:5:log"]), out)
     run_sweep(plan_sweep(TWO_LABS, ["policies.purification_rounds=0,1,2,3"]), out)
     attack = ["key.visibility=0.98", "key.pairs=4000", "key.protocol=e91", "eve.strength=0,0.5,1"]
     run_sweep(plan_sweep(TWO_LABS, attack), out)
+    study = load_study(EXAMPLES / "design" / "krutyanskiy_100km.toml")
+    run_design(study.model_copy(update={"search": SearchSpec(evaluations=48, population=24, confirm_pairs=2000)}), out)
     return out
 
 
@@ -49,6 +53,8 @@ def test_every_kind_draws_png_and_svg(table: Path, kind: str, tmp_path: Path) ->
         rows = [r for r in rows if "storage_s" in r["varied"]]
     if kind == "purification":
         rows = [r for r in rows if "purification" in r["varied"]]
+    if kind == "design":
+        rows = [r for r in rows if r["runner"] == "design"]
     for suffix in (".png", ".svg"):
         figure = plot_results(kind, rows)
         if kind != "network":  # the map's links are keyed by its colour bar, not a legend

@@ -528,8 +528,8 @@ def suitable_kinds(rows: Sequence[Row]) -> list[str]:
     if "policies.purification_rounds" in varied and has("fidelity"):
         kinds.append("purification")
     if has("total_improvement") and has("key_per_use"):
-        return [*kinds, "design"]  # a design study's rows hold no network to map
-    if done:
+        kinds.append("design")
+    if any(r.get("runner") != "design" for r in done):  # a design study's rows hold no network to map
         kinds.append("network")
     return kinds
 
