@@ -131,3 +131,24 @@ def test_a_bad_study_is_one_line(text: str, expected: str) -> None:
         parse_study(text, source="study.toml")
     lines = str(caught.value).splitlines()
     assert len(lines) == 1 and lines[0].startswith("study.toml: ") and expected in lines[0]
+
+
+def test_processes_and_a_dask_cluster_find_the_serial_design(tmp_path: Path) -> None:
+    """The points are seeded and the search deterministic: where they are evaluated changes nothing."""
+    from distributed import LocalCluster
+
+    from qkdnet.sweep.table import comparable
+
+    study = load_study(EXAMPLE)
+    study = study.model_copy(
+        update={"search": study.search.model_copy(update={"evaluations": 48, "confirm_pairs": 2000})}
+    )
+    serial = run_design(study, tmp_path / "serial.parquet")
+    procs = run_design(study, tmp_path / "procs.parquet", workers=2)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        dask = run_design(study, tmp_path / "dask.parquet", scheduler=cluster.scheduler_address)
+    table = comparable(read_rows(tmp_path / "serial.parquet"))
+    assert serial.evaluations == len(table) >= 48
+    for name, result in (("procs", procs), ("dask", dask)):
+        assert comparable(read_rows(tmp_path / f"{name}.parquet")) == table, name
+        assert result.best == serial.best or result.best["key"] == serial.best["key"]  # type: ignore[index]

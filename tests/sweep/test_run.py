@@ -53,12 +53,11 @@ def test_processes_and_a_dask_cluster_give_the_serial_table(tmp_path: Path) -> N
     plan = _key_plan()
     run_sweep(plan, tmp_path / "serial.parquet")
     run_sweep(plan, tmp_path / "procs.parquet", workers=2)
-    with (
-        LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
-        Client(cluster) as client,
-    ):
-        run_sweep(plan, tmp_path / "dask.parquet", client=client)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        # the address first, with no client of this process open: --scheduler makes its own, not the default one
         run_sweep(plan, tmp_path / "dask_address.parquet", scheduler=cluster.scheduler_address)
+        with Client(cluster) as client:
+            run_sweep(plan, tmp_path / "dask.parquet", client=client)
     serial = comparable(read_rows(tmp_path / "serial.parquet"))
     assert len(serial) == 4 and all(r["status"] == "ok" for r in serial.values())
     for name in ("procs", "dask", "dask_address"):

@@ -240,8 +240,12 @@ class DaskBackend:
             return self.client.submit(execute, task, key=f"qkdnet-run-{task.run_id}", pure=False)
 
         first = [submit(t) for _, t in zip(range(limit), source, strict=False)]
+        if not first:  # nothing to run (distributed's as_completed cannot start on no futures)
+            return
         self._pending = list(first)
-        queue = as_completed(first)  # type: ignore[no-untyped-call]
+        # The client's own loop: a client made for --scheduler is not the process's default one, and
+        # as_completed would otherwise look for that default and find none.
+        queue = as_completed(first, loop=self.client.loop)  # type: ignore[no-untyped-call]
         for future in queue:
             self._pending.remove(future)
             outcome: Outcome = future.result()
