@@ -32,6 +32,9 @@ nitpick_ignore_regex = [
     (r"py:.*", r"(numpy|np|NDArray|ArrayLike|matplotlib|networkx|nx|pydantic|fastapi|dask|distributed|pyarrow)\b.*"),
     (r"py:.*", r"(typing|collections|pathlib|asyncio|dataclasses|enum|abc|os|io|json|ssl|socket|datetime)\b.*"),
     (r"py:.*", r"(uuid|concurrent|npt|FieldInfo)\b.*"),
+    # annotated_types metadata of pydantic fields (a study file's bounds): not classes one could link to
+    (r"py:.*", r"(Ge|Gt|Le|Lt|AllowInfNan|Strict)$"),
+    (r"py:.*", r"[0-9][0-9.eE+]*$"),  # a bound of such a field, printed as if it were a type
     (r"py:.*", r"(Path|Any|Self|Callable|Mapping|Sequence|Iterable|Iterator|Awaitable|Literal|TypeAlias|T)$"),
     (r"py:.*", r"(int|float|str|bytes|bool|None|object|dict|list|tuple|set|frozenset|type|Exception)$"),
 ]
