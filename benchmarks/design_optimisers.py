@@ -65,7 +65,7 @@ class Counter:
 
     def __call__(self, logs: np.ndarray) -> float:
         config = point_config(self.study, dict(zip(self.names, 10.0 ** np.asarray(logs, dtype=float), strict=True)))
-        metrics = evaluate_design(config, self.study.search.seed)
+        metrics = evaluate_design(config, int(config["seed"]))
         self.evaluations += 1
         if float(metrics["margin"]) >= self.needed and metrics["beats_plob"]:
             self.best = min(self.best, float(metrics["total_improvement"]))

@@ -39,7 +39,9 @@ def test_the_best_design_is_feasible_confirmed_and_least_improved(searched: tupl
     best = result.best  # type: ignore[attr-defined]
     assert best["total_improvement"] == min(r["total_improvement"] for r in feasible)
     confirmation = result.confirmed  # type: ignore[attr-defined]
-    assert confirmation["chain.pairs"] == SMALL["confirm_pairs"] and confirmation["run_seed"] == 2
+    assert confirmation["chain.pairs"] == SMALL["confirm_pairs"]
+    assert confirmation["run_seed"] == confirmation["seed"] == 2
+    assert all(r["seed"] == r["run_seed"] == 1 for r in search_rows)
     assert result.beats_plob == (confirmation["margin"] >= 1.0)  # type: ignore[attr-defined]
     assert {r["key"] for r in rows} >= {best["key"], confirmation["key"]}
     for name, base, value, k in result.improvements():  # type: ignore[attr-defined]
@@ -122,6 +124,11 @@ def test_the_front_is_exactly_the_points_no_other_beats_in_both(values: list[tup
         (
             "[chain]\npreset = 'krutyanskiy2023'\nlength_km = 0.0\n[parameters]\nmemory_t2 = 10.0\n",
             "chain.length_km: expected a number > 0",
+        ),
+        (
+            "[chain]\npreset = 'krutyanskiy2023'\nlength_km = 1.0\npairs = 9000\n[parameters]\nmemory_t2 = 10.0\n"
+            "[search]\nconfirm_pairs = 9000\n",
+            "must exceed chain.pairs",
         ),
         ("[chain\n", "invalid TOML"),
     ],

@@ -40,8 +40,8 @@ def _signed_key_fraction(q_z: float, q_x: float) -> float:
 
 
 def evaluate_design(config: Mapping[str, Any], seed: int) -> dict[str, Any]:
-    """The metrics of one design point (``config``: ``{"chain": {...}, "factors": {NAME: k}}``, see
-    :class:`~qkdnet.design.study.ChainSpec`), simulated with ``seed``.
+    """The metrics of one design point (``config``: ``{"chain": {...}, "factors": {NAME: k}, "seed": N}``, see
+    :class:`~qkdnet.design.study.ChainSpec`), simulated with ``seed`` (the run's seed: the configuration's).
 
     ``key_per_use`` and ``plob_per_use`` in bits per channel use, ``margin`` their ratio with the key fraction
     left signed (negative: no key), ``beats_plob`` whether the chain's key beats the bound.

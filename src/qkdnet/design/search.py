@@ -17,6 +17,7 @@ CMA-ES on this objective and budget (numbers in the README).
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -42,12 +43,31 @@ FACTOR_DIGITS = 6
 Progress = Callable[[int, int, float], None]
 
 
-def point_config(study: Study, factors: Mapping[str, float], *, pairs: int | None = None) -> dict[str, Any]:
-    """The run configuration of one design point (plain JSON: what the results table keys and stores)."""
+def point_config(
+    study: Study, factors: Mapping[str, float], *, pairs: int | None = None, seed: int | None = None
+) -> dict[str, Any]:
+    """The run configuration of one design point (plain JSON: what the results table keys and stores), simulated
+    with ``seed`` (default: the search's) for ``pairs`` end-to-end pairs (default: the chain's)."""
     chain = study.chain.model_dump()
     if pairs is not None:
         chain["pairs"] = pairs
-    return {"chain": chain, "factors": {k: float(f"{factors[k]:.{FACTOR_DIGITS}g}") for k in study.parameters}}
+    return {
+        "chain": chain,
+        "factors": {k: float(f"{factors[k]:.{FACTOR_DIGITS}g}") for k in study.parameters},
+        "seed": study.search.seed if seed is None else seed,
+    }
+
+
+def _of_study(row: Mapping[str, Any], study: Study) -> bool:
+    """Whether a table row is a search point of ``study``: its chain, its parameters, its seed."""
+    config = json.loads(row["config"])
+    return (
+        row.get("runner") == RUNNER
+        and row.get("status") == "ok"
+        and config.get("chain") == study.chain.model_dump()
+        and set(config.get("factors", ())) == set(study.parameters)
+        and config.get("seed") == study.search.seed
+    )
 
 
 def objective(metrics: Mapping[str, Any], *, target: float, penalty: float) -> float:
@@ -112,11 +132,11 @@ class _Evaluator:
         self.reused = 0
         self.started = time.monotonic()
 
-    def rows(self, configs: Sequence[dict[str, Any]], seed: int) -> list[Mapping[str, Any]]:
+    def rows(self, configs: Sequence[dict[str, Any]]) -> list[Mapping[str, Any]]:
         """The table row of each configuration, running the ones the table lacks (all at once on the backend)."""
         from qkdnet.sweep import RunPoint, Task, make_row, run_key
 
-        points = [RunPoint(run_key(c), seed, c, {}) for c in configs]
+        points = [RunPoint(run_key(c), int(c["seed"]), c, {}) for c in configs]
         have = self.writer.rows
         todo = {p.run_id: p for p in points if have.get(p.run_id, {}).get("status") != "ok"}
         self.reused += len(points) - len(todo)
@@ -154,8 +174,8 @@ def _confirm_best(
     tried: tuple[Mapping[str, Any] | None, Mapping[str, Any] | None] = (None, None)
     for row in feasible[:CONFIRMATIONS]:
         factors = {n: float(row[f"factors.{n}"]) for n in names}
-        confirm = point_config(study, factors, pairs=search.confirm_pairs)
-        check = evaluator.rows([confirm], search.seed + 1)[0]
+        confirm = point_config(study, factors, pairs=search.confirm_pairs, seed=search.seed + 1)
+        check = evaluator.rows([confirm])[0]
         if tried[0] is None:
             tried = (row, check)
         if float(check["margin"]) >= search.target_margin and check["beats_plob"]:
@@ -211,12 +231,11 @@ def run_design(
             def population_cost(x: np.ndarray) -> np.ndarray:
                 columns = np.atleast_2d(x.T) if x.ndim == 2 else x[None, :]
                 configs = [point_config(study, dict(zip(names, 10.0**col, strict=True))) for col in columns]
-                rows = evaluator.rows(configs, search.seed)
+                rows = evaluator.rows(configs)
                 return np.array([objective(r, target=search.target_margin, penalty=search.penalty) for r in rows])
 
             differential_evolution(population_cost, bounds, **de_options(study))
-            rows = [r for r in writer.rows.values() if r.get("runner") == RUNNER and r.get("status") == "ok"]
-            searched = [r for r in rows if r.get("chain.pairs") == study.chain.pairs]
+            searched = [r for r in writer.rows.values() if _of_study(r, study)]
             best, confirmed = _confirm_best(study, searched, evaluator)
             front = pareto_front(searched)
             evaluated, reused = evaluator.evaluated, evaluator.reused

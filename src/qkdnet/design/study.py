@@ -85,6 +85,11 @@ class Study(BaseModel):
             raise ValueError(f"unknown parameter(s) {', '.join(unknown)}; expected: {', '.join(PARAMETERS)}")
         if not self.parameters:
             raise ValueError("[parameters] names no parameter to improve")
+        if self.search.confirm_pairs <= self.chain.pairs:
+            raise ValueError(
+                f"search.confirm_pairs ({self.search.confirm_pairs}) must exceed chain.pairs ({self.chain.pairs}): "
+                "the confirmation is the finer look"
+            )
         if get_preset(self.chain.preset).converter is None:
             for name in sorted({"conversion_efficiency", "conversion_fidelity"} & set(self.parameters)):
                 raise ValueError(f"{name}: preset {self.chain.preset!r} has no frequency converter")

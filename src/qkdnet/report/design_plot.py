@@ -21,7 +21,10 @@ def plot_design(rows: Sequence[Row]) -> Figure:
         raise InvalidParameter("design: the table has no design study's rows (qkdnet design writes them)")
     search_pairs = min(int(r["chain.pairs"]) for r in done)
     searched = [r for r in done if int(r["chain.pairs"]) == search_pairs]
-    confirmations = [r for r in done if int(r["chain.pairs"]) > search_pairs and r.get("beats_plob")]
+    confirmations = sorted(
+        (r for r in done if int(r["chain.pairs"]) > search_pairs and r.get("beats_plob")),
+        key=lambda r: float(r["total_improvement"]),
+    )
     keyed = [r for r in searched if float(r["key_per_use"]) > 0.0]
     plob = float(searched[0]["plob_per_use"])
     fig, ax = new_figure(figsize=(7.5, 5))
