@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,11 +23,10 @@ import qkdnet
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from qkdnet.kms.supervisor import KeyNetwork
+    from qkdnet.kms.supervisor import KeyNetwork, PlannedLink
 
 EVE_LINK = "b-c"
 EVE = "intercept-resend:1"
-SWAPPED = {"a": "KME_c", "c": "KME_a"}  # the ends of the end-to-end link a-b-c
 
 
 def metro5_path() -> Path:
@@ -76,16 +76,22 @@ def _story(network: KeyNetwork, console: Console) -> bool:
     network.start()
     network.wait_ready()
     plan = network.plan
+    swapped = _swapped_peers(plan.links)
     console.print(
         f"\n[bold]1. Up[/bold] after {time.monotonic() - t0:.1f} s: {len(plan.links)} link emulators and "
         f"{len(plan.nodes)} node processes (each: a session per link, one key pool, one KME on ETSI GS QKD 014 "
         f"over mutual TLS); {network.dir / 'network.json'} lists every KME and SAE"
     )
-    _wait(network, lambda s: all(s[n]["links"] and _min_pool(s[n], n) > 4096 for n in "abc"), 90, "key on the links")
+    _wait(
+        network,
+        lambda s: all(s[n]["links"] and _min_pool(s[n], swapped.get(n)) > 4096 for n in "abc"),
+        90,
+        "key on the links",
+    )
     status = network.status()
     for node in ("a", "b"):
         for peer, link in status[node]["links"].items():
-            if SWAPPED.get(node) == peer:
+            if swapped.get(node) == peer:
                 continue
             console.print(
                 f"   {node}–{peer.removeprefix('KME_')}: {link['committed_blocks']} blocks, "
@@ -153,9 +159,19 @@ def _relay(network: KeyNetwork, console: Console, title: str, route: str = "rela
     return path if same else None
 
 
-def _min_pool(doc: dict[str, Any], node: str) -> int:
-    """The least key this node's single-fiber links hold (the end-to-end link fills more slowly)."""
-    links = [link for peer, link in doc["links"].items() if SWAPPED.get(node) != peer]
+def _swapped_peers(links: Sequence[PlannedLink]) -> dict[str, str]:
+    """Each end of an end-to-end (swapped) link and the KME at its other end: ``{"a": "KME_c", "c": "KME_a"}``."""
+    return {
+        end: f"KME_{other}"
+        for link in links
+        if link.via
+        for end, other in ((link.alice, link.bob), (link.bob, link.alice))
+    }
+
+
+def _min_pool(doc: dict[str, Any], swapped_peer: str | None) -> int:
+    """The least key a node's single-fiber links hold (its end-to-end link to ``swapped_peer`` fills more slowly)."""
+    links = [link for peer, link in doc["links"].items() if peer != swapped_peer]
     return min(int(link["pool_bytes"]["sent_by_me"]) for link in links)
 
 
