@@ -7,7 +7,6 @@ one :class:`~qkdnet.errors.ConfigError`.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from qkdnet.config._schema_errors import show, validation_lines
 from qkdnet.config.checks import link_problems, request_problems, request_reference_problems, system_problems
+from qkdnet.config.files import parse_toml, read_text
 from qkdnet.config.generate import random_geometric_document
 from qkdnet.config.presets import load_preset_path, load_user_presets
 from qkdnet.config.schema import (
@@ -152,10 +152,7 @@ def parse_scenario(
     bad forced route) are set aside in ``Scenario.skipped_requests`` instead of failing the whole file.
     """
     if isinstance(document, str):
-        try:
-            document = tomllib.loads(document)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError([f"{source}: invalid TOML: {exc}"]) from None
+        document = parse_toml(document, source=source)
     doc = dict(document)
     _register_presets(doc.pop("preset_paths", ()), source)
     if "generate" in doc:
@@ -189,13 +186,7 @@ def parse_scenario(
 def load_scenario(path: str | os.PathLike[str], *, skip_bad_requests: bool = False) -> Scenario:
     """Read and validate a scenario file (TOML); :class:`~qkdnet.errors.ConfigError` lists every problem."""
     source = os.fspath(path)
-    try:
-        text = Path(source).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([f"{source}: cannot read the file: {exc.strerror or exc}"]) from None
-    except UnicodeDecodeError:
-        raise ConfigError([f"{source}: cannot read the file: not UTF-8 text"]) from None
-    return parse_scenario(text, source=source, skip_bad_requests=skip_bad_requests)
+    return parse_scenario(read_text(source), source=source, skip_bad_requests=skip_bad_requests)
 
 
 def random_geometric_scenario(n_nodes: int = 1000, **kwargs: Any) -> Scenario:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import tomllib
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
 from qkdnet.config._schema_errors import validation_lines
+from qkdnet.config.files import read_toml
 from qkdnet.errors import ConfigError, InvalidParameter
 from qkdnet.hardware._catalog import PresetFile, PresetNumber, preset_from_document
 from qkdnet.hardware.presets import Preset, register_preset
@@ -40,14 +40,7 @@ def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
 def read_preset_file(path: str | os.PathLike[str]) -> Preset:
     """The preset a TOML file describes, validated; :class:`~qkdnet.errors.ConfigError` lists every problem."""
     source = os.fspath(path)
-    try:
-        document = tomllib.loads(Path(source).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError([f"{source}: cannot read the file: {exc.strerror or exc}"]) from None
-    except UnicodeDecodeError:
-        raise ConfigError([f"{source}: cannot read the file: not UTF-8 text"]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{source}: invalid TOML: {exc}"]) from None
+    document = read_toml(source)
     try:
         return preset_from_document(document, source)
     except ValidationError as exc:

@@ -21,13 +21,12 @@ Errors read like a scenario file's: ``FILE: FIELD.PATH: what was expected``, one
 from __future__ import annotations
 
 import os
-import tomllib
-from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError, model_validator
 
 from qkdnet.config._schema_errors import validation_lines
+from qkdnet.config.files import parse_toml, read_text
 from qkdnet.config.schema import Heralding, PositiveFloat, Probability
 from qkdnet.design.space import PARAMETERS
 from qkdnet.errors import ConfigError
@@ -111,10 +110,7 @@ def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
 def parse_study(document: str | dict[str, Any], *, source: str = "<study>") -> Study:
     """Validate a study given as TOML text or a parsed document; :class:`ConfigError` lists every problem."""
     if isinstance(document, str):
-        try:
-            document = tomllib.loads(document)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError([f"{source}: invalid TOML: {exc}"]) from None
+        document = parse_toml(document, source=source)
     try:
         return Study.model_validate(document)
     except ValidationError as exc:
@@ -124,13 +120,7 @@ def parse_study(document: str | dict[str, Any], *, source: str = "<study>") -> S
 def load_study(path: str | os.PathLike[str]) -> Study:
     """Read and validate a study file."""
     source = os.fspath(path)
-    try:
-        text = Path(source).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([f"{source}: cannot read the file: {exc.strerror or exc}"]) from None
-    except UnicodeDecodeError:
-        raise ConfigError([f"{source}: cannot read the file: not UTF-8 text"]) from None
-    return parse_study(text, source=source)
+    return parse_study(read_text(source), source=source)
 
 
 __all__ = ["ChainSpec", "SearchSpec", "Study", "load_study", "parse_study"]

@@ -21,7 +21,6 @@ import copy
 import difflib
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, ValidationError
 
 from qkdnet.config import ConfigError, parse_scenario
+from qkdnet.config.files import read_toml
 from qkdnet.errors import InvalidParameter
 
 #: Tables of a sweep file that belong to the sweep, not to the scenario.
@@ -103,25 +103,12 @@ class SweepDocument:
 def read_document(path: str | os.PathLike[str]) -> SweepDocument:
     """Read a scenario or sweep file; the scenario part is validated later, per point."""
     source = os.fspath(path)
-    doc = _toml(source)
+    doc = read_toml(source)
     base = doc.get("sweep", {}).get("scenario") if isinstance(doc.get("sweep"), dict) else None
     if isinstance(base, str):  # a sweep file on top of a scenario file: its own top-level entries win
-        scenario = _toml(os.fspath(Path(source).parent / base))
+        scenario = read_toml(Path(source).parent / base)
         doc = {**{k: v for k, v in scenario.items() if k not in SWEEP_TABLES}, **doc}
     return split_document(doc, source=source)
-
-
-def _toml(source: str) -> dict[str, Any]:
-    try:
-        text = Path(source).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([f"{source}: cannot read the file: {exc.strerror or exc}"]) from None
-    except UnicodeDecodeError:
-        raise ConfigError([f"{source}: cannot read the file: not UTF-8 text"]) from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{source}: invalid TOML: {exc}"]) from None
 
 
 def split_document(doc: Mapping[str, Any], *, source: str = "<sweep>") -> SweepDocument:
