@@ -11,8 +11,9 @@ bits (399 841 and 1 000 003), so that the key is cut into frames as a real one i
   meets Alice's syndrome, left for verification to catch) / frames, with the 95 % upper bound
   3/frames when none failed;
 * round trips per block (all frames of a block travel together);
-* throughput in Mbit/s of sifted key per core: key bits / wall time of the in-memory protocol run
-  (single thread; syndromes and decoding included; codes are built and kernels compiled before timing);
+* throughput in Mbit/s of sifted key per core: key bits / CPU time of the in-memory protocol run
+  (single thread, so CPU time is one core's, and others' load on the machine does not count;
+  syndromes and decoding included; codes are built and kernels compiled before timing);
 * code s: seconds for Bob's plan, which gets the point's mother code — a PEG build on the first run,
   a load from the disk cache (:func:`qkdnet.postprocess.ldpc.codes.code_cache_dir`) afterwards,
   about 0 when an earlier point of the run already holds that code in memory.
@@ -26,26 +27,54 @@ Where the gap is (measured 2026-11, load ≈ 3.5 on 2 cores): f ≈ 1.11–1.12 
 f = 1.15 even at its asymptotic threshold, and short frames add their finite-length gap; FER
 7 % at 10⁴ bits there).
 
-Throughput (measured 2026-12-07, shared 2 cores, 10⁴-bit frames, three blocks per QBER, a fresh
-process with the codes cached): 0.49, 0.49, 0.39, 0.45 Mbit/s at QBER 2, 5, 8, 10 % with
-f = 1.174, 1.118, 1.093, 1.073 and 0, 1, 0, 0 failed frames of about 200; the first build of
-each code (PEG and untainted order) takes 1.0–1.3 s, its load from the cache ≈ 0. cProfile of
-the 5 % point: 83 % of the wall time is the layered kernel ``bp_lanes``, ~15 % Python around it
-(lane loading, pool compaction), syndromes < 1 %; only cheaper or fewer iterations help. One
-decoding at a fixed rate (rate-0.5 code, Q = 8.5 %, 256 frames, no blind rounds) runs at
-3–5 Mbit/s in 12 iterations; the blind rounds (first attempt at μ − 2σ, where most frames stall
-out after ``patience`` iterations and resume) take it to ~0.5. Tried and dropped:
+Throughput (measured 2026-12-07, 10⁴-bit frames, ten blocks per QBER, codes cached, CPU time,
+load 7-10 on 2 cores; before = commit dad990c, after = this one, run alternately on
+the same keys with ``--frame-bits 10000 --qber 2 --qber 5 --qber 8 --qber 10``):
 
-* normalised min-sum in the same kernel (scales 0.3–0.8): it decodes none of those 256 frames.
-  At check degrees 10–14 and Q = 8.5 % a check's parity of the other 11 bits is wrong 43 % of the
-  time, yet min-sum sends it with nearly the channel's magnitude, so the first iteration raises
-  the bit errors from ~850 to ~1230 per frame. Nor was it much cheaper: 2.1–2.6 ns per edge,
-  frame and iteration against 2.5–4.4 ns for ⊞ in the same (noisy) runs.
-* patience 3 instead of 6: +25 % Mbit/s at QBER 2 %, f + 0.01, and a block at 5 % failed.
+=====  ===========================  ===========================
+QBER   before: f, FER, Mbit/s        after: f, FER, Mbit/s
+=====  ===========================  ===========================
+2 %    1.177, 2/583, 0.45            1.178, 0/583, 0.65
+5 %    1.114, 0/528, 0.45            1.116, 1/528, 0.76
+8 %    1.093, 2/528, 0.43            1.088, 1/473, 0.99
+10 %   1.074, 2/484, 0.49            1.078, 1/484, 0.89
+=====  ===========================  ===========================
 
-Left: a check rule with sum-product's accuracy at fewer operations per edge (λ-min or
-degree-dependent offsets, checked against this f), 16-bit messages for less memory traffic,
-and a first blind attempt nearer μ so that fewer iterations are spent on frames bound to fail.
+10⁵-bit frames, two blocks per QBER (22-24 frames, codes built on the first run): f 1.069 → 1.066
+and 0.12 → 0.19 Mbit/s at 5 %, f 1.050 → 1.052 and 0.13 → 0.22 Mbit/s at 10 %, no frame failed.
+
+What changed: the first blind attempt at μ − σ/2 instead of μ − 2σ (iterations per frame 58-63 →
+41-46, f within ±0.005; at 8 % the plan then picks the rate-0.55 code), the forward and backward
+⊞ recursions interleaved (the check update is latency-bound: same words, ~15 % less per edge), and
+the lane pool kept at whole SIMD vectors (16 or 32 lanes) or 1-4 scalar lanes (8 lanes cost more
+than 16). cProfile of the 5 % point: 81 % of the time is ``bp_lanes``, 13 % Python around it.
+
+Where the 5 Mbit/s gap is: one iteration costs ~1.6-1.8 ns per edge and frame in 32 lanes (the
+same on a 10³-bit code that fits in L2, so not memory traffic: 16-bit messages would not help),
+~0.1 ms per 10⁴-bit frame; a frame needs ~41-46 iterations summed over its blind attempts, so
+~4.5 ms per frame of ~6 000 key bits. Even one attempt per frame would not do: near the decoding
+threshold the frames that decode take a median of 22 iterations (90 % within 34) without any
+stopping rule, and the unmet-check counts of the frames that will and will not decode overlap
+for the first ~8 iterations, so failures cannot be cut off early. 5 Mbit/s needs both ~25
+iterations per frame and a check update ~3× cheaper. Tried and dropped:
+
+* normalised min-sum in the same kernel (scales 0.3–0.8): it decodes none of 256 frames of the
+  rate-0.5 code at Q = 8.5 %. At check degrees 10–14 a check's parity of the other 11 bits is
+  wrong 43 % of the time, yet min-sum sends it with nearly the channel's magnitude, so the first
+  iteration raises the bit errors from ~850 to ~1230 per frame.
+* fewer tangents for ln(1 + e^-x) (2 or 3 instead of 4), and the unmet-check count taken during
+  the layered sweep instead of in its own pass: no faster (the extra integer work in the SIMD
+  loops costs what the pass saved); hard decisions gathered as bytes in that pass: no faster.
+* a per-round iteration budget for all but the last attempt (the messages carry over anyway):
+  4 or 8 iterations make f 0.04-0.08 worse for 1.3-2× speed.
+* a finite-length gap c = 4.5 instead of 6 (the median decoding point measured in the protocol
+  at 5-10 % suggests 4.1-4.7): f −0.005, but 1-2 % of the frames fail the last attempt.
+* patience 4 or 5 instead of 6: 4-10 % fewer iterations, f +0.000-0.003; patience 3: f +0.01.
+
+Left: a check rule with sum-product's accuracy at fewer operations per edge, or more frames per
+SIMD vector (16-bit fixed-point messages: 32 lanes per AVX-512 vector), and the frame loading and
+unloading moved into the kernel (the 13 % of Python). f at 2 % (1.18) is the rate-0.85 code's:
+its median decoding point is f ≈ 1.16 in the protocol, against f* = 1.07 at its threshold.
 """
 
 from __future__ import annotations
@@ -117,7 +146,7 @@ def run_point(n: int, qber: float, total_bits: int, block_bits: int, seed: int) 
         bob.plan.code  # noqa: B018 - build (and cache) the code outside the timed part
         if point.blocks == 0:
             point.code_seconds = time.perf_counter() - start
-        start = time.perf_counter()
+        start = time.process_time()  # CPU seconds of this single-threaded process: per core, on a shared machine
         try:
             transcript = run_protocol(alice, bob)
             round_trips = transcript.round_trips
@@ -125,7 +154,7 @@ def run_point(n: int, qber: float, total_bits: int, block_bits: int, seed: int) 
         except ReconciliationFailed:
             round_trips = bob.plan.max_rounds
             corrected = None
-        point.seconds += time.perf_counter() - start
+        point.seconds += time.process_time() - start
         if corrected is not None:  # a word that met the syndrome but is not Alice's: verification's catch
             point.undetected += sum(
                 not np.array_equal(corrected[s], alice_key[s]) for s in frame_layout(bob.plan).frame_key_slices()
@@ -150,13 +179,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: 4000-bit frames, two QBERs, one block")
     parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--qber", type=float, action="append", help="only this QBER in %% (repeatable)")
+    parser.add_argument("--frame-bits", type=int, choices=(10_000, 100_000), help="only this frame length")
     args = parser.parse_args(argv)
     if args.quick:
         plan = [(4_000, q, 100_003, 100_003) for q in (0.03, 0.08)]
     else:
+        qbers = QBERS if args.qber is None else tuple(q / 100 for q in args.qber)
         # Blocks of a prime length, so that frames are cut as in a real key, not in whole code lengths.
-        plan = [(10_000, q, 4_000_000, 399_841) for q in QBERS]
-        plan += [(100_000, q, 4_000_000, 1_000_003) for q in QBERS]
+        plan = [(10_000, q, 4_000_000, 399_841) for q in qbers if args.frame_bits in (None, 10_000)]
+        plan += [(100_000, q, 4_000_000, 1_000_003) for q in qbers if args.frame_bits in (None, 100_000)]
     warm_up()
     header = f"{'frame n':>8} {'QBER':>6} {'rate':>5} {'key bits':>10} {'f':>6} {'FER':>22} {'RT/block':>8}"
     print(f"{header} {'Mbit/s':>7} {'code s':>7}  verdict")

@@ -39,9 +39,9 @@ def test_plan_puts_first_and_last_attempt_where_the_model_says(q: float) -> None
     first = (code.m - plan.punctured) / (k * _h(q))
     last = code.m / (k * _h(q))
     mu, sigma = _model(code.distribution, q, k)
-    # first attempt at μ − 2σ or the floor 1.05, to within one bit (p is rounded) — higher only if the
+    # first attempt at μ − σ/2 or the floor 1.05, to within one bit (p is rounded) — higher only if the
     # code cannot puncture that many...
-    expected = max(1.05, mu - 2 * sigma)
+    expected = max(1.05, mu - 0.5 * sigma)
     if plan.punctured < code.puncture_order.size:
         assert first == pytest.approx(expected, abs=1.5 / (k * _h(q)))
     else:
@@ -93,7 +93,7 @@ def test_lowest_rate_code_that_fits_is_chosen(q: float) -> None:
         mu, sigma = _model(lower.distribution, q, width)
         last = mu + NormalDist().inv_cdf(1 - 1e-3) * sigma
         width = math.floor(lower.m / (last * _h(q)))
-    punctured = (last - max(1.0, mu - 2 * sigma)) * _h(q) * width
+    punctured = (last - max(1.0, mu - 0.5 * sigma)) * _h(q) * width
     assert width + punctured > N
 
 

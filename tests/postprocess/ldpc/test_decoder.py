@@ -84,6 +84,8 @@ def test_batch_equals_one_by_one_and_both_decoders_agree() -> None:
         one, one_ok = layered.decode(s[i], priors[i])
         np.testing.assert_array_equal(one, words[i])
         assert one_ok == ok[i]
+    for size in (7, 20):  # pools padded to whole SIMD vectors with idle lanes
+        np.testing.assert_array_equal(layered.decode_batch(s[:size], priors[:size])[0], words[:size])
     assert ok.all() and np.array_equal(words, x)  # far from threshold (f ≈ 1.7): every frame decodes
     package = LdpcPackageDecoder(code.matrix)
     package_words, package_ok = package.decode_batch(s[:5], priors[:5])

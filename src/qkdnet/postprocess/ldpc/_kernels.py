@@ -289,12 +289,11 @@ def bp_lanes(
             for w in range(width):
                 fwd[0, w] = ext[0, w]
                 bwd[d - 1, w] = ext[d - 1, w]
-            for j in range(1, d):
+            for j in range(1, d):  # both recursions in one loop: two independent ⊞ chains hide their latency
+                k = d - 1 - j
                 for w in range(width):
                     fwd[j, w] = _boxplus(fwd[j - 1, w], ext[j, w])
-            for j in range(d - 2, -1, -1):
-                for w in range(width):
-                    bwd[j, w] = _boxplus(ext[j, w], bwd[j + 1, w])
+                    bwd[k, w] = _boxplus(ext[k, w], bwd[k + 1, w])
             v = cols[s0]
             for w in range(width):
                 o = bwd[1, w] * sign[r, w]

@@ -54,6 +54,26 @@ _LANE_FLOATS = 16_000_000
 """Messages held in the lanes at most (64 MB of float32): long codes run in fewer lanes."""
 _PRIOR_FLOOR = 1e-12
 """Priors are clipped to [1e-12, 1 − 1e-12]: a known bit gets a log-likelihood ratio of ±27.6."""
+_VECTOR_LANES = 16
+"""Lanes of one SIMD vector of float32 (AVX-512; two vectors of AVX2): the pool runs in multiples of it."""
+_SCALAR_LANES = 4
+"""Up to this many frames run in exactly as many lanes: scalar lanes are then cheaper than a padded vector.
+
+One iteration of a pool on the rate-0.5 10⁴-bit code, in ns per edge, by lanes (float32, AVX-512):
+1: 17, 2: 22, 4: 36, 8: 56, 12: 87, 16: 38, 24: 52, 32: 51 — lanes beyond a whole vector run as
+scalar code, so 8 lanes cost more than 16."""
+
+
+def _pool_width(frames: int, cap: int) -> int:
+    """Lanes to run ``frames`` frames in: all of them if few, else whole SIMD vectors, at most ``cap``."""
+    if frames <= _SCALAR_LANES:
+        return min(frames, cap)
+    return min(-(-frames // _VECTOR_LANES) * _VECTOR_LANES, cap)
+
+
+def _shrink_point(width: int, cap: int) -> int:
+    """Busy lanes at or below which a pool of ``width`` lanes is better compacted to fewer."""
+    return next((b for b in range(width - 1, 0, -1) if _pool_width(b, cap) < width), 0)
 
 
 @runtime_checkable
@@ -184,7 +204,7 @@ class LayeredBeliefPropagation:
         self, s: Bits, llr: Float32Array, state: BpState | None, *, keep_state: bool, patience: int
     ) -> tuple[Bits, BoolArray, BpState]:
         """Decode every frame in a pool of SIMD lanes: a lane whose frame stops takes the next one;
-        once no frame waits, the pool shrinks to its busy lanes whenever half of them are idle."""
+        once no frame waits, the pool shrinks to fewer whole vectors, then to single lanes, as frames stop."""
         from qkdnet.postprocess.ldpc import _kernels  # numba, loaded on first use
 
         m, n = self._shape
@@ -195,11 +215,12 @@ class LayeredBeliefPropagation:
         iterations = np.zeros(frames, dtype=np.int64)
         keep = frames if keep_state else 0
         out = BpState(llr, np.empty((keep, n), np.float32), np.empty((keep, edges), np.float32))
-        width = min(BATCH_FRAMES, frames, max(1, _LANE_FLOATS // max(edges, 1)))
+        cap = min(BATCH_FRAMES, max(1, _LANE_FLOATS // max(edges, 1)))
+        width = _pool_width(frames, cap)
         signs = np.where(s == 1, np.float32(-1.0), np.float32(1.0)).astype(np.float32)
-        post = np.empty((n, width), np.float32)
-        msg = np.empty((edges, width), np.float32)
-        sign = np.empty((m, width), np.float32)
+        post = np.zeros((n, width), np.float32)  # lanes without a frame idle on zeros
+        msg = np.zeros((edges, width), np.float32)
+        sign = np.ones((m, width), np.float32)
         active = np.zeros(width, np.bool_)
         its = np.zeros(width, np.int64)
         best = np.zeros(width, np.int64)
@@ -222,13 +243,13 @@ class LayeredBeliefPropagation:
             sign[:, w] = signs[i]
             active[w], its[w], best[w], stalled[w], lane_frame[w] = True, 0, m + 1, 0, i
 
-        for w in range(width):
+        for w in range(min(width, frames)):
             load(w)
         while True:
             busy = int(np.count_nonzero(lane_frame >= 0))
             if busy == 0:
                 break
-            min_active = busy - 1 if waiting < frames else busy // 2
+            min_active = busy - 1 if waiting < frames else min(busy - 1, _shrink_point(lane_frame.size, cap))
             _kernels.bp_lanes(
                 self._rowptr, self._cols, sign, post, msg, active, its, best, stalled, hard, done,
                 self._max_iter, patience, min_active,
@@ -241,12 +262,13 @@ class LayeredBeliefPropagation:
                 lane_frame[w] = -1
                 if waiting < frames:
                     load(w)
-            if waiting >= frames:
-                live = np.flatnonzero(lane_frame >= 0)
-                if 0 < live.size < lane_frame.size:  # compact the pool to its busy lanes
-                    post, msg, sign = (np.ascontiguousarray(a[:, live]) for a in (post, msg, sign))
-                    active, its, best, stalled, lane_frame = (a[live] for a in (active, its, best, stalled, lane_frame))
-                    hard, done = hard[live], done[live]
+            live = np.flatnonzero(lane_frame >= 0)
+            if waiting >= frames and live.size > 0 and _pool_width(live.size, cap) < lane_frame.size:
+                # compact the pool to its busy lanes, padded to a whole vector with idle ones
+                keep = np.concatenate([live, np.flatnonzero(lane_frame < 0)])[: _pool_width(live.size, cap)]
+                post, msg, sign = (np.ascontiguousarray(a[:, keep]) for a in (post, msg, sign))
+                active, its, best, stalled, lane_frame = (a[keep] for a in (active, its, best, stalled, lane_frame))
+                hard, done = hard[keep], done[keep]
         self.iterations = iterations
         return words, converged, out
 
