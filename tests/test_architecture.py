@@ -34,6 +34,7 @@ LAYERS = {
     "config": 6,
     "sweep": 6,
     "report": 6,
+    "design": 6,
     "cli": 6,
     "__main__": 6,
     "demo": 6,

@@ -74,6 +74,11 @@ NOT_RUN = {
         "needs the user's Dask cluster; tests/sweep/test_run.py runs a sweep on a scheduler address"
     ),
     "sweep merge a.parquet b.parquet --out all.parquet": "merges the user's own tables; tests/cli/test_sweep_cli.py",
+    "design examples/design/krutyanskiy_100km.toml --out design.parquet --workers 2": (
+        "a 1,200-point search (11-17 s); tests/design/test_search.py runs it with a smaller budget"
+    ),
+    "plot design design.parquet --out design.png": "needs the search's table; tests/design/test_search.py draws it",
+    "report design.parquet --out design.html": "needs the search's table; tests/design/test_search.py writes it",
     "kme --config node_a.toml": "a server until Ctrl-C; tests/kms/test_kme_cli.py",
 }
 
