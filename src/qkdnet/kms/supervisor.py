@@ -11,8 +11,10 @@ nodes between its ends run nothing of it and never see its key) and one node pro
     {"ca": PATH, "nodes": {NODE: {"kme_id": ID, "kme_url": URL}},
      "saes": {SAE_ID: {"node": NODE, "kme_url": URL, "cert": PATH, "key": PATH}}}
 
-with absolute paths. :meth:`KeyNetwork.stop` ends every process it started (SIGTERM, then SIGKILL after a
-grace period); ``network.pid`` names the supervisor so that ``qkdnet network down`` can ask it to stop.
+with absolute paths. :meth:`KeyNetwork.revive` restarts a process that ended (with a backoff, one line per
+restart) and gives up on one that keeps ending; :meth:`KeyNetwork.stop` ends every process it started
+(SIGTERM, then SIGKILL after a grace period); ``network.pid`` names the supervisor so that ``qkdnet network
+down`` can ask it to stop.
 Ports on 127.0.0.1: node i's KME listens on ``ports_base + i``, link j's session on ``ports_base + 100 + j``,
 link j's emulated devices on ``ports_base + 200 + 2j`` (Alice's) and the next (Bob's).
 """
@@ -44,6 +46,8 @@ BOOTSTRAP_KEY_BYTES = 1 << 14
 STOP_GRACE_S = 15.0
 MAX_RESTARTS = 5
 RESTART_WINDOW_S = 60.0
+RESTART_BACKOFF_S = 0.5
+RESTART_BACKOFF_MAX_S = 8.0
 
 
 class NetworkError(QkdnetError):
@@ -98,6 +102,7 @@ class KeyNetwork:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self._args: dict[str, tuple[str, ...]] = {}
         self._restarts: dict[str, list[float]] = {}
+        self._ended: dict[str, float] = {}  # a process seen ended, its restart's backoff running: since when
         self.api_ports = {node: plan.ports_base + i for i, node in enumerate(plan.nodes)}
         self.link_ports = {link.label: plan.ports_base + LINK_PORT_OFFSET + j for j, link in enumerate(plan.links)}
         self.device_ports = {
@@ -234,11 +239,13 @@ class KeyNetwork:
                 raise NetworkError(f"{name} exited with code {proc.returncode}; its log ends:\n{tail}")
 
     def revive(self) -> list[str]:
-        """Restart every process that ended (a crash, a kill -9): the lines that say so.
+        """Restart every process that ended (a crash, a kill -9) once its backoff has passed: one line each.
 
-        A node restarts on its pool and state files, so no committed key is lost, and its links resume. A
-        process that ends :data:`MAX_RESTARTS` times within :data:`RESTART_WINDOW_S` is a fault that a restart
-        does not cure: :class:`NetworkError`, with its log's tail.
+        A node restarts on its pool and state files, so no committed key is lost, and its links resume; a link
+        emulator restarts its devices and both nodes reconnect. The first restart within
+        :data:`RESTART_WINDOW_S` is at once, the next ones wait :func:`restart_backoff_s` (a child that crashes
+        at start must not spin); a process that ends :data:`MAX_RESTARTS` times within the window is a fault a
+        restart does not cure: :class:`NetworkError`, with its log's tail.
         """
         lines = []
         now = time.monotonic()
@@ -250,8 +257,15 @@ class KeyNetwork:
                 tail = self.log(name)[-1500:]
                 raise NetworkError(f"{name} ended {len(recent) + 1} times within {RESTART_WINDOW_S:.0f} s; "
                                    f"its log ends:\n{tail}")  # fmt: skip
+            noticed = self._ended.setdefault(name, now)
+            if now - noticed < restart_backoff_s(len(recent)):
+                continue
+            del self._ended[name]
             self._restarts[name] = [*recent, now]
-            lines.append(f"{name} ended (exit code {proc.returncode}); restarted")
+            lines.append(
+                f"{name} ended (exit code {proc.returncode}); restarted after {now - noticed:.1f} s "
+                f"(restart {len(recent) + 1} within {RESTART_WINDOW_S:.0f} s)"
+            )
             self.spawn(name, *self._args[name])
         if lines:
             self._write_pids()
@@ -340,6 +354,12 @@ class KeyNetwork:
         return read_status(self.dir)
 
 
+def restart_backoff_s(recent: int) -> float:
+    """How long a child that ended waits for its restart, after ``recent`` restarts within the window: 0 the
+    first time (a kill -9 is cured at once), then 0.5 s, doubling up to :data:`RESTART_BACKOFF_MAX_S`."""
+    return 0.0 if recent == 0 else min(RESTART_BACKOFF_MAX_S, RESTART_BACKOFF_S * 2 ** (recent - 1))
+
+
 def read_status(directory: Path) -> dict[str, Any]:
     """Every node's last status file (links, pool levels, routes, relayed keys), by node name."""
     out: dict[str, Any] = {}
@@ -407,5 +427,6 @@ __all__ = [
     "PlannedLink",
     "kme_id",
     "read_status",
+    "restart_backoff_s",
     "stop_running",
 ]
