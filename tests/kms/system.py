@@ -337,13 +337,16 @@ class Up:
         self.up()
 
     def up(self) -> None:
-        """Start ``network up`` on this directory (its output appended to ``up.log``); wait for network.json."""
+        """Start ``network up`` on this directory (its output appended to ``up.log``); wait for its network.json
+        (a new file: a stale one, left by a supervisor killed, does not count)."""
         env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
         command = [sys.executable, "-m", "qkdnet", "network", "up", str(self.scenario), "--dir", str(self.dir)]
+        manifest = self.dir / "network.json"
+        stale = manifest.stat().st_ino if manifest.exists() else None
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen([*command, *self.extra], stdout=out, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + 180
-        while not (self.dir / "network.json").exists():
+        while not manifest.exists() or manifest.stat().st_ino == stale:
             assert self.proc.poll() is None, self.log.read_text()
             assert time.monotonic() < deadline, "network.json never appeared:\n" + self.log.read_text()
             time.sleep(0.2)

@@ -7,18 +7,22 @@ supervisor restarts the victim; then every key committed before the kill is stil
 lost or changed, no unspent byte changed, no byte spent without a key that spent it), every link the victim
 served makes key again within a bounded time and ``network status --json`` shows it up. Every key delivered
 is identical at both ends and delivered once. Then ``network down`` and ``network up`` on the same ``--dir``
-keep every pool's committed key and a relayed key still waiting for its slave SAE. The supervisor's backoff
-and its giving up on a child that keeps ending are tested on a child that ends at once.
+keep every pool's committed key and a relayed key still waiting for its slave SAE; so does a kill -9 of the
+supervisor itself (its processes follow it) and ``network up`` again at once. The supervisor's backoff and
+its giving up on a child that keeps ending are tested on a child that ends at once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import os
 import random
 import signal
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -32,14 +36,16 @@ from qkdnet.kms.client import EtsiError
 from qkdnet.kms.keyid import link_id_for
 from qkdnet.kms.supervisor import (
     MAX_RESTARTS,
+    PROCESSES,
     KeyNetwork,
     NetworkError,
     NetworkPlan,
     PlannedLink,
+    end_orphans,
     kme_id,
     restart_backoff_s,
 )
-from tests.kms.system import METRO5, Up, wait_until
+from tests.kms.system import METRO5, Up, alive, wait_until
 
 NODES = tuple("abcde")
 LINKS = {"a-b": "ab", "b-c": "bc", "c-d": "cd", "d-e": "de", "e-a": "ea", "b-d": "bd", "a-b-c": "ac"}
@@ -306,18 +312,31 @@ def test_down_then_up_on_the_same_dir_keeps_every_committed_key(metro5: Up) -> N
     before = read_pools(up)  # every process has ended: the pools are what a restart starts from
     newest = newest_blocks(before)
     up.up()
-    try:
-        wait_until(lambda: links_made_key_past(up, list(LINKS), newest), RECOVER_S, "key again", 0.25)
-        assert not lost_key(before, read_pools(up))
-        assert not set(stopped) & set(up.pids().values())
-        with up.client("SAE_d") as kme:
-            (got,) = kme.dec_keys("SAE_a", [waiting.key_id])
-        assert got.key == waiting.key
-        status = up.status()
-        assert all(link["state"] == "up" for doc in status.values() for link in doc["links"].values())
-    finally:
-        up.kill()
+    wait_until(lambda: links_made_key_past(up, list(LINKS), newest), RECOVER_S, "key again", 0.25)
+    assert not lost_key(before, read_pools(up))
+    assert not set(stopped) & set(up.pids().values())
+    with up.client("SAE_d") as kme:
+        (got,) = kme.dec_keys("SAE_a", [waiting.key_id])
+    assert got.key == waiting.key
+    status = up.status()
+    assert all(link["state"] == "up" for doc in status.values() for link in doc["links"].values())
     assert_ends_agree(read_pools(up))
+
+
+def test_kill_9_of_the_supervisor_ends_its_processes_and_up_again_keeps_every_key(metro5: Up) -> None:
+    up = metro5
+    wait_until(lambda: links_made_key_past(up, list(LINKS), dict.fromkeys(LINKS, -1)), 90, "key", 0.25)
+    children = up.pids()
+    os.kill(up.proc.pid, signal.SIGKILL)
+    up.proc.wait(timeout=10)
+    before = read_pools(up)  # its children may still commit as they stop: the pools only grow from here
+    up.up()  # at once, as an operator or a service manager would: over the stale network.json
+    assert "is stale: its supervisor is gone" in up.log.read_text()
+    assert not [name for name, pid in children.items() if alive(pid)]  # they followed it, or up ended them
+    wait_until(lambda: links_made_key_past(up, list(LINKS), newest_blocks(before)), RECOVER_S, "key again", 0.25)
+    assert not lost_key(before, read_pools(up))
+    status = up.status()
+    assert all(link["state"] == "up" for doc in status.values() for link in doc["links"].values())
 
 
 def test_a_child_that_keeps_ending_is_restarted_with_backoff_then_given_up(tmp_path: Path) -> None:
@@ -337,3 +356,22 @@ def test_a_child_that_keeps_ending_is_restarted_with_backoff_then_given_up(tmp_p
     assert all(gap >= restart_backoff_s(i + 1) for i, gap in enumerate(gaps)), gaps
     assert f"node-a ended {MAX_RESTARTS + 1} times" in str(gave_up.value)
     assert "missing.toml" in str(gave_up.value)  # the log's tail says why
+
+
+def test_up_over_a_dead_supervisor_ends_only_the_processes_it_left_in_its_dir(tmp_path: Path) -> None:
+    """What a supervisor that died without its children's following it (not Linux) left: ended, nothing else."""
+    here, elsewhere = tmp_path / "net", tmp_path / "other"
+    here.mkdir()
+    elsewhere.mkdir()
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)", "qkdnet"]
+    orphan = subprocess.Popen(sleeper, cwd=here)
+    stranger = subprocess.Popen(sleeper, cwd=elsewhere)  # a reused pid: a qkdnet process, not of this network
+    try:
+        (here / PROCESSES).write_text(json.dumps({"node-a": orphan.pid, "link-a-b": stranger.pid, "gone": 1 << 22}))
+        assert end_orphans(here, timeout_s=5) == 1
+        assert orphan.wait(timeout=5) == -signal.SIGTERM
+        assert stranger.poll() is None
+    finally:
+        for proc in (orphan, stranger):
+            proc.kill()
+            proc.wait()

@@ -21,6 +21,8 @@ link j's emulated devices on ``ports_base + 200 + 2j`` (Alice's) and the next (B
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import os
 import signal
@@ -40,6 +42,10 @@ from qkdnet.kms.relay import RelayPolicy
 
 MANIFEST = "network.json"
 PIDFILE = "network.pid"
+PROCESSES = "processes.json"
+SUPERVISOR_ENV = "QKDNET_SUPERVISOR_PID"
+"""Set in a child's environment to the supervisor's pid: the child follows it (:func:`follow_supervisor`)."""
+_PR_SET_PDEATHSIG = 1
 LINK_PORT_OFFSET = 100
 DEVICE_PORT_OFFSET = 200
 BOOTSTRAP_KEY_BYTES = 1 << 14
@@ -229,7 +235,7 @@ class KeyNetwork:
 
     def _write_pids(self) -> None:
         pids = {name: proc.pid for name, proc in self.procs.items()}
-        (self.dir / "processes.json").write_text(json.dumps(pids, indent=1))
+        (self.dir / PROCESSES).write_text(json.dumps(pids, indent=1))
 
     def check_alive(self) -> None:
         """Raise :class:`NetworkError` naming the first process that exited, with its log's tail."""
@@ -347,7 +353,7 @@ class KeyNetwork:
                 proc.kill()
                 proc.wait()
         (self.dir / MANIFEST).unlink(missing_ok=True)
-        (self.dir / "processes.json").unlink(missing_ok=True)
+        (self.dir / PROCESSES).unlink(missing_ok=True)
         return clean
 
     def status(self) -> dict[str, Any]:
@@ -369,6 +375,54 @@ def read_status(directory: Path) -> dict[str, Any]:
         except (OSError, ValueError):
             out[path.parent.name] = None
     return out
+
+
+def running_supervisor(directory: Path) -> int | None:
+    """The pid of the ``qkdnet network up`` running in ``directory``, or None (no pidfile, or a stale one)."""
+    try:
+        pid = int((directory / PIDFILE).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if _is_ours(pid) else None
+
+
+def follow_supervisor() -> None:
+    """In a child of the supervisor: be sent SIGTERM when it dies (Linux's parent-death signal), so that a
+    kill -9 of ``network up`` leaves no process holding its ports and pools; stop now if it is gone already."""
+    supervisor = int(os.environ.pop(SUPERVISOR_ENV))
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: a later `network up` ends the orphans
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != supervisor:
+        raise NetworkError(f"the supervisor of this process (pid {supervisor}) is gone: not starting")
+
+
+def end_orphans(directory: Path, *, timeout_s: float = STOP_GRACE_S) -> int:
+    """End what a supervisor that died left running in ``directory`` (SIGTERM, SIGKILL after ``timeout_s``):
+    the processes of its ``processes.json`` that still run there. How many there were."""
+    try:
+        pids = [int(pid) for pid in json.loads((directory / PROCESSES).read_text()).values()]
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 0
+    left = [pid for pid in pids if _runs_in(pid, directory)]
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + timeout_s
+        while any(_runs_in(pid, directory) for pid in left) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    return len(left)
+
+
+def _runs_in(pid: int, directory: Path) -> bool:
+    """Whether ``pid`` is a live qkdnet process working in ``directory`` (not a reused pid elsewhere)."""
+    try:
+        cwd = Path(f"/proc/{pid}/cwd").resolve(strict=True)
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return cwd == directory.resolve() and b"qkdnet" in cmdline and stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def stop_running(directory: Path, *, timeout_s: float = 60.0) -> int:
@@ -412,21 +466,25 @@ def _port_free(port: int) -> bool:
 
 
 def _env() -> dict[str, str]:
-    """A child's environment: this qkdnet's source tree first on the path."""
+    """A child's environment: this qkdnet's source tree first on the path, the supervisor's pid to follow."""
     import qkdnet
 
-    return {**os.environ, "PYTHONPATH": str(Path(qkdnet.__file__).parents[1])}
+    return {**os.environ, "PYTHONPATH": str(Path(qkdnet.__file__).parents[1]), SUPERVISOR_ENV: str(os.getpid())}
 
 
 __all__ = [
     "MANIFEST",
     "PIDFILE",
+    "SUPERVISOR_ENV",
     "KeyNetwork",
     "NetworkError",
     "NetworkPlan",
     "PlannedLink",
+    "end_orphans",
+    "follow_supervisor",
     "kme_id",
     "read_status",
     "restart_backoff_s",
+    "running_supervisor",
     "stop_running",
 ]
