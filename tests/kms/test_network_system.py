@@ -154,7 +154,7 @@ def test_eve_and_a_relay_node_killed_at_random_keys_route_around_once_and_identi
         time.sleep(3.0)
         stop.set()
         client.join(timeout=60)
-        assert not client.isalive()
+        assert not client.is_alive()
         assert not wrong, wrong[:3]
         assert len(delivered) >= 5, refused[-3:]
         assert set(refused) <= {503}  # a refusal says "not now", never a client error or a crash
