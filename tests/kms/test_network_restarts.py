@@ -7,8 +7,8 @@ supervisor restarts the victim; then every key committed before the kill is stil
 lost or changed, no unspent byte changed, no byte spent without a key that spent it), every link the victim
 served makes key again within a bounded time and ``network status --json`` shows it up. Every key delivered
 is identical at both ends and delivered once. Then ``network down`` and ``network up`` on the same ``--dir``
-keep every pool's committed key and a relayed key still waiting for its slave SAE; so does a kill -9 of the
-supervisor itself (its processes follow it) and ``network up`` again at once. The supervisor's backoff, and
+keep every pool's committed key, the PKI, and a relayed key still waiting for its slave SAE; so do a kill -9
+of the supervisor itself (its processes follow it) and ``network up`` again at once. The supervisor's backoff, and
 what it ends over a dead supervisor, are in ``test_supervisor_restarts.py`` (no network needed).
 """
 
@@ -302,15 +302,18 @@ def test_down_then_up_on_the_same_dir_keeps_every_committed_key(metro5: Up) -> N
             except EtsiError as exc:
                 assert exc.status == 503 and time.monotonic() < deadline, exc
                 time.sleep(0.5)
+    ca = (up.dir / "pki" / "ca.crt").read_bytes()
+    kme_d = up.client("SAE_d")  # its credentials and CA, read before the restart
     stopped = up.down()
     before = read_pools(up)  # every process has ended: the pools are what a restart starts from
     newest = newest_blocks(before)
     up.up()
+    assert (up.dir / "pki" / "ca.crt").read_bytes() == ca  # the same PKI: every SAE's credentials still hold
     wait_until(lambda: links_made_key_past(up, list(LINKS), newest), RECOVER_S, "key again", 0.25)
     assert not lost_key(before, read_pools(up))
     assert not set(stopped) & set(up.pids().values())
-    with up.client("SAE_d") as kme:
-        (got,) = kme.dec_keys("SAE_a", [waiting.key_id])
+    with kme_d:
+        (got,) = kme_d.dec_keys("SAE_a", [waiting.key_id])
     assert got.key == waiting.key
     status = up.status()
     assert all(link["state"] == "up" for doc in status.values() for link in doc["links"].values())

@@ -1,12 +1,13 @@
 """The supervisor of a whole key network on loopback: what ``qkdnet network up|down|status`` run.
 
 From a :class:`NetworkPlan` (the scenario's nodes, links and ``[system]`` table, read by the CLI) it writes,
-in one directory: a test PKI (one KME certificate per node, one SAE certificate per SAE), a bootstrap
-authentication key per link (0600), one node-daemon session config per link end, one network-node config
-per node (:mod:`qkdnet.kms.network_config`); then it starts one link emulator per link (a pair of emulated
-QKD devices, with Eve on the links asked for; for an end-to-end link, the repeater nodes too, so that the
-nodes between its ends run nothing of it and never see its key) and one node process per node
-(:mod:`qkdnet.kms.network_node`), waits until every KME answers over mutual TLS, and writes ``network.json``::
+in one directory: a test PKI (one KME certificate per node, one SAE certificate per SAE) and a bootstrap
+authentication key per link (0600), both kept when ``network up`` runs there again; one node-daemon session
+config per link end, one network-node config per node (:mod:`qkdnet.kms.network_config`); then it starts
+one link emulator per link (a pair of emulated QKD devices, with Eve on the links asked for; for an
+end-to-end link, the repeater nodes too, so that the nodes between its ends run nothing of it and never see
+its key) and one node process per node (:mod:`qkdnet.kms.network_node`), waits until every KME answers over
+mutual TLS, and writes ``network.json``::
 
     {"ca": PATH, "nodes": {NODE: {"kme_id": ID, "kme_url": URL}},
      "saes": {SAE_ID: {"node": NODE, "kme_url": URL, "cert": PATH, "key": PATH}}}
@@ -14,7 +15,8 @@ nodes between its ends run nothing of it and never see its key) and one node pro
 with absolute paths. :meth:`KeyNetwork.revive` restarts a process that ended (with a backoff, one line per
 restart) and gives up on one that keeps ending; :meth:`KeyNetwork.stop` ends every process it started
 (SIGTERM, then SIGKILL after a grace period); ``network.pid`` names the supervisor so that ``qkdnet network
-down`` can ask it to stop.
+down`` can ask it to stop. Its children follow it (:func:`follow_supervisor`): a supervisor killed leaves
+nothing running, and ``network up`` again on the same directory starts over the same pools.
 Ports on 127.0.0.1: node i's KME listens on ``ports_base + i``, link j's session on ``ports_base + 100 + j``,
 link j's emulated devices on ``ports_base + 200 + 2j`` (Alice's) and the next (Bob's).
 """
@@ -137,10 +139,15 @@ class KeyNetwork:
             )
         private_dir(self.dir)
         (self.dir / "logs").mkdir(exist_ok=True)
-        init_pki(self.dir / "pki", kme_ids=[kme_id(n) for n in self.plan.nodes], sae_ids=sorted(self.plan.saes))
+        kmes, saes = [kme_id(n) for n in self.plan.nodes], sorted(self.plan.saes)
+        files = ["ca.crt", "ca.key", *(f"{name}.{ext}" for name in (*kmes, *saes) for ext in ("crt", "key"))]
+        if not all((self.dir / "pki" / name).is_file() for name in files):  # up again: the SAEs' credentials hold
+            init_pki(self.dir / "pki", kme_ids=kmes, sae_ids=saes)
         private_dir(self.dir / "links")
         for link in self.plan.links:
-            write_private(self.dir / "links" / f"{link.label}.key", os.urandom(BOOTSTRAP_KEY_BYTES))
+            path = self.dir / "links" / f"{link.label}.key"
+            if not path.is_file():  # up again: the key the nodes' state files started from
+                write_private(path, os.urandom(BOOTSTRAP_KEY_BYTES))
         for node in self.plan.nodes:
             private_dir(self.node_dir(node))
             self._write_node(node)
@@ -405,7 +412,7 @@ def end_orphans(directory: Path, *, timeout_s: float = STOP_GRACE_S) -> int:
         return 0
     left = [pid for pid in pids if _runs_in(pid, directory)]
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in left:
+        for pid in [pid for pid in left if _runs_in(pid, directory)]:  # a pid gone since may be reused
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
         deadline = time.monotonic() + timeout_s
