@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -170,6 +171,13 @@ def served_by(victim: str) -> list[str]:
     return [name] if kind == "link" else [label for label, ends in LINKS.items() if name in ends]
 
 
+def shows_up(status: dict[str, Any], labels: list[str], node: str = "", pid: int | None = None) -> bool:
+    """Whether ``network status --json`` shows both ends of these links up (and ``node`` run by ``pid``)."""
+    ends = [(n, p) for label in labels for n, p in (LINKS[label], LINKS[label][::-1])]
+    links_up = all(status[n]["links"][kme_id(p)]["state"] == "up" for n, p in ends)  # written every second
+    return links_up and (pid is None or status[node]["pid"] == pid)
+
+
 def kill_and_recover(up: Up, victim: str) -> str:
     """kill -9 ``victim``, wait for its restart and its links' key; check the pools lost nothing: what it took."""
     ended = up.log.read_text().count(f"{victim} ended")
@@ -191,12 +199,8 @@ def kill_and_recover(up: Up, victim: str) -> str:
     wait_until(lambda: links_made_key_past(up, links, newest), RECOVER_S, f"{links} to make key again", 0.25)
     recovered = time.monotonic() - killed
     assert not lost_key(before, read_pools(up)), f"kill -9 of {victim}"
-    status = up.status()
-    for label in links:
-        for node, peer in (LINKS[label], LINKS[label][::-1]):
-            assert status[node]["links"][kme_id(peer)]["state"] == "up", (victim, node, peer)
-    if victim.startswith("node-"):
-        assert status[victim[-1]]["pid"] == up.pids()[victim]  # the new process writes the status
+    new_pid = up.pids()[victim] if victim.startswith("node-") else None  # the new process writes the status
+    wait_until(lambda: shows_up(up.status(), links, victim[-1], new_pid), 10, f"`network status`: {links} up")
     held = [committed_bytes(before), committed_bytes(read_pools(up))]
     return f"{victim}: restarted after {restarted:.1f} s, key again after {recovered:.1f} s; committed {held}"
 
@@ -315,8 +319,7 @@ def test_down_then_up_on_the_same_dir_keeps_every_committed_key(metro5: Up) -> N
     with kme_d:
         (got,) = kme_d.dec_keys("SAE_a", [waiting.key_id])
     assert got.key == waiting.key
-    status = up.status()
-    assert all(link["state"] == "up" for doc in status.values() for link in doc["links"].values())
+    wait_until(lambda: shows_up(up.status(), list(LINKS)), 10, "`network status` to show every link up")
     assert_ends_agree(read_pools(up))
 
 
