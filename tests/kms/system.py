@@ -1,9 +1,12 @@
-"""A key network of real processes in a temp dir, for tests: link emulator, two node daemons, their pools."""
+"""Key networks of real processes in a temp dir, for tests: two node daemons and their link emulator, or metro5's
+``qkdnet network up`` (:class:`Up`)."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import random
 import re
 import signal
 import socket
@@ -17,6 +20,7 @@ from pathlib import Path
 
 import qkdnet
 from qkdnet.cli.system_demo import SCENARIO, node_config
+from qkdnet.kms.client import EtsiClient
 from qkdnet.kms.keyfiles import write_private
 
 LINK_ID = "KME_A|KME_B"
@@ -308,3 +312,86 @@ class FrameProxy:
             for s in (src, dst):
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+METRO5 = ROOT / "examples" / "network" / "metro5.toml"
+
+
+def _ports_base() -> int:
+    """A base no other test (nor a second worker) is likely to share: metro5 takes base .. base + 213, all
+    below Linux's ephemeral range (32768 and up), where a client connection's own port could take one."""
+    return 20_000 + 300 * random.SystemRandom().randrange(40)
+
+
+class Up:
+    """A ``qkdnet network up`` subprocess on a copy of metro5 with its own ports; :meth:`up` again after down."""
+
+    def __init__(self, tmp_path: Path, *extra: str) -> None:
+        text = METRO5.read_text().replace("ports_base = 47000", f"ports_base = {_ports_base()}")
+        self.scenario = tmp_path / "metro5.toml"
+        self.scenario.write_text(text)
+        self.extra = extra
+        self.dir = tmp_path / "net"
+        self.log = tmp_path / "up.log"
+        self.up()
+
+    def up(self) -> None:
+        """Start ``network up`` on this directory (its output appended to ``up.log``); wait for its network.json
+        (a new file: a stale one, left by a supervisor killed, does not count)."""
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+        command = [sys.executable, "-m", "qkdnet", "network", "up", str(self.scenario), "--dir", str(self.dir)]
+        manifest = self.dir / "network.json"
+        stale = manifest.stat().st_ino if manifest.exists() else None
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen([*command, *self.extra], stdout=out, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + 180
+        while not manifest.exists() or manifest.stat().st_ino == stale:
+            assert self.proc.poll() is None, self.log.read_text()
+            assert time.monotonic() < deadline, "network.json never appeared:\n" + self.log.read_text()
+            time.sleep(0.2)
+        self.manifest = json.loads((self.dir / "network.json").read_text())
+
+    def client(self, sae: str) -> EtsiClient:
+        entry = self.manifest["saes"][sae]
+        return EtsiClient(
+            entry["kme_url"], cert=Path(entry["cert"]), key=Path(entry["key"]), ca=Path(self.manifest["ca"])
+        )
+
+    def pids(self) -> dict[str, int]:
+        return {k: int(v) for k, v in json.loads((self.dir / "processes.json").read_text()).items()}
+
+    def status(self) -> dict:  # type: ignore[type-arg]
+        out = subprocess.run(
+            [sys.executable, "-m", "qkdnet", "network", "status", "--dir", str(self.dir), "--json"],
+            capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        )  # fmt: skip
+        return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+    def down(self) -> list[int]:
+        """``network down``; the pids it should have stopped."""
+        pids = [*self.pids().values(), self.proc.pid]
+        done = subprocess.run(
+            [sys.executable, "-m", "qkdnet", "network", "down", "--dir", str(self.dir)],
+            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")}, timeout=90,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        self.proc.wait(timeout=30)
+        return pids
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def alive(pid: int) -> bool:
+    """Whether the process runs (a zombie does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"

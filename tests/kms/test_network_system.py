@@ -10,13 +10,10 @@ the node restarts on its pool and loses no committed key).
 from __future__ import annotations
 
 import base64
-import json
 import os
 import random
 import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -25,84 +22,8 @@ from uuid import UUID
 
 import pytest
 
-from qkdnet.kms.client import EtsiClient, EtsiError
-
-ROOT = Path(__file__).resolve().parents[2]
-METRO5 = ROOT / "examples" / "network" / "metro5.toml"
-
-
-def _ports_base() -> int:
-    """A base no other test (nor a second worker) is likely to share: metro5 takes base .. base + 213, all
-    below Linux's ephemeral range (32768 and up), where a client connection's own port could take one."""
-    return 20_000 + 300 * random.SystemRandom().randrange(40)
-
-
-class Up:
-    """A ``qkdnet network up`` subprocess on a copy of metro5 with its own ports."""
-
-    def __init__(self, tmp_path: Path, *extra: str) -> None:
-        text = METRO5.read_text().replace("ports_base = 47000", f"ports_base = {_ports_base()}")
-        scenario = tmp_path / "metro5.toml"
-        scenario.write_text(text)
-        self.dir = tmp_path / "net"
-        self.log = tmp_path / "up.log"
-        env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-        with self.log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "qkdnet", "network", "up", str(scenario), "--dir", str(self.dir), *extra],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=env,
-            )
-        deadline = time.monotonic() + 180
-        while not (self.dir / "network.json").exists():
-            assert self.proc.poll() is None, self.log.read_text()
-            assert time.monotonic() < deadline, "network.json never appeared:\n" + self.log.read_text()
-            time.sleep(0.2)
-        self.manifest = json.loads((self.dir / "network.json").read_text())
-
-    def client(self, sae: str) -> EtsiClient:
-        entry = self.manifest["saes"][sae]
-        return EtsiClient(
-            entry["kme_url"], cert=Path(entry["cert"]), key=Path(entry["key"]), ca=Path(self.manifest["ca"])
-        )
-
-    def pids(self) -> dict[str, int]:
-        return {k: int(v) for k, v in json.loads((self.dir / "processes.json").read_text()).items()}
-
-    def status(self) -> dict:  # type: ignore[type-arg]
-        out = subprocess.run(
-            [sys.executable, "-m", "qkdnet", "network", "status", "--dir", str(self.dir), "--json"],
-            capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-        )  # fmt: skip
-        return json.loads(out.stdout)  # type: ignore[no-any-return]
-
-    def down(self) -> list[int]:
-        """``network down``; the pids it should have stopped."""
-        pids = [*self.pids().values(), self.proc.pid]
-        done = subprocess.run(
-            [sys.executable, "-m", "qkdnet", "network", "down", "--dir", str(self.dir)],
-            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")}, timeout=90,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr
-        self.proc.wait(timeout=30)
-        return pids
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+from qkdnet.kms.client import EtsiError
+from tests.kms.system import Up, alive
 
 
 def _key_with_retry(
@@ -154,9 +75,9 @@ def test_network_up_serves_a_relayed_key_to_any_two_saes_and_down_leaves_no_proc
     _assert_middle_node_holds_nothing_of(honest, "b", [k.key for k in swapped])
     assert status["b"]["links"]["KME_c"]["committed_blocks"] >= 1 and status["b"]["links"]["KME_c"]["qber"] < 0.05
     for name, pid in honest.pids().items():
-        assert _alive(pid), name
+        assert alive(pid), name
     stopped = honest.down()
-    assert not [pid for pid in stopped if _alive(pid)]
+    assert not [pid for pid in stopped if alive(pid)]
     assert not (honest.dir / "network.json").exists()
 
 
@@ -249,4 +170,4 @@ def test_eve_and_a_relay_node_killed_at_random_keys_route_around_once_and_identi
         pids = up.pids()
     finally:
         up.kill()
-    assert not [name for name, pid in pids.items() if _alive(pid)]
+    assert not [name for name, pid in pids.items() if alive(pid)]

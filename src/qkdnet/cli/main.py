@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -380,6 +381,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     first = args_list[0] if args_list else None
     parser = build_parser(first if first in COMMANDS else None)
     try:
+        if "QKDNET_SUPERVISOR_PID" in os.environ:  # supervisor.SUPERVISOR_ENV: a child of `network up`
+            from qkdnet.kms.supervisor import follow_supervisor
+
+            follow_supervisor()
         args = parser.parse_args(args_list)
         if args.command is None:
             raise UsageError(f"a command is required: {_COMMAND_LIST} (see qkdnet --help)")

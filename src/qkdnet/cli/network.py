@@ -135,16 +135,20 @@ def plan_from_scenario(
 
 
 def _up(args: argparse.Namespace) -> int:
-    from qkdnet.kms.supervisor import MANIFEST, PIDFILE, KeyNetwork, NetworkError
+    from qkdnet.kms.supervisor import MANIFEST, PIDFILE, KeyNetwork, NetworkError, end_orphans, running_supervisor
 
     plan = plan_from_scenario(
         args.scenario, args.eve, pairs_per_block=args.pairs_per_block, block_interval_s=args.block_interval_s
     )
     directory: Path = args.dir
     check_writable(directory, "--dir", folder=True)
-    if (directory / MANIFEST).exists():
-        raise UsageError(f"--dir: {directory / MANIFEST} exists: a network is up there (`qkdnet network down`)")
     console = make_console()
+    if (directory / MANIFEST).exists():
+        if running_supervisor(directory) is not None:
+            raise UsageError(f"--dir: {directory / MANIFEST} exists: a network is up there (`qkdnet network down`)")
+        ended = end_orphans(directory)  # its supervisor died (kill -9, a crash): the pools are kept, as after down
+        console.print(f"{directory / MANIFEST} is stale: its supervisor is gone; {ended} of its processes still ran, "
+                      "ended now")  # fmt: skip
     network = KeyNetwork(plan, directory)
     stopping = False
 

@@ -1,24 +1,30 @@
 """The supervisor of a whole key network on loopback: what ``qkdnet network up|down|status`` run.
 
 From a :class:`NetworkPlan` (the scenario's nodes, links and ``[system]`` table, read by the CLI) it writes,
-in one directory: a test PKI (one KME certificate per node, one SAE certificate per SAE), a bootstrap
-authentication key per link (0600), one node-daemon session config per link end, one network-node config
-per node (:mod:`qkdnet.kms.network_config`); then it starts one link emulator per link (a pair of emulated
-QKD devices, with Eve on the links asked for; for an end-to-end link, the repeater nodes too, so that the
-nodes between its ends run nothing of it and never see its key) and one node process per node
-(:mod:`qkdnet.kms.network_node`), waits until every KME answers over mutual TLS, and writes ``network.json``::
+in one directory: a test PKI (one KME certificate per node, one SAE certificate per SAE) and a bootstrap
+authentication key per link (0600), both kept when ``network up`` runs there again; one node-daemon session
+config per link end, one network-node config per node (:mod:`qkdnet.kms.network_config`); then it starts
+one link emulator per link (a pair of emulated QKD devices, with Eve on the links asked for; for an
+end-to-end link, the repeater nodes too, so that the nodes between its ends run nothing of it and never see
+its key) and one node process per node (:mod:`qkdnet.kms.network_node`), waits until every KME answers over
+mutual TLS, and writes ``network.json``::
 
     {"ca": PATH, "nodes": {NODE: {"kme_id": ID, "kme_url": URL}},
      "saes": {SAE_ID: {"node": NODE, "kme_url": URL, "cert": PATH, "key": PATH}}}
 
-with absolute paths. :meth:`KeyNetwork.stop` ends every process it started (SIGTERM, then SIGKILL after a
-grace period); ``network.pid`` names the supervisor so that ``qkdnet network down`` can ask it to stop.
+with absolute paths. :meth:`KeyNetwork.revive` restarts a process that ended (with a backoff, one line per
+restart) and gives up on one that keeps ending; :meth:`KeyNetwork.stop` ends every process it started
+(SIGTERM, then SIGKILL after a grace period); ``network.pid`` names the supervisor so that ``qkdnet network
+down`` can ask it to stop. Its children follow it (:func:`follow_supervisor`): a supervisor killed leaves
+nothing running, and ``network up`` again on the same directory starts over the same pools.
 Ports on 127.0.0.1: node i's KME listens on ``ports_base + i``, link j's session on ``ports_base + 100 + j``,
 link j's emulated devices on ``ports_base + 200 + 2j`` (Alice's) and the next (Bob's).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import os
 import signal
@@ -38,12 +44,18 @@ from qkdnet.kms.relay import RelayPolicy
 
 MANIFEST = "network.json"
 PIDFILE = "network.pid"
+PROCESSES = "processes.json"
+SUPERVISOR_ENV = "QKDNET_SUPERVISOR_PID"
+"""Set in a child's environment to the supervisor's pid: the child follows it (:func:`follow_supervisor`)."""
+_PR_SET_PDEATHSIG = 1
 LINK_PORT_OFFSET = 100
 DEVICE_PORT_OFFSET = 200
 BOOTSTRAP_KEY_BYTES = 1 << 14
 STOP_GRACE_S = 15.0
 MAX_RESTARTS = 5
 RESTART_WINDOW_S = 60.0
+RESTART_BACKOFF_S = 0.5
+RESTART_BACKOFF_MAX_S = 8.0
 
 
 class NetworkError(QkdnetError):
@@ -98,6 +110,7 @@ class KeyNetwork:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self._args: dict[str, tuple[str, ...]] = {}
         self._restarts: dict[str, list[float]] = {}
+        self._ended: dict[str, float] = {}  # a process seen ended, its restart's backoff running: since when
         self.api_ports = {node: plan.ports_base + i for i, node in enumerate(plan.nodes)}
         self.link_ports = {link.label: plan.ports_base + LINK_PORT_OFFSET + j for j, link in enumerate(plan.links)}
         self.device_ports = {
@@ -126,10 +139,15 @@ class KeyNetwork:
             )
         private_dir(self.dir)
         (self.dir / "logs").mkdir(exist_ok=True)
-        init_pki(self.dir / "pki", kme_ids=[kme_id(n) for n in self.plan.nodes], sae_ids=sorted(self.plan.saes))
+        kmes, saes = [kme_id(n) for n in self.plan.nodes], sorted(self.plan.saes)
+        files = ["ca.crt", "ca.key", *(f"{name}.{ext}" for name in (*kmes, *saes) for ext in ("crt", "key"))]
+        if not all((self.dir / "pki" / name).is_file() for name in files):  # up again: the SAEs' credentials hold
+            init_pki(self.dir / "pki", kme_ids=kmes, sae_ids=saes)
         private_dir(self.dir / "links")
         for link in self.plan.links:
-            write_private(self.dir / "links" / f"{link.label}.key", os.urandom(BOOTSTRAP_KEY_BYTES))
+            path = self.dir / "links" / f"{link.label}.key"
+            if not path.is_file():  # up again: the key the nodes' state files started from
+                write_private(path, os.urandom(BOOTSTRAP_KEY_BYTES))
         for node in self.plan.nodes:
             private_dir(self.node_dir(node))
             self._write_node(node)
@@ -224,7 +242,7 @@ class KeyNetwork:
 
     def _write_pids(self) -> None:
         pids = {name: proc.pid for name, proc in self.procs.items()}
-        (self.dir / "processes.json").write_text(json.dumps(pids, indent=1))
+        (self.dir / PROCESSES).write_text(json.dumps(pids, indent=1))
 
     def check_alive(self) -> None:
         """Raise :class:`NetworkError` naming the first process that exited, with its log's tail."""
@@ -234,11 +252,13 @@ class KeyNetwork:
                 raise NetworkError(f"{name} exited with code {proc.returncode}; its log ends:\n{tail}")
 
     def revive(self) -> list[str]:
-        """Restart every process that ended (a crash, a kill -9): the lines that say so.
+        """Restart every process that ended (a crash, a kill -9) once its backoff has passed: one line each.
 
-        A node restarts on its pool and state files, so no committed key is lost, and its links resume. A
-        process that ends :data:`MAX_RESTARTS` times within :data:`RESTART_WINDOW_S` is a fault that a restart
-        does not cure: :class:`NetworkError`, with its log's tail.
+        A node restarts on its pool and state files, so no committed key is lost, and its links resume; a link
+        emulator restarts its devices and both nodes reconnect. The first restart within
+        :data:`RESTART_WINDOW_S` is at once, the next ones wait :func:`restart_backoff_s` (a child that crashes
+        at start must not spin); a process that ends :data:`MAX_RESTARTS` times within the window is a fault a
+        restart does not cure: :class:`NetworkError`, with its log's tail.
         """
         lines = []
         now = time.monotonic()
@@ -250,8 +270,15 @@ class KeyNetwork:
                 tail = self.log(name)[-1500:]
                 raise NetworkError(f"{name} ended {len(recent) + 1} times within {RESTART_WINDOW_S:.0f} s; "
                                    f"its log ends:\n{tail}")  # fmt: skip
+            noticed = self._ended.setdefault(name, now)
+            if now - noticed < restart_backoff_s(len(recent)):
+                continue
+            del self._ended[name]
             self._restarts[name] = [*recent, now]
-            lines.append(f"{name} ended (exit code {proc.returncode}); restarted")
+            lines.append(
+                f"{name} ended (exit code {proc.returncode}); restarted after {now - noticed:.1f} s "
+                f"(restart {len(recent) + 1} within {RESTART_WINDOW_S:.0f} s)"
+            )
             self.spawn(name, *self._args[name])
         if lines:
             self._write_pids()
@@ -333,11 +360,17 @@ class KeyNetwork:
                 proc.kill()
                 proc.wait()
         (self.dir / MANIFEST).unlink(missing_ok=True)
-        (self.dir / "processes.json").unlink(missing_ok=True)
+        (self.dir / PROCESSES).unlink(missing_ok=True)
         return clean
 
     def status(self) -> dict[str, Any]:
         return read_status(self.dir)
+
+
+def restart_backoff_s(recent: int) -> float:
+    """How long a child that ended waits for its restart, after ``recent`` restarts within the window: 0 the
+    first time (a kill -9 is cured at once), then 0.5 s, doubling up to :data:`RESTART_BACKOFF_MAX_S`."""
+    return 0.0 if recent == 0 else min(RESTART_BACKOFF_MAX_S, RESTART_BACKOFF_S * 2 ** (recent - 1))
 
 
 def read_status(directory: Path) -> dict[str, Any]:
@@ -349,6 +382,54 @@ def read_status(directory: Path) -> dict[str, Any]:
         except (OSError, ValueError):
             out[path.parent.name] = None
     return out
+
+
+def running_supervisor(directory: Path) -> int | None:
+    """The pid of the ``qkdnet network up`` running in ``directory``, or None (no pidfile, or a stale one)."""
+    try:
+        pid = int((directory / PIDFILE).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if _is_ours(pid) else None
+
+
+def follow_supervisor() -> None:
+    """In a child of the supervisor: be sent SIGTERM when it dies (Linux's parent-death signal), so that a
+    kill -9 of ``network up`` leaves no process holding its ports and pools; stop now if it is gone already."""
+    supervisor = int(os.environ.pop(SUPERVISOR_ENV))
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: a later `network up` ends the orphans
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != supervisor:
+        raise NetworkError(f"the supervisor of this process (pid {supervisor}) is gone: not starting")
+
+
+def end_orphans(directory: Path, *, timeout_s: float = STOP_GRACE_S) -> int:
+    """End what a supervisor that died left running in ``directory`` (SIGTERM, SIGKILL after ``timeout_s``):
+    the processes of its ``processes.json`` that still run there. How many there were."""
+    try:
+        pids = [int(pid) for pid in json.loads((directory / PROCESSES).read_text()).values()]
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 0
+    left = [pid for pid in pids if _runs_in(pid, directory)]
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in [pid for pid in left if _runs_in(pid, directory)]:  # a pid gone since may be reused
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + timeout_s
+        while any(_runs_in(pid, directory) for pid in left) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    return len(left)
+
+
+def _runs_in(pid: int, directory: Path) -> bool:
+    """Whether ``pid`` is a live qkdnet process working in ``directory`` (not a reused pid elsewhere)."""
+    try:
+        cwd = Path(f"/proc/{pid}/cwd").resolve(strict=True)
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return cwd == directory.resolve() and b"qkdnet" in cmdline and stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def stop_running(directory: Path, *, timeout_s: float = 60.0) -> int:
@@ -392,20 +473,25 @@ def _port_free(port: int) -> bool:
 
 
 def _env() -> dict[str, str]:
-    """A child's environment: this qkdnet's source tree first on the path."""
+    """A child's environment: this qkdnet's source tree first on the path, the supervisor's pid to follow."""
     import qkdnet
 
-    return {**os.environ, "PYTHONPATH": str(Path(qkdnet.__file__).parents[1])}
+    return {**os.environ, "PYTHONPATH": str(Path(qkdnet.__file__).parents[1]), SUPERVISOR_ENV: str(os.getpid())}
 
 
 __all__ = [
     "MANIFEST",
     "PIDFILE",
+    "SUPERVISOR_ENV",
     "KeyNetwork",
     "NetworkError",
     "NetworkPlan",
     "PlannedLink",
+    "end_orphans",
+    "follow_supervisor",
     "kme_id",
     "read_status",
+    "restart_backoff_s",
+    "running_supervisor",
     "stop_running",
 ]
