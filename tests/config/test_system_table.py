@@ -32,7 +32,7 @@ def test_metro5_is_a_ring_of_five_with_a_chord_and_an_sae_on_every_node() -> Non
     assert {frozenset(e) for e in graph.edges} == ring | {frozenset("bd")}
     assert nx.cycle_basis(graph) and all(graph.degree(n) >= 2 for n in graph.nodes)
     assert s.system is not None and s.system.saes == {f"SAE_{n}": n for n in "abcde"}
-    assert s.system.relay == "hops" and s.system.ports_base == 47000
+    assert s.system.relay == "hops" and s.system.ports_base == 28000
 
 
 def _load(tmp_path: Path, text: str) -> object:
@@ -48,7 +48,7 @@ def _load(tmp_path: Path, text: str) -> object:
         ("[system]\nports_base = 65531\n", "system.ports_base: 6 ports from 65531 run past 65535"),
         ("[system]\nports_base = 80\n", "system.ports_base"),
         ('[system]\nrelay = "shortest"\n', "system.relay"),
-        ("[system]\nport_base = 47000\n", "did you mean 'ports_base'"),
+        ("[system]\nport_base = 28000\n", "did you mean 'ports_base'"),
         ("[links.timetags]\npair_rate = 1e6\n", "did you mean 'pair_rate_hz'"),
         ('[system]\nend_to_end = [["a", "b"]]\n', "system.end_to_end[0]: expected at least 3 entries"),
         ('[system]\nend_to_end = [["a", "b", "x"]]\n', "system.end_to_end[0]: unknown node 'x'"),

@@ -328,7 +328,7 @@ class Up:
     """A ``qkdnet network up`` subprocess on a copy of metro5 with its own ports; :meth:`up` again after down."""
 
     def __init__(self, tmp_path: Path, *extra: str) -> None:
-        text = METRO5.read_text().replace("ports_base = 47000", f"ports_base = {_ports_base()}")
+        text = METRO5.read_text().replace("ports_base = 28000", f"ports_base = {_ports_base()}")
         self.scenario = tmp_path / "metro5.toml"
         self.scenario.write_text(text)
         self.extra = extra

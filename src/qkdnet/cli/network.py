@@ -127,7 +127,7 @@ def plan_from_scenario(
         links=links,
         saes=saes,
         relay=system.relay if system is not None else "hops",
-        ports_base=system.ports_base if system is not None else 47000,
+        ports_base=system.ports_base if system is not None else 28000,
         pairs_per_block=pairs_per_block,
         block_interval_s=block_interval_s,
         eve=attacks,

@@ -51,9 +51,9 @@ def run_network_demo(console: Console) -> bool:
     with tempfile.TemporaryDirectory(prefix="qkdnet-network-") as tmp:
         root = Path(tmp)
         network = None
-        for base in range(47000, 60000, 250):  # the first ports base with every port free
+        for base in range(28000, 32000, 250):  # the first ports base with every port free
             scenario = root / "metro5.toml"
-            scenario.write_text(source.read_text().replace("ports_base = 47000", f"ports_base = {base}"))
+            scenario.write_text(source.read_text().replace("ports_base = 28000", f"ports_base = {base}"))
             candidate = KeyNetwork(plan_from_scenario(scenario, [], block_interval_s=0.2), root / "net")
             try:
                 candidate.prepare()

@@ -197,7 +197,7 @@ class SystemSpec(_Spec):
     ``end_to_end`` lists paths along the scenario's links (``["a", "b", "c"]``) whose ends share key by
     entanglement swapping at the nodes between, which hold no key of it."""
 
-    ports_base: Annotated[StrictInt, Field(ge=1024, le=65535)] = 47000
+    ports_base: Annotated[StrictInt, Field(ge=1024, le=65535)] = 28000  # below Linux's ephemeral 32768-60999
     saes: dict[NodeName, NodeName] = {}
     relay: RelayPolicy = "hops"
     end_to_end: tuple[Annotated[tuple[NodeName, ...], Field(min_length=3)], ...] = ()

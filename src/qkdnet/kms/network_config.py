@@ -9,7 +9,7 @@ one line ``FILE: FIELD.PATH: what was expected, got what``. Relative paths are r
     status_file = "status.json"   # rewritten every second for `qkdnet network status` (no key material)
 
     [api]                         # the ETSI GS QKD 014 service, as in a node config (qkdnet.kms.config)
-    port = 47000
+    port = 28000
     cert = "../pki/KME_a.crt"
     key = "../pki/KME_a.key"
     ca = "../pki/ca.crt"
@@ -20,11 +20,11 @@ one line ``FILE: FIELD.PATH: what was expected, got what``. Relative paths are r
     saes = { SAE_a = "KME_a", SAE_c = "KME_c" }         # which KME serves each SAE
 
     [network.neighbours.KME_b]    # one per link of this node
-    url = "https://127.0.0.1:47001"
+    url = "https://127.0.0.1:28001"
     session = "link-a-b.toml"     # the node daemon's config for this end of the link
 
     [network.neighbours.KME_c]    # an end-to-end link: pairs by entanglement swapping at b
-    url = "https://127.0.0.1:47002"
+    url = "https://127.0.0.1:28002"
     session = "link-a-b-c.toml"
     via = ["KME_b"]               # the repeaters: they swap, and hold no key of this link
 """

@@ -92,7 +92,7 @@ class NetworkPlan:
     links: tuple[PlannedLink, ...]
     saes: Mapping[str, str]
     relay: RelayPolicy = "hops"
-    ports_base: int = 47000
+    ports_base: int = 28000
     protocol: str = "bbm92"
     pairs_per_block: int = 400_000
     block_interval_s: float = 0.0
