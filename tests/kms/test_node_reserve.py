@@ -94,5 +94,6 @@ def test_sigterm_ends_a_reconnecting_node_at_once(net: KeyNetwork) -> None:
         for conn in held:
             conn.close()
     assert node.returncode == 0
-    # Measured 0.1-1.0 s at load average 5-6 on 2 cores (the stop line within 0.25 s, then process teardown).
-    assert took < 1.5, f"SIGTERM took {took:.2f} s"
+    # Measured 0.1-1.0 s at load average 5-6 on 2 cores and 2.2 s at 26 (the stop line within 0.25 s, then
+    # process teardown); a node that waited for its handshake instead would take the peers' 20 s I/O timeout.
+    assert took < 5.0, f"SIGTERM took {took:.2f} s"

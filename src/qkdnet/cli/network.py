@@ -149,6 +149,7 @@ def _up(args: argparse.Namespace) -> int:
         ended = end_orphans(directory)  # its supervisor died (kill -9, a crash): the pools are kept, as after down
         console.print(f"{directory / MANIFEST} is stale: its supervisor is gone; {ended} of its processes still ran, "
                       "ended now")  # fmt: skip
+        sys.stdout.flush()  # said before anything starts, also when stdout is a log file (block-buffered)
     network = KeyNetwork(plan, directory)
     stopping = False
 
