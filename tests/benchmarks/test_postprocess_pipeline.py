@@ -23,7 +23,8 @@ def test_quick_mode_prints_the_table() -> None:
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0].split()[:4] == ["stage", "bits", "Mbit/s", "target"]
-    for stage in ("privacy amplification", "verification tag", "whole road", "without reconciliation", "Cascade"):
+    stages = ("privacy amplification", "verification tag", "whole road", "without reconciliation", "Cascade")
+    for stage in (*stages, "records to key"):
         row = next(line for line in lines if stage in line)
         assert float(row[44:].split()[1]) > 0  # a positive throughput after the bit count
     assert "final bits" in proc.stdout and "single-threaded" in proc.stdout

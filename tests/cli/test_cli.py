@@ -111,6 +111,14 @@ def test_bad_flags_give_one_line_and_exit_2(capsys: pytest.CaptureFixture[str], 
     assert "Traceback" not in err
 
 
+def test_the_parser_lists_the_registry_s_reconcilers() -> None:
+    """The parser's static names (kept so building it imports no post-processing) are the registry's, sorted."""
+    from qkdnet.cli._common import RECONCILER_NAMES
+    from qkdnet.postprocess import RECONCILERS
+
+    assert tuple(sorted(RECONCILERS)) == RECONCILER_NAMES
+
+
 def test_an_unknown_reconciler_lists_the_registry_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     from qkdnet.postprocess import RECONCILERS
 
@@ -225,13 +233,15 @@ def test_a_command_parses_with_its_own_group_exactly_as_with_the_whole_parser() 
 
 
 def test_a_key_run_imports_no_other_commands_code_to_parse() -> None:
-    """``qkdnet bbm92`` parses without the KMS (pydantic), the daemons (asyncio) or the file transfer."""
+    """``qkdnet bbm92`` parses without the KMS (pydantic), the daemons (asyncio), the file transfer or
+    post-processing (numba; ``--reconciler`` lists its names without the registry)."""
     code = (
         "import sys; from qkdnet.cli.main import build_parser; build_parser('bbm92').parse_args(['bbm92']); "
         "print(sorted(sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    for heavy in ("'qkdnet.kms'", "'pydantic'", "'asyncio'", "'qkdnet.cli.otp_transfer'", "'qkdnet.cli.daemons'"):
+    heavy_modules = ("'qkdnet.kms'", "'pydantic'", "'asyncio'", "'qkdnet.cli.otp_transfer'", "'qkdnet.cli.daemons'")
+    for heavy in (*heavy_modules, "'qkdnet.postprocess'", "'numba'"):
         assert heavy not in out, heavy
     whole = "import sys; from qkdnet.cli.main import build_parser; build_parser(); print(sorted(sys.modules))"
     assert "'qkdnet.kms'" in subprocess.run([sys.executable, "-c", whole], capture_output=True, text=True).stdout

@@ -64,6 +64,14 @@ def test_permutations_are_public_deterministic_and_distinct() -> None:
     assert not np.array_equal(p1, pass_permutation(124, 1, 1000))
 
 
+@pytest.mark.parametrize("n", [1, 2, 1000, 100_001])
+def test_the_radix_sorted_permutation_is_argsort_of_the_seeded_keys(n: int) -> None:
+    """pass_permutation sorts with a compiled radix sort; its order is argsort's of the same PCG64 keys."""
+    bit_gen = np.random.PCG64(np.random.SeedSequence(77, spawn_key=(3,)))
+    keys = (bit_gen.random_raw(n) >> np.uint64(27)) << np.uint64(27) | np.arange(n, dtype=np.uint64)
+    np.testing.assert_array_equal(pass_permutation(77, 3, n), np.argsort(keys))
+
+
 def test_no_errors_costs_exactly_the_block_parities_in_one_round_trip() -> None:
     key = np.random.default_rng(0).integers(0, 2, 1000, dtype=np.uint8)
     alice, bob, ledger_a, ledger_b = _cascade(key, key.copy(), 0.01, seed=1)

@@ -21,6 +21,19 @@ if TYPE_CHECKING:
 EXIT_USAGE = 2
 T = TypeVar("T")
 
+#: The names of the reconciler registry (:data:`qkdnet.postprocess.RECONCILERS`), sorted, as ``--reconciler``
+#: offers them: spelled out so that building a parser does not import post-processing (numba, scipy; ~0.1 s of
+#: every command's start-up). A test checks they are the registry's.
+RECONCILER_NAMES: tuple[str, ...] = (
+    "cascade",
+    "cascade-biconf",
+    "cascade-option7",
+    "cascade-option8",
+    "cascade-original",
+    "cascade-yanetal",
+    "ldpc",
+)
+
 
 class UsageError(Exception):
     """A bad flag or value: reported in one line, exit code 2."""

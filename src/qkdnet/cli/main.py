@@ -11,6 +11,7 @@ from typing import TypeAlias
 
 from qkdnet.cli._common import (
     EXIT_USAGE,
+    RECONCILER_NAMES,
     UsageError,
     _angle_deg,
     _fraction,
@@ -60,19 +61,16 @@ def _add_key_length(p: argparse.ArgumentParser) -> None:
 def _add_reconciler(p: argparse.ArgumentParser) -> None:
     """``--reconciler NAME``: the error correction of the run, by its name in the registry.
 
-    The names are the registry's own (:data:`qkdnet.postprocess.RECONCILERS`), so a reconciler added there is
-    accepted here; an unknown name is one line listing them. The registry is imported only by the commands that
-    take the flag, which load post-processing anyway.
+    The names are the registry's own (:data:`RECONCILER_NAMES`, checked against
+    :data:`qkdnet.postprocess.RECONCILERS` by a test), listed without importing the registry; an unknown name
+    is one line listing them.
     """
-    from qkdnet.postprocess.reconciler import RECONCILERS
-
-    names = sorted(RECONCILERS)
     p.add_argument(
         "--reconciler",
-        choices=names,
+        choices=RECONCILER_NAMES,
         default="cascade",
         metavar="NAME",
-        help=f"error correction (default cascade): {', '.join(names)}",
+        help=f"error correction (default cascade): {', '.join(RECONCILER_NAMES)}",
     )
 
 

@@ -10,7 +10,17 @@ from pathlib import Path
 
 import numpy as np
 
-from qkdnet.cli._common import UsageError, _checked, _fraction, _Parser, _seed, check_writable, make_console, print_json
+from qkdnet.cli._common import (
+    RECONCILER_NAMES,
+    UsageError,
+    _checked,
+    _fraction,
+    _Parser,
+    _seed,
+    check_writable,
+    make_console,
+    print_json,
+)
 
 _seconds = _checked(float, lambda v: math.isfinite(v) and v > 0.0, "a positive number of seconds")
 _offset_s = _checked(float, lambda v: math.isfinite(v) and abs(v) <= 1e3, "an offset in seconds, at most 1000 in size")
@@ -27,8 +37,6 @@ def _channel_list(text: str) -> list[str]:
 
 def add_recorded_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     """``qkdnet postprocess`` and ``qkdnet timetags simulate|convert``."""
-    from qkdnet.postprocess.reconciler import RECONCILERS
-
     post = sub.add_parser(
         "postprocess",
         help="recorded time tags of both sides in, secret key out: coincidences, sifting, estimation, key",
@@ -54,9 +62,12 @@ def add_recorded_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
         metavar="S",
         help="largest clock offset between the sides to search (default 1 s)",
     )
-    names = sorted(RECONCILERS)
     post.add_argument(
-        "--reconciler", choices=names, default="cascade", metavar="NAME", help=f"error correction: {', '.join(names)}"
+        "--reconciler",
+        choices=RECONCILER_NAMES,
+        default="cascade",
+        metavar="NAME",
+        help=f"error correction: {', '.join(RECONCILER_NAMES)}",
     )
     post.add_argument(
         "--seed", type=_seed, default=None, metavar="N", help="seed of the road's random choices (default: fresh)"

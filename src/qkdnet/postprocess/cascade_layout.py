@@ -27,11 +27,16 @@ _INDEX_BITS = 27  # > log2(MAX_KEY_BITS)
 
 
 def _raw_permutation(seed: int, spawn_key: tuple[int, ...], n: int) -> IntArray:
-    # Sort keys: 37 random bits above the index, so all keys differ and any sort gives the same order.
+    # Sort keys: 37 random bits above the index, so all keys differ and any sort gives the same order. The
+    # sorted keys carry their indices in the low bits, so a radix sort of the values (faster than argsort) is
+    # enough; it is compiled, and imported here so that numba still loads only when a Cascade runs.
+    from qkdnet.postprocess.cascade_kernels import index_order
+
     bit_gen = np.random.PCG64(np.random.SeedSequence(seed, spawn_key=spawn_key))
     keys = (bit_gen.random_raw(n) >> np.uint64(_INDEX_BITS)) << np.uint64(_INDEX_BITS)
     keys |= np.arange(n, dtype=np.uint64)
-    return np.argsort(keys).astype(np.int64)
+    order: IntArray = index_order(keys, _INDEX_BITS)
+    return order
 
 
 def pass_permutation(seed: int, pass_index: int, n: int) -> IntArray:

@@ -456,8 +456,10 @@ class _Reader:
             raise ProtocolError(f"bad value width {width}")
         packed = np.frombuffer(self.take((count * width + 7) // 8), dtype=np.uint8)
         planes = np.unpackbits(packed, count=count * width).reshape(count, width)
-        weights = (1 << np.arange(width)).astype(np.uint16)
-        return (planes.astype(np.uint16) @ weights).astype(np.uint8)
+        values = planes[:, 0].copy()  # bit planes or-ed in column by column (an integer matmul is ~5x slower)
+        for bit in range(1, width):
+            values |= planes[:, bit] << np.uint8(bit)
+        return values
 
     def finish(self) -> None:
         if self._pos != len(self._data):
@@ -535,8 +537,10 @@ def _pack_small_ints(values: npt.NDArray[np.uint8]) -> bytes:
     """Count, bits per value (1, 2, 4 or 8: the fewest that hold the largest), then the values packed."""
     top = int(values.max()) if values.size else 0
     width = next(w for w in (1, 2, 4, 8) if top < 1 << w)
-    planes = (values[:, None] >> np.arange(width, dtype=np.uint8)) & 1
-    return struct.pack("<QB", values.size, width) + np.packbits(planes.astype(np.uint8).ravel()).tobytes()
+    planes = np.empty((values.size, width), dtype=np.uint8)  # column by column: no 2-D broadcast temporaries
+    for bit in range(width):
+        np.bitwise_and(values >> np.uint8(bit), 1, out=planes[:, bit])
+    return struct.pack("<QB", values.size, width) + np.packbits(planes.ravel()).tobytes()
 
 
 def decode_message(data: bytes) -> Message:

@@ -33,9 +33,18 @@ def sift(protocol: ProtocolSpec, alice_settings: Settings, bob_settings: Setting
     """Keep the pairs measured in a key basis by both parties (public settings only)."""
     if alice_settings.shape != bob_settings.shape:
         raise InvalidParameter("both parties must announce one setting per pair")
-    basis = np.full(alice_settings.shape, 255, dtype=np.uint8)
-    for b, (sa, sb) in enumerate(protocol.key_settings):
-        basis[(alice_settings == sa) & (bob_settings == sb)] = b
+    if alice_settings.dtype == np.uint8 and bob_settings.dtype == np.uint8:
+        # One pass: the basis of every (Alice, Bob) setting pair from a 2¹⁶-entry table (255: not a key basis).
+        table = np.full(1 << 16, 255, dtype=np.uint8)
+        for b, (sa, sb) in enumerate(protocol.key_settings):
+            table[sa << 8 | sb] = b
+        pair = alice_settings.astype(np.uint16) << np.uint16(8)
+        pair |= bob_settings
+        basis = table[pair]
+    else:  # wider settings (callers' own arrays): one mask per key basis
+        basis = np.full(alice_settings.shape, 255, dtype=np.uint8)
+        for b, (sa, sb) in enumerate(protocol.key_settings):
+            basis[(alice_settings == sa) & (bob_settings == sb)] = b
     index = np.flatnonzero(basis != 255)
     return Sifting(key_index=index, key_basis=basis[index])
 
@@ -85,9 +94,12 @@ def correlation_table(
     n_a: int, n_b: int, alice_settings: Settings, bob_settings: Settings, alice_bits: Bits, bob_bits: Bits
 ) -> CorrelationTable:
     """Tabulate correlators from disclosed (setting, outcome) pairs, one bincount for all settings."""
-    combo = alice_settings.astype(np.intp) * n_b + bob_settings
-    counts = np.bincount(combo, minlength=n_a * n_b)
-    same = np.bincount(combo, weights=(alice_bits == bob_bits), minlength=n_a * n_b)
+    # One count over (setting pair, agreement): even entries count disagreements, odd ones agreements.
+    combo = alice_settings.astype(np.intp) * (2 * n_b) + 2 * bob_settings.astype(np.intp)
+    combo += alice_bits == bob_bits
+    both = np.bincount(combo, minlength=2 * n_a * n_b)
+    same = both[1::2]
+    counts = both[0::2] + same
     with np.errstate(invalid="ignore", divide="ignore"):
         e = np.where(counts > 0, (2.0 * same - counts) / np.maximum(counts, 1), np.nan)
     return CorrelationTable(e.reshape(n_a, n_b), counts.reshape(n_a, n_b).astype(np.int64))

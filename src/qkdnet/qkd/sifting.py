@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 
 from qkdnet.errors import InvalidParameter, ProtocolError
 from qkdnet.postprocess import Message
-from qkdnet.qkd.announce import AnnouncingAlice, AnnouncingBob, PublicRecord
+from qkdnet.qkd.announce import AnnouncingAlice, AnnouncingBob, PublicRecord, disclosed_pairs
 from qkdnet.qkd.config import KeyRunConfig
 from qkdnet.qkd.di_finite import DeviceRounds
 from qkdnet.qkd.estimation import (
@@ -100,19 +100,20 @@ def estimate_from_disclosed(protocol: ProtocolSpec, cfg: KeyRunConfig, public: P
     sifting, sample = public.sifting(protocol), public.sample
     alice_settings, bob_settings = public.alice_settings, public.bob_settings
     n_pairs = int(alice_settings.size)
-    disclosed = public.disclosed(protocol)
+    disclosed = disclosed_pairs(sifting, sample, n_pairs)
     alice_public = np.zeros(n_pairs, dtype=np.uint8)  # the disclosed outcomes in place, zero where undisclosed
     bob_public = np.zeros(n_pairs, dtype=np.uint8)
-    alice_public[disclosed], bob_public[disclosed] = public.alice_disclosed, public.bob_disclosed
+    where = np.flatnonzero(disclosed)  # one index for every gather below (a mask would be scanned each time)
+    alice_public[where], bob_public[where] = public.alice_disclosed, public.bob_disclosed
     n_a, n_b = len(protocol.alice_angles_deg), len(protocol.bob_angles_deg)
     n_sifted = int(sifting.key_index.size)
     table = correlation_table(
         n_a,
         n_b,
-        alice_settings[disclosed],
-        bob_settings[disclosed],
-        alice_public[disclosed],
-        bob_public[disclosed],
+        alice_settings[where],
+        bob_settings[where],
+        alice_public[where],
+        bob_public[where],
     )
     sample_index = sifting.key_index[sample]
     qber = error_rate(alice_public[sample_index], bob_public[sample_index])
