@@ -6,6 +6,7 @@ the report lists which is which."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -113,10 +114,21 @@ PAPER_TABLE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("nadlinger2022", "pair_rate_hz", ("attempt_rate_hz",)),
     ("nadlinger2022", "qber_z", ("atom_photon_fidelity",)),
     ("nadlinger2022", "chsh", ()),
+    ("stolk2024", "success_probability", ("photon_generation_efficiency",)),
+    ("liu2024", "pair_fidelity", ("atom_photon_fidelity",)),
 )
-#: The issue 16 presets: no published fidelity or rate of theirs was found in a stored text (the abstracts give
-#: distances only), so they reproduce nothing; their model values are predictions with nothing to compare yet.
-UNCOMPARED = ("krutyanskiy2023", "knaut2024", "stolk2024", "liu2024")
+#: The issue 16 presets. Their published fidelities and rates were found only as quoted by a third-party survey
+#: (github.com/DiegoAbreuSWB/intentqnet, docs/parameter_calibration.md): the stored copies of the papers give
+#: their openings only. So those headline numbers are [V2] estimates, never "confirmed".
+ISSUE16 = ("krutyanskiy2023", "knaut2024", "stolk2024", "liu2024")
+#: Published numbers the model does not reproduce (model outside the paper's error bar), with the word of the
+#: headline note that names why: the missing mechanism, or the unsourced estimate that decides it.
+NOT_REPRODUCED: tuple[tuple[str, str, float, float, str], ...] = (
+    ("krutyanskiy2023", "pair_fidelity", 0.72, 0.02, "atom_photon_fidelity"),  # [V2] 0.72(2); first ion's wait
+    ("knaut2024", "pair_fidelity", 0.69, 0.07, "gate"),  # [V2] 0.69(7); no electron → nuclear swap in the model
+    ("stolk2024", "pair_fidelity", 0.534, 0.015, "noise clicks"),  # [V2] 0.534(15); unsourced noise estimates
+    ("stolk2024", "pair_rate_hz", 0.022, None, "duty cycle"),  # [V2] 0.022 s⁻¹; no error bar, off by ×2.7
+)
 
 
 def _field(key: str) -> str:
@@ -135,12 +147,12 @@ def test_the_table_lists_every_reproduced_number_once() -> None:
     rows = [(name, q) for name, q, _ in PAPER_TABLE]
     assert len(rows) == len(set(rows))
     names = {name for name, _ in rows}
-    for name in names | set(UNCOMPARED):
+    for name in names | set(ISSUE16):
         assert sorted(q for n, q in rows if n == name) == sorted(get_preset(name).reproduces), name
     assert set(predictions()).isdisjoint(fits())
 
 
-@pytest.mark.parametrize("name", sorted({row[0] for row in PAPER_TABLE} | set(UNCOMPARED)))
+@pytest.mark.parametrize("name", sorted({row[0] for row in PAPER_TABLE} | set(ISSUE16)))
 def test_every_calibrated_number_is_claimed_by_the_fit_it_was_made_for(name: str) -> None:
     calibrated = {_field(k) for k, r in get_preset(name).provenance.items() if r.calibrated}
     claimed = [f for n, _, fitted in PAPER_TABLE if n == name for f in fitted]
@@ -156,18 +168,48 @@ def test_predictions_and_fits_as_the_report_prints_them() -> None:
         ("zhang2022", "pair_fidelity"),
         ("nadlinger2022", "chsh"),
     ]
-    assert len(fits()) == 11
+    assert len(fits()) == 13
 
 
 # ---- the issue 16 presets: what they can and cannot be compared with -------------------------------
-def test_new_presets_reproduce_nothing_and_say_why() -> None:
-    # Published fidelities and rates of these four papers were not located in any stored text, so none is written
-    # into a preset (a number not read is not a headline): the headline holds the abstracts' distances only.
-    for name in UNCOMPARED:
-        p = get_preset(name)
-        assert p.reproduces == ()
-        assert not {"pair_fidelity", "pair_rate_hz", "chsh", "qber_x", "qber_z"} & set(p.headline), name
-        assert all(r.kind == "confirmed" and r.where.startswith("abstract") for r in p.headline.values()), name
+def test_stolk2024_herald_probability_fit() -> None:
+    check("stolk2024", "success_probability", 7.2e-6, 1e-6)  # [V2] 7.2·10⁻⁶ per attempt, fitted
+
+
+def test_liu2024_memory_pair_fidelity_fit() -> None:
+    model = check("liu2024", "pair_fidelity", 0.666, 0.031)  # [V2] 0.666(31), fitted
+    assert abs(model - 0.672) <= 0.032  # [V2] the other node pair's 0.672(32): which one is 12.5 km is not said
+
+
+def test_new_presets_published_numbers_are_secondary_and_say_so() -> None:
+    # Fidelities and rates come from the survey quoting the papers: estimates [V2] that name it; distances
+    # read in the abstracts stay confirmed.
+    for name in ISSUE16:
+        for key, record in get_preset(name).headline.items():
+            if record.kind == "confirmed":
+                assert record.where.startswith("abstract"), (name, key)
+            else:
+                assert "third-party survey" in record.source and "[V2]" in record.note, (name, key)
+
+
+@pytest.mark.parametrize(("name", "quantity", "published", "tolerance", "reason"), NOT_REPRODUCED)
+def test_numbers_the_model_does_not_reproduce_say_why(
+    name: str, quantity: str, published: float, tolerance: float | None, reason: str
+) -> None:
+    record = get_preset(name).headline[quantity]
+    assert record.value == published and record.uncertainty == tolerance
+    model = model_headline(name, quantity)
+    # Outside the error bar (or, without one, a factor 2 off): if a fix brings it inside, move the row up.
+    if tolerance is None:
+        assert not 0.5 < model / published < 2.0, f"{name}.{quantity}: model {model:.4g} now near {published}"
+    else:
+        assert abs(model - published) > tolerance, f"{name}.{quantity}: model {model:.4g} now within the error bar"
+    assert quantity not in get_preset(name).reproduces
+    assert "not reproduced" in record.note.lower() and reason in record.note + _notes(name), (name, quantity)
+
+
+def _notes(name: str) -> str:
+    return " ".join(r.note for r in get_preset(name).provenance.values())
 
 
 def test_krutyanskiy2023_two_25km_arms_and_a_gate_swap() -> None:
@@ -207,10 +249,14 @@ def test_knaut2024_serial_gates_over_the_deployed_loop() -> None:
 def test_stolk2024_single_click_fidelity_is_bounded_by_the_bright_population() -> None:
     p = get_preset("stolk2024")
     link = link_from_preset("stolk2024")
-    assert isinstance(link, SingleClickLink) and p.bright_population == 0.05
-    # Single click: F ≤ 1 − α, and a smaller α buys fidelity with rate.
-    assert 0.5 < link.expected_fidelity <= 1 - p.bright_population
-    assert p.provenance["fiber.length_km"].kind == "estimate"  # 25 km not read in a stored text
+    assert isinstance(link, SingleClickLink) and p.bright_population == 0.25  # [V2] α = 0.25
+    # Single click: F ≤ 1 − α. Here noise clicks decide the fidelity (headline pair_fidelity is not reproduced):
+    # a smaller α lowers the true heralds, not the noise, so more heralds are false and F falls too.
+    assert link.expected_fidelity <= 1 - p.bright_population
+    smaller = dataclasses.replace(link, bright_population=0.05)
+    assert smaller.success_probability < link.success_probability
+    assert smaller.false_herald_fraction > link.false_herald_fraction > 0.5
+    assert p.provenance["fiber.length_km"].kind == "estimate"  # 25 km read only in the survey [V2]
 
 
 def test_liu2024_nodes_12_5_km_apart() -> None:
