@@ -228,25 +228,40 @@ def _plain_fft_product(key: np.ndarray, seed: np.ndarray, m: int) -> np.ndarray:
 
 
 @contextlib.contextmanager
-def _four_step_from(length: int) -> Iterator[None]:
-    """Route every cyclic length from ``length`` on through the four-step transform (plans rebuilt around it)."""
-    saved = privacy._FOUR_STEP_MIN
+def _four_step_from(length: int, twiddle_chunk: int | None = None) -> Iterator[None]:
+    """Route every cyclic length from ``length`` on through the four-step transform (plans rebuilt around it).
+
+    ``twiddle_chunk`` overrides how many twiddles are formed per step, so that small transforms take several.
+    """
+    saved = privacy._FOUR_STEP_MIN, privacy._TWIDDLE_CHUNK
     privacy._transform.cache_clear()
     privacy._FOUR_STEP_MIN = length
+    privacy._TWIDDLE_CHUNK = saved[1] if twiddle_chunk is None else twiddle_chunk
     try:
         yield
     finally:
-        privacy._FOUR_STEP_MIN = saved
+        privacy._FOUR_STEP_MIN, privacy._TWIDDLE_CHUNK = saved
         privacy._transform.cache_clear()
 
 
 @settings(max_examples=150, deadline=None)
-@given(n=st.integers(1, 90), m=st.integers(1, 90), limit=st.sampled_from([2, 7, 40, 1 << 25]), data=st.data())
-def test_four_step_transform_matches_dense_product(n: int, m: int, limit: int, data: st.DataObject) -> None:
-    """The four-step layout (columns, twiddles, rows) at sizes small enough for the dense GF(2) oracle."""
+@given(
+    n=st.integers(1, 90),
+    m=st.integers(1, 90),
+    limit=st.sampled_from([2, 7, 40, 1 << 25]),
+    chunk=st.sampled_from([None, 1, 5, 16]),
+    data=st.data(),
+)
+def test_four_step_transform_matches_dense_product(
+    n: int, m: int, limit: int, chunk: int | None, data: st.DataObject
+) -> None:
+    """The four-step layout (columns, twiddles, rows) at sizes small enough for the dense GF(2) oracle.
+
+    Twiddle chunks smaller than a row, or of a few rows, exercise the chunk boundaries of the twiddle pass.
+    """
     key = np.array(data.draw(st.lists(st.integers(0, 1), min_size=n, max_size=n)), dtype=np.uint8)
     seed = np.array(data.draw(st.lists(st.integers(0, 1), min_size=n + m - 1, max_size=n + m - 1)), np.uint8)
-    with _four_step_from(1):
+    with _four_step_from(1, chunk):
         assert privacy._transform(n + m - 1).shape is not None  # the path under test, not the 1-D one
         got = toeplitz_hash(key, seed, m, max_fft_len=limit)
     np.testing.assert_array_equal(got, _dense(key, seed, m))

@@ -15,7 +15,8 @@ reaches the m entries kept) computed with float64 real FFTs, rounded to the near
 reduced mod 2. Transforms of 2¹⁵ points and more use the four-step layout of :class:`_Transform`
 (short column and row FFTs that stay in cache, with twiddles in between), which measured 2–3×
 faster than one long FFT from 10⁵ to 10⁷ points. One scratch buffer carries both operands and the
-result, so a fresh call faults in three L-sized buffers, not six.
+result, and the twiddles are formed a cache-sized chunk at a time from two small factor tables, so a
+fresh call faults in three L-sized buffers and builds no L-sized twiddle table.
 
 Exactness. Every convolution value c is an integer with 0 ≤ c ≤ min(|x|, |s|) ≤ n < 2⁵¹, so the
 nearest integer of its float approximation is c exactly when the error is below 1/2. A priori, the
@@ -32,7 +33,7 @@ both layouts) and against one long textbook FFT (up to 3·10⁶ bits).
 
 Memory is bounded: a product whose FFT would exceed ``max_fft_len`` points is cut into square
 Toeplitz blocks whose partial products are summed in the frequency domain, so peak memory depends
-on ``max_fft_len``, not on the key; keys up to about 3·10⁷ bits take a single transform.
+on ``max_fft_len``, not on the key; keys up to about 1.3·10⁸ bits take a single transform.
 
 >>> key = np.array([1, 0, 1, 1], dtype=np.uint8)
 >>> seed = np.array([1, 1, 0, 1, 0], dtype=np.uint8)   # m + n - 1 = 2 + 4 - 1
@@ -56,14 +57,23 @@ from qkdnet.postprocess._bits import Bits, as_bits
 from qkdnet.postprocess.messages import AmplificationSeed, Message
 
 _ROUNDING_MARGIN = 0.25
-MAX_FFT_LEN = 1 << 25
-"""Largest FFT a hash computes at once (about 2 GB at peak, measured); longer products are blocked."""
+MAX_FFT_LEN = 1 << 27
+"""Largest FFT a hash computes at once; longer products are blocked.
+
+2²⁷ points, so that 10⁸-bit keys take one transform: blocked into 3 × 3 squares they computed 21
+transforms of 3.4·10⁷ points instead of 3 of 10⁸ (CPU 8.5–9.5 s → 5.3–6.1 s, measured). Peak memory
+is about 24 bytes per point: a whole process hashing 10⁸ bits peaked at 2.7 GB (1.8 GB at 2²⁵).
+"""
 
 FFT_WORKERS = 2
 """Threads of the four-step transforms' batched FFTs (scipy.fft ``workers``): 1.4–1.8× on 2 cores at 10⁶–10⁷."""
 
 _FOUR_STEP_MIN = 1 << 15
 """Cyclic lengths from here on use the four-step transform: a single 1-D FFT this long no longer fits in cache."""
+
+
+_TWIDDLE_CHUNK = 1 << 15
+"""Twiddles formed per step of :meth:`_Transform._twiddle` (512 kB): the scratch stays in cache."""
 
 
 class _Transform:
@@ -91,17 +101,35 @@ class _Transform:
                 raise ValueError(f"layout {layout} does not tile {length} points")
             half = rows // 2 + 1
             k1 = np.arange(half, dtype=np.int64)[:, None]
-            # exp(-2πi k1 n2 / L) with n2 = q·block + r, as the product of a (half × cols/block) and a
+            # exp(-2πi k1 n2 / L) with n2 = q·block + r is the product of a (half × cols/block) and a
             # (half × block) table: two correctly rounded factors, so each twiddle is within ~3 ulp.
             # The angles are reduced mod L in integers first, so they stay exact for any L.
             coarse = (k1 * (np.arange(cols // block, dtype=np.int64) * block)[None, :]) % length
             fine = (k1 * np.arange(block, dtype=np.int64)[None, :]) % length
-            # The full table, one multiply per pass (three times faster than two broadcast products).
-            self.twiddles = (
-                np.exp(coarse * (-2j * np.pi / length))[:, :, None] * np.exp(fine * (-2j * np.pi / length))[:, None, :]
-            ).reshape(half, cols)
+            self.coarse = np.exp(coarse * (-2j * np.pi / length))
+            self.fine = np.exp(fine * (-2j * np.pi / length))
+            self.block = block
             self.shape = (rows, cols)
             self.spectrum_shape = (half, cols)
+
+    def _twiddle(self, spectrum: npt.NDArray[np.complex128], *, inverse: bool) -> None:
+        """Multiply ``spectrum`` in place by the twiddles (their conjugates if ``inverse``), a few rows at a time.
+
+        Each chunk of twiddles is the product of its coarse and fine factors, formed in a cache-sized
+        scratch array: no L-sized table is built (a fresh call would fault in 8 bytes per point for it)
+        or streamed from memory on every pass.
+        """
+        half, cols = spectrum.shape
+        tiles = spectrum.reshape(half, cols // self.block, self.block)
+        step = max(1, _TWIDDLE_CHUNK // cols)
+        scratch = np.empty((min(step, half), *tiles.shape[1:]), dtype=np.complex128)
+        for lo in range(0, half, step):
+            hi = min(half, lo + step)
+            part = scratch[: hi - lo]
+            np.multiply(self.coarse[lo:hi, :, None], self.fine[lo:hi, None, :], out=part)
+            if inverse:
+                np.conjugate(part, out=part)
+            tiles[lo:hi] *= part
 
     def forward(self, bits: Bits, buffer: npt.NDArray[np.float64]) -> npt.NDArray[np.complex128]:
         """The (permuted) spectrum of ``bits`` zero-padded to the cyclic length; ``buffer`` (L floats) is scratch."""
@@ -114,7 +142,7 @@ class _Transform:
 
         rows, cols = self.shape
         spectrum = scipy.fft.rfft(buffer.reshape(rows, cols), axis=0, workers=FFT_WORKERS)
-        spectrum *= self.twiddles
+        self._twiddle(spectrum, inverse=False)
         transformed: npt.NDArray[np.complex128] = scipy.fft.fft(spectrum, axis=1, overwrite_x=True, workers=FFT_WORKERS)
         return transformed
 
@@ -127,9 +155,7 @@ class _Transform:
 
         rows, cols = self.shape
         spectrum = scipy.fft.ifft(spectrum, axis=1, overwrite_x=True, workers=FFT_WORKERS)
-        np.conjugate(spectrum, out=spectrum)  # spectrum · conj(w) = conj(conj(spectrum) · w): no second table
-        spectrum *= self.twiddles
-        np.conjugate(spectrum, out=spectrum)
+        self._twiddle(spectrum, inverse=True)
         np.fft.irfft(spectrum, rows, axis=0, out=out.reshape(rows, cols))  # into the buffer: no new pages
         return out
 
@@ -190,10 +216,10 @@ def _four_step_shape(minimum: int) -> tuple[int, int, int]:
 
 @functools.lru_cache(maxsize=2)
 def _transform(minimum: int) -> _Transform:
-    """The cached transform of the shortest fast cyclic length ≥ ``minimum`` (its twiddles are reused).
+    """The cached transform of the shortest fast cyclic length ≥ ``minimum`` (its twiddle factors are reused).
 
-    Two at most: a four-step transform's twiddle table takes 8 bytes per point (268 MB at ``MAX_FFT_LEN``),
-    and a node hashing blocks of ever-changing lengths must not hoard them.
+    Two at most: a node hashing blocks of ever-changing lengths must not hoard them (a four-step
+    transform keeps two twiddle-factor tables of (rows/2 + 1)·√cols complex numbers, a few MB at ``MAX_FFT_LEN``).
     """
     if minimum < _FOUR_STEP_MIN:
         return _Transform(_next_fast_len(minimum))
